@@ -1,0 +1,91 @@
+// The event-log DB: one append-only file per chain, <datadir>/chains/<chainID-decimal>/events.db,
+// holding the chain's indexed (unsafe) blocks and their logs with full 32-byte hashes. Layout and
+// recovery: docs/event-db-format.md (constants in db/event_db_format.h).
+//
+// Blocks are appended in order (each one's parent hash must be the previous block's hash) with a
+// checkpoint per block; a block with its logs and executing-message links is appended with one
+// write and made durable before Append returns. Rewind truncates to a block.
+//
+// Thread-compatibility: one writer; const methods may run concurrently with each other.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "core/status.h"
+#include "core/types.h"
+#include "db/file.h"
+#include "db/super_safe_db.h"
+
+namespace supersafe::db {
+
+// What an executing message references: the initiating log's place and the log hash it must have.
+struct ExecRef {
+  ChainID chain_id;
+  uint64_t block_number = 0;
+  uint32_t log_index = 0;
+  uint64_t timestamp = 0;
+  Hash log_hash;  // keccak256(origin ‖ payloadHash)
+  bool operator==(const ExecRef&) const = default;
+};
+
+struct LogRecord {
+  Hash log_hash;
+  std::optional<ExecRef> exec;  // set when the log is an executing message
+  bool operator==(const LogRecord&) const = default;
+};
+
+struct BlockRecord {
+  BlockRef ref;  // hash, number, parent hash, timestamp
+  std::vector<LogRecord> logs;
+  bool operator==(const BlockRecord&) const = default;
+};
+
+enum class Presence : uint8_t { kFound, kConflicts, kUnknown };
+
+class EventDB {
+ public:
+  // Opens or creates the file. The chain ID is stored in the file header and must match on reopen
+  // (kInvalidArgument otherwise). Recovery as the super-safe-db: a torn tail goes to
+  // `<file>.broken`; corruption elsewhere refuses to open naming the offset.
+  static Result<std::unique_ptr<EventDB>> Open(const std::filesystem::path& file, const ChainID& chain_id,
+                                               const OpenOptions& options = {});
+  ~EventDB();
+
+  const ChainID& chain_id() const;
+  const RecoveryReport& recovery() const;
+
+  // Appends one block durably. The first block of an empty DB may have any number; after that the
+  // number must be latest+1 and the parent hash latest's hash (kConflictingData otherwise).
+  Status Append(const BlockRecord& block);
+  // Several consecutive blocks, one write and one fdatasync.
+  Status AppendBatch(std::span<const BlockRecord> blocks);
+  // Durably removes every block above `number`. kInvalidArgument if number < first block.
+  Status RewindTo(uint64_t number);
+  // Durably removes everything (the DB becomes empty).
+  Status Clear();
+
+  std::optional<BlockRef> First() const;
+  std::optional<BlockRef> Latest() const;
+  // kNotFound outside [first, latest].
+  Result<BlockRef> Block(uint64_t number) const;
+  Result<std::vector<LogRecord>> Logs(uint64_t number) const;
+  Result<uint32_t> LogCount(uint64_t number) const;
+
+  // Whether block `number` holds log `log_index` with `log_hash`, in O(log n) or better:
+  // kUnknown if the block is above latest (or below first); kConflicts if the block is indexed but
+  // has no such log or the hash differs; kFound otherwise. `block` receives the block when indexed.
+  Presence Contains(uint64_t number, uint32_t log_index, const Hash& log_hash, BlockRef* block = nullptr) const;
+
+ private:
+  struct Impl;
+  explicit EventDB(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+std::vector<Finding> VerifyEventDB(const std::filesystem::path& file);
+
+}  // namespace supersafe::db

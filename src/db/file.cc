@@ -1,0 +1,142 @@
+#include "db/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace supersafe::db {
+
+std::optional<size_t> CrashSwitch::Take(size_t length) {
+  if (armed_.empty()) return std::nullopt;
+  size_t n = armed_.front();
+  armed_.pop_front();
+  if (length < 2) return 0;
+  if (n < 1) n = 1;
+  if (n > length - 1) n = length - 1;
+  return n;
+}
+
+void FatalIOError(const std::filesystem::path& file, const std::string& what, int err) {
+  std::fprintf(stderr, "supersafe: fatal: %s failed on %s: %s\n", what.c_str(), file.c_str(), std::strerror(err));
+  std::fflush(stderr);
+  std::abort();
+}
+
+namespace {
+Status WriteAll(int fd, const uint8_t* p, size_t n, const std::filesystem::path& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return IOError("write to " + path.string() + ": " + std::strerror(errno));
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Result<std::unique_ptr<AppendFile>> AppendFile::Open(const std::filesystem::path& path, CrashSwitch* crash) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return IOError("open " + path.string() + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return IOError("stat " + path.string() + ": " + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return IOError(path.string() + " is not a regular file");
+  }
+  return std::unique_ptr<AppendFile>(new AppendFile(path, fd, static_cast<uint64_t>(st.st_size), crash));
+}
+
+AppendFile::~AppendFile() { ::close(fd_); }
+
+Status AppendFile::CheckAlive() const {
+  if (dead_) return IOError(path_.string() + ": handle is dead after a simulated crash; reopen");
+  return Status::Ok();
+}
+
+Status AppendFile::ReadAt(uint64_t offset, size_t len, uint8_t* out) const {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = ::pread(fd_, out + done, len - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return IOError("read " + path_.string() + " at offset " + std::to_string(offset) + ": " + std::strerror(errno));
+    }
+    if (r == 0)
+      return Corruption(path_.string() + ": short read at offset " + std::to_string(offset + done));
+    done += static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
+Status AppendFile::AppendNoSync(ByteSpan data) {
+  SS_RETURN_IF_ERROR(CheckAlive());
+  if (crash_ != nullptr) {
+    if (auto torn = crash_->Take(data.size())) {
+      (void)WriteAll(fd_, data.data(), *torn, path_);
+      Sync();
+      dead_ = true;
+      return IOError(path_.string() + ": simulated crash after " + std::to_string(*torn) + " of " +
+                     std::to_string(data.size()) + " bytes");
+    }
+  }
+  Status s = WriteAll(fd_, data.data(), data.size(), path_);
+  if (!s.ok()) {
+    // A failed write leaves an unknown tail; the process cannot continue with it.
+    FatalIOError(path_, "write", errno);
+  }
+  size_ += data.size();
+  return Status::Ok();
+}
+
+Status AppendFile::Append(ByteSpan data) {
+  SS_RETURN_IF_ERROR(AppendNoSync(data));
+  Sync();
+  return Status::Ok();
+}
+
+void AppendFile::Sync() {
+  if (::fdatasync(fd_) != 0) FatalIOError(path_, "fdatasync", errno);
+}
+
+Status AppendFile::Truncate(uint64_t new_size) {
+  SS_RETURN_IF_ERROR(CheckAlive());
+  SS_CHECK(new_size <= size_, "truncate beyond end of " + path_.string());
+  if (::ftruncate(fd_, static_cast<off_t>(new_size)) != 0) FatalIOError(path_, "ftruncate", errno);
+  size_ = new_size;
+  Sync();
+  return Status::Ok();
+}
+
+Result<uint64_t> AppendFile::MoveTailToBroken(uint64_t offset) {
+  SS_RETURN_IF_ERROR(CheckAlive());
+  SS_CHECK(offset <= size_, "tail offset beyond end of " + path_.string());
+  uint64_t n = size_ - offset;
+  if (n == 0) return uint64_t{0};
+  std::vector<uint8_t> tail(n);
+  SS_RETURN_IF_ERROR(ReadAt(offset, n, tail.data()));
+  std::filesystem::path broken = path_;
+  broken += ".broken";
+  int bfd = ::open(broken.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (bfd < 0) return IOError("open " + broken.string() + ": " + std::strerror(errno));
+  Status w = WriteAll(bfd, tail.data(), tail.size(), broken);
+  if (w.ok() && ::fdatasync(bfd) != 0) FatalIOError(broken, "fdatasync", errno);
+  ::close(bfd);
+  SS_RETURN_IF_ERROR(w);
+  SS_RETURN_IF_ERROR(Truncate(offset));
+  return n;
+}
+
+}  // namespace supersafe::db

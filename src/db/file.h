@@ -1,0 +1,75 @@
+// AppendFile: the one place where the databases touch the disk.
+//
+// An append-only file with durable appends and truncation. Every Append and Truncate returns only
+// after fdatasync; an fsync failure is fatal (the process stops with a message naming the file,
+// it never retries and continues). Reads use pread and never change the file.
+//
+// Simulated crashes: a CrashSwitch shared with the simulator can be armed so that the next Append
+// writes only its first `torn_bytes` bytes and then fails with kIOError ("simulated crash"). After
+// that the handle is dead: every further call fails, and the owner must reopen the file (recovery).
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "core/types.h"
+
+namespace supersafe::db {
+
+// Armed crashes, fired in order on successive appends. Shared by every file opened with it.
+class CrashSwitch {
+ public:
+  void Arm(size_t torn_bytes) { armed_.push_back(torn_bytes); }
+  bool armed() const { return !armed_.empty(); }
+  // Pops the next armed crash, clamped to 1..length-1 (length >= 2).
+  std::optional<size_t> Take(size_t length);
+
+ private:
+  std::deque<size_t> armed_;
+};
+
+[[noreturn]] void FatalIOError(const std::filesystem::path& file, const std::string& what, int err);
+
+class AppendFile {
+ public:
+  // Opens (creating if absent) `path` for reading and appending. `crash` may be null.
+  static Result<std::unique_ptr<AppendFile>> Open(const std::filesystem::path& path, CrashSwitch* crash = nullptr);
+  ~AppendFile();
+  AppendFile(const AppendFile&) = delete;
+  AppendFile& operator=(const AppendFile&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  uint64_t size() const { return size_; }
+  int fd() const { return fd_; }
+  bool dead() const { return dead_; }
+
+  // Reads exactly `len` bytes at `offset`; kCorruption naming the offset if the file is shorter.
+  Status ReadAt(uint64_t offset, size_t len, uint8_t* out) const;
+  // Appends all of `data` with one write, then fdatasync. Durable when it returns OK.
+  Status Append(ByteSpan data);
+  // Appends without syncing; the bytes are durable only after Sync().
+  Status AppendNoSync(ByteSpan data);
+  void Sync();
+  // Cuts the file to `new_size` (<= size) and syncs.
+  Status Truncate(uint64_t new_size);
+
+  // Torn-tail recovery: copies the bytes from `offset` to the end into `<path>.broken` (appending,
+  // synced), then truncates the file to `offset`. Returns the number of bytes moved.
+  Result<uint64_t> MoveTailToBroken(uint64_t offset);
+
+ private:
+  AppendFile(std::filesystem::path path, int fd, uint64_t size, CrashSwitch* crash)
+      : path_(std::move(path)), fd_(fd), size_(size), crash_(crash) {}
+  Status CheckAlive() const;
+
+  std::filesystem::path path_;
+  int fd_;
+  uint64_t size_;
+  CrashSwitch* crash_;
+  bool dead_ = false;
+};
+
+}  // namespace supersafe::db

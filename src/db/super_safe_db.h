@@ -1,0 +1,105 @@
+// The super-safe-db: one append-only file of fixed 90-byte entries, <datadir>/supersafe.db.
+// Layout and recovery rules: docs/db-format.md (constants in db/super_safe_format.h).
+//
+// A Group is the state of every chain at one L1 view: for each chain, its local-safe head derived
+// from L1 up to and including the group's L1 block, and its cross-safe head at that view. A group
+// is its chain entries followed by a seal, written with one write and made durable before Append
+// returns. A later group for the same L1 number is a revision that replaces the earlier one for
+// lookups; only the tip L1 number can be revised.
+//
+// Thread-compatibility: one writer; const methods may run concurrently with each other.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "core/status.h"
+#include "core/types.h"
+#include "db/file.h"
+
+namespace supersafe::db {
+
+struct ChainEntry {
+  uint32_t chain_index = 0;
+  uint64_t local_safe_number = 0;
+  HashPrefix local_safe_hash;
+  uint64_t cross_safe_number = 0;
+  HashPrefix cross_safe_hash;
+  uint8_t flags = 0;  // kFlagCrossSafeReplacement | kFlagLocalSafeInvalid
+  bool operator==(const ChainEntry&) const = default;
+};
+
+struct Group {
+  uint64_t l1_number = 0;
+  HashPrefix l1_hash;
+  uint64_t l1_timestamp = 0;
+  std::vector<ChainEntry> entries;  // ascending chain_index, one per chain
+  bool operator==(const Group&) const = default;
+};
+
+struct OpenOptions {
+  CrashSwitch* crash = nullptr;  // simulated torn writes (simulator and tests only)
+};
+
+// What recovery did on open.
+struct RecoveryReport {
+  uint64_t torn_bytes = 0;  // bytes moved to supersafe.db.broken
+};
+
+class SuperSafeDB {
+ public:
+  static constexpr const char* kFileName = "supersafe.db";
+
+  // Opens or creates <dir>/supersafe.db. A torn tail (a partial entry, or entries after the last
+  // seal) is moved to supersafe.db.broken and truncated. Corruption elsewhere (bad seal CRC, an
+  // out-of-order key, an unknown entry type) refuses to open with kCorruption naming file and
+  // offset. Opening does not scan the whole file.
+  static Result<std::unique_ptr<SuperSafeDB>> Open(const std::filesystem::path& dir, const OpenOptions& options = {});
+
+  const RecoveryReport& recovery() const;
+
+  // Appends one group durably. Errors (nothing written): kInvalidArgument if l1_number is below the
+  // tip's, entries are not ascending by chain index, or flags have unknown bits. kIOError if the
+  // handle is dead after a simulated crash.
+  Status Append(const Group& group);
+  // Appends several groups with one write and one fdatasync (catching up a backlog).
+  Status AppendBatch(std::span<const Group> groups);
+  // Durably removes every group with L1 number >= l1_number.
+  Status TruncateFrom(uint64_t l1_number);
+
+  bool empty() const;
+  uint64_t entry_count() const;
+  // The newest group (the last sealed one).
+  std::optional<Group> Last() const;
+  // The newest revision of the group for exactly this L1 number.
+  std::optional<Group> At(uint64_t l1_number) const;
+  // The newest group with L1 number <= l1_number.
+  std::optional<Group> AtOrBefore(uint64_t l1_number) const;
+  // The smallest L1 number whose group has chain `chain_index` cross-safe (resp. local-safe) at
+  // or past `l2_number`: the view in which that block became cross-safe. Binary search.
+  std::optional<uint64_t> FirstCrossSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const;
+  std::optional<uint64_t> FirstLocalSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const;
+
+  ~SuperSafeDB();
+
+ private:
+  struct Impl;
+  explicit SuperSafeDB(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A problem `supersafe db verify` reports.
+struct Finding {
+  std::filesystem::path file;
+  uint64_t offset = 0;
+  std::string what;
+};
+
+// Reads the whole file without changing it and reports every torn tail, bad CRC, out-of-order key,
+// unknown type or nonzero reserved byte.
+std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file);
+
+}  // namespace supersafe::db
