@@ -2,7 +2,7 @@
 
 #include <cryptopp/keccak.h>
 
-#include <boost/crc.hpp>
+#include <cryptopp/crc.h>
 
 namespace supersafe {
 
@@ -15,9 +15,12 @@ Hash Keccak256(ByteSpan data) {
 }
 
 uint32_t Crc32c(ByteSpan data) {
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> c;
-  c.process_bytes(data.data(), data.size());
-  return c.checksum();
+  // Crypto++ uses the SSE4.2 / ARMv8 CRC instructions when the CPU has them.
+  CryptoPP::CRC32C c;
+  c.Update(data.data(), data.size());
+  uint8_t out[4];
+  c.Final(out);  // little-endian
+  return uint32_t{out[0]} | uint32_t{out[1]} << 8 | uint32_t{out[2]} << 16 | uint32_t{out[3]} << 24;
 }
 
 }  // namespace supersafe

@@ -1,5 +1,5 @@
 // Hash functions taken from libraries: Keccak-256 (Ethereum's, not SHA3-256) from Crypto++, and
-// CRC-32C (Castagnoli) for on-disk checksums.
+// CRC-32C (Castagnoli, Crypto++'s hardware-accelerated CRC32C) for on-disk checksums.
 #pragma once
 
 #include <cstdint>
