@@ -1,0 +1,178 @@
+// The supervisor core: safety levels of every chain of the dependency set, the super-safe-db
+// writes, reorgs, finality, and the design's RPC methods as plain function calls.
+//
+// It takes data and time as arguments and does no I/O beyond its data directory; the L1 chain and
+// the L2 chains are read through the source interfaces below, which the simulator and the daemon
+// implement. Every method returns errors as values with the OP Stack codes (core/status.h).
+//
+// Thread-compatibility: not thread-safe; the daemon serializes calls.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "core/messages.h"
+#include "core/status.h"
+#include "core/types.h"
+#include "db/file.h"
+
+namespace supersafe::supervisor {
+
+struct ChainConfig {
+  ChainID id;
+  BlockRef genesis;            // block `genesis.number` (normally 0) at `genesis.timestamp`
+  uint64_t block_time = 2;
+  uint64_t interop_time = 0;   // activation: first block with timestamp >= interop_time
+  // Timestamp of block `n` (n >= genesis.number).
+  uint64_t TimeOf(uint64_t n) const { return genesis.timestamp + (n - genesis.number) * block_time; }
+};
+
+struct DependencySet {
+  std::vector<ChainConfig> chains;  // chain-index order
+  uint64_t expiry_window = 604800;
+  BlockRef genesis_l1;              // L1 block of the genesis group (normally 0)
+};
+
+// The canonical L1 chain, as the caller sees it now.
+class L1Source {
+ public:
+  virtual ~L1Source() = default;
+  // kNotFound above the head.
+  virtual Result<BlockRef> BlockByNumber(uint64_t number) = 0;
+};
+
+// One L2 chain, as its node sees it now.
+class ChainSource {
+ public:
+  virtual ~ChainSource() = default;
+  // The node's block at that height (its unsafe chain); kNotFound above its head.
+  virtual Result<BlockRef> BlockByNumber(uint64_t number) = 0;
+  // The logs of that block, in log-index order; kNotFound if the node no longer has it.
+  virtual Result<std::vector<Log>> Logs(const BlockID& block) = 0;
+  // The 128-byte OutputV0 preimage of that block.
+  virtual Result<Bytes> OutputPreimage(const BlockID& block) = 0;
+};
+
+struct Sources {
+  L1Source* l1 = nullptr;
+  std::map<ChainID, ChainSource*> chains;  // one per chain of the dependency set
+};
+
+struct Options {
+  db::CrashSwitch* safe_db_crash = nullptr;    // simulated torn writes of supersafe.db
+  db::CrashSwitch* events_db_crash = nullptr;  // ... of the event-log DBs
+};
+
+enum class CrossSafeStatus : uint8_t { kAccept, kUnknown, kInvalid };
+const char* CrossSafeStatusName(CrossSafeStatus s);  // "accept" | "unknown" | "invalid"
+
+struct CrossSafeAnswer {
+  CrossSafeStatus status = CrossSafeStatus::kAccept;
+  BlockID cross_safe;  // newest cross-safe at the view with number <= the reported local-safe
+  BlockID local_safe;  // the stored local-safe at that view; for kInvalid, the first invalid block
+};
+
+// Every head of one chain as the supervisor reports it.
+struct Heads {
+  BlockID unsafe;
+  BlockID cross_unsafe;
+  BlockID local_safe;
+  BlockID cross_safe;
+  BlockID finalized;
+  BlockID local_safe_source;  // L1 block of the newest group
+  BlockID cross_safe_source;  // L1 block in whose view cross_safe first became cross-safe
+};
+
+struct DerivedPair {
+  BlockID source;   // L1
+  BlockID derived;  // L2
+};
+
+struct ExecutingDescriptor {
+  uint64_t timestamp = 0;
+  uint64_t timeout = 0;
+  std::optional<ChainID> chain_id;
+};
+
+struct SuperRootChain {
+  ChainID chain_id;
+  Hash canonical;  // output root of the canonical block
+  Bytes pending;   // 128-byte OutputV0 preimage of the block before any replacement
+};
+
+struct SuperRootResponse {
+  BlockID cross_safe_derived_from;
+  uint64_t timestamp = 0;
+  Hash super_root;
+  uint8_t version = 1;
+  std::vector<SuperRootChain> chains;  // ascending chain ID
+};
+
+struct ChainSyncStatus {
+  BlockRef local_unsafe;
+  BlockID local_safe;
+  BlockID cross_unsafe;
+  BlockID cross_safe;
+  BlockID finalized;
+};
+
+struct SyncStatus {
+  BlockRef min_synced_l1;
+  uint64_t safe_timestamp = 0;
+  uint64_t finalized_timestamp = 0;
+  std::map<ChainID, ChainSyncStatus> chains;
+};
+
+class Supervisor {
+ public:
+  // Opens (or initializes with the genesis group) the data directory: <dir>/supersafe.db and
+  // <dir>/chains/<chainID>/events.db. Recomputes cross-unsafe from disk. `sources` must outlive
+  // the supervisor. Errors: kCorruption naming file and offset; kInvalidArgument for a dependency
+  // set that does not match the stored one.
+  static Result<std::unique_ptr<Supervisor>> Open(const std::filesystem::path& datadir, const DependencySet& deps,
+                                                  Sources sources, const Options& options = {});
+  ~Supervisor();
+
+  // True after a simulated crash fired: the state is lost, the owner must reopen.
+  bool dead() const;
+
+  // --- op-node facing ---
+  // The sync-status exchange: index `unsafe` (and any blocks between the indexed tip and it),
+  // fetching logs from the chain source; an unsafe reorg rewinds the event-log DB, never below
+  // cross-safe (kConflictingData: wait for L1 to rewind cross-safe first).
+  Status UpdateLocalUnsafe(const ChainID& chain, const BlockRef& unsafe);
+  // Latest cross-unsafe at or below max_number.
+  Result<BlockID> GetCrossUnsafe(const ChainID& chain, uint64_t max_number);
+  // rpc.md: accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData.
+  Result<CrossSafeAnswer> TryCrossSafe(const ChainID& chain, const BlockID& local_safe, const BlockID& derived_from);
+  // The chain's cross-safe head at the view of finalized_l1; also records L1 finality.
+  Result<BlockID> TryFinalize(const ChainID& chain, const BlockID& finalized_l1);
+
+  // --- op-geth facing ---
+  Result<SafetyLevel> CheckMessage(const Identifier& id, const Hash& payload_hash);
+  Status CheckAccessList(std::span<const Hash> entries, SafetyLevel min_safety, const ExecutingDescriptor& desc);
+
+  // --- read surface ---
+  Result<Heads> HeadsOf(const ChainID& chain);
+  Result<BlockID> LocalUnsafe(const ChainID& chain);
+  Result<DerivedPair> LocalSafe(const ChainID& chain);
+  Result<DerivedPair> CrossSafe(const ChainID& chain);
+  Result<BlockID> Finalized(const ChainID& chain);
+  Result<BlockRef> FinalizedL1();
+  Result<BlockRef> CrossDerivedToSource(const ChainID& chain, const BlockID& derived);
+  Result<std::map<ChainID, BlockID>> AllSafeDerivedAt(const BlockID& derived_from);
+  Result<SuperRootResponse> SuperRootAtTimestamp(uint64_t timestamp);
+  Result<SyncStatus> GetSyncStatus();
+  const DependencySet& dependency_set() const;
+
+ private:
+  struct Impl;
+  explicit Supervisor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace supersafe::supervisor
