@@ -1,0 +1,740 @@
+#include "supervisor/supervisor.h"
+
+#include <algorithm>
+
+#include "core/crypto.h"
+#include "core/fp.h"
+#include "db/event_db.h"
+#include "db/replacement_log.h"
+#include "db/super_safe_db.h"
+#include "db/super_safe_format.h"
+#include "supervisor/access_list.h"
+#include "supervisor/cross_evaluator.h"
+#include "supervisor/validity.h"
+
+namespace supersafe::supervisor {
+
+namespace fs = std::filesystem;
+
+const char* CrossSafeStatusName(CrossSafeStatus s) {
+  switch (s) {
+    case CrossSafeStatus::kAccept: return "accept";
+    case CrossSafeStatus::kUnknown: return "unknown";
+    case CrossSafeStatus::kInvalid: return "invalid";
+  }
+  return "?";
+}
+
+namespace {
+
+Status Conflicting(std::string m) { return {Code::kConflictingData, std::move(m)}; }
+Status Future(std::string m) { return {Code::kFutureData, std::move(m)}; }
+
+// A malformed CrossL2Inbox log is stored as an executing message that breaks rule 3 (its
+// timestamp is after any block's), so the block holding it is invalid (docs/decisions.md).
+db::ExecRef MalformedExecRef(const ChainID& own_chain) {
+  db::ExecRef ref;
+  ref.chain_id = own_chain;
+  ref.timestamp = UINT64_MAX;
+  return ref;
+}
+
+}  // namespace
+
+struct ChainState {
+  ChainConfig config;
+  ChainSource* source = nullptr;
+  std::unique_ptr<db::EventDB> events;
+  std::unique_ptr<db::ReplacementLog> replacements;
+  uint64_t cross_unsafe = 0;
+  std::optional<BlockID> reported;  // local-safe reported for the L1 block after the tip
+};
+
+struct Supervisor::Impl {
+  fs::path datadir;
+  DependencySet deps;
+  Sources sources;
+  Options options;
+  std::unique_ptr<db::SuperSafeDB> safe;
+  std::vector<ChainState> chains;
+  std::optional<BlockRef> finalized_l1;
+  bool dead = false;
+
+  // --- helpers ---
+  Status Alive() const {
+    if (dead) return IOError("supervisor state was lost in a crash; reopen the data directory");
+    return Status::Ok();
+  }
+  // A failed write means a (simulated) crash: the in-memory state can no longer be trusted.
+  Status Written(Status s) {
+    if (!s.ok() && s.code() == Code::kIOError) dead = true;
+    return s;
+  }
+  Result<size_t> Index(const ChainID& id) const {
+    auto i = ChainIndexOf(deps, id);
+    if (!i) return Status(Code::kUnknownChain, "chain " + id.Decimal() + " is not in the dependency set");
+    return *i;
+  }
+  db::Group Tip() const {
+    auto g = safe->Last();
+    SS_CHECK(g.has_value(), "super-safe-db has no genesis group");
+    return *g;
+  }
+  std::vector<const db::EventDB*> EventDBs() const {
+    std::vector<const db::EventDB*> out;
+    for (const auto& c : chains) out.push_back(c.events.get());
+    return out;
+  }
+  // The full block ID of chain c's block `number` whose hash starts with `prefix`. The
+  // super-safe-db keeps 20-byte prefixes; the event-log DB or the replacement log has the rest.
+  BlockID Resolve(size_t c, uint64_t number, const HashPrefix& prefix) const {
+    auto b = chains[c].events->Block(number);
+    if (b.ok() && PrefixOf(b->hash) == prefix) return b->ID();
+    if (auto h = chains[c].replacements->InvalidatedHash(number, prefix)) return {*h, number};
+    Hash padded;
+    std::copy(prefix.bytes.begin(), prefix.bytes.end(), padded.bytes.begin());
+    return {padded, number};
+  }
+  BlockID Resolve(size_t c, uint64_t number) const {
+    auto b = chains[c].events->Block(number);
+    SS_CHECK(b.ok(), "block #" + std::to_string(number) + " of chain " + chains[c].config.id.Decimal() +
+                         " below the indexed tip is missing from its event-log DB");
+    return b->ID();
+  }
+  BlockID LocalSafeOf(size_t c, const db::ChainEntry& e) const {
+    return Resolve(c, e.local_safe_number, e.local_safe_hash);
+  }
+  BlockID CrossSafeOf(size_t c, const db::ChainEntry& e) const {
+    return Resolve(c, e.cross_safe_number, e.cross_safe_hash);
+  }
+
+  Status Initialize();
+  Status EnsureL1Canonical();
+  Status IndexThrough(size_t c, const BlockRef& head);
+  Result<db::Presence> EnsureIndexed(size_t c, const BlockID& block);
+  void RecomputeCrossUnsafe(bool from_cross_safe);
+  Result<db::Group> BuildGroup(const BlockRef& l1, const std::vector<uint64_t>& base_heads,
+                               const std::vector<BlockID>& local_safe, const std::vector<uint64_t>& invalid_from);
+  Result<CrossSafeAnswer> AnswerFromGroup(size_t c, const db::Group& g, const BlockID& local_safe);
+  Result<CrossSafeAnswer> AcceptReplacement(size_t c, const db::Group& g, const BlockID& replacement);
+  Result<SafetyLevel> LevelOf(size_t c, uint64_t number);
+  std::optional<db::Group> FinalizedGroup() const;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Opening
+
+Result<std::unique_ptr<Supervisor>> Supervisor::Open(const fs::path& datadir, const DependencySet& deps,
+                                                     Sources sources, const Options& options) {
+  if (deps.chains.empty()) return InvalidArgument("dependency set: no chains");
+  if (sources.l1 == nullptr) return InvalidArgument("sources: no L1 source");
+  for (size_t i = 0; i < deps.chains.size(); ++i) {
+    const ChainConfig& c = deps.chains[i];
+    if (c.block_time == 0) return InvalidArgument("chain " + c.id.Decimal() + ": block_time is 0");
+    for (size_t j = 0; j < i; ++j)
+      if (deps.chains[j].id == c.id) return InvalidArgument("dependency set: chain " + c.id.Decimal() + " listed twice");
+    if (sources.chains.count(c.id) == 0 || sources.chains.at(c.id) == nullptr)
+      return InvalidArgument("sources: no source for chain " + c.id.Decimal());
+  }
+  std::error_code ec;
+  fs::create_directories(datadir / "chains", ec);
+  if (ec) return IOError("create " + (datadir / "chains").string() + ": " + ec.message());
+
+  auto impl = std::make_unique<Impl>();
+  impl->datadir = datadir;
+  impl->deps = deps;
+  impl->sources = sources;
+  impl->options = options;
+  db::OpenOptions safe_opts{options.safe_db_crash};
+  db::OpenOptions event_opts{options.events_db_crash};
+  SS_ASSIGN_OR_RETURN(impl->safe, db::SuperSafeDB::Open(datadir, safe_opts));
+  for (const ChainConfig& c : deps.chains) {
+    fs::path dir = datadir / "chains" / c.id.Decimal();
+    fs::create_directories(dir, ec);
+    if (ec) return IOError("create " + dir.string() + ": " + ec.message());
+    ChainState st;
+    st.config = c;
+    st.source = sources.chains.at(c.id);
+    SS_ASSIGN_OR_RETURN(st.events, db::EventDB::Open(dir / "events.db", c.id, event_opts));
+    SS_ASSIGN_OR_RETURN(st.replacements, db::ReplacementLog::Open(dir / "replacements.db", event_opts));
+    impl->chains.push_back(std::move(st));
+  }
+  SS_RETURN_IF_ERROR(impl->Initialize());
+  return std::unique_ptr<Supervisor>(new Supervisor(std::move(impl)));
+}
+
+Supervisor::Supervisor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Supervisor::~Supervisor() = default;
+bool Supervisor::dead() const { return impl_->dead; }
+const DependencySet& Supervisor::dependency_set() const { return impl_->deps; }
+
+Status Supervisor::Impl::Initialize() {
+  for (ChainState& c : chains) {
+    if (!c.events->Latest()) {
+      db::BlockRecord genesis{c.config.genesis, {}};
+      SS_RETURN_IF_ERROR(Written(c.events->Append(genesis)));
+    }
+    auto first = c.events->First();
+    if (first->number > c.config.genesis.number ||
+        (first->number == c.config.genesis.number && first->hash != c.config.genesis.hash))
+      return InvalidArgument("chain " + c.config.id.Decimal() + ": event-log DB does not start at the configured genesis");
+  }
+  if (safe->empty()) {
+    db::Group g;
+    g.l1_number = deps.genesis_l1.number;
+    g.l1_hash = PrefixOf(deps.genesis_l1.hash);
+    g.l1_timestamp = deps.genesis_l1.timestamp;
+    for (size_t i = 0; i < chains.size(); ++i) {
+      const BlockRef& b = chains[i].config.genesis;
+      g.entries.push_back({static_cast<uint32_t>(i), b.number, PrefixOf(b.hash), b.number, PrefixOf(b.hash), 0});
+    }
+    SS_RETURN_IF_ERROR(Written(safe->Append(g)));
+  }
+  db::Group tip = Tip();
+  if (tip.entries.size() != chains.size())
+    return InvalidArgument("dependency set has " + std::to_string(chains.size()) + " chains but " +
+                           (datadir / db::SuperSafeDB::kFileName).string() + " holds " +
+                           std::to_string(tip.entries.size()) + " per group");
+  for (size_t i = 0; i < chains.size(); ++i) {
+    auto latest = chains[i].events->Latest();
+    if (latest->number < tip.entries[i].cross_safe_number)
+      return Status(Code::kDataCorruption, "chain " + chains[i].config.id.Decimal() + ": event-log DB ends at #" +
+                                               std::to_string(latest->number) + ", below its cross-safe head #" +
+                                               std::to_string(tip.entries[i].cross_safe_number));
+  }
+  RecomputeCrossUnsafe(true);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unsafe indexing and cross-unsafe
+
+Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
+  ChainState& chain = chains[c];
+  const uint64_t floor = Tip().entries[c].cross_safe_number;
+  BlockRef latest = *chain.events->Latest();
+  auto source_hash = [&](uint64_t n) -> Result<Hash> {
+    if (n == head.number) return head.hash;
+    SS_ASSIGN_OR_RETURN(BlockRef b, chain.source->BlockByNumber(n));
+    return b.hash;
+  };
+  // The newest indexed block still on the node's chain.
+  uint64_t k = std::min(latest.number, head.number);
+  while (true) {
+    SS_ASSIGN_OR_RETURN(BlockRef stored, chain.events->Block(k));
+    SS_ASSIGN_OR_RETURN(Hash theirs, source_hash(k));
+    if (stored.hash == theirs) break;
+    if (k <= floor)
+      return Conflicting("chain " + chain.config.id.Decimal() + ": unsafe block #" + std::to_string(k) +
+                         " differs at or below cross-safe #" + std::to_string(floor) +
+                         "; wait for L1 to rewind cross-safe first");
+    --k;
+  }
+  bool rewound = k < latest.number;
+  if (rewound) SS_RETURN_IF_ERROR(Written(chain.events->RewindTo(k)));
+  std::vector<db::BlockRecord> records;
+  Hash parent = chain.events->Block(k)->hash;
+  for (uint64_t n = k + 1; n <= head.number; ++n) {
+    BlockRef ref = head;
+    if (n != head.number) {
+      SS_ASSIGN_OR_RETURN(ref, chain.source->BlockByNumber(n));
+    }
+    if (ref.parent_hash != parent || ref.number != n)
+      return Conflicting("chain " + chain.config.id.Decimal() + ": block #" + std::to_string(n) +
+                         " does not build on #" + std::to_string(n - 1) + " as the node served it");
+    SS_ASSIGN_OR_RETURN(std::vector<Log> logs, chain.source->Logs(ref.ID()));
+    db::BlockRecord rec{ref, {}};
+    for (const Log& log : logs) {
+      db::LogRecord lr{LogHashOf(log), std::nullopt};
+      auto exec = DecodeExecutingMessage(log);
+      if (!exec.ok()) {
+        lr.exec = MalformedExecRef(chain.config.id);
+      } else if (exec->has_value()) {
+        const ExecutingMessage& m = **exec;
+        lr.exec = db::ExecRef{m.id.chain_id, m.id.block_number, m.id.log_index, m.id.timestamp, m.ExpectedLogHash()};
+      }
+      rec.logs.push_back(std::move(lr));
+    }
+    parent = ref.hash;
+    records.push_back(std::move(rec));
+  }
+  if (!records.empty()) SS_RETURN_IF_ERROR(Written(chain.events->AppendBatch(records)));
+  RecomputeCrossUnsafe(rewound);
+  return Status::Ok();
+}
+
+Result<db::Presence> Supervisor::Impl::EnsureIndexed(size_t c, const BlockID& block) {
+  ChainState& chain = chains[c];
+  BlockRef latest = *chain.events->Latest();
+  if (block.number <= latest.number) {
+    SS_ASSIGN_OR_RETURN(BlockRef stored, chain.events->Block(block.number));
+    if (stored.hash == block.hash) return db::Presence::kFound;
+  }
+  auto ref = chain.source->BlockByNumber(block.number);
+  if (!ref.ok()) return db::Presence::kUnknown;
+  if (ref->hash != block.hash) return db::Presence::kConflicts;
+  Status s = IndexThrough(c, *ref);
+  if (!s.ok()) {
+    if (dead) return s;
+    return s.code() == Code::kConflictingData ? db::Presence::kConflicts : db::Presence::kUnknown;
+  }
+  return db::Presence::kFound;
+}
+
+void Supervisor::Impl::RecomputeCrossUnsafe(bool from_cross_safe) {
+  db::Group tip = Tip();
+  CrossInput in;
+  in.deps = &deps;
+  in.events = EventDBs();
+  for (size_t i = 0; i < chains.size(); ++i) {
+    uint64_t cross_safe = tip.entries[i].cross_safe_number;
+    uint64_t latest = chains[i].events->Latest()->number;
+    uint64_t head = from_cross_safe ? cross_safe : std::max(chains[i].cross_unsafe, cross_safe);
+    in.heads.push_back(std::min(head, latest));
+    in.limits.push_back(latest);
+    in.invalid_from.push_back(kNoBlock);
+  }
+  auto out = AdvanceCross(in);
+  SS_CHECK(out.ok(), "cross-unsafe over indexed blocks failed: " + out.status().ToString());
+  for (size_t i = 0; i < chains.size(); ++i) chains[i].cross_unsafe = out->heads[i];
+}
+
+Status Supervisor::UpdateLocalUnsafe(const ChainID& chain, const BlockRef& unsafe) {
+  SS_RETURN_IF_ERROR(impl_->Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, impl_->Index(chain));
+  if (unsafe.number < impl_->chains[c].config.genesis.number)
+    return InvalidArgument("unsafe.number " + std::to_string(unsafe.number) + " is below the chain's genesis");
+  return impl_->IndexThrough(c, unsafe);
+}
+
+Result<BlockID> Supervisor::GetCrossUnsafe(const ChainID& chain, uint64_t max_number) {
+  SS_RETURN_IF_ERROR(impl_->Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, impl_->Index(chain));
+  ChainState& st = impl_->chains[c];
+  if (max_number > st.events->Latest()->number) {
+    // Fetch newer logs as far as the node serves them; the answer does not wait for it.
+    auto head = st.source->BlockByNumber(max_number);
+    if (head.ok()) {
+      Status s = impl_->IndexThrough(c, *head);
+      if (impl_->dead) return s;
+    }
+  }
+  return impl_->Resolve(c, std::min(st.cross_unsafe, max_number));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-safe
+
+Status Supervisor::Impl::EnsureL1Canonical() {
+  std::optional<db::Group> g = Tip();
+  uint64_t first_gone = kNoBlock;
+  while (g) {
+    auto l1 = sources.l1->BlockByNumber(g->l1_number);
+    if (l1.ok() && PrefixOf(l1->hash) == g->l1_hash) break;
+    if (!l1.ok() && l1.status().code() != Code::kNotFound) return l1.status();
+    first_gone = g->l1_number;
+    if (g->l1_number == deps.genesis_l1.number) g.reset();
+    else g = safe->AtOrBefore(g->l1_number - 1);
+  }
+  if (!g) return Conflicting("the genesis L1 block is no longer canonical");
+  if (first_gone == kNoBlock) return Status::Ok();
+  SS_RETURN_IF_ERROR(Written(safe->TruncateFrom(first_gone)));
+  for (ChainState& c : chains) c.reported.reset();
+  // Cross-unsafe never depended on L1; it stays, but not below the rewound cross-safe.
+  RecomputeCrossUnsafe(false);
+  return Status::Ok();
+}
+
+Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::vector<uint64_t>& base_heads,
+                                               const std::vector<BlockID>& local_safe,
+                                               const std::vector<uint64_t>& invalid_from) {
+  CrossInput in;
+  in.deps = &deps;
+  in.events = EventDBs();
+  in.heads = base_heads;
+  for (const BlockID& b : local_safe) in.limits.push_back(b.number);
+  in.invalid_from = invalid_from;
+  SS_ASSIGN_OR_RETURN(CrossOutput out, AdvanceCross(in));
+  for (const Invalidation& inv : out.invalidations) {
+    if (inv.number != out.invalid_from[inv.chain]) continue;
+    ChainState& chain = chains[inv.chain];
+    BlockID block = Resolve(inv.chain, inv.number);
+    // Keep the pending output now: once the node replaces the block, nobody can serve it.
+    auto preimage = chain.source->OutputPreimage(block);
+    if (preimage.ok()) SS_RETURN_IF_ERROR(Written(chain.replacements->RecordInvalidated(block.number, block.hash, *preimage)));
+  }
+  db::Group g;
+  g.l1_number = l1.number;
+  g.l1_hash = PrefixOf(l1.hash);
+  g.l1_timestamp = l1.timestamp;
+  for (size_t i = 0; i < chains.size(); ++i) {
+    db::ChainEntry e;
+    e.chain_index = static_cast<uint32_t>(i);
+    BlockID local = local_safe[i];
+    if (out.invalid_from[i] <= local.number) {
+      local = Resolve(i, out.invalid_from[i]);
+      e.flags |= db::kFlagLocalSafeInvalid;
+    }
+    e.local_safe_number = local.number;
+    e.local_safe_hash = PrefixOf(local.hash);
+    BlockID cross = Resolve(i, out.heads[i]);
+    e.cross_safe_number = cross.number;
+    e.cross_safe_hash = PrefixOf(cross.hash);
+    if (chains[i].replacements->IsReplacement(cross.number, cross.hash)) e.flags |= db::kFlagCrossSafeReplacement;
+    g.entries.push_back(e);
+  }
+  SS_RETURN_IF_ERROR(Written(safe->Append(g)));
+  for (size_t i = 0; i < chains.size(); ++i)
+    chains[i].cross_unsafe = std::max(chains[i].cross_unsafe, g.entries[i].cross_safe_number);
+  return g;
+}
+
+Result<CrossSafeAnswer> Supervisor::Impl::AnswerFromGroup(size_t c, const db::Group& g, const BlockID& local_safe) {
+  const db::ChainEntry& e = g.entries[c];
+  CrossSafeAnswer a;
+  a.cross_safe = CrossSafeOf(c, e);
+  a.local_safe = LocalSafeOf(c, e);
+  if (e.flags & db::kFlagLocalSafeInvalid) {
+    a.status = CrossSafeStatus::kInvalid;
+    return a;
+  }
+  if (local_safe.number > e.local_safe_number)
+    return Conflicting("localSafe #" + std::to_string(local_safe.number) + " is past the local-safe #" +
+                       std::to_string(e.local_safe_number) + " stored for L1 block #" + std::to_string(g.l1_number));
+  bool matches = PrefixOf(local_safe.hash) == e.local_safe_hash;
+  if (local_safe.number != e.local_safe_number) {
+    SS_ASSIGN_OR_RETURN(db::Presence p, EnsureIndexed(c, local_safe));
+    matches = p == db::Presence::kFound;
+  }
+  if (!matches)
+    return Conflicting("localSafe " + local_safe.ToString() + " differs from the stored block at that height");
+  if (e.cross_safe_number > local_safe.number) a.cross_safe = local_safe;
+  a.status = CrossSafeStatus::kAccept;
+  return a;
+}
+
+Result<CrossSafeAnswer> Supervisor::Impl::AcceptReplacement(size_t c, const db::Group& g, const BlockID& replacement) {
+  SS_ASSIGN_OR_RETURN(db::Presence p, EnsureIndexed(c, replacement));
+  if (p == db::Presence::kUnknown) {
+    const db::ChainEntry& e = g.entries[c];
+    return CrossSafeAnswer{CrossSafeStatus::kUnknown, CrossSafeOf(c, e), LocalSafeOf(c, e)};
+  }
+  if (p == db::Presence::kConflicts)
+    return Conflicting("replacement " + replacement.ToString() + " is not the node's block at that height");
+  SS_ASSIGN_OR_RETURN(uint32_t logs, chains[c].events->LogCount(replacement.number));
+  if (logs != 0)
+    return Conflicting("replacement " + replacement.ToString() + " has " + std::to_string(logs) +
+                       " logs; a deposit-only block has none");
+  Status recorded = chains[c].replacements->RecordReplaced(replacement.number, replacement.hash);
+  if (recorded.code() != Code::kInvalidArgument) SS_RETURN_IF_ERROR(Written(recorded));
+
+  // Revise the tip group: the view is recomputed with the replacement in place.
+  SS_ASSIGN_OR_RETURN(BlockRef l1, sources.l1->BlockByNumber(g.l1_number));
+  std::optional<db::Group> before = safe->AtOrBefore(g.l1_number - 1);
+  SS_CHECK(before.has_value(), "an invalid block awaits replacement in the genesis group");
+  std::vector<uint64_t> base;
+  std::vector<BlockID> local;
+  std::vector<uint64_t> invalid_from;
+  for (size_t i = 0; i < chains.size(); ++i) {
+    const db::ChainEntry& e = g.entries[i];
+    base.push_back(before->entries[i].cross_safe_number);
+    bool awaiting = i != c && (e.flags & db::kFlagLocalSafeInvalid);
+    local.push_back(i == c ? replacement : LocalSafeOf(i, e));
+    invalid_from.push_back(awaiting ? e.local_safe_number : kNoBlock);
+  }
+  SS_ASSIGN_OR_RETURN(db::Group revised, BuildGroup(l1, base, local, invalid_from));
+  return AnswerFromGroup(c, revised, replacement);
+}
+
+Result<CrossSafeAnswer> Supervisor::TryCrossSafe(const ChainID& chain, const BlockID& local_safe,
+                                                 const BlockID& derived_from) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  SS_RETURN_IF_ERROR(s.EnsureL1Canonical());
+  db::Group tip = s.Tip();
+
+  if (derived_from.number > tip.l1_number + 1)
+    return Status(Code::kOutOfOrder, "derivedFrom #" + std::to_string(derived_from.number) + " skips ahead of the tip L1 block #" +
+                                         std::to_string(tip.l1_number) + "; derive again from #" +
+                                         std::to_string(tip.l1_number + 1));
+  if (derived_from.number == tip.l1_number + 1) {
+    auto l1 = s.sources.l1->BlockByNumber(derived_from.number);
+    if (!l1.ok() || l1->hash != derived_from.hash)
+      return Conflicting("derivedFrom " + derived_from.ToString() + " is not on the canonical L1 chain");
+    const db::ChainEntry& e = tip.entries[c];
+    if (e.flags & db::kFlagLocalSafeInvalid)
+      return Status(Code::kAwaitingReplacementBlock, "block #" + std::to_string(e.local_safe_number) + " of chain " +
+                                                         chain.Decimal() + " is invalid and awaits its replacement");
+    if (local_safe.number < e.local_safe_number)
+      return Conflicting("localSafe #" + std::to_string(local_safe.number) + " is below the local-safe #" +
+                         std::to_string(e.local_safe_number) + " of the previous L1 block");
+    SS_ASSIGN_OR_RETURN(db::Presence p, s.EnsureIndexed(c, local_safe));
+    if (p == db::Presence::kUnknown)
+      return CrossSafeAnswer{CrossSafeStatus::kUnknown, s.CrossSafeOf(c, e), s.LocalSafeOf(c, e)};
+    if (p == db::Presence::kConflicts)
+      return Conflicting("localSafe " + local_safe.ToString() + " is not the node's block at that height");
+    if (s.Resolve(c, e.local_safe_number).hash != s.LocalSafeOf(c, e).hash)
+      return Conflicting("localSafe " + local_safe.ToString() + " does not descend from the stored local-safe");
+    s.chains[c].reported = local_safe;
+    for (const ChainState& st : s.chains)
+      if (!st.reported) return Future("L1 block #" + std::to_string(derived_from.number) + " waits for every chain's report");
+    std::vector<uint64_t> base;
+    std::vector<BlockID> local;
+    for (size_t i = 0; i < s.chains.size(); ++i) {
+      base.push_back(tip.entries[i].cross_safe_number);
+      local.push_back(*s.chains[i].reported);
+    }
+    SS_ASSIGN_OR_RETURN(db::Group g, s.BuildGroup(*l1, base, local, std::vector<uint64_t>(s.chains.size(), kNoBlock)));
+    for (ChainState& st : s.chains) st.reported.reset();
+    return s.AnswerFromGroup(c, g, local_safe);
+  }
+
+  std::optional<db::Group> g = s.safe->At(derived_from.number);
+  if (!g || g->l1_hash != PrefixOf(derived_from.hash))
+    return Conflicting("derivedFrom " + derived_from.ToString() + " is not the L1 block of the stored view");
+  const db::ChainEntry& e = g->entries[c];
+  bool replaces = (e.flags & db::kFlagLocalSafeInvalid) && g->l1_number == tip.l1_number &&
+                  local_safe.number == e.local_safe_number && PrefixOf(local_safe.hash) != e.local_safe_hash;
+  if (replaces) return s.AcceptReplacement(c, *g, local_safe);
+  return s.AnswerFromGroup(c, *g, local_safe);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finality
+
+std::optional<db::Group> Supervisor::Impl::FinalizedGroup() const {
+  if (!finalized_l1) return safe->At(deps.genesis_l1.number);
+  return safe->AtOrBefore(finalized_l1->number);
+}
+
+Result<BlockID> Supervisor::TryFinalize(const ChainID& chain, const BlockID& finalized_l1) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  SS_RETURN_IF_ERROR(s.EnsureL1Canonical());
+  db::Group tip = s.Tip();
+  if (finalized_l1.number > tip.l1_number)
+    return Future("the group of L1 block #" + std::to_string(finalized_l1.number) + " is not written yet (tip #" +
+                  std::to_string(tip.l1_number) + ")");
+  std::optional<db::Group> g = s.safe->At(finalized_l1.number);
+  if (!g || g->l1_hash != PrefixOf(finalized_l1.hash))
+    return Conflicting("finalizedL1 " + finalized_l1.ToString() + " is not canonical");
+  if (!s.finalized_l1 || s.finalized_l1->number < finalized_l1.number) {
+    SS_ASSIGN_OR_RETURN(BlockRef ref, s.sources.l1->BlockByNumber(finalized_l1.number));
+    s.finalized_l1 = ref;
+  }
+  return s.CrossSafeOf(c, g->entries[c]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message checks
+
+Result<SafetyLevel> Supervisor::Impl::LevelOf(size_t c, uint64_t number) {
+  if (auto f = FinalizedGroup(); f && number <= f->entries[c].cross_safe_number) return SafetyLevel::kFinalized;
+  if (number <= Tip().entries[c].cross_safe_number) return SafetyLevel::kSafe;
+  if (number <= chains[c].cross_unsafe) return SafetyLevel::kCrossUnsafe;
+  return SafetyLevel::kUnsafe;
+}
+
+Result<SafetyLevel> Supervisor::CheckMessage(const Identifier& id, const Hash& payload_hash) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(id.chain_id));
+  const ChainConfig& cfg = s.chains[c].config;
+  if (id.block_number <= ActivationBlock(cfg)) return SafetyLevel::kConflicts;
+  if ((id.block_number - cfg.genesis.number) > (UINT64_MAX - cfg.genesis.timestamp) / cfg.block_time ||
+      cfg.TimeOf(id.block_number) != id.timestamp)
+    return SafetyLevel::kConflicts;
+  db::Presence p = s.chains[c].events->Contains(id.block_number, id.log_index, LogHash(id.origin, payload_hash));
+  if (p == db::Presence::kUnknown) return SafetyLevel::kUnknown;
+  if (p == db::Presence::kConflicts) return SafetyLevel::kConflicts;
+  const db::Group tip = s.Tip();
+  const db::ChainEntry& e = tip.entries[c];
+  if ((e.flags & db::kFlagLocalSafeInvalid) && id.block_number >= e.local_safe_number) return SafetyLevel::kConflicts;
+  return s.LevelOf(c, id.block_number);
+}
+
+Status Supervisor::CheckAccessList(std::span<const Hash> entries, SafetyLevel min_safety,
+                                   const ExecutingDescriptor& desc) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  if (min_safety < SafetyLevel::kUnsafe)
+    return InvalidArgument("minSafety: want unsafe, cross-unsafe, safe or finalized, got " +
+                           std::string(SafetyLevelName(min_safety)));
+  if (desc.chain_id) SS_RETURN_IF_ERROR(s.Index(*desc.chain_id).status());
+  SS_ASSIGN_OR_RETURN(std::vector<AccessEntry> parsed, ParseAccessList(entries));
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    const AccessEntry& a = parsed[i];
+    std::string which = "message " + std::to_string(i) + ": ";
+    SS_ASSIGN_OR_RETURN(size_t c, s.Index(a.chain_id));
+    const ChainConfig& cfg = s.chains[c].config;
+    if (a.timestamp >= desc.timestamp)
+      return Conflicting(which + "timestamp " + std::to_string(a.timestamp) + " is not before the executing timestamp " +
+                         std::to_string(desc.timestamp));
+    if (desc.timestamp + desc.timeout > a.timestamp + s.deps.expiry_window)
+      return Conflicting(which + "expires within the executing window");
+    if (a.block_number <= ActivationBlock(cfg) ||
+        (a.block_number - cfg.genesis.number) > (UINT64_MAX - cfg.genesis.timestamp) / cfg.block_time ||
+        cfg.TimeOf(a.block_number) != a.timestamp)
+      return Conflicting(which + "block #" + std::to_string(a.block_number) + " and timestamp " +
+                         std::to_string(a.timestamp) + " do not fit the chain");
+    BlockRef block;
+    auto logs = s.chains[c].events->Logs(a.block_number);
+    if (!logs.ok()) return Future(which + "block #" + std::to_string(a.block_number) + " is not indexed yet");
+    if (a.log_index >= logs->size() ||
+        AccessChecksum((*logs)[a.log_index].log_hash, a.chain_id, a.block_number, a.timestamp, a.log_index) != a.checksum)
+      return Conflicting(which + "no log matches the checksum");
+    SS_ASSIGN_OR_RETURN(SafetyLevel level, s.LevelOf(c, a.block_number));
+    const db::Group tip = s.Tip();
+  const db::ChainEntry& e = tip.entries[c];
+    if ((e.flags & db::kFlagLocalSafeInvalid) && a.block_number >= e.local_safe_number)
+      return Conflicting(which + "block #" + std::to_string(a.block_number) + " is invalid");
+    if (level < min_safety)
+      return Future(which + "is " + SafetyLevelName(level) + ", below the required " + SafetyLevelName(min_safety));
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read surface
+
+Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  db::Group tip = s.Tip();
+  const db::ChainEntry& e = tip.entries[c];
+  Heads h;
+  h.unsafe = s.chains[c].events->Latest()->ID();
+  h.cross_unsafe = s.Resolve(c, s.chains[c].cross_unsafe);
+  h.local_safe = s.LocalSafeOf(c, e);
+  h.cross_safe = s.CrossSafeOf(c, e);
+  auto f = s.FinalizedGroup();
+  h.finalized = s.CrossSafeOf(c, f->entries[c]);
+  h.local_safe_source = {Hash(), tip.l1_number};
+  std::copy(tip.l1_hash.bytes.begin(), tip.l1_hash.bytes.end(), h.local_safe_source.hash.bytes.begin());
+  if (auto l1 = s.sources.l1->BlockByNumber(tip.l1_number); l1.ok() && PrefixOf(l1->hash) == tip.l1_hash)
+    h.local_safe_source = l1->ID();
+  auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), e.cross_safe_number);
+  h.cross_safe_source = h.local_safe_source;
+  if (first) {
+    if (auto l1 = s.sources.l1->BlockByNumber(*first); l1.ok()) h.cross_safe_source = l1->ID();
+  }
+  return h;
+}
+
+Result<BlockID> Supervisor::LocalUnsafe(const ChainID& chain) {
+  SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(chain));
+  return h.unsafe;
+}
+
+Result<DerivedPair> Supervisor::LocalSafe(const ChainID& chain) {
+  SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(chain));
+  return DerivedPair{h.local_safe_source, h.local_safe};
+}
+
+Result<DerivedPair> Supervisor::CrossSafe(const ChainID& chain) {
+  SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(chain));
+  return DerivedPair{h.cross_safe_source, h.cross_safe};
+}
+
+Result<BlockID> Supervisor::Finalized(const ChainID& chain) {
+  SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(chain));
+  return h.finalized;
+}
+
+Result<BlockRef> Supervisor::FinalizedL1() {
+  SS_RETURN_IF_ERROR(impl_->Alive());
+  if (!impl_->finalized_l1) return Future("no finalized L1 block forwarded yet");
+  return *impl_->finalized_l1;
+}
+
+Result<BlockRef> Supervisor::CrossDerivedToSource(const ChainID& chain, const BlockID& derived) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  if (derived.number > s.Tip().entries[c].cross_safe_number)
+    return Future("block " + derived.ToString() + " is not cross-safe yet");
+  auto stored = s.chains[c].events->Block(derived.number);
+  if (!stored.ok() || stored->hash != derived.hash)
+    return Conflicting("block " + derived.ToString() + " is not the canonical block at that height");
+  auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), derived.number);
+  SS_CHECK(first.has_value(), "cross-safe block has no view in which it became cross-safe");
+  return s.sources.l1->BlockByNumber(*first);
+}
+
+Result<std::map<ChainID, BlockID>> Supervisor::AllSafeDerivedAt(const BlockID& derived_from) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_RETURN_IF_ERROR(s.EnsureL1Canonical());
+  if (derived_from.number > s.Tip().l1_number)
+    return Future("the group of L1 block #" + std::to_string(derived_from.number) + " is not written yet");
+  std::optional<db::Group> g = s.safe->At(derived_from.number);
+  if (!g || g->l1_hash != PrefixOf(derived_from.hash))
+    return Conflicting("derivedFrom " + derived_from.ToString() + " is not canonical");
+  std::map<ChainID, BlockID> out;
+  for (size_t i = 0; i < s.chains.size(); ++i) out[s.chains[i].config.id] = s.LocalSafeOf(i, g->entries[i]);
+  return out;
+}
+
+Result<SuperRootResponse> Supervisor::SuperRootAtTimestamp(uint64_t timestamp) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  db::Group tip = s.Tip();
+  SuperRootResponse r;
+  r.timestamp = timestamp;
+  uint64_t derived_from = 0;
+  std::vector<size_t> order(s.chains.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return s.chains[a].config.id < s.chains[b].config.id; });
+  SuperV1 super;
+  super.timestamp = timestamp;
+  for (size_t c : order) {
+    const ChainConfig& cfg = s.chains[c].config;
+    if (timestamp < cfg.genesis.timestamp)
+      return Future("timestamp " + std::to_string(timestamp) + " is before chain " + cfg.id.Decimal() + "'s genesis");
+    uint64_t n = cfg.genesis.number + (timestamp - cfg.genesis.timestamp) / cfg.block_time;
+    if (n > tip.entries[c].cross_safe_number)
+      return Future("chain " + cfg.id.Decimal() + " block #" + std::to_string(n) + " is not cross-safe yet");
+    BlockID block = s.Resolve(c, n);
+    SS_ASSIGN_OR_RETURN(Bytes canonical, s.chains[c].source->OutputPreimage(block));
+    SS_ASSIGN_OR_RETURN(Hash root, OutputRoot(canonical));
+    Bytes pending = s.chains[c].replacements->PendingPreimage(n, block.hash).value_or(canonical);
+    r.chains.push_back({cfg.id, root, pending});
+    super.chains.push_back({cfg.id, root});
+    auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), n);
+    SS_CHECK(first.has_value(), "cross-safe block has no view in which it became cross-safe");
+    derived_from = std::max(derived_from, *first);
+  }
+  SS_ASSIGN_OR_RETURN(BlockRef l1, s.sources.l1->BlockByNumber(derived_from));
+  r.cross_safe_derived_from = l1.ID();
+  r.super_root = SuperRoot(super);
+  return r;
+}
+
+Result<SyncStatus> Supervisor::GetSyncStatus() {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SyncStatus st;
+  db::Group tip = s.Tip();
+  SS_ASSIGN_OR_RETURN(st.min_synced_l1, s.sources.l1->BlockByNumber(tip.l1_number));
+  st.safe_timestamp = UINT64_MAX;
+  st.finalized_timestamp = UINT64_MAX;
+  for (size_t c = 0; c < s.chains.size(); ++c) {
+    SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(s.chains[c].config.id));
+    ChainSyncStatus cs;
+    cs.local_unsafe = *s.chains[c].events->Latest();
+    cs.local_safe = h.local_safe;
+    cs.cross_unsafe = h.cross_unsafe;
+    cs.cross_safe = h.cross_safe;
+    cs.finalized = h.finalized;
+    st.safe_timestamp = std::min(st.safe_timestamp, s.chains[c].config.TimeOf(h.cross_safe.number));
+    st.finalized_timestamp = std::min(st.finalized_timestamp, s.chains[c].config.TimeOf(h.finalized.number));
+    st.chains[s.chains[c].config.id] = cs;
+  }
+  return st;
+}
+
+}  // namespace supersafe::supervisor

@@ -1,0 +1,63 @@
+// The replacement log: one small append-only file per chain,
+// <datadir>/chains/<chainID-decimal>/replacements.db, that keeps what no upstream can serve later:
+// the 128-byte OutputV0 preimage of every block the supervisor invalidated (the "pending" output
+// fault proofs need), and which deposit-only block replaced it.
+//
+// Fixed 173-byte records: [0] type (1 invalidated, 2 replaced), [1..9) L2 number, [9..41) block
+// hash (the invalid block, or its replacement), [41..169) OutputV0 preimage (type 1; zero for
+// type 2), [169..173) CRC-32C of bytes 0..169. Appends are durable before they return. Recovery as
+// the other databases: a partial tail goes to `<file>.broken`; a bad CRC or unknown type refuses
+// to open naming the offset. Records are facts about block hashes and are never truncated.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "core/status.h"
+#include "core/types.h"
+#include "db/file.h"
+#include "db/super_safe_db.h"
+
+namespace supersafe::db {
+
+class ReplacementLog {
+ public:
+  static constexpr size_t kRecordSize = 173;
+
+  static Result<std::unique_ptr<ReplacementLog>> Open(const std::filesystem::path& file,
+                                                      const OpenOptions& options = {});
+
+  // Records that block (number, hash) is invalid, with its OutputV0 preimage (128 bytes).
+  Status RecordInvalidated(uint64_t number, const Hash& hash, ByteSpan output_preimage);
+  // Records that `replacement` replaced the invalid block at its height.
+  Status RecordReplaced(uint64_t number, const Hash& replacement);
+
+  // The pending output preimage for the canonical block (number, hash): the preimage of the
+  // invalidated block it replaced, or nullopt when that block is no replacement.
+  std::optional<Bytes> PendingPreimage(uint64_t number, const Hash& canonical) const;
+  // The preimage recorded for an invalidated block, if any.
+  std::optional<Bytes> InvalidatedPreimage(uint64_t number, const Hash& hash) const;
+  // The full hash of an invalidated block at `number` whose hash starts with `prefix`.
+  std::optional<Hash> InvalidatedHash(uint64_t number, const HashPrefix& prefix) const;
+  // Whether (number, hash) is a recorded replacement block.
+  bool IsReplacement(uint64_t number, const Hash& hash) const;
+
+ private:
+  struct Invalidated {
+    Hash hash;
+    Bytes preimage;
+  };
+  explicit ReplacementLog(std::unique_ptr<AppendFile> file) : file_(std::move(file)) {}
+  Status Append(uint8_t type, uint64_t number, const Hash& hash, ByteSpan preimage);
+  void Apply(uint8_t type, uint64_t number, const Hash& hash, ByteSpan preimage);
+
+  std::unique_ptr<AppendFile> file_;
+  std::multimap<uint64_t, Invalidated> invalidated_;  // by number, in file order
+  std::map<std::pair<uint64_t, Hash>, Bytes> replaced_;  // (number, replacement) -> pending preimage
+};
+
+std::vector<Finding> VerifyReplacementLog(const std::filesystem::path& file);
+
+}  // namespace supersafe::db

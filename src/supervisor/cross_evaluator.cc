@@ -1,0 +1,194 @@
+#include "supervisor/cross_evaluator.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+#include "supervisor/validity.h"
+
+namespace supersafe::supervisor {
+
+namespace {
+
+struct Member {
+  size_t chain;
+  uint64_t number;
+  uint64_t timestamp;
+  std::vector<db::LogRecord> logs;
+};
+
+enum class Verdict { kPromote, kWait, kInvalid };
+
+class Evaluator {
+ public:
+  explicit Evaluator(const CrossInput& in)
+      : in_(in), heads_(in.heads), invalid_from_(in.invalid_from) {}
+
+  Result<CrossOutput> Run() {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (size_t c = 0; c < heads_.size(); ++c) {
+        while (heads_[c] < in_.limits[c] && heads_[c] + 1 < invalid_from_[c]) {
+          SS_ASSIGN_OR_RETURN(Verdict v, TryPromote(c));
+          if (v == Verdict::kPromote) {
+            changed = true;
+            continue;
+          }
+          if (v == Verdict::kInvalid) changed = true;
+          break;
+        }
+      }
+    }
+    return CrossOutput{heads_, invalid_from_, std::move(invalidations_)};
+  }
+
+ private:
+  void MarkInvalid(size_t chain, uint64_t number, std::string reason) {
+    if (number < invalid_from_[chain]) invalid_from_[chain] = number;
+    invalidations_.push_back({chain, number, std::move(reason)});
+  }
+
+  Result<Member> Load(size_t chain, uint64_t number) const {
+    SS_ASSIGN_OR_RETURN(BlockRef ref, in_.events[chain]->Block(number));
+    SS_ASSIGN_OR_RETURN(auto logs, in_.events[chain]->Logs(number));
+    return Member{chain, number, ref.timestamp, std::move(logs)};
+  }
+
+  // Promotes the candidate after chain c's head with its same-timestamp set, or says why not.
+  Result<Verdict> TryPromote(size_t c) {
+    std::vector<Member> set;
+    std::map<size_t, size_t> member_of_chain;  // chain -> index in set
+    SS_ASSIGN_OR_RETURN(Member first, Load(c, heads_[c] + 1));
+    set.push_back(std::move(first));
+    member_of_chain[c] = 0;
+
+    for (size_t m = 0; m < set.size(); ++m) {
+      const ChainConfig& chain = in_.deps->chains[set[m].chain];
+      for (const db::LogRecord& log : set[m].logs) {
+        if (!log.exec) continue;
+        const db::ExecRef& ref = *log.exec;
+        if (auto why = StaticViolation(*in_.deps, chain, set[m].number, set[m].timestamp, ref)) {
+          MarkInvalid(set[m].chain, set[m].number, *why);
+          return Verdict::kInvalid;
+        }
+        size_t s = *ChainIndexOf(*in_.deps, ref.chain_id);
+        if (ref.block_number >= invalid_from_[s]) {
+          MarkInvalid(set[m].chain, set[m].number,
+                      "references block #" + std::to_string(ref.block_number) + " of chain " +
+                          ref.chain_id.Decimal() + ", which is invalid or built on an invalid block");
+          return Verdict::kInvalid;
+        }
+        if (ref.block_number > in_.limits[s]) return Verdict::kWait;
+        BlockRef source_block;
+        db::Presence p = in_.events[s]->Contains(ref.block_number, ref.log_index, ref.log_hash, &source_block);
+        if (p == db::Presence::kUnknown) return Verdict::kWait;
+        if (p == db::Presence::kConflicts || source_block.timestamp != ref.timestamp) {
+          MarkInvalid(set[m].chain, set[m].number,
+                      "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
+                          std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal());
+          return Verdict::kInvalid;
+        }
+        if (ref.block_number <= heads_[s]) continue;
+        if (ref.timestamp < set[m].timestamp) return Verdict::kWait;
+        // Same timestamp: the source joins the set; it must be its chain's next candidate.
+        if (member_of_chain.count(s)) continue;  // one block per chain per timestamp
+        if (ref.block_number != heads_[s] + 1) return Verdict::kWait;
+        SS_ASSIGN_OR_RETURN(Member joined, Load(s, ref.block_number));
+        member_of_chain[s] = set.size();
+        set.push_back(std::move(joined));
+      }
+    }
+    if (auto cyclic = FindCycle(set, member_of_chain)) {
+      MarkInvalid(cyclic->first, cyclic->second, "executing message on a same-timestamp cycle");
+      return Verdict::kInvalid;
+    }
+    for (const Member& m : set) heads_[m.chain] = m.number;
+    return Verdict::kPromote;
+  }
+
+  // The log-level graph of the set: log i -> log i+1 of a block; initiating log -> executing log.
+  // Returns the block of one executing log that lies on a cycle, if any.
+  std::optional<std::pair<size_t, uint64_t>> FindCycle(const std::vector<Member>& set,
+                                                       const std::map<size_t, size_t>& member_of_chain) const {
+    std::vector<size_t> base(set.size() + 1, 0);
+    for (size_t m = 0; m < set.size(); ++m) base[m + 1] = base[m] + set[m].logs.size();
+    size_t n = base.back();
+    std::vector<std::vector<size_t>> out(n);
+    for (size_t m = 0; m < set.size(); ++m) {
+      for (size_t i = 0; i < set[m].logs.size(); ++i) {
+        if (i + 1 < set[m].logs.size()) out[base[m] + i].push_back(base[m] + i + 1);
+        const auto& exec = set[m].logs[i].exec;
+        if (!exec) continue;
+        size_t s = *ChainIndexOf(*in_.deps, exec->chain_id);
+        auto it = member_of_chain.find(s);
+        if (it == member_of_chain.end() || set[it->second].number != exec->block_number) continue;
+        if (exec->log_index >= set[it->second].logs.size()) continue;
+        out[base[it->second] + exec->log_index].push_back(base[m] + i);
+      }
+    }
+    // Tarjan's strongly connected components, iteratively.
+    std::vector<int> index(n, -1), low(n, 0);
+    std::vector<bool> on_stack(n, false);
+    std::vector<size_t> stack;
+    int next = 0;
+    for (size_t root = 0; root < n; ++root) {
+      if (index[root] >= 0) continue;
+      std::vector<std::pair<size_t, size_t>> work{{root, 0}};
+      while (!work.empty()) {
+        auto& [v, edge] = work.back();
+        if (edge == 0) {
+          index[v] = low[v] = next++;
+          stack.push_back(v);
+          on_stack[v] = true;
+        }
+        if (edge < out[v].size()) {
+          size_t w = out[v][edge++];
+          if (index[w] < 0) {
+            work.push_back({w, 0});
+          } else if (on_stack[w]) {
+            low[v] = std::min(low[v], index[w]);
+          }
+          continue;
+        }
+        size_t done = v;
+        work.pop_back();
+        if (!work.empty()) low[work.back().first] = std::min(low[work.back().first], low[done]);
+        if (low[done] != index[done]) continue;
+        std::vector<size_t> component;
+        size_t w;
+        do {
+          w = stack.back();
+          stack.pop_back();
+          on_stack[w] = false;
+          component.push_back(w);
+        } while (w != done);
+        bool self_loop = std::find(out[done].begin(), out[done].end(), done) != out[done].end();
+        if (component.size() < 2 && !self_loop) continue;
+        std::sort(component.begin(), component.end());
+        for (size_t node : component) {
+          size_t m = static_cast<size_t>(std::upper_bound(base.begin(), base.end(), node) - base.begin()) - 1;
+          if (set[m].logs[node - base[m]].exec) return std::make_pair(set[m].chain, set[m].number);
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  const CrossInput& in_;
+  std::vector<uint64_t> heads_;
+  std::vector<uint64_t> invalid_from_;
+  std::vector<Invalidation> invalidations_;
+};
+
+}  // namespace
+
+Result<CrossOutput> AdvanceCross(const CrossInput& input) {
+  SS_CHECK(input.deps != nullptr && input.events.size() == input.deps->chains.size() &&
+               input.heads.size() == input.events.size() && input.limits.size() == input.events.size() &&
+               input.invalid_from.size() == input.events.size(),
+           "AdvanceCross: inputs do not cover every chain");
+  return Evaluator(input).Run();
+}
+
+}  // namespace supersafe::supervisor

@@ -1,0 +1,46 @@
+// The cross-safety engine shared by cross-unsafe and cross-safe: advances every chain's head block
+// by block over the indexed blocks, to a fixed point.
+//
+// A candidate block (the one after a chain's head) is promoted together with its same-timestamp
+// set: the not-yet-promoted blocks at its timestamp that it references, directly or through
+// others. The set goes up when every executing message in it is valid, every source at an earlier
+// timestamp is already promoted, and the log-level graph at that timestamp has no cycle. A block
+// whose message breaks a rule is invalid; so is one that references a log in an invalid block or
+// in a block built on one (those are dropped with the rest of the batch). A message whose source is
+// not yet eligible (above the source chain's limit) makes its block wait.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "db/event_db.h"
+#include "supervisor/supervisor.h"
+
+namespace supersafe::supervisor {
+
+inline constexpr uint64_t kNoBlock = UINT64_MAX;
+
+struct Invalidation {
+  size_t chain = 0;
+  uint64_t number = 0;
+  std::string reason;
+};
+
+struct CrossInput {
+  const DependencySet* deps = nullptr;
+  std::vector<const db::EventDB*> events;  // chain-index order
+  std::vector<uint64_t> heads;             // already promoted, per chain
+  std::vector<uint64_t> limits;            // highest eligible block, per chain (>= heads)
+  std::vector<uint64_t> invalid_from;      // first block known invalid, per chain, or kNoBlock
+};
+
+struct CrossOutput {
+  std::vector<uint64_t> heads;
+  std::vector<uint64_t> invalid_from;       // per chain, kNoBlock when none
+  std::vector<Invalidation> invalidations;  // newly found, in discovery order
+};
+
+// Runs to the fixed point. Errors only when an indexed block the limits promise is unreadable.
+Result<CrossOutput> AdvanceCross(const CrossInput& input);
+
+}  // namespace supersafe::supervisor

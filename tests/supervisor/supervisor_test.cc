@@ -1,0 +1,478 @@
+#include "supervisor/supervisor.h"
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+#include "supervisor/access_list.h"
+
+namespace supersafe::testing {
+namespace {
+
+const ChainID kA(900), kB(901), kC(902);
+
+class SupervisorTest : public SupervisorHarness {
+ protected:
+  // Expects the answer of the call that completed a group.
+  static void ExpectAccept(const Result<CrossSafeAnswer>& a, uint64_t cross_safe) {
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    EXPECT_EQ(a->status, CrossSafeStatus::kAccept);
+    EXPECT_EQ(a->cross_safe.number, cross_safe);
+  }
+  static void ExpectInvalid(const Result<CrossSafeAnswer>& a, uint64_t first_invalid) {
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    EXPECT_EQ(a->status, CrossSafeStatus::kInvalid);
+    EXPECT_EQ(a->local_safe.number, first_invalid);
+  }
+  // Replaces block n of chain c with a deposit-only block and reports it for L1 block l1.
+  Result<CrossSafeAnswer> Replace(size_t c, uint64_t n, uint64_t l1) {
+    chain(c).ReplaceWithDepositOnly(n);
+    EXPECT_TRUE(sup_->UpdateLocalUnsafe(id(c), chain(c).head()).ok());
+    return Report(c, n, l1);
+  }
+};
+
+TEST_F(SupervisorTest, GenesisGroupHasEveryChainAtBlockZero) {
+  Start({kA, kB});
+  for (size_t c = 0; c < 2; ++c) {
+    auto h = HeadsOf(c);
+    EXPECT_EQ(h.unsafe, chain(c).block(0).ID());
+    EXPECT_EQ(h.cross_unsafe.number, 0u);
+    EXPECT_EQ(h.local_safe, chain(c).block(0).ID());
+    EXPECT_EQ(h.cross_safe, chain(c).block(0).ID());
+    EXPECT_EQ(h.finalized.number, 0u);
+  }
+}
+
+TEST_F(SupervisorTest, MessageBecomesCrossSafeOnceSourceIsLocalSafeInTheSameView) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m1")});
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(1, 0)});
+  SyncAll();
+  EXPECT_EQ(CrossUnsafe(1), 2u);
+  l1_.Mine();
+  // View 1: A has derived nothing, so B's block 2 waits on A's block 1.
+  auto first = ReportAll(1, {0, 2});
+  EXPECT_EQ(first[0].status().code(), Code::kFutureData);
+  ExpectAccept(first[1], 1);
+  EXPECT_EQ(HeadsOf(1).local_safe.number, 2u);
+  l1_.Mine();
+  auto second = ReportAll(2, {1, 2});
+  ExpectAccept(second[1], 2);
+  EXPECT_EQ(CrossSafe(0), 1u);
+  EXPECT_EQ(CrossSafe(1), 2u);
+  EXPECT_EQ(sup_->CheckMessage(chain(0).IdOf(1, 0), chain(0).PayloadOf(1, 0)).value(), SafetyLevel::kSafe);
+}
+
+// Expiry: executing 10 s after the message with a 10 s window is valid; 12 s after it with an
+// 11 s window (one second past) is not.
+class ExpiryTest : public SupervisorTest {
+ protected:
+  Result<CrossSafeAnswer> ExecuteAfter(uint64_t window, uint64_t blocks_later) {
+    Start({kA, kB}, window);
+    chain(0).Build({FakeChain::Init("m1")});
+    for (uint64_t i = 1; i < 1 + blocks_later; ++i) chain(1).Build();
+    chain(1).Build({chain(0).Exec(1, 0)});
+    SyncAll();
+    l1_.Mine();
+    return ReportAll(1, {1, chain(1).head().number})[1];
+  }
+};
+
+TEST_F(ExpiryTest, AtExactlyTheWindowIsValid) {
+  auto a = ExecuteAfter(10, 5);  // exec at 1012, message at 1002
+  ExpectAccept(a, 6);
+}
+
+TEST_F(ExpiryTest, OneSecondPastTheWindowIsInvalid) {
+  auto a = ExecuteAfter(11, 6);  // exec at 1014: 12 s after, window 11
+  ExpectInvalid(a, 7);
+  EXPECT_EQ(CrossSafe(1), 6u);
+}
+
+TEST_F(SupervisorTest, SameTimestampTwoWayExchangeIsValid) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("a"), chain(1).ExecFuture(1, 0, "b")});
+  chain(1).Build({FakeChain::Init("b"), chain(0).ExecFuture(1, 0, "a")});
+  SyncAll();
+  EXPECT_EQ(CrossUnsafe(0), 1u);
+  EXPECT_EQ(CrossUnsafe(1), 1u);
+  l1_.Mine();
+  auto a = ReportAll(1, {1, 1});
+  ExpectAccept(a[1], 1);
+  EXPECT_EQ(CrossSafe(0), 1u);
+}
+
+TEST_F(SupervisorTest, CycleThroughPlainLogsOfTwoBlocksIsInvalid) {
+  Start({kA, kB});
+  // A1 = [exec B1.log1, init a]; B1 = [exec A1.log1, init b]: A.0 -> A.1 -> B.0 -> B.1 -> A.0.
+  chain(0).Build({chain(1).ExecFuture(1, 1, "b"), FakeChain::Init("a")});
+  chain(1).Build({chain(0).ExecFuture(1, 1, "a"), FakeChain::Init("b")});
+  SyncAll();
+  EXPECT_EQ(CrossUnsafe(0), 0u);
+  EXPECT_EQ(CrossUnsafe(1), 0u);
+  l1_.Mine();
+  auto a = ReportAll(1, {1, 1});
+  ExpectInvalid(a[1], 1);
+  ExpectInvalid(Report(0, 1, 1), 1);
+}
+
+TEST_F(SupervisorTest, ForwardReferenceInsideOneBlockIsInvalid) {
+  Start({kA, kB});
+  chain(0).Build({chain(0).ExecFuture(1, 1, "x"), FakeChain::Init("x")});
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {1, 0});
+  ExpectInvalid(Report(0, 1, 1), 1);
+  EXPECT_EQ(CrossSafe(0), 0u);
+}
+
+TEST_F(SupervisorTest, BackwardReferenceInsideOneBlockIsValid) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("x"), chain(0).ExecFuture(1, 0, "x")});
+  SyncAll();
+  l1_.Mine();
+  ExpectAccept(ReportAll(1, {1, 0})[1], 0);
+  EXPECT_EQ(CrossSafe(0), 1u);
+}
+
+TEST_F(SupervisorTest, IdentifierClaimingAnotherBlocksTimestampIsInvalid) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m")});
+  chain(0).Build();
+  Identifier id = chain(0).IdOf(1, 0);
+  id.timestamp = chain(0).block(2).timestamp;  // block 1 claimed at block 2's time
+  chain(1).Build();
+  chain(1).Build();
+  chain(1).Build({MakeExecutingMessageLog({id, chain(0).PayloadOf(1, 0)})});
+  SyncAll();
+  l1_.Mine();
+  ExpectInvalid(ReportAll(1, {2, 3})[1], 3);
+  EXPECT_EQ(sup_->CheckMessage(id, chain(0).PayloadOf(1, 0)).value(), SafetyLevel::kConflicts);
+}
+
+TEST_F(SupervisorTest, UnknownChainIsInvalidAndCheckMessageSaysUnknownChain) {
+  Start({kA, kB});
+  Identifier id{DefaultOrigin(), 1, 0, 1002, ChainID(12345)};
+  chain(0).Build();
+  chain(0).Build({MakeExecutingMessageLog({id, HashOf("p")})});
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {2, 0});
+  ExpectInvalid(Report(0, 2, 1), 2);
+  EXPECT_EQ(sup_->CheckMessage(id, HashOf("p")).status().code(), Code::kUnknownChain);
+}
+
+TEST_F(SupervisorTest, WrongPayloadIsInvalidAndConflicts) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m")});
+  Identifier id = chain(0).IdOf(1, 0);
+  chain(1).Build();
+  chain(1).Build({MakeExecutingMessageLog({id, HashOf("not m")})});
+  SyncAll();
+  EXPECT_EQ(CrossUnsafe(1), 1u);  // stays unsafe, not invalidated at the cross-unsafe level
+  EXPECT_EQ(sup_->CheckMessage(id, HashOf("not m")).value(), SafetyLevel::kConflicts);
+  l1_.Mine();
+  ExpectInvalid(ReportAll(1, {1, 2})[1], 2);
+}
+
+TEST_F(SupervisorTest, ChainIDsAbove64BitsEndToEnd) {
+  ChainID wide1 = ChainID::Parse("0x10000000000000001").value();
+  ChainID wide2 = ChainID::Parse("0x" + std::string(50, 'f')).value();
+  Start({wide1, wide2});
+  chain(0).Build({FakeChain::Init("m")});
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(1, 0)});
+  SyncAll();
+  l1_.Mine();
+  ExpectAccept(ReportAll(1, {1, 2})[1], 2);
+  EXPECT_EQ(sup_->CheckMessage(chain(0).IdOf(1, 0), chain(0).PayloadOf(1, 0)).value(), SafetyLevel::kSafe);
+  ASSERT_TRUE(sup_->HeadsOf(wide2).ok());
+  EXPECT_EQ(sup_->HeadsOf(ChainID(1)).status().code(), Code::kUnknownChain);
+  // Low 64 bits alone name no chain: the supervisor never narrows.
+  Identifier narrowed = chain(0).IdOf(1, 0);
+  narrowed.chain_id = ChainID(1);
+  EXPECT_EQ(sup_->CheckMessage(narrowed, chain(0).PayloadOf(1, 0)).status().code(), Code::kUnknownChain);
+}
+
+TEST_F(SupervisorTest, InvalidationCascadesAcrossThreeChains) {
+  Start({kA, kB, kC});
+  Identifier bogus{DefaultOrigin(), 1, 0, 1002, ChainID(777)};
+  chain(0).Build({MakeExecutingMessageLog({bogus, HashOf("p")}), FakeChain::Init("a")});
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(1, 1), FakeChain::Init("b")});
+  chain(2).Build();
+  chain(2).Build();
+  chain(2).Build({chain(1).Exec(2, 1)});
+  SyncAll();
+  EXPECT_EQ(CrossUnsafe(2), 2u);
+  l1_.Mine();
+  auto a = ReportAll(1, {1, 2, 3});
+  ExpectInvalid(a[2], 3);
+  ExpectInvalid(Report(0, 1, 1), 1);
+  ExpectInvalid(Report(1, 2, 1), 2);
+  EXPECT_EQ(CrossSafe(1), 1u);
+  EXPECT_EQ(sup_->CheckMessage(chain(0).IdOf(1, 1), chain(0).PayloadOf(1, 1)).value(), SafetyLevel::kConflicts);
+  // B cannot report the next L1 block before its replacement.
+  l1_.Mine();
+  EXPECT_EQ(Report(1, 2, 2).status().code(), Code::kAwaitingReplacementBlock);
+  // Replacements, in any order; each revises the tip group.
+  ExpectAccept(Replace(2, 3, 1), 3);
+  ExpectAccept(Replace(0, 1, 1), 1);
+  ExpectAccept(Replace(1, 2, 1), 2);
+  EXPECT_EQ(CrossSafe(0), 1u);
+  EXPECT_EQ(CrossSafe(1), 2u);
+  EXPECT_EQ(CrossSafe(2), 3u);
+  EXPECT_EQ(HeadsOf(0).cross_safe, chain(0).block(1).ID());
+  ExpectAccept(ReportAll(2, {1, 2, 3})[2], 3);
+}
+
+TEST_F(SupervisorTest, ReplacementOfTheFirstBlockAfterGenesisKeepsPendingOutput) {
+  Start({kA, kB});
+  Identifier bogus{DefaultOrigin(), 5, 0, 1010, kB};
+  chain(0).Build({MakeExecutingMessageLog({bogus, HashOf("p")})});
+  BlockID invalid = chain(0).block(1).ID();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {1, 0});
+  ExpectInvalid(Report(0, 1, 1), 1);
+  ExpectAccept(Replace(0, 1, 1), 1);
+  EXPECT_NE(HeadsOf(0).cross_safe.hash, invalid.hash);
+  auto root = sup_->SuperRootAtTimestamp(1002);
+  ASSERT_FALSE(root.ok());  // B's block at 1002 is not cross-safe yet
+  EXPECT_EQ(root.status().code(), Code::kFutureData);
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ExpectAccept(ReportAll(2, {1, 1})[1], 1);
+  root = sup_->SuperRootAtTimestamp(1002);
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  ASSERT_EQ(root->chains.size(), 2u);
+  EXPECT_EQ(root->chains[0].pending, chain(0).OutputPreimage(invalid).value());
+  EXPECT_EQ(root->chains[0].canonical, OutputRoot(chain(0).OutputPreimage(chain(0).block(1).ID()).value()).value());
+  EXPECT_EQ(root->chains[1].pending, chain(1).OutputPreimage(chain(1).block(1).ID()).value());
+  EXPECT_EQ(root->cross_safe_derived_from.number, 2u);
+  SuperV1 super{1002, {{kA, root->chains[0].canonical}, {kB, root->chains[1].canonical}}};
+  EXPECT_EQ(root->super_root, SuperRoot(super));
+}
+
+TEST_F(SupervisorTest, InvalidationInTheMiddleOfABatchDropsTheRest) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(0).Build({MakeExecutingMessageLog({Identifier{DefaultOrigin(), 9, 0, 1018, kB}, HashOf("p")})});
+  chain(0).Build({FakeChain::Init("after")});
+  chain(0).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {4, 0});
+  auto a = Report(0, 4, 1);
+  ExpectInvalid(a, 2);
+  EXPECT_EQ(a->cross_safe.number, 1u);
+  EXPECT_EQ(HeadsOf(0).local_safe.number, 2u);
+  ExpectAccept(Replace(0, 2, 1), 2);
+  EXPECT_EQ(HeadsOf(0).unsafe.number, 2u);
+  EXPECT_EQ(sup_->CheckMessage(Identifier{DefaultOrigin(), 3, 0, 1006, kA}, PayloadHashOf(FakeChain::Init("after"))).value(),
+            SafetyLevel::kUnknown);
+}
+
+TEST_F(SupervisorTest, FlipFlopL1ReorgGivesBackTheEarlierViews) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m")});
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(1, 0)});
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {0, 1});
+  l1_.Mine();
+  ExpectAccept(ReportAll(2, {1, 2})[1], 2);
+  auto main_view = sup_->AllSafeDerivedAt(l1_.at(2).ID()).value();
+  // Reorg to fork b: L1 block 2 now derives nothing new.
+  l1_.Reorg(1, "b");
+  auto on_b = ReportAll(2, {0, 1});
+  EXPECT_EQ(CrossSafe(1), 1u);
+  EXPECT_EQ(CrossSafe(0), 0u);
+  ExpectAccept(on_b[1], 1);
+  EXPECT_EQ(sup_->AllSafeDerivedAt(l1_.at(2).ID()).value().at(kA).number, 0u);
+  // Back to main: the same hashes, the same group.
+  l1_.Reorg(1, "main");
+  ExpectAccept(ReportAll(2, {1, 2})[1], 2);
+  EXPECT_EQ(sup_->AllSafeDerivedAt(l1_.at(2).ID()).value(), main_view);
+  EXPECT_EQ(CrossSafe(1), 2u);
+}
+
+TEST_F(SupervisorTest, OutOfOrderDuplicatedAndStaleCalls) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  l1_.Mine();
+  EXPECT_EQ(Report(0, 1, 2).status().code(), Code::kOutOfOrder);
+  EXPECT_EQ(Report(0, 1, 1).status().code(), Code::kFutureData);
+  EXPECT_EQ(Report(0, 1, 1).status().code(), Code::kFutureData);  // duplicated
+  ExpectAccept(Report(1, 1, 1), 1);
+  ExpectAccept(Report(0, 1, 1), 1);  // stale: answered from view 1
+  ExpectAccept(Report(0, 0, 1), 0);  // older local-safe: cross-safe clipped to it
+  EXPECT_EQ(Report(0, 0, 1)->local_safe.number, 1u);
+  BlockID other_fork{HashOf("elsewhere"), 1};
+  EXPECT_EQ(sup_->TryCrossSafe(kA, chain(0).block(1).ID(), other_fork).status().code(), Code::kConflictingData);
+  BlockID not_ours{HashOf("not a block"), 1};
+  EXPECT_EQ(sup_->TryCrossSafe(kA, not_ours, l1_.at(1).ID()).status().code(), Code::kConflictingData);
+  EXPECT_EQ(sup_->TryCrossSafe(ChainID(5), chain(0).block(1).ID(), l1_.at(1).ID()).status().code(),
+            Code::kUnknownChain);
+  // A report of a block the node does not have is "unknown", not an error.
+  auto unknown = sup_->TryCrossSafe(kA, BlockID{HashOf("future"), 7}, l1_.at(2).ID());
+  ASSERT_TRUE(unknown.ok()) << unknown.status().ToString();
+  EXPECT_EQ(unknown->status, CrossSafeStatus::kUnknown);
+}
+
+TEST_F(SupervisorTest, RestartGivesTheSameHeads) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m")});
+  chain(0).Build();
+  chain(1).Build({chain(0).Exec(1, 0)});
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {1, 1});
+  ASSERT_TRUE(sup_->TryFinalize(kA, l1_.at(1).ID()).ok());
+  std::vector<supervisor::Heads> before{HeadsOf(0), HeadsOf(1)};
+  EXPECT_EQ(before[0].cross_unsafe.number, 2u);
+  EXPECT_EQ(before[1].cross_safe.number, 1u);
+  Reopen();
+  // Finality is forwarded again by the nodes after a restart; everything else is as before.
+  ASSERT_TRUE(sup_->TryFinalize(kA, l1_.at(1).ID()).ok());
+  for (size_t c = 0; c < 2; ++c) {
+    auto after = HeadsOf(c);
+    EXPECT_EQ(after.unsafe, before[c].unsafe);
+    EXPECT_EQ(after.cross_unsafe, before[c].cross_unsafe);
+    EXPECT_EQ(after.local_safe, before[c].local_safe);
+    EXPECT_EQ(after.cross_safe, before[c].cross_safe);
+    EXPECT_EQ(after.finalized, before[c].finalized);
+  }
+}
+
+TEST_F(SupervisorTest, UnsafeReorgRewindsButNeverBelowCrossSafe) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(0).Build();
+  chain(0).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {2, 0});
+  EXPECT_EQ(CrossSafe(0), 2u);
+  chain(0).CutTo(2);
+  chain(0).Build({}, "reorged");
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, chain(0).head()).ok());
+  EXPECT_EQ(HeadsOf(0).unsafe, chain(0).head().ID());
+  chain(0).CutTo(1);
+  chain(0).Build({}, "too deep");
+  EXPECT_EQ(sup_->UpdateLocalUnsafe(kA, chain(0).head()).code(), Code::kConflictingData);
+  EXPECT_EQ(HeadsOf(0).unsafe.number, 3u);
+}
+
+TEST_F(SupervisorTest, UnsafeReorgDropsDependentCrossUnsafe) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m")});
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(1, 0)});
+  SyncAll();
+  EXPECT_EQ(CrossUnsafe(1), 2u);
+  chain(0).CutTo(0);
+  chain(0).Build({}, "without m");
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, chain(0).head()).ok());
+  EXPECT_EQ(CrossUnsafe(0), 1u);
+  EXPECT_EQ(CrossUnsafe(1), 1u);
+}
+
+TEST_F(SupervisorTest, CheckMessageLevels) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m1")});
+  chain(0).Build({FakeChain::Init("m2")});
+  chain(0).Build({FakeChain::Init("m3"), chain(1).ExecFuture(3, 0, "never")});
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {1, 0});
+  l1_.Mine();
+  ReportAll(2, {2, 0});
+  ASSERT_TRUE(sup_->TryFinalize(kA, l1_.at(1).ID()).ok());
+  auto level = [&](uint64_t n) { return sup_->CheckMessage(chain(0).IdOf(n, 0), chain(0).PayloadOf(n, 0)).value(); };
+  EXPECT_EQ(level(1), SafetyLevel::kFinalized);
+  EXPECT_EQ(level(2), SafetyLevel::kSafe);
+  EXPECT_EQ(level(3), SafetyLevel::kUnsafe);
+  Identifier beyond{DefaultOrigin(), 4, 0, 1008, kA};
+  EXPECT_EQ(sup_->CheckMessage(beyond, HashOf("x")).value(), SafetyLevel::kUnknown);
+  Identifier no_log = chain(0).IdOf(1, 0);
+  no_log.log_index = 5;
+  EXPECT_EQ(sup_->CheckMessage(no_log, chain(0).PayloadOf(1, 0)).value(), SafetyLevel::kConflicts);
+  EXPECT_EQ(sup_->TryFinalize(kA, l1_.at(1).ID()).value(), chain(0).block(1).ID());
+  EXPECT_EQ(sup_->TryFinalize(kA, BlockID{HashOf("x"), 1}).status().code(), Code::kConflictingData);
+  l1_.Mine();
+  EXPECT_EQ(sup_->TryFinalize(kA, l1_.at(3).ID()).status().code(), Code::kFutureData);
+}
+
+TEST_F(SupervisorTest, ActivationBlockLogsAreNeverValidMessages) {
+  Start({kA, kB}, 604800, /*interop_time=*/1002);  // activation block 1
+  chain(0).Build({FakeChain::Init("early")});
+  chain(0).Build({FakeChain::Init("late")});
+  chain(1).Build();
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(2, 0)});
+  SyncAll();
+  EXPECT_EQ(sup_->CheckMessage(chain(0).IdOf(1, 0), chain(0).PayloadOf(1, 0)).value(), SafetyLevel::kConflicts);
+  EXPECT_EQ(CrossUnsafe(1), 3u);
+  chain(1).Build({chain(0).Exec(1, 0)});
+  SyncAll();
+  EXPECT_EQ(CrossUnsafe(1), 3u);
+}
+
+TEST_F(SupervisorTest, CheckAccessList) {
+  ChainID wide = ChainID::Parse("0x10000000000000001").value();
+  Start({kA, wide});
+  chain(1).Build({FakeChain::Init("m")});
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {0, 1});
+  Identifier id = chain(1).IdOf(1, 0);
+  Hash log_hash = LogHash(id.origin, chain(1).PayloadOf(1, 0));
+  supervisor::AccessEntry e{wide, 1, id.timestamp, 0, supervisor::AccessChecksum(log_hash, wide, 1, id.timestamp, 0)};
+  std::vector<Hash> entries = supervisor::EncodeAccessEntry(e);
+  ASSERT_EQ(entries.size(), 3u);  // lookup, extension, checksum
+  EXPECT_EQ(supervisor::ParseAccessList(entries).value().at(0), e);
+  supervisor::ExecutingDescriptor desc{id.timestamp + 2, 10, std::nullopt};
+  EXPECT_TRUE(sup_->CheckAccessList(entries, SafetyLevel::kSafe, desc).ok());
+  EXPECT_EQ(sup_->CheckAccessList(entries, SafetyLevel::kFinalized, desc).code(), Code::kFutureData);
+  supervisor::ExecutingDescriptor same{id.timestamp, 0, std::nullopt};
+  EXPECT_EQ(sup_->CheckAccessList(entries, SafetyLevel::kUnsafe, same).code(), Code::kConflictingData);
+  supervisor::ExecutingDescriptor late{id.timestamp + 604800, 1, std::nullopt};
+  EXPECT_EQ(sup_->CheckAccessList(entries, SafetyLevel::kUnsafe, late).code(), Code::kConflictingData);
+  std::vector<Hash> bad = entries;
+  bad[2].bytes[5] ^= 1;
+  EXPECT_EQ(sup_->CheckAccessList(bad, SafetyLevel::kUnsafe, desc).code(), Code::kConflictingData);
+  std::vector<Hash> reserved = entries;
+  reserved[0].bytes[2] = 1;
+  EXPECT_EQ(sup_->CheckAccessList(reserved, SafetyLevel::kUnsafe, desc).code(), Code::kInvalidArgument);
+  std::vector<Hash> truncated(entries.begin(), entries.begin() + 2);
+  EXPECT_EQ(sup_->CheckAccessList(truncated, SafetyLevel::kUnsafe, desc).code(), Code::kInvalidArgument);
+}
+
+TEST_F(SupervisorTest, CrossDerivedToSourceAndSyncStatus) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {0, 0});
+  l1_.Mine();
+  ReportAll(2, {1, 1});
+  EXPECT_EQ(sup_->CrossDerivedToSource(kA, chain(0).block(1).ID()).value(), l1_.at(2));
+  EXPECT_EQ(sup_->CrossDerivedToSource(kA, chain(0).block(0).ID()).value(), l1_.at(0));
+  auto st = sup_->GetSyncStatus();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->min_synced_l1, l1_.at(2));
+  EXPECT_EQ(st->chains.at(kB).cross_safe.number, 1u);
+  EXPECT_EQ(st->safe_timestamp, 1002u);
+}
+
+}  // namespace
+}  // namespace supersafe::testing
