@@ -36,6 +36,10 @@ struct SnapshotChain {
   // local_safe_at[n] = the node's local-safe head number derived from canonical L1 blocks 0..n,
   // for n = 0 .. the last L1 block the node has derived (size = that + 1). All these blocks are
   // in `blocks` (a local-safe block is always on the node's unsafe chain in the simulator).
+  // The numbers name blocks of `blocks` as they are now: after a deposit-only replacement of
+  // block k recorded in view r, local_safe_at[n] for every n < r is at most k - 1 (the old block
+  // k, and whatever was derived on it, is no longer in `blocks`; the replacement counts as
+  // derived from view r). The model cannot check this and would trust a stale number.
   std::vector<uint64_t> local_safe_at;
 };
 

@@ -1,10 +1,15 @@
-// supersafe command line: sim, fuzz, export, serve, db verify / db dump.
+// supersafe command line: one subcommand per file (sim_command.cc, ...).
 #include <CLI/CLI.hpp>
-#include <iostream>
+
+#include "cli/db_command.h"
+#include "cli/sim_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"supersafe: OP Stack interop supervisor core, simulator and fault-proof replay"};
   app.require_subcommand(1);
+  int exit_code = 0;
+  supersafe::cli::AddSimCommand(app, exit_code);
+  supersafe::cli::AddDbCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
-  return 0;
+  return exit_code;
 }

@@ -1,0 +1,660 @@
+#include "db/event_db.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+
+#include "core/crypto.h"
+#include "db/event_db_format.h"
+
+namespace supersafe::db {
+
+using namespace event_format;
+
+namespace {
+
+// A problem in checked bytes, at `offset` from their start.
+struct Problem {
+  uint64_t offset;
+  std::string what;
+};
+
+bool AllZero(const uint8_t* p, size_t n) {
+  return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
+}
+
+uint32_t Crc32cOf(const uint8_t* p, size_t n) { return Crc32c(ByteSpan(p, n)); }
+
+Hash HashAt(const uint8_t* p) { return Hash::FromSpan(ByteSpan(p, Hash::kSize)); }
+
+std::string HexByte(uint8_t v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02x", v);
+  return buf;
+}
+
+const char* EntryKind(uint8_t type) {
+  switch (type) {
+    case kTypeCheckpoint: return "checkpoint";
+    case kTypeBlockHash: return "block hash";
+    case kTypeParentHash: return "parent hash";
+    case kTypeLog: return "log";
+    case kTypeExecChain: return "exec chain";
+    case kTypeExecPosition: return "exec position";
+    case kTypeExecHash: return "exec hash";
+    default: return nullptr;
+  }
+}
+
+// Checks the type byte of an entry; `expected` is one of the kType* constants.
+std::optional<std::string> TypeMismatch(uint8_t type, uint8_t expected) {
+  if (type == expected) return std::nullopt;
+  const char* kind = EntryKind(type);
+  if (kind == nullptr) return "unknown entry type " + HexByte(type) + " where a " + EntryKind(expected) + " entry belongs";
+  return std::string("a ") + kind + " entry where a " + EntryKind(expected) + " entry belongs";
+}
+
+Status CorruptionAt(const std::filesystem::path& file, uint64_t offset, const std::string& what) {
+  return Corruption(file.string() + ": corruption at offset " + std::to_string(offset) + ": " + what);
+}
+
+// ---- File header ----------------------------------------------------------------------------
+
+Bytes EncodeFileHeader(const ChainID& chain_id) {
+  Bytes h(kFileHeaderSize, 0);
+  std::copy(std::begin(kMagic), std::end(kMagic), h.begin() + kHeaderMagic);
+  PutU32BE(h.data() + kHeaderVersion, kFormatVersion);
+  PutU32BE(h.data() + kHeaderEntrySize, kEntrySize);
+  const Hash id = chain_id.ToBytes32();
+  std::copy(id.bytes.begin(), id.bytes.end(), h.begin() + kHeaderChainID);
+  PutU32BE(h.data() + kHeaderCrc, Crc32cOf(h.data(), kHeaderCrc));
+  return h;
+}
+
+std::optional<Problem> CheckFileHeader(const uint8_t* h) {
+  if (!std::equal(std::begin(kMagic), std::end(kMagic), h + kHeaderMagic))
+    return Problem{kHeaderMagic, "bad magic: not an event-log DB"};
+  if (uint32_t v = GetU32BE(h + kHeaderVersion); v != kFormatVersion)
+    return Problem{kHeaderVersion, "unsupported format version " + std::to_string(v)};
+  if (Crc32cOf(h, kHeaderCrc) != GetU32BE(h + kHeaderCrc)) return Problem{kHeaderCrc, "file header CRC mismatch"};
+  if (uint32_t size = GetU32BE(h + kHeaderEntrySize); size != kEntrySize)
+    return Problem{kHeaderEntrySize, "entry size " + std::to_string(size) + ", expected " + std::to_string(kEntrySize)};
+  if (!AllZero(h + kHeaderReserved, kHeaderCrc - kHeaderReserved))
+    return Problem{kHeaderReserved, "nonzero reserved bytes in the file header"};
+  return std::nullopt;
+}
+
+// ---- Blocks ---------------------------------------------------------------------------------
+
+struct Checkpoint {
+  BlockRef ref;
+  uint32_t log_count = 0;
+  uint32_t exec_count = 0;
+  uint32_t body_crc = 0;
+  uint64_t size() const { return BlockSize(log_count, exec_count); }
+};
+
+// The first problem in the kCheckpointSize bytes at `c`; offsets relative to `c`.
+std::optional<Problem> CheckCheckpoint(const uint8_t* c) {
+  for (uint8_t i = 0; i < kCheckpointEntries; ++i) {
+    if (auto m = TypeMismatch(c[i * kEntrySize], static_cast<uint8_t>(kTypeCheckpoint + i)))
+      return Problem{i * kEntrySize, *m};
+  }
+  if (!AllZero(c + 1, kCheckpointCrc - 1)) return Problem{0, "nonzero reserved bytes in a checkpoint"};
+  if (Crc32cOf(c + kCheckpointNumber, kCheckpointSize - kCheckpointNumber) != GetU32BE(c + kCheckpointCrc))
+    return Problem{0, "checkpoint CRC mismatch"};
+  if (!AllZero(c + kCheckpointReserved, kEntrySize - kCheckpointReserved) ||
+      !AllZero(c + kEntrySize + 1, kEntryHash - 1) || !AllZero(c + 2 * kEntrySize + 1, kEntryHash - 1))
+    return Problem{0, "nonzero reserved bytes in a checkpoint"};
+  if (GetU32BE(c + kCheckpointExecCount) > GetU32BE(c + kCheckpointLogCount))
+    return Problem{0, "more executing messages than logs"};
+  return std::nullopt;
+}
+
+Checkpoint DecodeCheckpoint(const uint8_t* c) {
+  Checkpoint cp;
+  cp.ref.number = GetU64BE(c + kCheckpointNumber);
+  cp.ref.timestamp = GetU64BE(c + kCheckpointTimestamp);
+  cp.ref.hash = HashAt(c + kEntrySize + kEntryHash);
+  cp.ref.parent_hash = HashAt(c + 2 * kEntrySize + kEntryHash);
+  cp.log_count = GetU32BE(c + kCheckpointLogCount);
+  cp.exec_count = GetU32BE(c + kCheckpointExecCount);
+  cp.body_crc = GetU32BE(c + kCheckpointBodyCrc);
+  return cp;
+}
+
+bool IsExecutingLog(const uint8_t* log_entry) { return (log_entry[kLogFlags] & kLogFlagExecuting) != 0; }
+
+// Appends every problem in the body of the block at `block` (whose checkpoint is sound) to
+// `problems`, offsets relative to `block`, in file order.
+void CheckBody(const uint8_t* block, const Checkpoint& cp, std::vector<Problem>& problems) {
+  const size_t before = problems.size();
+  const uint8_t* body = block + kCheckpointSize;
+  if (Crc32cOf(body, cp.size() - kCheckpointSize) != cp.body_crc) problems.push_back({0, "block body CRC mismatch"});
+  auto entry_offset = [](uint64_t i) { return kCheckpointSize + i * kEntrySize; };
+  uint32_t executing = 0;
+  for (uint32_t i = 0; i < cp.log_count; ++i) {
+    const uint8_t* e = body + uint64_t{i} * kEntrySize;
+    if (auto m = TypeMismatch(e[0], kTypeLog)) {
+      problems.push_back({entry_offset(i), *m});
+      continue;
+    }
+    if ((e[kLogFlags] & ~kLogFlagExecuting) != 0 || !AllZero(e + kLogFlags + 1, kEntryIndex - kLogFlags - 1))
+      problems.push_back({entry_offset(i), "nonzero reserved bits in a log entry"});
+    if (GetU32BE(e + kEntryIndex) != i)
+      problems.push_back({entry_offset(i), "log entry " + std::to_string(i) + " holds index " +
+                                               std::to_string(GetU32BE(e + kEntryIndex))});
+    executing += IsExecutingLog(e) ? 1 : 0;
+  }
+  if (executing != cp.exec_count)
+    problems.push_back({0, "checkpoint counts " + std::to_string(cp.exec_count) + " executing messages, " +
+                               std::to_string(executing) + " logs are flagged"});
+  uint32_t log = 0;  // the executing log the next link belongs to
+  for (uint32_t j = 0; j < cp.exec_count; ++j, ++log) {
+    while (log < cp.log_count && !IsExecutingLog(body + uint64_t{log} * kEntrySize)) ++log;
+    const uint64_t first = uint64_t{cp.log_count} + uint64_t{j} * kExecLinkEntries;
+    for (uint8_t k = 0; k < kExecLinkEntries; ++k) {
+      const uint8_t* x = body + (first + k) * kEntrySize;
+      const uint64_t at = entry_offset(first + k);
+      const uint8_t type = static_cast<uint8_t>(kTypeExecChain + k);
+      if (auto m = TypeMismatch(x[0], type)) {
+        problems.push_back({at, *m});
+        continue;
+      }
+      if (!AllZero(x + 1, kEntryIndex - 1) ||
+          (type == kTypeExecPosition && !AllZero(x + kExecPositionReserved, kEntrySize - kExecPositionReserved)))
+        problems.push_back({at, std::string("nonzero reserved bytes in an ") + EntryKind(type) + " entry"});
+      if (type != kTypeExecPosition && GetU32BE(x + kEntryIndex) != log)
+        problems.push_back({at, std::string("an ") + EntryKind(type) + " entry names log " +
+                                    std::to_string(GetU32BE(x + kEntryIndex)) + ", not the executing log " +
+                                    std::to_string(log)});
+    }
+  }
+  std::stable_sort(problems.begin() + static_cast<ptrdiff_t>(before), problems.end(),
+                   [](const Problem& a, const Problem& b) { return a.offset < b.offset; });
+}
+
+// Appends the encoding of `b` to `out`.
+void EncodeBlock(const BlockRecord& b, Bytes& out) {
+  const auto exec_count = static_cast<uint32_t>(
+      std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); }));
+  const auto log_count = static_cast<uint32_t>(b.logs.size());
+  const size_t start = out.size();
+  out.resize(start + BlockSize(log_count, exec_count));
+  uint8_t* c = out.data() + start;
+  c[0] = kTypeCheckpoint;
+  PutU64BE(c + kCheckpointNumber, b.ref.number);
+  PutU64BE(c + kCheckpointTimestamp, b.ref.timestamp);
+  PutU32BE(c + kCheckpointLogCount, log_count);
+  PutU32BE(c + kCheckpointExecCount, exec_count);
+  c[kEntrySize] = kTypeBlockHash;
+  std::copy(b.ref.hash.bytes.begin(), b.ref.hash.bytes.end(), c + kEntrySize + kEntryHash);
+  c[2 * kEntrySize] = kTypeParentHash;
+  std::copy(b.ref.parent_hash.bytes.begin(), b.ref.parent_hash.bytes.end(), c + 2 * kEntrySize + kEntryHash);
+
+  uint8_t* body = c + kCheckpointSize;
+  uint8_t* e = body;
+  for (uint32_t i = 0; i < log_count; ++i, e += kEntrySize) {
+    const LogRecord& log = b.logs[i];
+    e[0] = kTypeLog;
+    e[kLogFlags] = log.exec ? kLogFlagExecuting : 0;
+    PutU32BE(e + kEntryIndex, i);
+    std::copy(log.log_hash.bytes.begin(), log.log_hash.bytes.end(), e + kEntryHash);
+  }
+  for (uint32_t i = 0; i < log_count; ++i) {
+    if (!b.logs[i].exec) continue;
+    const ExecRef& x = *b.logs[i].exec;
+    e[0] = kTypeExecChain;
+    PutU32BE(e + kEntryIndex, i);
+    const Hash chain = x.chain_id.ToBytes32();
+    std::copy(chain.bytes.begin(), chain.bytes.end(), e + kEntryHash);
+    e += kEntrySize;
+    e[0] = kTypeExecPosition;
+    PutU32BE(e + kEntryIndex, x.log_index);
+    PutU64BE(e + kExecPositionNumber, x.block_number);
+    PutU64BE(e + kExecPositionTimestamp, x.timestamp);
+    e += kEntrySize;
+    e[0] = kTypeExecHash;
+    PutU32BE(e + kEntryIndex, i);
+    std::copy(x.log_hash.bytes.begin(), x.log_hash.bytes.end(), e + kEntryHash);
+    e += kEntrySize;
+  }
+  SS_CHECK(e == out.data() + out.size(), "event DB block encoding overran its size");
+  PutU32BE(c + kCheckpointBodyCrc, Crc32cOf(body, static_cast<size_t>(e - body)));
+  PutU32BE(c + kCheckpointCrc, Crc32cOf(c + kCheckpointNumber, kCheckpointSize - kCheckpointNumber));
+
+  // What is written must read back as sound.
+  SS_CHECK(!CheckCheckpoint(c), "encoded event DB checkpoint is unsound");
+  std::vector<Problem> problems;
+  CheckBody(c, DecodeCheckpoint(c), problems);
+  SS_CHECK(problems.empty(), "encoded event DB block is unsound: " + problems.front().what);
+}
+
+std::vector<LogRecord> DecodeLogs(const uint8_t* block, const Checkpoint& cp) {
+  const uint8_t* body = block + kCheckpointSize;
+  std::vector<LogRecord> logs(cp.log_count);
+  const uint8_t* link = body + uint64_t{cp.log_count} * kEntrySize;
+  for (uint32_t i = 0; i < cp.log_count; ++i) {
+    const uint8_t* e = body + uint64_t{i} * kEntrySize;
+    logs[i].log_hash = HashAt(e + kEntryHash);
+    if (!IsExecutingLog(e)) continue;
+    const uint8_t* position = link + kEntrySize;
+    logs[i].exec = ExecRef{.chain_id = ChainID::FromBytes32(HashAt(link + kEntryHash)),
+                           .block_number = GetU64BE(position + kExecPositionNumber),
+                           .log_index = GetU32BE(position + kEntryIndex),
+                           .timestamp = GetU64BE(position + kExecPositionTimestamp),
+                           .log_hash = HashAt(link + 2 * kEntrySize + kEntryHash)};
+    link += kExecLinkEntries * kEntrySize;
+  }
+  return logs;
+}
+
+// ---- Reading --------------------------------------------------------------------------------
+
+Status PreadExact(int fd, uint8_t* out, size_t len, uint64_t offset, const std::filesystem::path& file) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = ::pread(fd, out + done, len - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return IOError("read " + file.string() + " at offset " + std::to_string(offset) + ": " + std::strerror(errno));
+    if (r == 0) return Corruption(file.string() + ": short read at offset " + std::to_string(offset + done));
+    done += static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
+// Reads a file front to back in large chunks (recovery and verification).
+class SequentialReader {
+ public:
+  SequentialReader(int fd, uint64_t size, std::filesystem::path file) : fd_(fd), size_(size), file_(std::move(file)) {}
+
+  uint64_t size() const { return size_; }
+  const std::filesystem::path& file() const { return file_; }
+
+  // The bytes [offset, offset + len), valid until the next call.
+  Result<const uint8_t*> View(uint64_t offset, uint64_t len) {
+    SS_CHECK(offset + len <= size_, "sequential read past the end of " + file_.string());
+    if (offset < start_ || offset + len > start_ + filled_) {
+      const uint64_t n = std::min(std::max(len, kChunk), size_ - offset);
+      if (buffer_.size() < n) buffer_.resize(n);
+      SS_RETURN_IF_ERROR(PreadExact(fd_, buffer_.data(), n, offset, file_));
+      start_ = offset;
+      filled_ = n;
+    }
+    return static_cast<const uint8_t*>(buffer_.data() + (offset - start_));
+  }
+
+ private:
+  static constexpr uint64_t kChunk = 4 << 20;
+  int fd_;
+  uint64_t size_;
+  std::filesystem::path file_;
+  Bytes buffer_;
+  uint64_t start_ = 0;
+  uint64_t filled_ = 0;
+};
+
+enum class ScanMode { kStopAtCorruption, kReportAll };
+
+struct ScanOutcome {
+  std::vector<Finding> corruption;    // in file order
+  std::optional<uint64_t> torn_from;  // where a torn tail (an incomplete block) begins
+};
+
+// Walks the blocks after the file header. kStopAtCorruption (Open) stops at the first corruption;
+// kReportAll (Verify) goes on after it, past a broken checkpoint to the next sound one. Calls
+// `on_block` with the offset and checkpoint of every block that shows no corruption.
+Result<ScanOutcome> ScanBlocks(SequentialReader& reader, ScanMode mode,
+                               const std::function<void(uint64_t, const Checkpoint&)>& on_block) {
+  const uint64_t size = reader.size();
+  ScanOutcome out;
+  auto report = [&](uint64_t offset, std::string what) {
+    out.corruption.push_back(Finding{reader.file(), offset, std::move(what)});
+  };
+  std::optional<BlockRef> prev;
+  std::vector<Problem> problems;
+  uint64_t p = kFileHeaderSize;
+  while (p < size) {
+    if (size - p < kCheckpointSize) {
+      out.torn_from = p;
+      break;
+    }
+    SS_ASSIGN_OR_RETURN(const uint8_t* c, reader.View(p, kCheckpointSize));
+    if (auto problem = CheckCheckpoint(c)) {
+      if (mode == ScanMode::kStopAtCorruption) {
+        report(p + problem->offset, problem->what);
+        break;
+      }
+      uint64_t q = p + kEntrySize;
+      for (; q + kCheckpointSize <= size; q += kEntrySize) {
+        SS_ASSIGN_OR_RETURN(const uint8_t* candidate, reader.View(q, kCheckpointSize));
+        if (!CheckCheckpoint(candidate)) break;
+      }
+      const bool resumed = q + kCheckpointSize <= size;
+      report(p + problem->offset, problem->what + (resumed ? "; the next sound checkpoint is at offset " + std::to_string(q)
+                                                           : "; no sound checkpoint follows"));
+      if (!resumed) break;
+      p = q;
+      prev.reset();
+      continue;
+    }
+    const Checkpoint cp = DecodeCheckpoint(c);
+    const size_t findings_before = out.corruption.size();
+    if (prev && (prev->number == UINT64_MAX || cp.ref.number != prev->number + 1))
+      report(p, "block " + std::to_string(cp.ref.number) + " follows block " + std::to_string(prev->number));
+    if (prev && cp.ref.parent_hash != prev->hash)
+      report(p, "parent hash of block " + std::to_string(cp.ref.number) + " is not the hash of the block before it");
+    if (mode == ScanMode::kStopAtCorruption && !out.corruption.empty()) break;
+    if (cp.size() > size - p) {
+      out.torn_from = p;
+      break;
+    }
+    SS_ASSIGN_OR_RETURN(const uint8_t* block, reader.View(p, cp.size()));
+    problems.clear();
+    CheckBody(block, cp, problems);
+    for (const Problem& problem : problems) report(p + problem.offset, problem.what);
+    if (mode == ScanMode::kStopAtCorruption && !out.corruption.empty()) break;
+    if (out.corruption.size() == findings_before) on_block(p, cp);
+    prev = cp.ref;
+    p += cp.size();
+  }
+  return out;
+}
+
+// ---- Writing helpers ------------------------------------------------------------------------
+
+Status SyncDirectory(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IOError("open directory " + dir.string() + ": " + std::strerror(errno));
+  if (::fsync(fd) != 0) FatalIOError(dir, "fsync", errno);
+  ::close(fd);
+  return Status::Ok();
+}
+
+Status CheckFollows(const BlockRef& block, const std::optional<BlockRef>& prev) {
+  if (!prev) return Status::Ok();
+  if (prev->number == UINT64_MAX || block.number != prev->number + 1)
+    return Status(Code::kConflictingData, "block " + std::to_string(block.number) + " does not follow block " +
+                                              std::to_string(prev->number));
+  if (block.parent_hash != prev->hash)
+    return Status(Code::kConflictingData, "parent hash of block " + std::to_string(block.number) + " is " +
+                                              block.parent_hash.Hex() + ", not the hash of block " +
+                                              std::to_string(prev->number) + " " + prev->hash.Hex());
+  return Status::Ok();
+}
+
+// A read-only shared mapping of the file's prefix, reserved generously so that appends rarely
+// remap. Pages beyond the end of the file are never touched.
+class ReadMapping {
+ public:
+  ReadMapping() = default;
+  ReadMapping(const ReadMapping&) = delete;
+  ReadMapping& operator=(const ReadMapping&) = delete;
+  ~ReadMapping() {
+    if (base_ != nullptr) ::munmap(base_, length_);
+  }
+
+  void Cover(const AppendFile& file, uint64_t end) {
+    if (end <= length_) return;
+    const uint64_t length = (std::max(end, 2 * length_) + kGranule - 1) / kGranule * kGranule;
+    void* p = base_ == nullptr ? ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), 0)
+                               : ::mremap(base_, length_, length, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) FatalIOError(file.path(), "mmap", errno);
+    base_ = static_cast<uint8_t*>(p);
+    length_ = length;
+  }
+  const uint8_t* at(uint64_t offset) const { return base_ + offset; }
+
+ private:
+  static constexpr uint64_t kGranule = uint64_t{1} << 30;
+  uint8_t* base_ = nullptr;
+  uint64_t length_ = 0;
+};
+
+}  // namespace
+
+// ---- EventDB --------------------------------------------------------------------------------
+
+struct EventDB::Impl {
+  std::unique_ptr<AppendFile> file;
+  ChainID chain_id;
+  RecoveryReport recovery;
+  // Block first+i starts at block_offsets[i] and has log_counts[i] logs.
+  std::vector<uint64_t> block_offsets;
+  std::vector<uint32_t> log_counts;
+  std::optional<BlockRef> first, latest;
+  uint64_t data_end = kFileHeaderSize;  // end of the latest block
+  ReadMapping mapping;                  // covers [0, data_end)
+  bool write_failed = false;            // a write failed: no more writes until reopened
+  Bytes write_buffer;
+
+  Status Recover();
+  void AddBlock(uint64_t offset, const Checkpoint& cp) {
+    block_offsets.push_back(offset);
+    log_counts.push_back(cp.log_count);
+    if (!first) first = cp.ref;
+    latest = cp.ref;
+    data_end = offset + cp.size();
+  }
+  Status CheckWritable() const {
+    if (write_failed)
+      return IOError(file->path().string() + ": a write failed; the event DB takes no more writes until reopened");
+    return Status::Ok();
+  }
+  Status AfterWrite(Status s) {
+    if (!s.ok()) write_failed = true;
+    return s;
+  }
+  std::optional<size_t> IndexOf(uint64_t number) const {
+    if (!latest || number < first->number || number > latest->number) return std::nullopt;
+    return static_cast<size_t>(number - first->number);
+  }
+  // The sound checkpoint of indexed block `i`, read through the mapping.
+  Checkpoint CheckpointAt(size_t i) const {
+    const uint8_t* c = mapping.at(block_offsets[i]);
+    auto problem = CheckCheckpoint(c);
+    SS_CHECK(!problem, file->path().string() + ": checkpoint at offset " + std::to_string(block_offsets[i]) +
+                           " changed after open: " + problem->what);
+    Checkpoint cp = DecodeCheckpoint(c);
+    SS_CHECK(cp.ref.number == first->number + i && cp.log_count == log_counts[i],
+             file->path().string() + ": checkpoint at offset " + std::to_string(block_offsets[i]) +
+                 " does not match the block index");
+    return cp;
+  }
+};
+
+Status EventDB::Impl::Recover() {
+  const std::filesystem::path& path = file->path();
+  if (file->size() < kFileHeaderSize) {
+    if (file->size() > 0) {
+      SS_ASSIGN_OR_RETURN(recovery.torn_bytes, file->MoveTailToBroken(0));
+    }
+    SS_RETURN_IF_ERROR(file->Append(EncodeFileHeader(chain_id)));
+  } else {
+    uint8_t header[kFileHeaderSize];
+    SS_RETURN_IF_ERROR(file->ReadAt(0, kFileHeaderSize, header));
+    if (auto problem = CheckFileHeader(header)) return CorruptionAt(path, problem->offset, problem->what);
+    const ChainID stored = ChainID::FromBytes32(HashAt(header + kHeaderChainID));
+    if (stored != chain_id)
+      return InvalidArgument(path.string() + " holds chain " + stored.Decimal() + ", not chain " + chain_id.Decimal());
+  }
+  SequentialReader reader(file->fd(), file->size(), path);
+  SS_ASSIGN_OR_RETURN(ScanOutcome scan, ScanBlocks(reader, ScanMode::kStopAtCorruption,
+                                                   [this](uint64_t offset, const Checkpoint& cp) { AddBlock(offset, cp); }));
+  if (!scan.corruption.empty()) {
+    const Finding& f = scan.corruption.front();
+    return CorruptionAt(path, f.offset, f.what);
+  }
+  if (scan.torn_from) {
+    SS_CHECK(*scan.torn_from == data_end, "torn tail does not start after the last sound block");
+    SS_ASSIGN_OR_RETURN(const uint64_t moved, file->MoveTailToBroken(*scan.torn_from));
+    recovery.torn_bytes += moved;
+  }
+  SS_CHECK(file->size() == data_end, path.string() + ": recovered size does not match the block index");
+  mapping.Cover(*file, data_end);
+  return Status::Ok();
+}
+
+EventDB::EventDB(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventDB::~EventDB() = default;
+
+Result<std::unique_ptr<EventDB>> EventDB::Open(const std::filesystem::path& file, const ChainID& chain_id,
+                                               const OpenOptions& options) {
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IOError("create directory " + dir.string() + ": " + ec.message());
+  const bool existed = std::filesystem::exists(file, ec);
+  SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash));
+  if (!existed) SS_RETURN_IF_ERROR(SyncDirectory(dir));
+  auto impl = std::make_unique<Impl>();
+  impl->file = std::move(append_file);
+  impl->chain_id = chain_id;
+  SS_RETURN_IF_ERROR(impl->Recover());
+  return std::unique_ptr<EventDB>(new EventDB(std::move(impl)));
+}
+
+const ChainID& EventDB::chain_id() const { return impl_->chain_id; }
+const RecoveryReport& EventDB::recovery() const { return impl_->recovery; }
+
+Status EventDB::Append(const BlockRecord& block) { return AppendBatch(std::span(&block, 1)); }
+
+Status EventDB::AppendBatch(std::span<const BlockRecord> blocks) {
+  Impl& d = *impl_;
+  SS_RETURN_IF_ERROR(d.CheckWritable());
+  std::optional<BlockRef> prev = d.latest;
+  for (const BlockRecord& b : blocks) {
+    SS_RETURN_IF_ERROR(CheckFollows(b.ref, prev));
+    if (b.logs.size() > UINT32_MAX)
+      return InvalidArgument("block " + std::to_string(b.ref.number) + " has more than 2^32-1 logs");
+    prev = b.ref;
+  }
+  if (blocks.empty()) return Status::Ok();
+  d.write_buffer.clear();
+  for (const BlockRecord& b : blocks) EncodeBlock(b, d.write_buffer);
+  SS_CHECK(d.file->size() == d.data_end, "event DB file size drifted from the block index");
+  SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Append(d.write_buffer)));
+  const uint64_t batch_start = d.data_end;
+  uint64_t offset = batch_start;
+  for (const BlockRecord& b : blocks) {
+    const Checkpoint cp = DecodeCheckpoint(d.write_buffer.data() + (offset - batch_start));
+    SS_CHECK(cp.ref == b.ref, "encoded checkpoint does not match the appended block");
+    d.AddBlock(offset, cp);
+    offset += cp.size();
+  }
+  SS_CHECK(d.file->size() == d.data_end, "event DB append wrote an unexpected number of bytes");
+  d.mapping.Cover(*d.file, d.data_end);
+  return Status::Ok();
+}
+
+Status EventDB::RewindTo(uint64_t number) {
+  Impl& d = *impl_;
+  SS_RETURN_IF_ERROR(d.CheckWritable());
+  if (!d.latest || number >= d.latest->number) return Status::Ok();
+  if (number < d.first->number)
+    return InvalidArgument("cannot rewind " + d.file->path().string() + " to block " + std::to_string(number) +
+                           ", below its first block " + std::to_string(d.first->number));
+  const size_t keep = static_cast<size_t>(number - d.first->number) + 1;
+  SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(d.block_offsets[keep])));
+  d.data_end = d.block_offsets[keep];
+  d.block_offsets.resize(keep);
+  d.log_counts.resize(keep);
+  d.latest = d.CheckpointAt(keep - 1).ref;
+  return Status::Ok();
+}
+
+Status EventDB::Clear() {
+  Impl& d = *impl_;
+  SS_RETURN_IF_ERROR(d.CheckWritable());
+  SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(kFileHeaderSize)));
+  d.data_end = kFileHeaderSize;
+  d.block_offsets.clear();
+  d.log_counts.clear();
+  d.first.reset();
+  d.latest.reset();
+  return Status::Ok();
+}
+
+std::optional<BlockRef> EventDB::First() const { return impl_->first; }
+std::optional<BlockRef> EventDB::Latest() const { return impl_->latest; }
+
+Result<BlockRef> EventDB::Block(uint64_t number) const {
+  auto i = impl_->IndexOf(number);
+  if (!i) return NotFound("block " + std::to_string(number) + " is not in " + impl_->file->path().string());
+  return impl_->CheckpointAt(*i).ref;
+}
+
+Result<std::vector<LogRecord>> EventDB::Logs(uint64_t number) const {
+  const Impl& d = *impl_;
+  auto i = d.IndexOf(number);
+  if (!i) return NotFound("block " + std::to_string(number) + " is not in " + d.file->path().string());
+  const Checkpoint cp = d.CheckpointAt(*i);
+  const uint8_t* block = d.mapping.at(d.block_offsets[*i]);
+  std::vector<Problem> problems;
+  CheckBody(block, cp, problems);
+  SS_CHECK(problems.empty(), d.file->path().string() + ": block at offset " + std::to_string(d.block_offsets[*i]) +
+                                 " changed after open: " + problems.front().what);
+  return DecodeLogs(block, cp);
+}
+
+Result<uint32_t> EventDB::LogCount(uint64_t number) const {
+  auto i = impl_->IndexOf(number);
+  if (!i) return NotFound("block " + std::to_string(number) + " is not in " + impl_->file->path().string());
+  return impl_->log_counts[*i];
+}
+
+Presence EventDB::Contains(uint64_t number, uint32_t log_index, const Hash& log_hash, BlockRef* block) const {
+  const Impl& d = *impl_;
+  auto i = d.IndexOf(number);
+  if (!i) return Presence::kUnknown;
+  if (block != nullptr) *block = d.CheckpointAt(*i).ref;
+  if (log_index >= d.log_counts[*i]) return Presence::kConflicts;
+  const uint64_t offset = d.block_offsets[*i] + kCheckpointSize + uint64_t{log_index} * kEntrySize;
+  const uint8_t* e = d.mapping.at(offset);
+  SS_CHECK(e[0] == kTypeLog && GetU32BE(e + kEntryIndex) == log_index,
+           d.file->path().string() + ": log entry at offset " + std::to_string(offset) + " changed after open");
+  return std::equal(log_hash.bytes.begin(), log_hash.bytes.end(), e + kEntryHash) ? Presence::kFound
+                                                                                  : Presence::kConflicts;
+}
+
+std::vector<Finding> VerifyEventDB(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {Finding{file, 0, std::string("cannot open: ") + std::strerror(errno)}};
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return {Finding{file, 0, std::string("cannot stat: ") + std::strerror(errno)}};
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size == 0) return {};
+  if (size < kFileHeaderSize) return {Finding{file, 0, "torn file header: " + std::to_string(size) + " bytes"}};
+
+  std::vector<Finding> findings;
+  uint8_t header[kFileHeaderSize];
+  if (Status read = PreadExact(fd, header, kFileHeaderSize, 0, file); !read.ok())
+    return {Finding{file, 0, read.ToString()}};
+  if (auto problem = CheckFileHeader(header)) findings.push_back(Finding{file, problem->offset, problem->what});
+  SequentialReader reader(fd, size, file);
+  Result<ScanOutcome> scan = ScanBlocks(reader, ScanMode::kReportAll, [](uint64_t, const Checkpoint&) {});
+  if (!scan.ok()) {
+    findings.push_back(Finding{file, 0, scan.status().ToString()});
+    return findings;
+  }
+  findings.insert(findings.end(), scan->corruption.begin(), scan->corruption.end());
+  if (scan->torn_from)
+    findings.push_back(Finding{file, *scan->torn_from,
+                               "torn tail: " + std::to_string(size - *scan->torn_from) +
+                                   " bytes of an incomplete block (recovery moves them to " +
+                                   file.filename().string() + ".broken)"});
+  return findings;
+}
+
+}  // namespace supersafe::db

@@ -1,0 +1,668 @@
+#include "db/super_safe_db.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "core/crypto.h"
+#include "db/super_safe_format.h"
+
+namespace supersafe::db {
+namespace {
+
+namespace layout = super_safe_format;
+constexpr uint64_t kEntry = layout::kEntrySize;
+
+// ---------------------------------------------------------------------------------------------
+// Entry fields
+
+uint8_t TypeOf(const uint8_t* e) { return e[layout::kType]; }
+uint64_t L1Of(const uint8_t* e) { return GetU64BE(e + layout::kL1Number); }
+bool SameL1Hash(const uint8_t* a, const uint8_t* b) {
+  return std::memcmp(a + layout::kL1Hash, b + layout::kL1Hash, HashPrefix::kSize) == 0;
+}
+uint32_t ChainIndexOf(const uint8_t* e) { return GetU32BE(e + layout::kChainIndex); }
+uint32_t SealCountOf(const uint8_t* e) { return GetU32BE(e + layout::kSealCount); }
+
+std::string HexOf(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%02llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+void PutHeader(uint8_t* e, uint8_t type, uint64_t l1_number, const HashPrefix& l1_hash) {
+  e[layout::kType] = type;
+  PutU64BE(e + layout::kL1Number, l1_number);
+  std::memcpy(e + layout::kL1Hash, l1_hash.data(), HashPrefix::kSize);
+}
+
+ChainEntry DecodeChainEntry(const uint8_t* e) {
+  ChainEntry c;
+  c.chain_index = ChainIndexOf(e);
+  c.local_safe_number = GetU64BE(e + layout::kLocalSafeNumber);
+  c.local_safe_hash = HashPrefix::FromSpan(ByteSpan(e + layout::kLocalSafeHash, HashPrefix::kSize));
+  c.cross_safe_number = GetU64BE(e + layout::kCrossSafeNumber);
+  c.cross_safe_hash = HashPrefix::FromSpan(ByteSpan(e + layout::kCrossSafeHash, HashPrefix::kSize));
+  c.flags = e[layout::kFlags];
+  return c;
+}
+
+// CRC-32C of a group's bytes (its chain entries, then its seal) with the seal's CRC field as zero.
+uint32_t GroupCrc(ByteSpan group, Bytes& scratch) {
+  scratch.assign(group.begin(), group.end());
+  std::memset(scratch.data() + scratch.size() - kEntry + layout::kSealCrc, 0, 4);
+  return Crc32c(scratch);
+}
+
+// Appends `g` as chain entries followed by its seal. The group must have passed CheckArgument.
+void EncodeGroup(const Group& g, Bytes& out) {
+  const size_t start = out.size();
+  out.resize(start + (g.entries.size() + 1) * kEntry, 0);
+  uint8_t* e = out.data() + start;
+  for (const ChainEntry& c : g.entries) {
+    PutHeader(e, layout::kTypeChain, g.l1_number, g.l1_hash);
+    PutU32BE(e + layout::kChainIndex, c.chain_index);
+    PutU64BE(e + layout::kLocalSafeNumber, c.local_safe_number);
+    std::memcpy(e + layout::kLocalSafeHash, c.local_safe_hash.data(), HashPrefix::kSize);
+    PutU64BE(e + layout::kCrossSafeNumber, c.cross_safe_number);
+    std::memcpy(e + layout::kCrossSafeHash, c.cross_safe_hash.data(), HashPrefix::kSize);
+    e[layout::kFlags] = c.flags;
+    e += kEntry;
+  }
+  PutHeader(e, layout::kTypeSeal, g.l1_number, g.l1_hash);
+  PutU32BE(e + layout::kSealCount, static_cast<uint32_t>(g.entries.size()));
+  PutU64BE(e + layout::kSealTimestamp, g.l1_timestamp);
+  // The CRC field is still zero, so the bytes are exactly what GroupCrc covers.
+  PutU32BE(e + layout::kSealCrc, Crc32c(ByteSpan(out.data() + start, out.size() - start)));
+}
+
+Status CheckArgument(const Group& g) {
+  if (g.entries.empty()) return InvalidArgument("a group needs at least one chain entry");
+  if (g.entries.size() > UINT32_MAX) return InvalidArgument("too many chain entries in one group");
+  for (size_t k = 0; k < g.entries.size(); ++k) {
+    const ChainEntry& c = g.entries[k];
+    if (k > 0 && c.chain_index <= g.entries[k - 1].chain_index)
+      return InvalidArgument("chain entries are not in ascending chain_index order (" +
+                             std::to_string(g.entries[k - 1].chain_index) + " then " +
+                             std::to_string(c.chain_index) + ")");
+    if ((c.flags & ~kKnownFlags) != 0)
+      return InvalidArgument("chain " + std::to_string(c.chain_index) + ": unknown flag bits in " + HexOf(c.flags));
+  }
+  return Status::Ok();
+}
+
+// A group in memory-mapped or encoded bytes: `count` chain entries from `first`, then its seal.
+struct GroupBytes {
+  const uint8_t* first = nullptr;
+  uint32_t count = 0;
+  const uint8_t* entry(uint32_t k) const { return first + k * kEntry; }
+};
+
+// The rule that keeps FirstCrossSafeAtLeast a binary search: every chain of the group for the
+// previous L1 number is present in `next`, with a cross-safe number not below the previous one.
+std::optional<std::string> CrossSafeRegression(const GroupBytes& prev, const GroupBytes& next) {
+  uint32_t j = 0;
+  for (uint32_t k = 0; k < prev.count; ++k) {
+    const uint32_t chain = ChainIndexOf(prev.entry(k));
+    while (j < next.count && ChainIndexOf(next.entry(j)) < chain) ++j;
+    if (j == next.count || ChainIndexOf(next.entry(j)) != chain)
+      return "chain " + std::to_string(chain) + " of the group for L1 block " + std::to_string(L1Of(prev.first)) +
+             " is missing";
+    const uint64_t before = GetU64BE(prev.entry(k) + layout::kCrossSafeNumber);
+    const uint64_t after = GetU64BE(next.entry(j) + layout::kCrossSafeNumber);
+    if (after < before)
+      return "chain " + std::to_string(chain) + ": cross-safe number " + std::to_string(after) +
+             " is below " + std::to_string(before) + " in the group for L1 block " + std::to_string(L1Of(prev.first));
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks shared by Open and Verify. A Problem names the byte offset of the entry at fault.
+
+struct Problem {
+  uint64_t offset = 0;
+  std::string what;
+  auto operator<=>(const Problem&) const = default;
+};
+
+std::string Describe(const std::filesystem::path& file, const Problem& p) {
+  return file.string() + ": corruption at offset " + std::to_string(p.offset) + ": " + p.what;
+}
+
+// What one entry shows on its own: its type, a chain entry's flags, a seal's count and reserved bytes.
+void CheckEntryAlone(const uint8_t* e, uint64_t offset, std::vector<Problem>& out) {
+  switch (TypeOf(e)) {
+    case layout::kTypeChain:
+      if ((e[layout::kFlags] & ~kKnownFlags) != 0)
+        out.push_back({offset, "chain entry with unknown flag bits in " + HexOf(e[layout::kFlags])});
+      return;
+    case layout::kTypeSeal:
+      if (SealCountOf(e) == 0) out.push_back({offset, "seal with an entry count of 0"});
+      for (size_t b = layout::kSealReserved; b < kEntry; ++b) {
+        if (e[b] != 0) {
+          out.push_back({offset, "seal with nonzero reserved byte " + std::to_string(b) + " (" + HexOf(e[b]) + ")"});
+          break;
+        }
+      }
+      return;
+    default:
+      out.push_back({offset, "unknown entry type " + HexOf(TypeOf(e))});
+  }
+}
+
+// The group closed by the seal at entry index `seal` of `base`: its count, its CRC, and that it is
+// chain entries of the seal's L1 block in ascending chain order, starting right after a seal.
+void CheckGroup(const uint8_t* base, uint64_t seal, Bytes& scratch, std::vector<Problem>& out) {
+  const uint8_t* s = base + seal * kEntry;
+  const uint64_t seal_offset = seal * kEntry;
+  const uint32_t count = SealCountOf(s);
+  if (count == 0) return;  // CheckEntryAlone reports it
+  if (count > seal) {
+    out.push_back({seal_offset, "seal counts " + std::to_string(count) + " chain entries but only " +
+                                    std::to_string(seal) + " entries precede it"});
+    return;
+  }
+  const uint64_t start = seal - count;
+  const uint32_t stored = GetU32BE(s + layout::kSealCrc);
+  const uint32_t computed = GroupCrc(ByteSpan(base + start * kEntry, (count + 1) * kEntry), scratch);
+  if (stored != computed) {
+    // Which bytes are wrong is unknown, the count included: checking the range it implies would
+    // only name entries that may well be sound.
+    out.push_back({seal_offset, "CRC mismatch over the group at [" + std::to_string(start * kEntry) + ", " +
+                                    std::to_string(seal_offset + kEntry) + "): stored " + HexOf(stored) +
+                                    ", computed " + HexOf(computed)});
+    return;
+  }
+  for (uint64_t k = start; k < seal; ++k) {
+    const uint8_t* e = base + k * kEntry;
+    const uint64_t offset = k * kEntry;
+    if (TypeOf(e) == layout::kTypeSeal) {
+      out.push_back({offset, "seal inside the group of the seal at offset " + std::to_string(seal_offset)});
+      continue;
+    }
+    if (TypeOf(e) != layout::kTypeChain) continue;  // CheckEntryAlone reports it
+    if (L1Of(e) != L1Of(s))
+      out.push_back({offset, "L1 number " + std::to_string(L1Of(e)) + " differs from its seal's " +
+                                 std::to_string(L1Of(s))});
+    else if (!SameL1Hash(e, s))
+      out.push_back({offset, "L1 hash prefix differs from its seal's"});
+    if (k > start && TypeOf(e - kEntry) == layout::kTypeChain && ChainIndexOf(e) <= ChainIndexOf(e - kEntry))
+      out.push_back({offset, "chain index " + std::to_string(ChainIndexOf(e)) + " does not ascend from " +
+                                 std::to_string(ChainIndexOf(e - kEntry))});
+  }
+  if (start > 0 && TypeOf(base + (start - 1) * kEntry) != layout::kTypeSeal)
+    out.push_back({(start - 1) * kEntry, "the entry before the group of the seal at offset " +
+                                             std::to_string(seal_offset) + " is not a seal"});
+}
+
+// The end of the file: where the last seal is and whether what follows it is a torn write (a
+// prefix of one group's chain entries, maybe ending in a partial entry) or damage.
+struct Tail {
+  std::optional<uint64_t> last_seal;  // entry index
+  uint64_t torn_offset = 0;           // where the torn write starts (the file size when none)
+  std::vector<Problem> problems;      // not a torn write: corruption
+};
+
+Tail AnalyzeTail(const uint8_t* base, uint64_t size, Bytes& scratch) {
+  Tail t;
+  const uint64_t entries = size / kEntry;
+  uint64_t first = entries;  // first entry after the last seal
+  while (first > 0 && TypeOf(base + (first - 1) * kEntry) == layout::kTypeChain) --first;
+  if (first > 0) {
+    const uint8_t* e = base + (first - 1) * kEntry;
+    if (TypeOf(e) != layout::kTypeSeal) {
+      CheckEntryAlone(e, (first - 1) * kEntry, t.problems);
+      return t;
+    }
+    t.last_seal = first - 1;
+  }
+  t.torn_offset = first * kEntry;
+  // The chain entries after the last seal: one group's, in order, at or above the seal's key.
+  for (uint64_t k = first; k < entries; ++k) {
+    const uint8_t* e = base + k * kEntry;
+    const uint64_t offset = k * kEntry;
+    CheckEntryAlone(e, offset, t.problems);
+    if (t.last_seal && L1Of(e) < L1Of(base + *t.last_seal * kEntry))
+      t.problems.push_back({offset, "out-of-order key: L1 number " + std::to_string(L1Of(e)) +
+                                        " is below the last seal's " + std::to_string(L1Of(base + *t.last_seal * kEntry))});
+    if (k > first) {
+      const uint8_t* prev = e - kEntry;
+      if (L1Of(e) != L1Of(prev) || !SameL1Hash(e, prev))
+        t.problems.push_back({offset, "unsealed chain entries of different L1 blocks"});
+      if (ChainIndexOf(e) <= ChainIndexOf(prev))
+        t.problems.push_back({offset, "chain index " + std::to_string(ChainIndexOf(e)) + " does not ascend from " +
+                                          std::to_string(ChainIndexOf(prev))});
+    }
+  }
+  if (size % kEntry != 0) {
+    const uint8_t type = base[entries * kEntry];
+    if (type != layout::kTypeChain && type != layout::kTypeSeal)
+      t.problems.push_back({entries * kEntry, "unknown entry type " + HexOf(type) + " in the partial last entry"});
+  }
+  // A torn write cannot leave a complete seal behind: if the last entry is a seal of the entries
+  // before it in all but its type byte, the seal was acknowledged and has been damaged since.
+  if (t.problems.empty() && entries >= first + 2) {
+    const uint64_t last = entries - 1;
+    const uint8_t* e = base + last * kEntry;
+    if (SealCountOf(e) == last - first) {
+      Bytes group(base + first * kEntry, base + entries * kEntry);
+      group[group.size() - kEntry + layout::kType] = layout::kTypeSeal;
+      if (GroupCrc(group, scratch) == GetU32BE(e + layout::kSealCrc))
+        t.problems.push_back({last * kEntry, "seal with a damaged type byte " + HexOf(TypeOf(e))});
+    }
+  }
+  return t;
+}
+
+// An entry whose key is above the next entry's. Named at the higher one.
+Problem OutOfOrder(const uint8_t* e, uint64_t offset) {
+  return {offset, "out-of-order key: L1 number " + std::to_string(L1Of(e)) + " is above the next entry's " +
+                      std::to_string(L1Of(e + kEntry))};
+}
+
+// Open's structural checks: the last group in full; then, if it is sound, that the entry before
+// it is a seal of no higher key and the file starts with a chain entry of no higher key.
+std::vector<Problem> CheckLastGroup(const uint8_t* base, uint64_t seal, Bytes& scratch) {
+  std::vector<Problem> out;
+  const uint8_t* s = base + seal * kEntry;
+  const uint32_t count = SealCountOf(s);
+  const uint64_t start = count >= 1 && count <= seal ? seal - count : seal;
+  for (uint64_t k = start; k <= seal; ++k) CheckEntryAlone(base + k * kEntry, k * kEntry, out);
+  CheckGroup(base, seal, scratch, out);
+  if (out.empty() && count < seal && L1Of(s - (count + 1) * kEntry) > L1Of(s))
+    out.push_back(OutOfOrder(s - (count + 1) * kEntry, (seal - count - 1) * kEntry));
+  if (out.empty() && (TypeOf(base) != layout::kTypeChain || L1Of(base) > L1Of(s))) {
+    CheckEntryAlone(base, 0, out);
+    if (out.empty()) out.push_back({0, "the file does not start with a chain entry at or below the last key"});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Searching sorted entries
+
+// One probe of FirstReached: whether index i has reached the target, its value (guides
+// interpolation), and the last index known to share that value (>= i).
+struct Probe {
+  bool reached;
+  double value;
+  uint64_t last_same;
+};
+
+// The first index in [lo, hi) that has reached the target (hi if none), for `probe` monotone in
+// the index (false, then true). Probes where the values interpolate to `target`, and bisects after
+// any interpolation that failed to halve the range, so the worst case stays O(log n). Terminates
+// and stays in range whatever the values are.
+template <typename ProbeFn>
+uint64_t FirstReached(uint64_t lo, uint64_t hi, double target, const ProbeFn& probe) {
+  if (lo == hi) return hi;
+  const Probe first = probe(lo);
+  if (first.reached) return lo;
+  const Probe last = probe(hi - 1);
+  if (!last.reached) return hi;
+  uint64_t b = hi - 1;  // reached
+  uint64_t a = std::clamp(first.last_same, lo, b - 1);  // not reached
+  double va = first.value, vb = last.value;
+  bool interpolate = true;
+  while (b - a > 1) {
+    const uint64_t width = b - a;
+    uint64_t step = width / 2;
+    if (interpolate && vb > va) {
+      const double f = std::clamp((target - va) / (vb - va), 0.0, 1.0);
+      step = std::clamp<uint64_t>(static_cast<uint64_t>(f * static_cast<double>(width)), 1, width - 1);
+    }
+    const uint64_t mid = a + step;
+    const Probe p = probe(mid);
+    if (p.reached) {
+      b = mid;
+      vb = p.value;
+    } else {
+      a = std::clamp(p.last_same, mid, b - 1);
+      va = p.value;
+    }
+    interpolate = !interpolate || b - a <= width / 2;
+  }
+  return b;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// SuperSafeDB
+
+struct SuperSafeDB::Impl {
+  std::unique_ptr<AppendFile> file;
+  RecoveryReport recovery;
+  const uint8_t* base = nullptr;  // read-only shared mapping of the file
+  size_t mapped = 0;              // mapping length; may reach past the end of the file
+  uint64_t entries = 0;           // complete entries; when non-zero the last one is a seal
+
+  ~Impl() {
+    if (base != nullptr) ::munmap(const_cast<uint8_t*>(base), mapped);
+  }
+
+  // Makes the mapping cover `bytes`. Pages past the end of the file are never read.
+  Status EnsureMapped(uint64_t bytes) {
+    if (base != nullptr && bytes <= mapped) return Status::Ok();
+    const size_t length = std::max<size_t>(size_t{64} << 20, std::bit_ceil(bytes * 2));
+    void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file->fd(), 0);
+    if (p == MAP_FAILED) return IOError("mmap " + file->path().string() + ": " + std::strerror(errno));
+    if (base != nullptr) ::munmap(const_cast<uint8_t*>(base), mapped);
+    base = static_cast<const uint8_t*>(p);
+    mapped = length;
+    return Status::Ok();
+  }
+
+  const uint8_t* Entry(uint64_t i) const {
+    SS_CHECK(i < entries, "entry index past the end of " + file->path().string());
+    return base + i * kEntry;
+  }
+  uint64_t Key(uint64_t i) const { return L1Of(Entry(i)); }
+
+  // Stops the process on stored bytes that contradict the format (Open checks only the tail;
+  // VerifySuperSafeDB finds such damage without stopping).
+  void CheckStored(bool ok, uint64_t index, const char* what) const {
+    SS_CHECK(ok, Describe(file->path(), {index * kEntry, what}));
+  }
+
+  // The group closed by the seal at `seal`, checked for structure as it is read.
+  GroupBytes GroupAt(uint64_t seal) const {
+    const uint8_t* s = Entry(seal);
+    CheckStored(TypeOf(s) == layout::kTypeSeal, seal, "expected a seal");
+    const uint32_t count = SealCountOf(s);
+    CheckStored(count >= 1 && count <= seal, seal, "seal count out of range");
+    return {s - count * kEntry, count};
+  }
+
+  Group DecodeGroup(uint64_t seal) const {
+    const GroupBytes gb = GroupAt(seal);
+    const uint8_t* s = Entry(seal);
+    Group g;
+    g.l1_number = L1Of(s);
+    g.l1_hash = HashPrefix::FromSpan(ByteSpan(s + layout::kL1Hash, HashPrefix::kSize));
+    g.l1_timestamp = GetU64BE(s + layout::kSealTimestamp);
+    g.entries.reserve(gb.count);
+    for (uint32_t k = 0; k < gb.count; ++k) {
+      const uint8_t* e = gb.entry(k);
+      CheckStored(TypeOf(e) == layout::kTypeChain && L1Of(e) == g.l1_number, seal - gb.count + k,
+                  "expected a chain entry of its seal's L1 block");
+      g.entries.push_back(DecodeChainEntry(e));
+    }
+    return g;
+  }
+
+  // The first entry with a key above x (entries if none).
+  uint64_t UpperBound(uint64_t x) const {
+    return FirstReached(0, entries, static_cast<double>(x) + 0.5, [&](uint64_t i) {
+      const uint64_t k = Key(i);
+      return Probe{k > x, static_cast<double>(k), i};
+    });
+  }
+
+  // The first entry after i with a key above Key(i) (entries if none): one past the seal of the
+  // newest revision of that L1 block. Gallops, then bisects.
+  uint64_t EndOfKey(uint64_t i) const {
+    const uint64_t x = Key(i);
+    uint64_t lo = i, hi = entries;  // Key(lo) == x; Key(hi) > x or hi == entries
+    for (uint64_t step = 1;; step *= 2) {
+      if (step >= entries - lo) break;
+      if (Key(lo + step) > x) {
+        hi = lo + step;
+        break;
+      }
+      lo += step;
+    }
+    while (hi - lo > 1) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      (Key(mid) > x ? hi : lo) = mid;
+    }
+    return hi;
+  }
+
+  // The chain's number at `field` in the group of the seal at `seal`, if the chain is in it.
+  std::optional<uint64_t> ChainNumber(uint64_t seal, uint32_t chain, size_t field) const {
+    const GroupBytes gb = GroupAt(seal);
+    auto index_at = [&](uint32_t k) {
+      const uint8_t* e = gb.entry(k);
+      CheckStored(TypeOf(e) == layout::kTypeChain, seal - gb.count + k, "expected a chain entry");
+      return ChainIndexOf(e);
+    };
+    // Chain indices are usually 0..count-1: try the chain's own position first.
+    uint32_t k = std::min(chain, gb.count - 1);
+    if (index_at(k) != chain) {
+      uint32_t lo = 0, hi = gb.count;  // first entry with index >= chain
+      while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        (index_at(mid) < chain ? lo = mid + 1 : hi = mid);
+      }
+      if (lo == gb.count || index_at(lo) != chain) return std::nullopt;
+      k = lo;
+    }
+    return GetU64BE(gb.entry(k) + field);
+  }
+
+  std::optional<uint64_t> FirstAtLeast(uint32_t chain, uint64_t l2_number, size_t field) const {
+    const uint64_t found = FirstReached(0, entries, static_cast<double>(l2_number) - 0.5, [&](uint64_t i) {
+      const uint64_t seal = EndOfKey(i) - 1;
+      const std::optional<uint64_t> n = ChainNumber(seal, chain, field);
+      return Probe{n && *n >= l2_number, n ? static_cast<double>(*n) : -1.0, seal};
+    });
+    if (found == entries) return std::nullopt;
+    return Key(found);
+  }
+};
+
+SuperSafeDB::SuperSafeDB(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SuperSafeDB::~SuperSafeDB() = default;
+
+Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::path& dir, const OpenOptions& options) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(dir, ec);
+  if (status.type() == std::filesystem::file_type::not_found)
+    return IOError(dir.string() + ": directory does not exist");
+  if (ec) return IOError(dir.string() + ": " + ec.message());
+  if (!std::filesystem::is_directory(status)) return IOError(dir.string() + ": not a directory");
+
+  auto impl = std::make_unique<Impl>();
+  SS_ASSIGN_OR_RETURN(impl->file, AppendFile::Open(dir / kFileName, options.crash));
+  const uint64_t size = impl->file->size();
+  SS_RETURN_IF_ERROR(impl->EnsureMapped(size));
+
+  Bytes scratch;
+  Tail tail = AnalyzeTail(impl->base, size, scratch);
+  std::vector<Problem> problems = std::move(tail.problems);
+  if (problems.empty() && tail.last_seal) problems = CheckLastGroup(impl->base, *tail.last_seal, scratch);
+  if (!problems.empty()) return Corruption(Describe(impl->file->path(), problems.front()));
+
+  if (tail.torn_offset < size) {
+    SS_ASSIGN_OR_RETURN(impl->recovery.torn_bytes, impl->file->MoveTailToBroken(tail.torn_offset));
+  }
+  SS_CHECK(impl->file->size() == tail.torn_offset && tail.torn_offset % kEntry == 0,
+           "recovery left " + impl->file->path().string() + " at a size that is not its last seal's end");
+  impl->entries = tail.torn_offset / kEntry;
+  return std::unique_ptr<SuperSafeDB>(new SuperSafeDB(std::move(impl)));
+}
+
+const RecoveryReport& SuperSafeDB::recovery() const { return impl_->recovery; }
+
+Status SuperSafeDB::Append(const Group& group) { return AppendBatch(std::span<const Group>(&group, 1)); }
+
+Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
+  Impl& d = *impl_;
+  if (d.file->dead()) return IOError(d.file->path().string() + ": handle is dead after a simulated crash; reopen");
+  auto context = [](const Group& g) { return "group for L1 block " + std::to_string(g.l1_number); };
+  for (const Group& g : groups) {
+    if (Status s = CheckArgument(g); !s.ok()) return s.WithContext(context(g));
+  }
+  if (groups.empty()) return Status::Ok();
+
+  Bytes bytes;
+  size_t total = 0;
+  for (const Group& g : groups) total += (g.entries.size() + 1) * kEntry;
+  bytes.reserve(total);
+  for (const Group& g : groups) EncodeGroup(g, bytes);
+
+  // Keys never fall, only the tip is revised, and cross-safe numbers never fall between the newest
+  // revisions of successive L1 blocks. `tip` is the newest group; `below_tip` the newest group of
+  // the L1 block before the tip's (what a revision of the tip is compared with).
+  std::optional<GroupBytes> tip, below_tip;
+  if (d.entries > 0) {
+    tip = d.GroupAt(d.entries - 1);
+    const uint64_t tip_key = d.Key(d.entries - 1);
+    const uint64_t end = tip_key == 0 ? 0 : d.UpperBound(tip_key - 1);
+    if (end > 0) below_tip = d.GroupAt(end - 1);
+  }
+  const uint8_t* next = bytes.data();
+  for (const Group& g : groups) {
+    const GroupBytes gb{next, static_cast<uint32_t>(g.entries.size())};
+    next += (gb.count + 1) * kEntry;
+    if (tip) {
+      const uint64_t tip_key = L1Of(tip->first);
+      if (g.l1_number < tip_key)
+        return InvalidArgument(context(g) + ": below the tip's L1 block " + std::to_string(tip_key));
+      if (g.l1_number > tip_key) below_tip = tip;
+      if (below_tip) {
+        if (auto regression = CrossSafeRegression(*below_tip, gb))
+          return InvalidArgument(context(g) + ": " + *regression);
+      }
+    }
+    tip = gb;
+  }
+
+  const uint64_t old_size = d.file->size();
+  SS_CHECK(old_size == d.entries * kEntry, "file size and entry count disagree on " + d.file->path().string());
+  SS_RETURN_IF_ERROR(d.EnsureMapped(old_size + bytes.size()));
+  SS_RETURN_IF_ERROR(d.file->Append(bytes));
+  SS_CHECK(d.file->size() == old_size + bytes.size(), "append did not grow " + d.file->path().string());
+  d.entries += bytes.size() / kEntry;
+  const uint8_t* last = d.Entry(d.entries - 1);
+  SS_CHECK(std::memcmp(last, bytes.data() + bytes.size() - kEntry, kEntry) == 0,
+           "the mapping of " + d.file->path().string() + " does not read back the seal just written");
+  return Status::Ok();
+}
+
+Status SuperSafeDB::TruncateFrom(uint64_t l1_number) {
+  Impl& d = *impl_;
+  if (d.file->dead()) return IOError(d.file->path().string() + ": handle is dead after a simulated crash; reopen");
+  const uint64_t keep = l1_number == 0 ? 0 : d.UpperBound(l1_number - 1);
+  if (keep == d.entries) return Status::Ok();
+  if (keep > 0) d.CheckStored(TypeOf(d.Entry(keep - 1)) == layout::kTypeSeal, keep - 1, "expected a seal");
+  SS_RETURN_IF_ERROR(d.file->Truncate(keep * kEntry));
+  SS_CHECK(d.file->size() == keep * kEntry, "truncate left " + d.file->path().string() + " at the wrong size");
+  d.entries = keep;
+  return Status::Ok();
+}
+
+bool SuperSafeDB::empty() const { return impl_->entries == 0; }
+uint64_t SuperSafeDB::entry_count() const { return impl_->entries; }
+
+std::optional<Group> SuperSafeDB::Last() const {
+  if (impl_->entries == 0) return std::nullopt;
+  return impl_->DecodeGroup(impl_->entries - 1);
+}
+
+std::optional<Group> SuperSafeDB::At(uint64_t l1_number) const {
+  const uint64_t end = impl_->UpperBound(l1_number);
+  if (end == 0 || impl_->Key(end - 1) != l1_number) return std::nullopt;
+  return impl_->DecodeGroup(end - 1);
+}
+
+std::optional<Group> SuperSafeDB::AtOrBefore(uint64_t l1_number) const {
+  const uint64_t end = impl_->UpperBound(l1_number);
+  if (end == 0) return std::nullopt;
+  return impl_->DecodeGroup(end - 1);
+}
+
+std::optional<uint64_t> SuperSafeDB::FirstCrossSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const {
+  return impl_->FirstAtLeast(chain_index, l2_number, layout::kCrossSafeNumber);
+}
+
+std::optional<uint64_t> SuperSafeDB::FirstLocalSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const {
+  return impl_->FirstAtLeast(chain_index, l2_number, layout::kLocalSafeNumber);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verify
+
+std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
+  auto cannot = [&](const std::string& what) {
+    return std::vector<Finding>{{file, 0, what + ": " + std::strerror(errno)}};
+  };
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cannot("cannot open");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    auto out = cannot("cannot stat");
+    ::close(fd);
+    return out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return {{file, 0, "not a regular file"}};
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return {};
+  }
+  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (mapping == MAP_FAILED) {
+    auto out = cannot("cannot mmap");
+    ::close(fd);
+    return out;
+  }
+  ::close(fd);
+  ::madvise(mapping, size, MADV_SEQUENTIAL);
+  const auto* base = static_cast<const uint8_t*>(mapping);
+
+  std::vector<Problem> problems;
+  Bytes scratch;
+  const uint64_t entries = size / kEntry;
+  // The newest group seen for the current L1 number, and the one for the L1 number before it.
+  std::optional<GroupBytes> current, previous_key;
+  for (uint64_t i = 0; i < entries; ++i) {
+    const uint8_t* e = base + i * kEntry;
+    const uint64_t offset = i * kEntry;
+    CheckEntryAlone(e, offset, problems);
+    if (i > 0 && L1Of(e) < L1Of(e - kEntry)) problems.push_back(OutOfOrder(e - kEntry, offset - kEntry));
+    if (TypeOf(e) != layout::kTypeSeal) continue;
+    const size_t before = problems.size();
+    CheckGroup(base, i, scratch, problems);
+    const uint32_t count = SealCountOf(e);
+    if (problems.size() != before || count == 0 || count > i) continue;
+    const GroupBytes gb{e - count * kEntry, count};
+    if (current && L1Of(current->first) != L1Of(e)) previous_key = current;
+    if (previous_key) {
+      if (auto regression = CrossSafeRegression(*previous_key, gb)) problems.push_back({offset, *regression});
+    }
+    current = gb;
+  }
+  Tail tail = AnalyzeTail(base, size, scratch);
+  problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
+  if (tail.problems.empty() && tail.torn_offset < size)
+    problems.push_back({tail.torn_offset, "torn write: the last " + std::to_string(size - tail.torn_offset) +
+                                              " bytes are not sealed (opening moves them to " +
+                                              file.filename().string() + ".broken)"});
+  ::munmap(mapping, size);
+
+  std::sort(problems.begin(), problems.end());
+  problems.erase(std::unique(problems.begin(), problems.end()), problems.end());
+  std::vector<Finding> findings;
+  findings.reserve(problems.size());
+  for (Problem& p : problems) findings.push_back({file, p.offset, std::move(p.what)});
+  return findings;
+}
+
+}  // namespace supersafe::db

@@ -8,6 +8,12 @@
 // lookups; only the tip L1 number can be revised.
 //
 // Thread-compatibility: one writer; const methods may run concurrently with each other.
+//
+// Reads go through a shared read-only mapping of the file. Open checks only the end of the file
+// (the last group in full, CRC included); lookups check the structure of what they read (entry
+// types, seal counts, keys) and stop the process, naming the file and offset, when the stored
+// bytes contradict the format. They do not recompute CRCs; VerifySuperSafeDB checks everything.
+// Nothing else may write or truncate the file while it is open.
 #pragma once
 
 #include <filesystem>
@@ -19,6 +25,7 @@
 #include "core/status.h"
 #include "core/types.h"
 #include "db/file.h"
+#include "db/super_safe_format.h"
 
 namespace supersafe::db {
 
@@ -64,13 +71,20 @@ class SuperSafeDB {
   // Appends one group durably. Errors (nothing written): kInvalidArgument if l1_number is below the
   // tip's, entries are not ascending by chain index, or flags have unknown bits. kIOError if the
   // handle is dead after a simulated crash.
+  // Also kInvalidArgument (nothing written): a group without entries, or one that drops a chain of,
+  // or has a lower cross-safe number than, the newest group for the L1 number before its own (the
+  // rule that keeps FirstCrossSafeAtLeast a binary search). Local-safe numbers may fall.
+  // A simulated crash (armed CrashSwitch) leaves a torn prefix on disk, returns kIOError, and every
+  // later write fails; reads keep answering from the groups before the crash.
   Status Append(const Group& group);
-  // Appends several groups with one write and one fdatasync (catching up a backlog).
+  // Appends several groups with one write and one fdatasync (catching up a backlog). The groups are
+  // checked as successive Appends would check them; if any is rejected, nothing is written.
   Status AppendBatch(std::span<const Group> groups);
   // Durably removes every group with L1 number >= l1_number.
   Status TruncateFrom(uint64_t l1_number);
 
   bool empty() const;
+  // 90-byte entries in the file: chain entries and seals, of every revision.
   uint64_t entry_count() const;
   // The newest group (the last sealed one).
   std::optional<Group> Last() const;
@@ -80,6 +94,10 @@ class SuperSafeDB {
   std::optional<Group> AtOrBefore(uint64_t l1_number) const;
   // The smallest L1 number whose group has chain `chain_index` cross-safe (resp. local-safe) at
   // or past `l2_number`: the view in which that block became cross-safe. Binary search.
+  // Cross-safe numbers never fall (Append enforces it), so that answer is exact. Local-safe numbers
+  // can fall (a block found invalid); the answer is then an L1 number whose group has the chain at
+  // or past `l2_number` while the group before it does not, and nullopt if the newest group does
+  // not. A group that lacks the chain counts as below every number.
   std::optional<uint64_t> FirstCrossSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const;
   std::optional<uint64_t> FirstLocalSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const;
 

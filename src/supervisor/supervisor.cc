@@ -75,10 +75,19 @@ struct Supervisor::Impl {
     if (!i) return Status(Code::kUnknownChain, "chain " + id.Decimal() + " is not in the dependency set");
     return *i;
   }
-  db::Group Tip() const {
-    auto g = safe->Last();
-    SS_CHECK(g.has_value(), "super-safe-db has no genesis group");
-    return *g;
+  // The newest group and the group of the finalized view, cached: every check reads them.
+  db::Group tip;
+  db::Group finalized;
+  const db::Group& Tip() const { return tip; }
+  const db::Group& FinalizedGroup() const { return finalized; }
+  // Re-reads both after the super-safe-db or L1 finality changed.
+  void Refresh() {
+    auto last = safe->Last();
+    SS_CHECK(last.has_value(), "super-safe-db has no genesis group");
+    tip = *last;
+    auto f = finalized_l1 ? safe->AtOrBefore(finalized_l1->number) : safe->At(deps.genesis_l1.number);
+    SS_CHECK(f.has_value(), "super-safe-db has no group at or before the finalized L1 block");
+    finalized = *f;
   }
   std::vector<const db::EventDB*> EventDBs() const {
     std::vector<const db::EventDB*> out;
@@ -118,7 +127,6 @@ struct Supervisor::Impl {
   Result<CrossSafeAnswer> AnswerFromGroup(size_t c, const db::Group& g, const BlockID& local_safe);
   Result<CrossSafeAnswer> AcceptReplacement(size_t c, const db::Group& g, const BlockID& replacement);
   Result<SafetyLevel> LevelOf(size_t c, uint64_t number);
-  std::optional<db::Group> FinalizedGroup() const;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -190,7 +198,8 @@ Status Supervisor::Impl::Initialize() {
     }
     SS_RETURN_IF_ERROR(Written(safe->Append(g)));
   }
-  db::Group tip = Tip();
+  Refresh();
+  const db::Group& tip = Tip();
   if (tip.entries.size() != chains.size())
     return InvalidArgument("dependency set has " + std::to_string(chains.size()) + " chains but " +
                            (datadir / db::SuperSafeDB::kFileName).string() + " holds " +
@@ -282,7 +291,7 @@ Result<db::Presence> Supervisor::Impl::EnsureIndexed(size_t c, const BlockID& bl
 }
 
 void Supervisor::Impl::RecomputeCrossUnsafe(bool from_cross_safe) {
-  db::Group tip = Tip();
+  const db::Group& tip = Tip();
   CrossInput in;
   in.deps = &deps;
   in.events = EventDBs();
@@ -339,6 +348,7 @@ Status Supervisor::Impl::EnsureL1Canonical() {
   if (!g) return Conflicting("the genesis L1 block is no longer canonical");
   if (first_gone == kNoBlock) return Status::Ok();
   SS_RETURN_IF_ERROR(Written(safe->TruncateFrom(first_gone)));
+  Refresh();
   for (ChainState& c : chains) c.reported.reset();
   // Cross-unsafe never depended on L1; it stays, but not below the rewound cross-safe.
   RecomputeCrossUnsafe(false);
@@ -384,6 +394,7 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
     g.entries.push_back(e);
   }
   SS_RETURN_IF_ERROR(Written(safe->Append(g)));
+  Refresh();
   for (size_t i = 0; i < chains.size(); ++i)
     chains[i].cross_unsafe = std::max(chains[i].cross_unsafe, g.entries[i].cross_safe_number);
   return g;
@@ -503,17 +514,12 @@ Result<CrossSafeAnswer> Supervisor::TryCrossSafe(const ChainID& chain, const Blo
 // ---------------------------------------------------------------------------------------------
 // Finality
 
-std::optional<db::Group> Supervisor::Impl::FinalizedGroup() const {
-  if (!finalized_l1) return safe->At(deps.genesis_l1.number);
-  return safe->AtOrBefore(finalized_l1->number);
-}
-
 Result<BlockID> Supervisor::TryFinalize(const ChainID& chain, const BlockID& finalized_l1) {
   Impl& s = *impl_;
   SS_RETURN_IF_ERROR(s.Alive());
   SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
   SS_RETURN_IF_ERROR(s.EnsureL1Canonical());
-  db::Group tip = s.Tip();
+  const db::Group& tip = s.Tip();
   if (finalized_l1.number > tip.l1_number)
     return Future("the group of L1 block #" + std::to_string(finalized_l1.number) + " is not written yet (tip #" +
                   std::to_string(tip.l1_number) + ")");
@@ -523,6 +529,7 @@ Result<BlockID> Supervisor::TryFinalize(const ChainID& chain, const BlockID& fin
   if (!s.finalized_l1 || s.finalized_l1->number < finalized_l1.number) {
     SS_ASSIGN_OR_RETURN(BlockRef ref, s.sources.l1->BlockByNumber(finalized_l1.number));
     s.finalized_l1 = ref;
+    s.Refresh();
   }
   return s.CrossSafeOf(c, g->entries[c]);
 }
@@ -531,7 +538,7 @@ Result<BlockID> Supervisor::TryFinalize(const ChainID& chain, const BlockID& fin
 // Message checks
 
 Result<SafetyLevel> Supervisor::Impl::LevelOf(size_t c, uint64_t number) {
-  if (auto f = FinalizedGroup(); f && number <= f->entries[c].cross_safe_number) return SafetyLevel::kFinalized;
+  if (number <= FinalizedGroup().entries[c].cross_safe_number) return SafetyLevel::kFinalized;
   if (number <= Tip().entries[c].cross_safe_number) return SafetyLevel::kSafe;
   if (number <= chains[c].cross_unsafe) return SafetyLevel::kCrossUnsafe;
   return SafetyLevel::kUnsafe;
@@ -549,7 +556,7 @@ Result<SafetyLevel> Supervisor::CheckMessage(const Identifier& id, const Hash& p
   db::Presence p = s.chains[c].events->Contains(id.block_number, id.log_index, LogHash(id.origin, payload_hash));
   if (p == db::Presence::kUnknown) return SafetyLevel::kUnknown;
   if (p == db::Presence::kConflicts) return SafetyLevel::kConflicts;
-  const db::Group tip = s.Tip();
+  const db::Group& tip = s.Tip();
   const db::ChainEntry& e = tip.entries[c];
   if ((e.flags & db::kFlagLocalSafeInvalid) && id.block_number >= e.local_safe_number) return SafetyLevel::kConflicts;
   return s.LevelOf(c, id.block_number);
@@ -586,7 +593,7 @@ Status Supervisor::CheckAccessList(std::span<const Hash> entries, SafetyLevel mi
         AccessChecksum((*logs)[a.log_index].log_hash, a.chain_id, a.block_number, a.timestamp, a.log_index) != a.checksum)
       return Conflicting(which + "no log matches the checksum");
     SS_ASSIGN_OR_RETURN(SafetyLevel level, s.LevelOf(c, a.block_number));
-    const db::Group tip = s.Tip();
+    const db::Group& tip = s.Tip();
   const db::ChainEntry& e = tip.entries[c];
     if ((e.flags & db::kFlagLocalSafeInvalid) && a.block_number >= e.local_safe_number)
       return Conflicting(which + "block #" + std::to_string(a.block_number) + " is invalid");
@@ -603,15 +610,14 @@ Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
   Impl& s = *impl_;
   SS_RETURN_IF_ERROR(s.Alive());
   SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
-  db::Group tip = s.Tip();
+  const db::Group& tip = s.Tip();
   const db::ChainEntry& e = tip.entries[c];
   Heads h;
   h.unsafe = s.chains[c].events->Latest()->ID();
   h.cross_unsafe = s.Resolve(c, s.chains[c].cross_unsafe);
   h.local_safe = s.LocalSafeOf(c, e);
   h.cross_safe = s.CrossSafeOf(c, e);
-  auto f = s.FinalizedGroup();
-  h.finalized = s.CrossSafeOf(c, f->entries[c]);
+  h.finalized = s.CrossSafeOf(c, s.FinalizedGroup().entries[c]);
   h.local_safe_source = {Hash(), tip.l1_number};
   std::copy(tip.l1_hash.bytes.begin(), tip.l1_hash.bytes.end(), h.local_safe_source.hash.bytes.begin());
   if (auto l1 = s.sources.l1->BlockByNumber(tip.l1_number); l1.ok() && PrefixOf(l1->hash) == tip.l1_hash)
@@ -681,7 +687,7 @@ Result<std::map<ChainID, BlockID>> Supervisor::AllSafeDerivedAt(const BlockID& d
 Result<SuperRootResponse> Supervisor::SuperRootAtTimestamp(uint64_t timestamp) {
   Impl& s = *impl_;
   SS_RETURN_IF_ERROR(s.Alive());
-  db::Group tip = s.Tip();
+  const db::Group& tip = s.Tip();
   SuperRootResponse r;
   r.timestamp = timestamp;
   uint64_t derived_from = 0;
@@ -718,7 +724,7 @@ Result<SyncStatus> Supervisor::GetSyncStatus() {
   Impl& s = *impl_;
   SS_RETURN_IF_ERROR(s.Alive());
   SyncStatus st;
-  db::Group tip = s.Tip();
+  const db::Group& tip = s.Tip();
   SS_ASSIGN_OR_RETURN(st.min_synced_l1, s.sources.l1->BlockByNumber(tip.l1_number));
   st.safe_timestamp = UINT64_MAX;
   st.finalized_timestamp = UINT64_MAX;

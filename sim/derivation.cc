@@ -1,0 +1,105 @@
+#include "sim/derivation.h"
+
+#include <algorithm>
+
+namespace supersafe::sim {
+
+Derivation::Derivation(L2Chain& chain, const L1Chain& l1) : chain_(&chain), l1_(&l1) {
+  views_.push_back({l1.at(0).ref.hash, chain.unsafe().at(0).ID()});
+}
+
+std::optional<uint64_t> Derivation::DeriveTo(uint64_t to) {
+  std::optional<uint64_t> dropped;
+  for (uint64_t k = 1; k < views_.size(); ++k) {
+    if (k >= l1_->blocks().size() || l1_->at(k).ref.hash != views_[k].l1_hash) {
+      dropped = k;
+      views_.resize(k);
+      std::erase_if(replacements_, [k](const Replacement& r) { return r.view >= k; });
+      AdoptSafeChain(safe());
+      break;
+    }
+  }
+  uint64_t last = std::min<uint64_t>(to, l1_->head().ref.number);
+  while (tip() < last) DeriveNext();
+  return dropped;
+}
+
+void Derivation::DeriveNext() {
+  const uint64_t k = tip() + 1;
+  const L1Block& l1 = l1_->at(k);
+  BlockID safe_head = safe();
+  for (const Batch& batch : l1.batches) {
+    if (batch.chain_index != chain_->index()) continue;
+    for (const L2Block& blk : batch.blocks) {
+      if (blk.ref.number != safe_head.number + 1 || blk.ref.parent_hash != safe_head.hash) continue;
+      if (const Replacement* r = ReplacementOf(blk.ref.hash); r != nullptr && r->view <= k) {
+        safe_head = r->replacement;  // decided earlier: the replacement, and the rest of the batch is dropped
+        break;
+      }
+      safe_head = blk.ID();
+    }
+  }
+  for (const Replacement& r : replacements_) {
+    if (r.view != k) continue;
+    auto at = AncestorAt(safe_head, r.original.number);
+    if (at && *at == r.original) safe_head = r.replacement;
+  }
+  views_.push_back({l1.ref.hash, safe_head});
+  AdoptSafeChain(safe_head);
+}
+
+std::vector<uint64_t> Derivation::SafeNumbers() const {
+  std::vector<uint64_t> out;
+  out.reserve(views_.size());
+  for (const View& v : views_) out.push_back(v.safe.number);
+  return out;
+}
+
+Result<BlockID> Derivation::Replace(const BlockID& invalid, uint64_t view) {
+  if (view > tip())
+    return InvalidArgument("replace: view " + std::to_string(view) + " is not derived (tip " + std::to_string(tip()) +
+                           ")");
+  auto at = AncestorAt(views_[view].safe, invalid.number);
+  if (!at || *at != invalid)
+    return InvalidArgument("replace: block " + invalid.ToString() + " is not on " + chain_->name() +
+                           "'s local-safe chain derived through L1 block " + std::to_string(view));
+  const L2Block* original = chain_->Find(invalid.hash);
+  SS_CHECK(original != nullptr, "a derived block is missing from the archive");
+  const L2Block& repl = chain_->MakeReplacement(*original);
+  replacements_.push_back({view, invalid, repl.ID()});
+  views_.resize(view + 1);
+  views_.back().safe = repl.ID();
+  AdoptSafeChain(repl.ID());
+  return repl.ID();
+}
+
+std::optional<BlockID> Derivation::AncestorAt(const BlockID& tip, uint64_t number) const {
+  if (number > tip.number) return std::nullopt;
+  const L2Block* blk = chain_->Find(tip.hash);
+  while (blk != nullptr && blk->ref.number > number) blk = chain_->Find(blk->ref.parent_hash);
+  if (blk == nullptr) return std::nullopt;
+  return blk->ID();
+}
+
+void Derivation::AdoptSafeChain(const BlockID& safe_head) {
+  const auto& unsafe = chain_->unsafe();
+  if (safe_head.number < unsafe.size() && unsafe[safe_head.number].ref.hash == safe_head.hash) return;
+  std::vector<const L2Block*> missing;  // newest first
+  const L2Block* blk = chain_->Find(safe_head.hash);
+  SS_CHECK(blk != nullptr, "local-safe block missing from the archive");
+  while (!(blk->ref.number < unsafe.size() && unsafe[blk->ref.number].ref.hash == blk->ref.hash)) {
+    missing.push_back(blk);
+    blk = chain_->Find(blk->ref.parent_hash);
+    SS_CHECK(blk != nullptr, "local-safe chain does not reach the unsafe chain");
+  }
+  chain_->CutTo(blk->ref.number);
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) chain_->Append(**it);
+}
+
+const Replacement* Derivation::ReplacementOf(const Hash& original) const {
+  for (const Replacement& r : replacements_)
+    if (r.original.hash == original) return &r;
+  return nullptr;
+}
+
+}  // namespace supersafe::sim

@@ -1,0 +1,77 @@
+// The op-node's derivation (domain.md "The op-node and op-geth sides"): walking canonical L1
+// blocks 0..N in order, it takes its chain's batches and accepts each L2 block that builds on its
+// current local-safe head. The result is a view per L1 block: the local-safe head derived through
+// that block.
+//
+// Replacements: when the supervisor answers `invalid` for block b while the node reports view N,
+// Replace(b, N) swaps b for its deposit-only block (same number and timestamp, no logs, b's
+// parent), drops the rest of b's batch and every view after N, and cuts the unsafe chain back to
+// the replacement. The replacement is remembered: derivation yields it at that height from view N
+// on (a later copy of b in a batch yields the replacement too). An L1 reorg that removes view N
+// forgets it.
+//
+// The node keeps its unsafe chain consistent with what it derived: whenever its local-safe head is
+// not on the unsafe chain (a derived block differs from the sequenced one, or a replacement was
+// forgotten), the unsafe chain is reset to the local-safe chain, as op-node's engine does.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/status.h"
+#include "sim/l1_chain.h"
+#include "sim/l2_chain.h"
+
+namespace supersafe::sim {
+
+struct Replacement {
+  uint64_t view = 0;     // the L1 block at which the supervisor decided the invalidity
+  BlockID original;      // the invalid block
+  BlockID replacement;   // its deposit-only block
+};
+
+class Derivation {
+ public:
+  // Starts with view 0: the chain's block 0 derived from L1 block 0.
+  Derivation(L2Chain& chain, const L1Chain& l1);
+
+  // Drops the derived views whose L1 block is no longer canonical (and the replacements decided in
+  // them), then derives views up to min(to, L1 head). Returns the first dropped L1 number, if any.
+  std::optional<uint64_t> DeriveTo(uint64_t to);
+
+  // The newest derived L1 number.
+  uint64_t tip() const { return views_.size() - 1; }
+  // The local-safe head derived through L1 block `view` (<= tip()).
+  const BlockID& SafeAt(uint64_t view) const { return views_.at(view).safe; }
+  const BlockID& safe() const { return views_.back().safe; }
+  // SafeAt(0..tip()) as numbers.
+  std::vector<uint64_t> SafeNumbers() const;
+
+  // Replaces `invalid`, which the supervisor named while the node reported view `view`. Returns the
+  // replacement. kInvalidArgument if `view` is not derived or `invalid` is not on the local-safe
+  // chain derived through `view`.
+  Result<BlockID> Replace(const BlockID& invalid, uint64_t view);
+
+  const std::vector<Replacement>& replacements() const { return replacements_; }
+  // The block at height `number` on the chain ending at `tip` (via the archive); nullopt if the
+  // chain is shorter.
+  std::optional<BlockID> AncestorAt(const BlockID& tip, uint64_t number) const;
+
+ private:
+  struct View {
+    Hash l1_hash;
+    BlockID safe;
+  };
+  void DeriveNext();
+  // Resets the unsafe chain to the local-safe chain if the local-safe head is not on it.
+  void AdoptSafeChain(const BlockID& safe);
+  const Replacement* ReplacementOf(const Hash& original) const;
+
+  L2Chain* chain_;
+  const L1Chain* l1_;
+  std::vector<View> views_;
+  std::vector<Replacement> replacements_;
+};
+
+}  // namespace supersafe::sim

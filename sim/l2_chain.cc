@@ -1,0 +1,97 @@
+#include "sim/l2_chain.h"
+
+#include "core/crypto.h"
+
+namespace supersafe::sim {
+
+namespace {
+void PutU64(Bytes& buf, uint64_t v) {
+  uint8_t w[8];
+  PutU64BE(w, v);
+  buf.insert(buf.end(), w, w + 8);
+}
+}  // namespace
+
+L2Chain::L2Chain(uint32_t index, std::string name, ChainID id, uint64_t l2_time, uint64_t block_time,
+                 uint64_t interop_time, const Hash& salt)
+    : index_(index),
+      name_(std::move(name)),
+      id_(std::move(id)),
+      l2_time_(l2_time),
+      block_time_(block_time),
+      interop_time_(interop_time),
+      salt_(salt) {
+  L2Block genesis;
+  genesis.ref.number = 0;
+  genesis.ref.timestamp = l2_time_;
+  genesis.ref.hash = BuildHash(0, genesis.ref.parent_hash, {});
+  archive_[genesis.ref.hash] = genesis;
+  unsafe_.push_back(std::move(genesis));
+}
+
+Hash L2Chain::BuildHash(uint64_t number, const Hash& parent, const std::vector<Log>& logs) const {
+  Bytes buf(salt_.bytes.begin(), salt_.bytes.end());
+  Hash chain = id_.ToBytes32();
+  buf.insert(buf.end(), chain.bytes.begin(), chain.bytes.end());
+  PutU64(buf, number);
+  buf.insert(buf.end(), parent.bytes.begin(), parent.bytes.end());
+  PutU64(buf, logs.size());
+  for (const Log& log : logs) {
+    buf.insert(buf.end(), log.address.bytes.begin(), log.address.bytes.end());
+    PutU64(buf, log.topics.size());
+    for (const Hash& t : log.topics) buf.insert(buf.end(), t.bytes.begin(), t.bytes.end());
+    PutU64(buf, log.data.size());
+    buf.insert(buf.end(), log.data.begin(), log.data.end());
+  }
+  PutU64(buf, builds_);
+  return Keccak256(buf);
+}
+
+const L2Block& L2Chain::Build(std::vector<Log> logs) {
+  ++builds_;
+  L2Block blk;
+  blk.ref.number = head().ref.number + 1;
+  blk.ref.parent_hash = head().ref.hash;
+  blk.ref.timestamp = TimeOf(blk.ref.number);
+  blk.ref.hash = BuildHash(blk.ref.number, blk.ref.parent_hash, logs);
+  blk.logs = std::move(logs);
+  archive_[blk.ref.hash] = blk;
+  unsafe_.push_back(std::move(blk));
+  return unsafe_.back();
+}
+
+void L2Chain::CutTo(uint64_t number) {
+  SS_CHECK(number < unsafe_.size(), "CutTo above the unsafe head");
+  unsafe_.resize(number + 1);
+}
+
+void L2Chain::Append(const L2Block& block) {
+  SS_CHECK(block.ref.number == head().ref.number + 1 && block.ref.parent_hash == head().ref.hash,
+           "L2Chain::Append: block does not build on the head");
+  archive_[block.ref.hash] = block;
+  unsafe_.push_back(block);
+}
+
+const L2Block& L2Chain::MakeReplacement(const L2Block& invalid) {
+  L2Block blk;
+  blk.ref.number = invalid.ref.number;
+  blk.ref.parent_hash = invalid.ref.parent_hash;
+  blk.ref.timestamp = invalid.ref.timestamp;
+  blk.deposit_only = true;
+  Bytes buf;
+  const std::string_view tag = "deposit-only";
+  buf.insert(buf.end(), tag.begin(), tag.end());
+  Hash chain = id_.ToBytes32();
+  buf.insert(buf.end(), chain.bytes.begin(), chain.bytes.end());
+  PutU64(buf, blk.ref.number);
+  buf.insert(buf.end(), blk.ref.parent_hash.bytes.begin(), blk.ref.parent_hash.bytes.end());
+  blk.ref.hash = Keccak256(buf);
+  return archive_.emplace(blk.ref.hash, blk).first->second;
+}
+
+const L2Block* L2Chain::Find(const Hash& hash) const {
+  auto it = archive_.find(hash);
+  return it == archive_.end() ? nullptr : &it->second;
+}
+
+}  // namespace supersafe::sim

@@ -1,0 +1,72 @@
+// One simulated L2 chain: its sequencer's unsafe chain, its batcher's queue, and an archive of
+// every block the chain ever held (so a node can serve logs of blocks it reorged out).
+//
+// Block n has timestamp l2_time + n * block_time. A built block's hash is
+//   keccak256(salt ‖ chainID(32) ‖ uint64 n ‖ parent hash ‖ logs ‖ uint64 build counter)
+// where the build counter counts this chain's builds, so a rebuilt height never repeats a hash.
+// A deposit-only replacement's hash is keccak256("deposit-only" ‖ chainID(32) ‖ uint64 n ‖ parent),
+// the same whenever the same block is replaced on the same parent.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/types.h"
+#include "sim/blocks.h"
+
+namespace supersafe::sim {
+
+class L2Chain {
+ public:
+  // `salt` is the sequencer subsystem's salt (sim/seed.h); block 0 is built at construction.
+  L2Chain(uint32_t index, std::string name, ChainID id, uint64_t l2_time, uint64_t block_time, uint64_t interop_time,
+          const Hash& salt);
+
+  uint32_t index() const { return index_; }
+  const std::string& name() const { return name_; }
+  const ChainID& id() const { return id_; }
+  uint64_t genesis_time() const { return l2_time_; }
+  uint64_t block_time() const { return block_time_; }
+  uint64_t interop_time() const { return interop_time_; }
+  uint64_t TimeOf(uint64_t n) const { return l2_time_ + n * block_time_; }
+
+  // The unsafe chain, blocks 0..head (index = number).
+  const std::vector<L2Block>& unsafe() const { return unsafe_; }
+  const L2Block& head() const { return unsafe_.back(); }
+
+  // Sequencer: builds one block on the head holding `logs` and returns it.
+  const L2Block& Build(std::vector<Log> logs);
+  // Removes every unsafe block above `number` (number <= head).
+  void CutTo(uint64_t number);
+  // Appends `block`, which must build on the head (a derived block or a replacement).
+  void Append(const L2Block& block);
+  // The deposit-only replacement of `invalid` (same number and timestamp, no logs, same parent),
+  // recorded in the archive.
+  const L2Block& MakeReplacement(const L2Block& invalid);
+
+  // Any block this chain ever held, by hash; null if none.
+  const L2Block* Find(const Hash& hash) const;
+
+  // The batcher's queue: posted by the next `mine`.
+  std::vector<Batch>& queue() { return queue_; }
+  const std::vector<Batch>& queue() const { return queue_; }
+
+ private:
+  Hash BuildHash(uint64_t number, const Hash& parent, const std::vector<Log>& logs) const;
+
+  uint32_t index_;
+  std::string name_;
+  ChainID id_;
+  uint64_t l2_time_;
+  uint64_t block_time_;
+  uint64_t interop_time_;
+  Hash salt_;
+  uint64_t builds_ = 0;
+  std::vector<L2Block> unsafe_;
+  std::map<Hash, L2Block> archive_;
+  std::vector<Batch> queue_;
+};
+
+}  // namespace supersafe::sim

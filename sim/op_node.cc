@@ -1,0 +1,102 @@
+#include "sim/op_node.h"
+
+#include <algorithm>
+
+namespace supersafe::sim {
+
+OpNode::OpNode(World& world, size_t chain, SupervisorHost& host, Trace& trace)
+    : world_(&world), chain_(chain), host_(&host), trace_(&trace) {
+  reported_unsafe_ = world.chain(chain).unsafe().at(0).ref;  // the supervisor starts with block 0
+}
+
+void OpNode::Derive(uint64_t to) {
+  Derivation& d = world_->derivation(chain_);
+  uint64_t before = d.tip();
+  auto dropped = d.DeriveTo(to);
+  if (dropped) {
+    acked_ = std::min(acked_, *dropped - 1);
+    trace_->Add("l1_reorg_seen", {{"chain", world_->chain(chain_).name()}, {"dropped_from", *dropped},
+                                  {"local_safe", ToJson(d.safe())}});
+  }
+  if (d.tip() != before || dropped)
+    trace_->Add("derive", {{"chain", world_->chain(chain_).name()}, {"through", d.tip()},
+                           {"local_safe", ToJson(d.safe())}});
+}
+
+void OpNode::ReportUnsafe() {
+  const L2Chain& c = world_->chain(chain_);
+  const BlockRef head = c.head().ref;
+  if (reported_unsafe_ == head) return;
+  Status s = host_->Call([&](supervisor::Supervisor& sv) { return sv.UpdateLocalUnsafe(c.id(), head); });
+  trace_->Add("update_local_unsafe", {{"chain", c.name()}, {"unsafe", ToJson(head)}, {"result", ToJson(s)}});
+  if (s.ok()) reported_unsafe_ = head;
+}
+
+Status OpNode::ReportSafe() {
+  const L2Chain& c = world_->chain(chain_);
+  Derivation& d = world_->derivation(chain_);
+  for (uint64_t n = acked_ + 1; n <= d.tip(); ++n) {
+    const BlockID local_safe = d.SafeAt(n);
+    const BlockID l1 = world_->l1().at(n).ref.ID();
+    auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryCrossSafe(c.id(), local_safe, l1); });
+    Json ev{{"chain", c.name()}, {"local_safe", ToJson(local_safe)}, {"derived_from", ToJson(l1)}};
+    if (!r.ok()) {
+      ev["result"] = ToJson(r.status());
+      trace_->Add("try_cross_safe", ev);
+      if (r.status().code() == Code::kOutOfOrder) {
+        auto heads = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
+        if (heads.ok()) {
+          acked_ = std::min(heads->local_safe_source.number, d.tip());
+          trace_->Add("rederive", {{"chain", c.name()}, {"from_l1", acked_}});
+        }
+      }
+      return Status::Ok();
+    }
+    ev["result"] = Json{{"status", supervisor::CrossSafeStatusName(r->status)},
+                        {"cross_safe", ToJson(r->cross_safe)},
+                        {"local_safe", ToJson(r->local_safe)}};
+    trace_->Add("try_cross_safe", ev);
+    switch (r->status) {
+      case supervisor::CrossSafeStatus::kAccept:
+        acked_ = n;
+        acks_.push_back({chain_, l1, r->cross_safe});
+        continue;
+      case supervisor::CrossSafeStatus::kUnknown:
+        return Status::Ok();
+      case supervisor::CrossSafeStatus::kInvalid: {
+        auto repl = d.Replace(r->local_safe, n);
+        if (!repl.ok())
+          return Internal("supervisor answered invalid for " + c.name() + " " + r->local_safe.ToString() +
+                          " at L1 " + std::to_string(n) + ", but " + repl.status().message());
+        trace_->Add("replace", {{"chain", c.name()}, {"invalid", ToJson(r->local_safe)},
+                                {"replacement", ToJson(*repl)}, {"view", n}});
+        replacement_notes_.push_back(c.name() + "#" + std::to_string(repl->number) +
+                                     " replaced by deposit-only block at L1 " + std::to_string(n));
+        return Status::Ok();
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void OpNode::ForwardFinality() {
+  const L2Chain& c = world_->chain(chain_);
+  const BlockID fin = world_->l1().at(world_->l1().finalized()).ref.ID();
+  if (forwarded_finality_ == fin) return;
+  auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryFinalize(c.id(), fin); });
+  Json ev{{"chain", c.name()}, {"finalized_l1", ToJson(fin)}};
+  ev["result"] = r.ok() ? ToJson(*r) : ToJson(r.status());
+  trace_->Add("try_finalize", ev);
+  if (r.ok()) forwarded_finality_ = fin;
+}
+
+std::string OpNode::Fingerprint() const {
+  const Derivation& d = world_->derivation(chain_);
+  std::string s = std::to_string(acked_) + "/" + d.safe().hash.Hex() + "/" + std::to_string(d.tip()) + "/" +
+                  world_->chain(chain_).head().ref.hash.Hex() + "/" + std::to_string(d.replacements().size());
+  s += "/" + (reported_unsafe_ ? reported_unsafe_->hash.Hex() : std::string("-"));
+  s += "/" + (forwarded_finality_ ? forwarded_finality_->hash.Hex() : std::string("-"));
+  return s;
+}
+
+}  // namespace supersafe::sim

@@ -1,0 +1,65 @@
+// The simulated op-node of one chain as it talks to the supervisor (scenarios.md "How nodes act"):
+//   (1) ReportUnsafe: UpdateLocalUnsafe with its unsafe head when that changed since the last
+//       successful report;
+//   (2) ReportSafe: for each derived L1 block N after the last one the supervisor acknowledged for
+//       its chain, in order, TryCrossSafe(chain, local-safe derived through N, N), stopping at the
+//       first error or non-accept answer;
+//   (3) on `invalid` it replaces the named block (sim/derivation.h); on OUT_OF_ORDER it derives
+//       again from the supervisor's tip;
+//   (4) ForwardFinality: TryFinalize with the newest finalized L1 block, once per block (again
+//       after a supervisor restart).
+// Supervisor errors are answers, traced and retried later; a Status returned by these methods is a
+// breach that fails the run (e.g. the supervisor named a block the node never derived).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/supervisor_host.h"
+#include "sim/trace.h"
+#include "sim/world.h"
+
+namespace supersafe::sim {
+
+// An `accept` answer: the supervisor acknowledged `cross_safe` as cross-safe at L1 view `view`.
+struct Ack {
+  size_t chain = 0;
+  BlockID view;
+  BlockID cross_safe;
+};
+
+class OpNode {
+ public:
+  OpNode(World& world, size_t chain, SupervisorHost& host, Trace& trace);
+
+  // Derives through min(to, L1 head); after an L1 reorg the acknowledged views above the fork
+  // point are forgotten.
+  void Derive(uint64_t to);
+  void ReportUnsafe();
+  Status ReportSafe();
+  void ForwardFinality();
+  // After a supervisor restart: finality is forwarded again.
+  void ForgetFinality() { forwarded_finality_.reset(); }
+
+  uint64_t acked() const { return acked_; }
+  // Accept answers since the last call.
+  std::vector<Ack> TakeAcks() { return std::move(acks_); }
+  // Replacements made since the last call ("B#3 replaced at L1 5").
+  std::vector<std::string> TakeReplacementNotes() { return std::move(replacement_notes_); }
+  // Everything a round can change about this node, for detecting a quiet round.
+  std::string Fingerprint() const;
+
+ private:
+  World* world_;
+  size_t chain_;
+  SupervisorHost* host_;
+  Trace* trace_;
+  uint64_t acked_ = 0;  // the genesis group acknowledges L1 block 0
+  std::optional<BlockRef> reported_unsafe_;
+  std::optional<BlockID> forwarded_finality_;
+  std::vector<Ack> acks_;
+  std::vector<std::string> replacement_notes_;
+};
+
+}  // namespace supersafe::sim

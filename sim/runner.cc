@@ -1,0 +1,542 @@
+#include "sim/runner.h"
+
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "core/crypto.h"
+#include "db/event_db.h"
+#include "db/super_safe_db.h"
+#include "sim/builder.h"
+#include "sim/op_node.h"
+#include "sim/reference_model.h"
+#include "sim/sources.h"
+#include "sim/supervisor_host.h"
+#include "sim/trace.h"
+#include "sim/world.h"
+
+namespace supersafe::sim {
+
+namespace {
+
+constexpr int kMaxRounds = 64;
+
+std::string Num(uint64_t v) { return std::to_string(v); }
+
+// The answer of the latest `call` step.
+struct CallOutcome {
+  CallMethod method = CallMethod::kTryCrossSafe;
+  Status status;
+  std::optional<supervisor::CrossSafeAnswer> cross_safe;  // tryCrossSafe
+  std::optional<BlockID> block;                           // tryFinalize, getCrossUnsafe
+  std::optional<SafetyLevel> level;                       // checkMessage
+};
+
+std::filesystem::path EventsFile(const std::filesystem::path& datadir, const ChainID& id) {
+  return datadir / "chains" / id.Decimal() / "events.db";
+}
+
+Hash FileDigest(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return Hash{};
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f == nullptr) return Hash{};
+  Bytes data;
+  uint8_t buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.insert(data.end(), buf, buf + n);
+  std::fclose(f);
+  return Keccak256(data);
+}
+
+class Runner {
+ public:
+  Runner(const Scenario& scenario, const RunOptions& options)
+      : scenario_(scenario), options_(options), world_(scenario, options.seed), l1_source_(world_) {
+    supervisor::DependencySet deps;
+    deps.expiry_window = scenario.expiry_window;
+    deps.genesis_l1 = world_.l1().at(0).ref;
+    supervisor::Sources sources;
+    sources.l1 = &l1_source_;
+    for (size_t i = 0; i < world_.chain_count(); ++i) {
+      const L2Chain& c = world_.chain(i);
+      supervisor::ChainConfig cfg;
+      cfg.id = c.id();
+      cfg.genesis = c.unsafe().at(0).ref;
+      cfg.block_time = c.block_time();
+      cfg.interop_time = c.interop_time();
+      deps.chains.push_back(cfg);
+      chain_sources_.push_back(std::make_unique<SimChainSource>(world_, i));
+      sources.chains[c.id()] = chain_sources_.back().get();
+    }
+    host_ = std::make_unique<SupervisorHost>(options.datadir, std::move(deps), std::move(sources), trace_);
+    for (size_t i = 0; i < world_.chain_count(); ++i)
+      nodes_.push_back(std::make_unique<OpNode>(world_, i, *host_, trace_));
+    timeline_.scenario = scenario.name;
+    timeline_.description = scenario.description;
+    timeline_.seed = options.seed;
+    for (const auto& c : scenario.chains) timeline_.chains.push_back(c.name);
+  }
+
+  RunResult Run();
+
+ private:
+  // A breach: "step 7 (line 23, expect): ..."
+  Status Breach(const Step& step, const std::string& what) const {
+    return Internal("step " + Num(step.index) + " (line " + Num(step.line) + ", " + step.kind + "): " + what);
+  }
+  Status Apply(const Step& step);
+  Status ApplyCall(const Step& step, const CallStep& call);
+  Status Settle(const Step& step);
+  Status Round();
+  std::string Fingerprint();
+  Status CheckExpectation(const Step& step, const Expectation& e);
+  Status CheckInvariants(const Step& step);
+  Status CheckDatabases(const Step& step);
+  Status CheckModel(const Step& step);
+  Status CheckAcks(const Step& step);
+  Status RecordAck(const Step& step, const Ack& ack);
+  Status CollectAcks(const Step& step);
+  WorldSnapshot Snapshot() const;
+  void RecordTimeline(const Step& step);
+  const L2Chain& Chain(size_t i) const { return world_.chain(i); }
+
+  const Scenario& scenario_;
+  RunOptions options_;
+  Trace trace_;
+  World world_;
+  SimL1Source l1_source_;
+  std::vector<std::unique_ptr<SimChainSource>> chain_sources_;
+  std::unique_ptr<SupervisorHost> host_;
+  std::vector<std::unique_ptr<OpNode>> nodes_;
+  std::optional<CallOutcome> last_call_;
+  std::map<std::pair<size_t, uint64_t>, Ack> acks_;  // (chain, L1 number) -> newest acknowledgment
+  Timeline timeline_;
+  std::vector<Mark> marks_;  // of the current step
+  size_t crashes_seen_ = 0;
+};
+
+RunResult Runner::Run() {
+  RunResult result;
+  Json chains = Json::array();
+  for (const auto& c : scenario_.chains)
+    chains.push_back({{"name", c.name}, {"id", c.id.Decimal()}, {"block_time", c.block_time},
+                      {"interop_time", c.interop_time}});
+  trace_.Add("start", {{"scenario", scenario_.name}, {"seed", options_.seed}, {"chains", chains},
+                       {"nodes", scenario_.nodes == NodesMode::kAuto ? "auto" : "manual"},
+                       {"steps", scenario_.steps.size()}});
+  Status status = host_->Start();
+  if (!status.ok()) status = Internal("start: " + status.message());
+  for (const Step& step : scenario_.steps) {
+    if (!status.ok()) break;
+    if (options_.progress)
+      std::cerr << "\r  " << scenario_.name << ": step " << step.index << "/" << scenario_.steps.size() << std::flush;
+    trace_.SetStep(step.index);
+    trace_.Add("step", {{"kind", step.kind}, {"line", step.line}, {"label", step.label}});
+    marks_.clear();
+    result.steps_run = step.index;
+    status = Apply(step);
+    if (status.ok() && scenario_.nodes == NodesMode::kAuto) status = Settle(step);
+    if (status.ok()) status = CollectAcks(step);
+    if (host_->crashes() != crashes_seen_) {
+      marks_.push_back({MarkKind::kCrash, "", "supervisor crashed (torn write) and recovered"});
+      crashes_seen_ = host_->crashes();
+    }
+    if (status.ok() && host_->fatal()) status = Breach(step, "supervisor could not reopen: " + host_->fatal()->ToString());
+    if (status.ok()) {
+      if (const auto* e = std::get_if<ExpectStep>(&step.action)) status = CheckExpectation(step, e->what);
+    }
+    if (status.ok()) status = CheckInvariants(step);
+    if (!status.ok()) {
+      marks_.push_back({MarkKind::kFailure, "", status.message()});
+      trace_.Add("failure", {{"what", status.message()}});
+    }
+    RecordTimeline(step);
+  }
+  if (options_.progress) std::cerr << "\r\033[K" << std::flush;
+  trace_.SetStep(result.steps_run);
+  Json dbs{{"supersafe.db", FileDigest(options_.datadir / "supersafe.db").Hex()}};
+  for (size_t i = 0; i < world_.chain_count(); ++i)
+    dbs[Chain(i).name()] = FileDigest(EventsFile(options_.datadir, Chain(i).id())).Hex();
+  trace_.Add("end", {{"passed", status.ok()}, {"databases", dbs}});
+  result.passed = status.ok();
+  result.failure = status.ok() ? "" : status.message();
+  timeline_.passed = result.passed;
+  timeline_.failure = result.failure;
+  result.trace = trace_.bytes();
+  result.digest = trace_.Digest();
+  result.timeline = std::move(timeline_);
+  return result;
+}
+
+Status Runner::Apply(const Step& step) {
+  auto fail = [&](const std::string& what) { return Breach(step, what); };
+  return std::visit(
+      [&](const auto& a) -> Status {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, BuildStep>) {
+          for (uint64_t i = 0; i < a.blocks; ++i) BuildBlock(world_, *host_, trace_, a.chain, a.logs, a.force);
+        } else if constexpr (std::is_same_v<T, BatchStep>) {
+          size_t n = world_.QueueBatch(a.chain, a.through);
+          trace_.Add("batch", {{"chain", Chain(a.chain).name()}, {"blocks", n}});
+        } else if constexpr (std::is_same_v<T, MineStep>) {
+          world_.Mine(a.count);
+          trace_.Add("mine", {{"count", a.count}, {"head", ToJson(world_.l1().head().ref.ID())}});
+        } else if constexpr (std::is_same_v<T, DeriveStep>) {
+          OpNode& node = *nodes_[a.chain];
+          node.Derive(a.to_l1.value_or(world_.l1().head().ref.number));
+          SS_RETURN_IF_ERROR(node.ReportSafe().WithContext("step " + Num(step.index)));
+          for (auto& note : node.TakeReplacementNotes()) marks_.push_back({MarkKind::kReplacement, Chain(a.chain).name(), note});
+        } else if constexpr (std::is_same_v<T, SyncStep>) {
+          nodes_[a.chain]->ReportUnsafe();
+        } else if constexpr (std::is_same_v<T, ReorgL1Step>) {
+          Status s = world_.ReorgL1(a.depth, a.fork, a.keep_batches);
+          if (!s.ok()) return fail(s.message());
+          trace_.Add("reorg_l1", {{"depth", a.depth}, {"fork", a.fork}, {"keep_batches", a.keep_batches},
+                                  {"head", ToJson(world_.l1().head().ref.ID())}});
+          marks_.push_back({MarkKind::kL1Reorg, "", "L1 reorg depth " + Num(a.depth) + " -> fork " + a.fork});
+        } else if constexpr (std::is_same_v<T, FinalizeL1Step>) {
+          uint64_t head = world_.l1().head().ref.number;
+          if (a.depth && *a.depth > head) return fail("finalize depth " + Num(*a.depth) + " exceeds the L1 head " + Num(head));
+          uint64_t number = a.number ? *a.number : head - *a.depth;
+          Status s = world_.l1().Finalize(number);
+          if (!s.ok()) return fail(s.message());
+          trace_.Add("finalize_l1", {{"finalized", ToJson(world_.l1().at(number).ref.ID())}});
+        } else if constexpr (std::is_same_v<T, ReorgUnsafeStep>) {
+          L2Chain& c = world_.chain(a.chain);
+          uint64_t head = c.head().ref.number;
+          uint64_t safe = world_.derivation(a.chain).safe().number;
+          if (a.depth > head - safe) return fail("reorg_unsafe depth " + Num(a.depth) + " reaches below local-safe " + Num(safe));
+          for (uint64_t n = head - a.depth + 1; n <= head; ++n)
+            if (world_.IsPosted(a.chain, c.unsafe()[n].ref.hash))
+              return fail("reorg_unsafe depth " + Num(a.depth) + ": block " + Num(n) + " of " + c.name() + " is already posted");
+          c.CutTo(head - a.depth);
+          trace_.Add("reorg_unsafe", {{"chain", c.name()}, {"depth", a.depth}});
+          for (uint64_t i = 0; i < a.depth; ++i) BuildBlock(world_, *host_, trace_, a.chain, a.logs, a.force);
+          marks_.push_back({MarkKind::kUnsafeReorg, c.name(), "unsafe reorg depth " + Num(a.depth)});
+        } else if constexpr (std::is_same_v<T, RestartStep>) {
+          Status s = host_->Restart();
+          if (!s.ok()) return fail(s.ToString());
+          for (auto& node : nodes_) node->ForgetFinality();
+          marks_.push_back({MarkKind::kRestart, "", "supervisor restart"});
+        } else if constexpr (std::is_same_v<T, CrashStep>) {
+          host_->ArmCrash(a.db, a.torn_bytes);
+        } else if constexpr (std::is_same_v<T, CallStep>) {
+          return ApplyCall(step, a);
+        }
+        return Status::Ok();
+      },
+      step.action);
+}
+
+Status Runner::ApplyCall(const Step& step, const CallStep& call) {
+  CallOutcome out;
+  out.method = call.method;
+  Json ev{{"method", CallMethodName(call.method)}};
+  auto block_at = [&](size_t chain, uint64_t n) -> Result<BlockRef> {
+    const L2Chain& c = Chain(chain);
+    if (n >= c.unsafe().size()) return Breach(step, "chain " + c.name() + " has no block " + Num(n));
+    return c.unsafe()[n].ref;
+  };
+  auto l1_at = [&](uint64_t n) -> Result<BlockID> {
+    if (n > world_.l1().head().ref.number) return Breach(step, "L1 has no block " + Num(n));
+    return world_.l1().at(n).ref.ID();
+  };
+  if (call.method != CallMethod::kCheckMessage) ev["chain"] = Chain(call.chain).name();
+  const ChainID& id = Chain(call.chain).id();
+  switch (call.method) {
+    case CallMethod::kTryCrossSafe: {
+      SS_ASSIGN_OR_RETURN(BlockRef ls, block_at(call.chain, call.local_safe));
+      SS_ASSIGN_OR_RETURN(BlockID l1, l1_at(call.derived_from));
+      ev["local_safe"] = ToJson(ls.ID());
+      ev["derived_from"] = ToJson(l1);
+      auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryCrossSafe(id, ls.ID(), l1); });
+      out.status = r.status();
+      if (r.ok()) {
+        out.cross_safe = *r;
+        ev["result"] = Json{{"status", supervisor::CrossSafeStatusName(r->status)},
+                            {"cross_safe", ToJson(r->cross_safe)}, {"local_safe", ToJson(r->local_safe)}};
+        if (r->status == supervisor::CrossSafeStatus::kAccept) SS_RETURN_IF_ERROR(RecordAck(step, {call.chain, l1, r->cross_safe}));
+      }
+      break;
+    }
+    case CallMethod::kTryFinalize: {
+      SS_ASSIGN_OR_RETURN(BlockID l1, l1_at(call.finalized_l1));
+      ev["finalized_l1"] = ToJson(l1);
+      auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryFinalize(id, l1); });
+      out.status = r.status();
+      if (r.ok()) out.block = *r, ev["result"] = ToJson(*r);
+      break;
+    }
+    case CallMethod::kUpdateLocalUnsafe: {
+      SS_ASSIGN_OR_RETURN(BlockRef ref, block_at(call.chain, call.unsafe.value_or(Chain(call.chain).head().ref.number)));
+      ev["unsafe"] = ToJson(ref);
+      out.status = host_->Call([&](supervisor::Supervisor& sv) { return sv.UpdateLocalUnsafe(id, ref); });
+      break;
+    }
+    case CallMethod::kGetCrossUnsafe: {
+      ev["max_number"] = call.max_number;
+      auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.GetCrossUnsafe(id, call.max_number); });
+      out.status = r.status();
+      if (r.ok()) out.block = *r, ev["result"] = ToJson(*r);
+      break;
+    }
+    case CallMethod::kCheckMessage: {
+      ExecutingMessage msg = ResolveMessage(world_, *call.message);
+      ev["message"] = call.message->name;
+      ev["payload_hash"] = msg.payload_hash.Hex();
+      auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.CheckMessage(msg.id, msg.payload_hash); });
+      out.status = r.status();
+      if (r.ok()) out.level = *r, ev["result"] = SafetyLevelName(*r);
+      break;
+    }
+  }
+  if (!out.status.ok()) ev["result"] = ToJson(out.status);
+  trace_.Add("call", ev);
+  last_call_ = std::move(out);
+  return Status::Ok();
+}
+
+std::string Runner::Fingerprint() {
+  std::string s;
+  for (auto& node : nodes_) s += node->Fingerprint() + ";";
+  for (size_t i = 0; i < world_.chain_count(); ++i) {
+    auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(Chain(i).id()); });
+    if (!h.ok()) {
+      s += h.status().ToString() + ";";
+      continue;
+    }
+    for (const BlockID* b : {&h->unsafe, &h->cross_unsafe, &h->local_safe, &h->cross_safe, &h->finalized,
+                             &h->local_safe_source, &h->cross_safe_source})
+      s += Num(b->number) + ":" + b->hash.Hex() + ",";
+    s += ";";
+  }
+  return s;
+}
+
+Status Runner::Round() {
+  const uint64_t head = world_.l1().head().ref.number;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    OpNode& node = *nodes_[i];
+    node.Derive(head);
+    node.ReportUnsafe();
+    SS_RETURN_IF_ERROR(node.ReportSafe());
+    for (auto& note : node.TakeReplacementNotes()) marks_.push_back({MarkKind::kReplacement, Chain(i).name(), note});
+    node.ForwardFinality();
+    if (host_->fatal()) return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+Status Runner::Settle(const Step& step) {
+  for (int round = 1;; ++round) {
+    if (round > kMaxRounds) return Breach(step, "the nodes did not settle within " + Num(kMaxRounds) + " rounds");
+    const std::string before = Fingerprint();
+    const size_t crashes = host_->crashes();
+    Status s = Round();
+    if (!s.ok()) return Breach(step, s.message());
+    if (host_->fatal()) return Status::Ok();
+    if (host_->crashes() != crashes) continue;  // the failed call is retried in the next round
+    if (Fingerprint() == before) return Status::Ok();
+  }
+}
+
+Status Runner::RecordAck(const Step& step, const Ack& ack) {
+  auto key = std::make_pair(ack.chain, ack.view.number);
+  auto it = acks_.find(key);
+  if (it != acks_.end() && it->second.view == ack.view && ack.cross_safe.number < it->second.cross_safe.number)
+    return Breach(step, "acknowledged cross-safe of " + Chain(ack.chain).name() + " at L1 " + Num(ack.view.number) +
+                            " went back from " + it->second.cross_safe.ToString() + " to " + ack.cross_safe.ToString());
+  acks_[key] = ack;
+  return Status::Ok();
+}
+
+Status Runner::CollectAcks(const Step& step) {
+  for (auto& node : nodes_)
+    for (const Ack& ack : node->TakeAcks()) SS_RETURN_IF_ERROR(RecordAck(step, ack));
+  return Status::Ok();
+}
+
+Status Runner::CheckExpectation(const Step& step, const Expectation& expectation) {
+  auto mismatch = [&](const std::string& what, const std::string& want, const std::string& saw) {
+    return Breach(step, what + ": expected " + want + ", saw " + saw);
+  };
+  Status s = std::visit(
+      [&](const auto& e) -> Status {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, HeadsExpect>) {
+          const L2Chain& c = Chain(e.chain);
+          auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
+          if (!h.ok()) return Breach(step, "HeadsOf(" + c.name() + "): " + h.status().ToString());
+          const std::pair<const char*, std::pair<std::optional<uint64_t>, uint64_t>> fields[] = {
+              {"unsafe", {e.unsafe, h->unsafe.number}},
+              {"cross_unsafe", {e.cross_unsafe, h->cross_unsafe.number}},
+              {"local_safe", {e.local_safe, h->local_safe.number}},
+              {"cross_safe", {e.cross_safe, h->cross_safe.number}},
+              {"finalized", {e.finalized, h->finalized.number}}};
+          for (const auto& [name, v] : fields)
+            if (v.first && *v.first != v.second) return mismatch(c.name() + " " + name, Num(*v.first), Num(v.second));
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, ReplacedExpect>) {
+          const L2Chain& c = Chain(e.chain);
+          if (e.block >= c.unsafe().size()) return Breach(step, c.name() + " has no block " + Num(e.block));
+          const L2Block& blk = c.unsafe()[e.block];
+          if (blk.deposit_only != e.replaced)
+            return mismatch(c.name() + "#" + Num(e.block) + " replaced", e.replaced ? "true" : "false",
+                            blk.deposit_only ? "true" : "false");
+          if (!e.replaced) return Status::Ok();
+          auto db = db::EventDB::Open(EventsFile(options_.datadir, c.id()), c.id());
+          if (!db.ok()) return Breach(step, "opening " + c.name() + "'s event-log DB: " + db.status().ToString());
+          auto stored = (*db)->Block(e.block);
+          if (!stored.ok()) return mismatch(c.name() + "#" + Num(e.block) + " in the event-log DB", blk.ID().ToString(), stored.status().ToString());
+          if (*stored != blk.ref) return mismatch(c.name() + "#" + Num(e.block) + " in the event-log DB", blk.ID().ToString(), stored->ID().ToString());
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, MessageExpect>) {
+          const ExecutingMessage& msg = world_.messages().at(e.message);
+          auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.CheckMessage(msg.id, msg.payload_hash); });
+          std::string saw = r.ok() ? SafetyLevelName(*r) : r.status().ToString();
+          if (!r.ok() || *r != e.level) return mismatch("message " + e.message, SafetyLevelName(e.level), saw);
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, ResultExpect>) {
+          const CallOutcome& c = *last_call_;
+          if (!c.status.ok()) return mismatch("call result", "a result", c.status.ToString());
+          if (e.status && *e.status != supervisor::CrossSafeStatusName(c.cross_safe->status))
+            return mismatch("call status", *e.status, supervisor::CrossSafeStatusName(c.cross_safe->status));
+          if (e.cross_safe && *e.cross_safe != c.cross_safe->cross_safe.number)
+            return mismatch("call cross_safe", Num(*e.cross_safe), Num(c.cross_safe->cross_safe.number));
+          if (e.local_safe && *e.local_safe != c.cross_safe->local_safe.number)
+            return mismatch("call local_safe", Num(*e.local_safe), Num(c.cross_safe->local_safe.number));
+          if (e.block && *e.block != c.block->number) return mismatch("call block", Num(*e.block), Num(c.block->number));
+          if (e.level && *e.level != *c.level)
+            return mismatch("call level", SafetyLevelName(*e.level), SafetyLevelName(*c.level));
+          return Status::Ok();
+        } else {
+          const CallOutcome& c = *last_call_;
+          if (c.status.code() != e.code) return mismatch("call error", CodeName(e.code), c.status.ToString());
+          return Status::Ok();
+        }
+      },
+      expectation);
+  trace_.Add("expect", {{"label", step.label}, {"result", s.ok() ? "pass" : s.message()}});
+  return s;
+}
+
+Status Runner::CheckInvariants(const Step& step) {
+  SS_RETURN_IF_ERROR(CheckDatabases(step));
+  SS_RETURN_IF_ERROR(CheckAcks(step));
+  return CheckModel(step);
+}
+
+Status Runner::CheckDatabases(const Step& step) {
+  std::vector<db::Finding> findings = db::VerifySuperSafeDB(options_.datadir / db::SuperSafeDB::kFileName);
+  for (size_t i = 0; i < world_.chain_count(); ++i) {
+    auto more = db::VerifyEventDB(EventsFile(options_.datadir, Chain(i).id()));
+    findings.insert(findings.end(), more.begin(), more.end());
+  }
+  if (findings.empty()) return Status::Ok();
+  std::string what = "database invariant broken:";
+  for (const auto& f : findings) what += " " + f.file.filename().string() + "@" + Num(f.offset) + ": " + f.what + ";";
+  return Breach(step, what);
+}
+
+Status Runner::CheckAcks(const Step& step) {
+  for (auto it = acks_.begin(); it != acks_.end();) {
+    const Ack& ack = it->second;
+    const uint64_t n = ack.view.number;
+    if (n > world_.l1().head().ref.number || world_.l1().at(n).ref.hash != ack.view.hash) {
+      it = acks_.erase(it);  // the view is no longer canonical: it may change
+      continue;
+    }
+    const L2Chain& c = Chain(ack.chain);
+    if (ack.cross_safe.number >= c.unsafe().size() || c.unsafe()[ack.cross_safe.number].ref.hash != ack.cross_safe.hash)
+      return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
+                              Num(n) + ", is no longer on the chain");
+    auto src = host_->Call([&](supervisor::Supervisor& sv) { return sv.CrossDerivedToSource(c.id(), ack.cross_safe); });
+    if (!src.ok())
+      return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
+                              Num(n) + ": CrossDerivedToSource says " + src.status().ToString());
+    if (src->number > n)
+      return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at L1 " + Num(n) +
+                              ", is now cross-safe only from L1 " + Num(src->number));
+    ++it;
+  }
+  return Status::Ok();
+}
+
+WorldSnapshot Runner::Snapshot() const {
+  WorldSnapshot w;
+  w.expiry_window = scenario_.expiry_window;
+  w.l1_head = world_.l1().head().ref.number;
+  w.l1_finalized = world_.l1().finalized();
+  for (size_t i = 0; i < world_.chain_count(); ++i) {
+    const L2Chain& c = Chain(i);
+    SnapshotChain sc;
+    sc.name = c.name();
+    sc.id = c.id();
+    sc.genesis_time = c.genesis_time();
+    sc.block_time = c.block_time();
+    sc.interop_time = c.interop_time();
+    for (const L2Block& b : c.unsafe())
+      sc.blocks.push_back({b.ref.number, b.ref.hash, b.ref.parent_hash, b.ref.timestamp, b.logs, b.deposit_only});
+    sc.local_safe_at = world_.derivation(i).SafeNumbers();
+    w.chains.push_back(std::move(sc));
+  }
+  return w;
+}
+
+Status Runner::CheckModel(const Step& step) {
+  const Expected expected = ComputeExpected(Snapshot());
+  const bool exact = scenario_.nodes == NodesMode::kAuto;
+  for (size_t i = 0; i < world_.chain_count(); ++i) {
+    const L2Chain& c = Chain(i);
+    auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
+    if (!h.ok()) return Breach(step, "HeadsOf(" + c.name() + "): " + h.status().ToString());
+    const ExpectedHeads& e = expected.chains.at(i);
+    struct Field {
+      const char* name;
+      uint64_t want;
+      uint64_t saw;
+      bool checked_in_manual;
+    };
+    const Field fields[] = {{"unsafe", e.unsafe, h->unsafe.number, false},
+                            {"cross_unsafe", e.cross_unsafe, h->cross_unsafe.number, false},
+                            {"local_safe", e.local_safe, h->local_safe.number, false},
+                            {"cross_safe", e.cross_safe, h->cross_safe.number, true},
+                            {"finalized", e.finalized, h->finalized.number, true}};
+    for (const Field& f : fields) {
+      bool bad = exact ? f.saw != f.want : (f.checked_in_manual && f.saw > f.want);
+      if (bad)
+        return Breach(step, "reference model (view L1 " + Num(e.view) + "): " + c.name() + " " + f.name + ": expected " +
+                                (exact ? "" : "at most ") + Num(f.want) + ", supervisor says " + Num(f.saw));
+    }
+  }
+  return Status::Ok();
+}
+
+void Runner::RecordTimeline(const Step& step) {
+  TimelineStep ts;
+  ts.index = step.index;
+  ts.label = step.label;
+  ts.l1_head = world_.l1().head().ref.number;
+  ts.l1_fork = world_.l1().head().fork;
+  ts.l1_finalized = world_.l1().finalized();
+  for (size_t i = 0; i < world_.chain_count(); ++i) {
+    ChainHeads ch;
+    auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(Chain(i).id()); });
+    if (h.ok())
+      ch = {h->unsafe.number, h->cross_unsafe.number, h->local_safe.number, h->cross_safe.number, h->finalized.number};
+    ts.heads.push_back(ch);
+  }
+  ts.marks = std::move(marks_);
+  marks_.clear();
+  timeline_.steps.push_back(std::move(ts));
+}
+
+}  // namespace
+
+RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
+  Runner runner(scenario, options);
+  return runner.Run();
+}
+
+}  // namespace supersafe::sim

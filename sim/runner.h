@@ -1,0 +1,39 @@
+// The scenario runner: applies a scenario's steps to a fresh world and supervisor, lets the nodes
+// act (auto mode: rounds until quiet, at most 64), and after every step checks
+//   - the step's expectation, if it is an `expect`;
+//   - the databases' invariants (db::VerifySuperSafeDB, db::VerifyEventDB on the data directory);
+//   - the supervisor's heads against the reference model (sim/reference_model.h): all heads exactly
+//     with `nodes: auto`; with `nodes: manual` only cross-safe and finalized, which must not run
+//     ahead of the model;
+//   - that nothing acknowledged as cross-safe at an L1 view changed while that view is canonical.
+// The first breach stops the run; the result names the step, the expected and the seen value.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "core/types.h"
+#include "sim/scenario.h"
+#include "sim/timeline.h"
+
+namespace supersafe::sim {
+
+struct RunOptions {
+  uint64_t seed = 0;                // the seed of this run (the file's, or --seed)
+  std::filesystem::path datadir;    // must exist and be empty
+  bool progress = false;            // print step progress to stderr (for terminals)
+};
+
+struct RunResult {
+  bool passed = false;
+  size_t steps_run = 0;      // steps applied, including the failing one
+  std::string failure;       // empty when passed
+  std::string trace;         // JSONL bytes
+  Hash digest;               // keccak256(trace)
+  Timeline timeline;
+};
+
+RunResult RunScenario(const Scenario& scenario, const RunOptions& options);
+
+}  // namespace supersafe::sim

@@ -1,0 +1,535 @@
+#include "sim/scenario.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/crypto.h"
+
+namespace supersafe::sim {
+
+const Address& DefaultOrigin() {
+  static const Address kOrigin = Address::Parse("0x4242424242424242424242424242424242424242").value();
+  return kOrigin;
+}
+
+const char* CallMethodName(CallMethod m) {
+  switch (m) {
+    case CallMethod::kTryCrossSafe: return "tryCrossSafe";
+    case CallMethod::kTryFinalize: return "tryFinalize";
+    case CallMethod::kUpdateLocalUnsafe: return "updateLocalUnsafe";
+    case CallMethod::kCheckMessage: return "checkMessage";
+    case CallMethod::kGetCrossUnsafe: return "getCrossUnsafe";
+  }
+  return "?";
+}
+
+std::optional<size_t> Scenario::ChainIndex(const std::string& chain_name) const {
+  for (size_t i = 0; i < chains.size(); ++i)
+    if (chains[i].name == chain_name) return i;
+  return std::nullopt;
+}
+
+namespace {
+
+// Thrown inside this file only; ParseScenario turns it into a Status.
+struct ParseError {
+  std::string message;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  Scenario Parse(const YAML::Node& root);
+
+ private:
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
+    int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+    throw ParseError{file_ + ":" + std::to_string(line) + ": " + key + ": " + what};
+  }
+
+  // A map whose keys are all in `allowed`, none twice.
+  void CheckMap(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> allowed) const {
+    if (!node.IsMap()) Fail(node, path, "want a map");
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) Fail(kv.first, path, "keys must be plain words");
+      const std::string key = kv.first.Scalar();
+      bool known = false;
+      for (const char* a : allowed) known = known || key == a;
+      if (!known) {
+        std::string list;
+        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        Fail(kv.first, Join(path, key), "unknown key (allowed: " + list + ")");
+      }
+      if (!seen.insert(key).second) Fail(kv.first, Join(path, key), "key given twice");
+    }
+  }
+
+  static std::string Join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  std::string Str(const YAML::Node& n, const std::string& path) const {
+    if (!n.IsScalar()) Fail(n, path, "want a scalar");
+    return n.Scalar();
+  }
+  uint64_t U64(const YAML::Node& n, const std::string& path) const {
+    auto v = ParseU64(Str(n, path), "number");
+    if (!v.ok()) Fail(n, path, "want a non-negative 64-bit integer, got '" + n.Scalar() + "'");
+    return *v;
+  }
+  bool Bool(const YAML::Node& n, const std::string& path) const {
+    std::string s = Str(n, path);
+    if (s == "true") return true;
+    if (s == "false") return false;
+    Fail(n, path, "want true or false, got '" + s + "'");
+  }
+  std::optional<uint64_t> OptU64(const YAML::Node& map, const std::string& path, const char* key) const {
+    if (!map[key]) return std::nullopt;
+    return U64(map[key], Join(path, key));
+  }
+  YAML::Node Need(const YAML::Node& map, const std::string& path, const char* key) const {
+    YAML::Node n = map[key];
+    if (!n) Fail(map, Join(path, key), "required");
+    return n;
+  }
+  size_t Chain(const YAML::Node& n, const std::string& path) const {
+    std::string name = Str(n, path);
+    auto idx = scenario_.ChainIndex(name);
+    if (!idx) Fail(n, path, "no chain named '" + name + "'");
+    return *idx;
+  }
+  Address Origin(const YAML::Node& n, const std::string& path) const {
+    auto a = Address::Parse(Str(n, path), "origin");
+    if (!a.ok()) Fail(n, path, a.status().message());
+    return *a;
+  }
+  // `payload:` of a log or identifier: 0x-hex bytes, or a NAME meaning keccak256(NAME).
+  Bytes Payload(const YAML::Node& n, const std::string& path) const {
+    std::string s = Str(n, path);
+    if (s.rfind("0x", 0) == 0) {
+      auto b = ParseHexBytes(s, "payload");
+      if (!b.ok()) Fail(n, path, b.status().message());
+      return *b;
+    }
+    Hash h = Keccak256(s);
+    return Bytes(h.bytes.begin(), h.bytes.end());
+  }
+  SafetyLevel Level(const YAML::Node& n, const std::string& path) const {
+    auto l = ParseSafetyLevel(Str(n, path));
+    if (!l.ok()) Fail(n, path, "want finalized, safe, cross-unsafe, unsafe, unknown or conflicts");
+    return *l;
+  }
+
+  void ParseChains(const YAML::Node& n);
+  void ParseGenesis(const YAML::Node& n);
+  void ParseGames(const YAML::Node& n);
+  Step ParseStep(const YAML::Node& n, size_t index);
+  std::vector<LogSpec> ParseLogs(const YAML::Node& n, const std::string& path, bool allow_named_init);
+  LogSpec ParseLog(const YAML::Node& n, const std::string& path, bool allow_named_init);
+  ExecutingMessage ParseIdentifier(const YAML::Node& n, const std::string& path) const;
+  std::string ExistingMessage(const YAML::Node& n, const std::string& path) const;
+  CallStep ParseCall(const YAML::Node& n, const std::string& path);
+  ExpectStep ParseExpect(const YAML::Node& n, const std::string& path) const;
+  void CheckStepAllowed(const YAML::Node& n, const std::string& kind) const;
+
+  std::string file_;
+  Scenario scenario_;
+  std::set<std::string> messages_;            // init names emitted so far, in file order
+  std::optional<CallMethod> last_call_;       // method of the latest `call` step so far
+};
+
+Scenario Parser::Parse(const YAML::Node& root) {
+  scenario_.file = file_;
+  if (!root.IsMap()) Fail(root, "(top)", "want a map with name, chains and steps");
+  CheckMap(root, "",
+           {"name", "description", "seed", "chains", "genesis", "expiry_window", "nodes", "games", "steps"});
+  scenario_.name = Str(Need(root, "", "name"), "name");
+  if (scenario_.name.empty()) Fail(root["name"], "name", "must not be empty");
+  if (root["description"]) scenario_.description = Str(root["description"], "description");
+  if (root["seed"]) scenario_.seed = U64(root["seed"], "seed");
+  if (root["genesis"]) ParseGenesis(root["genesis"]);
+  ParseChains(Need(root, "", "chains"));
+  if (root["expiry_window"]) scenario_.expiry_window = U64(root["expiry_window"], "expiry_window");
+  if (root["nodes"]) {
+    std::string mode = Str(root["nodes"], "nodes");
+    if (mode == "auto") scenario_.nodes = NodesMode::kAuto;
+    else if (mode == "manual") scenario_.nodes = NodesMode::kManual;
+    else Fail(root["nodes"], "nodes", "want auto or manual, got '" + mode + "'");
+  }
+  if (root["games"]) ParseGames(root["games"]);
+  YAML::Node steps = Need(root, "", "steps");
+  if (!steps.IsSequence()) Fail(steps, "steps", "want a list of steps");
+  for (size_t i = 0; i < steps.size(); ++i) scenario_.steps.push_back(ParseStep(steps[i], i + 1));
+  return std::move(scenario_);
+}
+
+void Parser::ParseGenesis(const YAML::Node& n) {
+  CheckMap(n, "genesis", {"l2_time", "l1_time", "l1_block_time"});
+  if (n["l2_time"]) scenario_.genesis.l2_time = U64(n["l2_time"], "genesis.l2_time");
+  if (n["l1_time"]) scenario_.genesis.l1_time = U64(n["l1_time"], "genesis.l1_time");
+  if (n["l1_block_time"]) {
+    scenario_.genesis.l1_block_time = U64(n["l1_block_time"], "genesis.l1_block_time");
+    if (scenario_.genesis.l1_block_time == 0) Fail(n["l1_block_time"], "genesis.l1_block_time", "must be positive");
+  }
+}
+
+void Parser::ParseChains(const YAML::Node& n) {
+  if (!n.IsSequence() || n.size() == 0) Fail(n, "chains", "want a non-empty list of chains");
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node& c = n[i];
+    std::string path = "chains[" + std::to_string(i) + "]";
+    CheckMap(c, path, {"name", "id", "block_time", "interop_time"});
+    ChainSpec spec;
+    spec.name = Str(Need(c, path, "name"), path + ".name");
+    if (spec.name.empty()) Fail(c["name"], path + ".name", "must not be empty");
+    if (scenario_.ChainIndex(spec.name)) Fail(c["name"], path + ".name", "duplicate chain name '" + spec.name + "'");
+    auto id = ChainID::Parse(Str(Need(c, path, "id"), path + ".id"));
+    if (!id.ok()) Fail(c["id"], path + ".id", id.status().message());
+    spec.id = *id;
+    for (const auto& other : scenario_.chains)
+      if (other.id == spec.id) Fail(c["id"], path + ".id", "chain ID " + spec.id.Decimal() + " used twice");
+    if (c["block_time"]) {
+      spec.block_time = U64(c["block_time"], path + ".block_time");
+      if (spec.block_time == 0) Fail(c["block_time"], path + ".block_time", "must be positive");
+    }
+    spec.interop_time = c["interop_time"] ? U64(c["interop_time"], path + ".interop_time") : scenario_.genesis.l2_time;
+    scenario_.chains.push_back(std::move(spec));
+  }
+}
+
+void Parser::ParseGames(const YAML::Node& n) {
+  if (!n.IsSequence()) Fail(n, "games", "want a list");
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string path = "games[" + std::to_string(i) + "]";
+    CheckMap(n[i], path, {"l1_head", "prestate", "poststate"});
+    GameSpec g;
+    g.l1_head = U64(Need(n[i], path, "l1_head"), path + ".l1_head");
+    g.prestate = U64(Need(n[i], path, "prestate"), path + ".prestate");
+    g.poststate = U64(Need(n[i], path, "poststate"), path + ".poststate");
+    if (g.poststate <= g.prestate) Fail(n[i], path + ".poststate", "must be after prestate");
+    scenario_.games.push_back(g);
+  }
+}
+
+std::string Parser::ExistingMessage(const YAML::Node& n, const std::string& path) const {
+  std::string name = Str(n, path);
+  if (!messages_.count(name)) Fail(n, path, "no message named '" + name + "' is emitted before this point");
+  return name;
+}
+
+ExecutingMessage Parser::ParseIdentifier(const YAML::Node& n, const std::string& path) const {
+  CheckMap(n, path, {"chain", "chain_id", "block", "log", "timestamp", "payload", "origin"});
+  if (n["chain"] && n["chain_id"]) Fail(n, path + ".chain_id", "give chain or chain_id, not both");
+  ExecutingMessage msg;
+  uint64_t block_time = 2;
+  if (n["chain_id"]) {
+    auto id = ChainID::Parse(Str(n["chain_id"], path + ".chain_id"));
+    if (!id.ok()) Fail(n["chain_id"], path + ".chain_id", id.status().message());
+    msg.id.chain_id = *id;
+    for (const auto& c : scenario_.chains)
+      if (c.id == *id) block_time = c.block_time;
+  } else {
+    size_t chain = Chain(Need(n, path, "chain"), path + ".chain");
+    msg.id.chain_id = scenario_.chains[chain].id;
+    block_time = scenario_.chains[chain].block_time;
+  }
+  msg.id.block_number = U64(Need(n, path, "block"), path + ".block");
+  uint64_t log = U64(Need(n, path, "log"), path + ".log");
+  if (log > UINT32_MAX) Fail(n["log"], path + ".log", "exceeds 32 bits");
+  msg.id.log_index = static_cast<uint32_t>(log);
+  msg.id.timestamp = n["timestamp"] ? U64(n["timestamp"], path + ".timestamp")
+                                    : scenario_.genesis.l2_time + msg.id.block_number * block_time;
+  msg.payload_hash = PayloadHash(Payload(Need(n, path, "payload"), path + ".payload"));
+  msg.id.origin = n["origin"] ? Origin(n["origin"], path + ".origin") : DefaultOrigin();
+  return msg;
+}
+
+LogSpec Parser::ParseLog(const YAML::Node& n, const std::string& path, bool allow_named_init) {
+  LogSpec spec;
+  if (n.IsMap() && n["init"]) {
+    CheckMap(n, path, {"init", "payload", "origin"});
+    spec.kind = LogSpec::Kind::kInit;
+    spec.name = Str(n["init"], path + ".init");
+    if (spec.name.empty()) Fail(n["init"], path + ".init", "must not be empty");
+    if (!allow_named_init)
+      Fail(n["init"], path + ".init", "a named init log needs a single block (blocks: 1 / depth: 1)");
+    if (messages_.count(spec.name)) Fail(n["init"], path + ".init", "duplicate message name '" + spec.name + "'");
+    spec.log.address = n["origin"] ? Origin(n["origin"], path + ".origin") : DefaultOrigin();
+    if (n["payload"]) {
+      spec.log.data = Payload(n["payload"], path + ".payload");
+    } else {
+      spec.log.topics.push_back(Keccak256(spec.name));
+    }
+    messages_.insert(spec.name);
+    return spec;
+  }
+  if (n.IsMap() && n["exec"]) {
+    CheckMap(n, path, {"exec"});
+    const YAML::Node& e = n["exec"];
+    if (e.IsScalar()) {
+      spec.kind = LogSpec::Kind::kExecNamed;
+      spec.name = ExistingMessage(e, path + ".exec");
+    } else {
+      spec.kind = LogSpec::Kind::kExecExplicit;
+      spec.message = ParseIdentifier(e, path + ".exec");
+    }
+    return spec;
+  }
+  Fail(n, path, "want {init: NAME} or {exec: NAME | {chain, block, log, timestamp, payload, origin}}");
+}
+
+std::vector<LogSpec> Parser::ParseLogs(const YAML::Node& n, const std::string& path, bool allow_named_init) {
+  if (!n.IsSequence()) Fail(n, path, "want a list of log specs");
+  std::vector<LogSpec> out;
+  for (size_t i = 0; i < n.size(); ++i)
+    out.push_back(ParseLog(n[i], path + "[" + std::to_string(i) + "]", allow_named_init));
+  return out;
+}
+
+CallStep Parser::ParseCall(const YAML::Node& n, const std::string& path) {
+  if (!n.IsMap()) Fail(n, path, "want a map with a method");
+  std::string method = Str(Need(n, path, "method"), path + ".method");
+  CallStep call;
+  if (method == "tryCrossSafe") {
+    CheckMap(n, path, {"method", "chain", "local_safe", "derived_from"});
+    call.method = CallMethod::kTryCrossSafe;
+    call.local_safe = U64(Need(n, path, "local_safe"), path + ".local_safe");
+    call.derived_from = U64(Need(n, path, "derived_from"), path + ".derived_from");
+  } else if (method == "tryFinalize") {
+    CheckMap(n, path, {"method", "chain", "finalized_l1"});
+    call.method = CallMethod::kTryFinalize;
+    call.finalized_l1 = U64(Need(n, path, "finalized_l1"), path + ".finalized_l1");
+  } else if (method == "updateLocalUnsafe") {
+    CheckMap(n, path, {"method", "chain", "unsafe"});
+    call.method = CallMethod::kUpdateLocalUnsafe;
+    call.unsafe = OptU64(n, path, "unsafe");
+  } else if (method == "getCrossUnsafe") {
+    CheckMap(n, path, {"method", "chain", "max_number"});
+    call.method = CallMethod::kGetCrossUnsafe;
+    call.max_number = U64(Need(n, path, "max_number"), path + ".max_number");
+  } else if (method == "checkMessage") {
+    CheckMap(n, path, {"method", "message", "identifier"});
+    call.method = CallMethod::kCheckMessage;
+    LogSpec spec;
+    if (n["message"] && n["identifier"]) Fail(n, path + ".identifier", "give message or identifier, not both");
+    if (n["message"]) {
+      spec.kind = LogSpec::Kind::kExecNamed;
+      spec.name = ExistingMessage(n["message"], path + ".message");
+    } else {
+      spec.kind = LogSpec::Kind::kExecExplicit;
+      spec.message = ParseIdentifier(Need(n, path, "identifier"), path + ".identifier");
+    }
+    call.message = std::move(spec);
+  } else {
+    Fail(n["method"], path + ".method",
+         "unknown method '" + method +
+             "' (tryCrossSafe, tryFinalize, updateLocalUnsafe, checkMessage, getCrossUnsafe)");
+  }
+  if (call.method != CallMethod::kCheckMessage) call.chain = Chain(Need(n, path, "chain"), path + ".chain");
+  last_call_ = call.method;
+  return call;
+}
+
+ExpectStep Parser::ParseExpect(const YAML::Node& n, const std::string& path) const {
+  CheckMap(n, path,
+           {"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized", "block", "replaced", "message",
+            "level", "result", "error"});
+  auto only = [&](std::initializer_list<const char*> keys) { CheckMap(n, path, keys); };
+  if (n["result"] || n["error"]) {
+    if (!last_call_) Fail(n, path, "an expectation about a call result needs a `call` step before it");
+  }
+  if (n["result"]) {
+    only({"result"});
+    const YAML::Node& r = n["result"];
+    std::string rp = path + ".result";
+    ResultExpect e;
+    if (r.IsScalar()) {
+      if (r.Scalar() != "ok") Fail(r, rp, "want ok or a map");
+      e.ok_only = true;
+      return {e};
+    }
+    switch (*last_call_) {
+      case CallMethod::kTryCrossSafe: CheckMap(r, rp, {"status", "cross_safe", "local_safe"}); break;
+      case CallMethod::kTryFinalize:
+      case CallMethod::kGetCrossUnsafe: CheckMap(r, rp, {"block"}); break;
+      case CallMethod::kCheckMessage: CheckMap(r, rp, {"level"}); break;
+      case CallMethod::kUpdateLocalUnsafe: Fail(r, rp, "updateLocalUnsafe returns nothing: use `result: ok`");
+    }
+    if (r["status"]) {
+      std::string s = Str(r["status"], rp + ".status");
+      if (s != "accept" && s != "unknown" && s != "invalid") Fail(r["status"], rp + ".status", "want accept, unknown or invalid");
+      e.status = s;
+    }
+    e.cross_safe = OptU64(r, rp, "cross_safe");
+    e.local_safe = OptU64(r, rp, "local_safe");
+    e.block = OptU64(r, rp, "block");
+    if (r["level"]) e.level = Level(r["level"], rp + ".level");
+    return {e};
+  }
+  if (n["error"]) {
+    only({"error"});
+    std::string name = Str(n["error"], path + ".error");
+    auto code = CodeFromName(name);
+    if (!code || *code == Code::kOk) Fail(n["error"], path + ".error", "unknown error code '" + name + "'");
+    return {ErrorExpect{*code}};
+  }
+  if (n["message"]) {
+    only({"message", "level"});
+    MessageExpect e;
+    e.message = ExistingMessage(n["message"], path + ".message");
+    e.level = Level(Need(n, path, "level"), path + ".level");
+    return {e};
+  }
+  size_t chain = Chain(Need(n, path, "chain"), path + ".chain");
+  if (n["block"] || n["replaced"]) {
+    only({"chain", "block", "replaced"});
+    ReplacedExpect e;
+    e.chain = chain;
+    e.block = U64(Need(n, path, "block"), path + ".block");
+    if (n["replaced"]) e.replaced = Bool(n["replaced"], path + ".replaced");
+    return {e};
+  }
+  only({"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized"});
+  HeadsExpect e;
+  e.chain = chain;
+  e.unsafe = OptU64(n, path, "unsafe");
+  e.cross_unsafe = OptU64(n, path, "cross_unsafe");
+  e.local_safe = OptU64(n, path, "local_safe");
+  e.cross_safe = OptU64(n, path, "cross_safe");
+  e.finalized = OptU64(n, path, "finalized");
+  if (!e.unsafe && !e.cross_unsafe && !e.local_safe && !e.cross_safe && !e.finalized)
+    Fail(n, path, "name at least one head: unsafe, cross_unsafe, local_safe, cross_safe, finalized");
+  return {e};
+}
+
+void Parser::CheckStepAllowed(const YAML::Node& n, const std::string& kind) const {
+  bool manual_only = kind == "derive" || kind == "sync";
+  if (manual_only && scenario_.nodes != NodesMode::kManual)
+    Fail(n, kind, "only with `nodes: manual` (with auto nodes the runner derives and syncs after every step)");
+}
+
+Step Parser::ParseStep(const YAML::Node& n, size_t index) {
+  std::string where = "steps[" + std::to_string(index - 1) + "]";
+  if (!n.IsMap() || n.size() != 1) Fail(n, where, "want a map with exactly one step, e.g. {mine: 1}");
+  const std::string kind = Str(n.begin()->first, where);
+  const YAML::Node body = n.begin()->second;
+  const std::string path = kind;
+  Step step;
+  step.index = index;
+  step.line = n.Mark().line + 1;
+  step.kind = kind;
+  {
+    YAML::Emitter e;
+    e << YAML::Flow << n;
+    std::string s = e.c_str();
+    if (s.size() >= 2 && s.front() == '{' && s.back() == '}') s = s.substr(1, s.size() - 2);
+    step.label = s;
+  }
+  CheckStepAllowed(n.begin()->first, kind);
+  if (kind == "build") {
+    CheckMap(body, path, {"chain", "blocks", "logs", "force"});
+    BuildStep s;
+    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
+    if (body["blocks"]) s.blocks = U64(body["blocks"], path + ".blocks");
+    if (s.blocks == 0) Fail(body["blocks"], path + ".blocks", "must be at least 1");
+    if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.blocks == 1);
+    if (body["force"]) s.force = Bool(body["force"], path + ".force");
+    step.action = std::move(s);
+  } else if (kind == "batch") {
+    CheckMap(body, path, {"chain", "through"});
+    BatchStep s;
+    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
+    s.through = OptU64(body, path, "through");
+    step.action = s;
+  } else if (kind == "mine") {
+    MineStep s;
+    s.count = U64(body, path);
+    if (s.count == 0) Fail(body, path, "must be at least 1");
+    step.action = s;
+  } else if (kind == "derive") {
+    CheckMap(body, path, {"chain", "to_l1"});
+    DeriveStep s;
+    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
+    s.to_l1 = OptU64(body, path, "to_l1");
+    step.action = s;
+  } else if (kind == "sync") {
+    CheckMap(body, path, {"chain"});
+    step.action = SyncStep{Chain(Need(body, path, "chain"), path + ".chain")};
+  } else if (kind == "reorg_l1") {
+    CheckMap(body, path, {"depth", "fork", "keep_batches"});
+    ReorgL1Step s;
+    s.depth = U64(Need(body, path, "depth"), path + ".depth");
+    if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
+    s.fork = Str(Need(body, path, "fork"), path + ".fork");
+    if (s.fork.empty()) Fail(body["fork"], path + ".fork", "must not be empty");
+    if (body["keep_batches"]) s.keep_batches = Bool(body["keep_batches"], path + ".keep_batches");
+    step.action = s;
+  } else if (kind == "finalize_l1") {
+    CheckMap(body, path, {"number", "depth"});
+    FinalizeL1Step s;
+    s.number = OptU64(body, path, "number");
+    s.depth = OptU64(body, path, "depth");
+    if (s.number.has_value() == s.depth.has_value()) Fail(body, path, "give exactly one of number and depth");
+    step.action = s;
+  } else if (kind == "reorg_unsafe") {
+    CheckMap(body, path, {"chain", "depth", "logs", "force"});
+    ReorgUnsafeStep s;
+    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
+    s.depth = U64(Need(body, path, "depth"), path + ".depth");
+    if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
+    if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.depth == 1);
+    if (body["force"]) s.force = Bool(body["force"], path + ".force");
+    step.action = std::move(s);
+  } else if (kind == "restart") {
+    if (!body.IsNull()) CheckMap(body, path, {});
+    step.action = RestartStep{};
+  } else if (kind == "crash") {
+    CheckMap(body, path, {"torn_bytes", "db"});
+    CrashStep s;
+    s.torn_bytes = U64(Need(body, path, "torn_bytes"), path + ".torn_bytes");
+    if (body["db"]) {
+      std::string db = Str(body["db"], path + ".db");
+      if (db == "safe") s.db = CrashDb::kSafe;
+      else if (db == "events") s.db = CrashDb::kEvents;
+      else Fail(body["db"], path + ".db", "want safe or events, got '" + db + "'");
+    }
+    step.action = s;
+  } else if (kind == "call") {
+    step.action = ParseCall(body, path);
+  } else if (kind == "expect") {
+    step.action = ParseExpect(body, path);
+  } else {
+    Fail(n.begin()->first, where,
+         "unknown step '" + kind +
+             "' (build, batch, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, call, expect)");
+  }
+  return step;
+}
+
+}  // namespace
+
+Result<Scenario> ParseScenario(const std::string& text, const std::string& file) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    return Parser(file).Parse(root);
+  } catch (const ParseError& e) {
+    return InvalidArgument(e.message);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": (yaml): " + e.msg);
+  }
+}
+
+Result<Scenario> ParseScenarioFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IOError(path.string() + ": cannot read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseScenario(text.str(), path.string());
+}
+
+}  // namespace supersafe::sim

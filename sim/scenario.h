@@ -1,0 +1,183 @@
+// Scenario files (shared/spec scenarios.md, docs/scenario-format.md): the parsed form of one
+// YAML file, a small superchain and a list of steps.
+//
+// Parsing is strict: an unknown key, a value of the wrong type, a duplicate message or chain name,
+// or a reference to a chain or message that does not exist (earlier in the file) is an error whose
+// message names the file, the line and the key: "scenarios/x.yaml:12: build.chain: no chain 'C'".
+// Everything that can be resolved from the file alone is resolved here (chain names to indices,
+// init logs to Log values, explicit identifiers to ExecutingMessage values); names of messages
+// emitted at run time stay names.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/messages.h"
+#include "core/status.h"
+#include "core/types.h"
+
+namespace supersafe::sim {
+
+// 0x4242424242424242424242424242424242424242, the default emitter of init logs.
+const Address& DefaultOrigin();
+
+struct ChainSpec {
+  std::string name;
+  ChainID id;
+  uint64_t block_time = 2;
+  uint64_t interop_time = 0;  // defaults to genesis.l2_time
+};
+
+struct GenesisSpec {
+  uint64_t l2_time = 1000;
+  uint64_t l1_time = 0;
+  uint64_t l1_block_time = 12;
+};
+
+struct GameSpec {  // read for `supersafe export`; the simulator ignores it
+  uint64_t l1_head = 0;
+  uint64_t prestate = 0;
+  uint64_t poststate = 0;
+};
+
+enum class NodesMode { kAuto, kManual };
+
+// One entry of a `logs:` list.
+struct LogSpec {
+  enum class Kind {
+    kInit,          // `{init: NAME}`: emit `log`, register it as message NAME
+    kExecNamed,     // `{exec: NAME}`: execute message NAME, identifier taken from where it was emitted
+    kExecExplicit,  // `{exec: {chain: .., block: .., ...}}`: execute `message` as written
+  };
+  Kind kind = Kind::kInit;
+  std::string name;          // kInit, kExecNamed
+  Log log;                   // kInit
+  ExecutingMessage message;  // kExecExplicit
+};
+
+struct BuildStep {
+  size_t chain = 0;
+  uint64_t blocks = 1;
+  std::vector<LogSpec> logs;
+  bool force = false;
+};
+struct BatchStep {
+  size_t chain = 0;
+  std::optional<uint64_t> through;  // default: every eligible unsafe block
+};
+struct MineStep {
+  uint64_t count = 1;
+};
+struct DeriveStep {  // nodes: manual
+  size_t chain = 0;
+  std::optional<uint64_t> to_l1;  // default: the L1 head
+};
+struct SyncStep {  // nodes: manual
+  size_t chain = 0;
+};
+struct ReorgL1Step {
+  uint64_t depth = 1;
+  std::string fork;
+  bool keep_batches = false;
+};
+struct FinalizeL1Step {  // exactly one of the two
+  std::optional<uint64_t> number;
+  std::optional<uint64_t> depth;
+};
+struct ReorgUnsafeStep {
+  size_t chain = 0;
+  uint64_t depth = 1;
+  std::vector<LogSpec> logs;
+  bool force = false;
+};
+struct RestartStep {};
+enum class CrashDb { kSafe, kEvents };
+struct CrashStep {
+  uint64_t torn_bytes = 1;
+  CrashDb db = CrashDb::kSafe;
+};
+
+enum class CallMethod { kTryCrossSafe, kTryFinalize, kUpdateLocalUnsafe, kCheckMessage, kGetCrossUnsafe };
+const char* CallMethodName(CallMethod m);  // "tryCrossSafe", ...
+
+// One direct call to the core. Block numbers are resolved to canonical blocks when the step runs.
+struct CallStep {
+  CallMethod method = CallMethod::kTryCrossSafe;
+  size_t chain = 0;                   // every method but checkMessage
+  uint64_t local_safe = 0;            // tryCrossSafe: the chain's block at this height
+  uint64_t derived_from = 0;          // tryCrossSafe: the L1 block at this height
+  uint64_t finalized_l1 = 0;          // tryFinalize
+  std::optional<uint64_t> unsafe;     // updateLocalUnsafe (default: the node's unsafe head)
+  uint64_t max_number = 0;            // getCrossUnsafe
+  std::optional<LogSpec> message;     // checkMessage: kExecNamed or kExecExplicit
+};
+
+// Expectations (checked when the step runs; a failure stops the run).
+struct HeadsExpect {
+  size_t chain = 0;
+  std::optional<uint64_t> unsafe, cross_unsafe, local_safe, cross_safe, finalized;
+};
+struct ReplacedExpect {
+  size_t chain = 0;
+  uint64_t block = 0;
+  bool replaced = true;
+};
+struct MessageExpect {
+  std::string message;
+  SafetyLevel level = SafetyLevel::kUnsafe;  // conflicts and unknown allowed
+};
+struct ResultExpect {  // about the answer of the latest `call`
+  std::optional<std::string> status;      // tryCrossSafe: accept | unknown | invalid
+  std::optional<uint64_t> cross_safe;     // tryCrossSafe
+  std::optional<uint64_t> local_safe;     // tryCrossSafe
+  std::optional<uint64_t> block;          // tryFinalize, getCrossUnsafe: the returned block number
+  std::optional<SafetyLevel> level;       // checkMessage
+  bool ok_only = false;                   // `result: ok`: any successful answer
+};
+struct ErrorExpect {
+  Code code = Code::kOk;
+};
+using Expectation = std::variant<HeadsExpect, ReplacedExpect, MessageExpect, ResultExpect, ErrorExpect>;
+struct ExpectStep {
+  Expectation what;
+};
+
+using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
+                                ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep>;
+
+struct Step {
+  size_t index = 0;   // 1-based position in `steps:`
+  int line = 0;       // 1-based line in the file
+  std::string kind;   // "build", "reorg_l1", ...
+  std::string label;  // the step as written, in flow style: "build: {chain: A, blocks: 2}"
+  StepAction action;
+};
+
+struct Scenario {
+  std::string file;  // as given to the parser (used in messages and replay commands)
+  std::string name;
+  std::string description;
+  uint64_t seed = 0;
+  std::vector<ChainSpec> chains;  // chain-index order
+  GenesisSpec genesis;
+  uint64_t expiry_window = 604800;
+  NodesMode nodes = NodesMode::kAuto;
+  std::vector<GameSpec> games;
+  std::vector<Step> steps;
+
+  // Index of the chain named `name`, if any.
+  std::optional<size_t> ChainIndex(const std::string& name) const;
+  // Timestamp of block `n` of chain `chain`.
+  uint64_t TimeOf(size_t chain, uint64_t n) const { return genesis.l2_time + n * chains[chain].block_time; }
+};
+
+// Parses YAML text; `file` names the source in error messages.
+Result<Scenario> ParseScenario(const std::string& text, const std::string& file);
+// Reads and parses a file (kIOError if it cannot be read).
+Result<Scenario> ParseScenarioFile(const std::filesystem::path& path);
+
+}  // namespace supersafe::sim

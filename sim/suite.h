@@ -1,0 +1,31 @@
+// `supersafe sim FILE...`: parses and runs scenario files, prints the configuration first, one
+// line per scenario (PASS/FAIL, name, steps, digest) and, on failure, the step that failed and the
+// exact command that replays it.
+//
+// With one scenario, --datadir DIR holds its databases; with several, DIR/<scenario name>. Either
+// must be absent or empty; without --datadir a temporary directory is used and removed.
+// --trace FILE gets every scenario's trace, one after another. --timeline FILE.html gets the
+// timeline of a single scenario; with several, FILE-<scenario name>.html each.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace supersafe::sim {
+
+struct SimCommand {
+  std::vector<std::string> files;
+  std::optional<uint64_t> seed;      // overrides every file's seed
+  std::optional<std::string> datadir;
+  std::optional<std::string> trace;
+  std::optional<std::string> timeline;
+  bool progress = false;             // step progress on stderr (a terminal)
+};
+
+// Returns the process exit code: 0 only if every scenario passed.
+int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err);
+
+}  // namespace supersafe::sim

@@ -1,0 +1,36 @@
+// The run trace: one JSON object per line per event (step start, node calls with their arguments
+// and results, builds, reorgs, crashes, expectation results). Keys keep insertion order and every
+// value derives from the scenario and seed, so the same run gives the same bytes on any machine;
+// Digest() (keccak256 of the bytes) lets CI compare two runs.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/status.h"
+#include "core/types.h"
+
+namespace supersafe::sim {
+
+using Json = nlohmann::ordered_json;
+
+Json ToJson(const BlockID& id);    // {"number": n, "hash": "0x.."}
+Json ToJson(const BlockRef& ref);  // {"number", "hash", "parent", "timestamp"}
+Json ToJson(const Status& s);      // "OK" or "FUTURE_DATA: message"
+
+class Trace {
+ public:
+  // Events from now on belong to step `step` (0: before the first step).
+  void SetStep(size_t step) { step_ = step; }
+  // Appends {"step": n, "event": event, ...fields} as one line.
+  void Add(const std::string& event, const Json& fields = Json::object());
+
+  const std::string& bytes() const { return bytes_; }
+  Hash Digest() const;
+
+ private:
+  size_t step_ = 0;
+  std::string bytes_;
+};
+
+}  // namespace supersafe::sim

@@ -1,0 +1,35 @@
+#include "cli/sim_command.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "sim/suite.h"
+
+namespace supersafe::cli {
+
+void AddSimCommand(CLI::App& app, int& exit_code) {
+  auto cmd = std::make_shared<sim::SimCommand>();
+  auto seed = std::make_shared<uint64_t>(0);
+  auto datadir = std::make_shared<std::string>();
+  auto trace = std::make_shared<std::string>();
+  auto timeline = std::make_shared<std::string>();
+  CLI::App* sub = app.add_subcommand("sim", "run scenario files in the deterministic simulator");
+  sub->add_option("FILE", cmd->files, "scenario files (YAML)")->required()->check(CLI::ExistingFile);
+  CLI::Option* seed_opt = sub->add_option("--seed", *seed, "seed for every scenario (default: each file's own)");
+  CLI::Option* datadir_opt =
+      sub->add_option("--datadir", *datadir, "keep the databases in DIR (absent or empty); default: a temporary directory");
+  CLI::Option* trace_opt = sub->add_option("--trace", *trace, "write the JSONL trace of every event to FILE");
+  CLI::Option* timeline_opt = sub->add_option("--timeline", *timeline, "write an HTML timeline to FILE");
+  sub->final_callback([=, &exit_code] {
+    if (seed_opt->count() > 0) cmd->seed = *seed;
+    if (datadir_opt->count() > 0) cmd->datadir = *datadir;
+    if (trace_opt->count() > 0) cmd->trace = *trace;
+    if (timeline_opt->count() > 0) cmd->timeline = *timeline;
+    cmd->progress = isatty(STDERR_FILENO) != 0;
+    exit_code = sim::RunSimCommand(*cmd, std::cout, std::cerr);
+  });
+}
+
+}  // namespace supersafe::cli

@@ -1,0 +1,501 @@
+// Unit tests of the event-log DB and byte surgery in LevelDB's style: every tail truncation, every
+// torn append, a flipped bit anywhere, broken CRCs, re-sealed semantic damage, reordered blocks.
+// Each case ends in a clean recovery that loses only the unacknowledged tail, or in a refusal that
+// names the file and offset, and VerifyEventDB agrees.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/crypto.h"
+#include "db/event_db.h"
+#include "db/event_db_format.h"
+#include "tests/event_db/event_db_test_util.h"
+
+namespace supersafe::db {
+namespace {
+
+using namespace event_format;
+using testing::BigChainID;
+using testing::ChainBlock;
+using testing::ReadFileBytes;
+using testing::TempDir;
+using testing::WriteFileBytes;
+using ::testing::HasSubstr;
+
+const ChainID kChain = BigChainID();
+
+std::unique_ptr<EventDB> OpenOrDie(const std::filesystem::path& file, const OpenOptions& options = {}) {
+  auto db = EventDB::Open(file, kChain, options);
+  SS_CHECK(db.ok(), db.status().ToString());
+  return std::move(db).value();
+}
+
+std::filesystem::path BrokenPath(const std::filesystem::path& file) {
+  std::filesystem::path p = file;
+  p += ".broken";
+  return p;
+}
+
+uint64_t EncodedSize(const BlockRecord& b) {
+  auto execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
+  return BlockSize(b.logs.size(), static_cast<uint64_t>(execs));
+}
+
+// ---- API ------------------------------------------------------------------------------------
+
+TEST(EventDB, NewFileHoldsOnlyTheHeader) {
+  TempDir dir;
+  const auto file = dir.path() / "chains" / kChain.Decimal() / "events.db";
+  auto db = OpenOrDie(file);
+  EXPECT_EQ(db->chain_id(), kChain);
+  EXPECT_FALSE(db->First().has_value());
+  EXPECT_FALSE(db->Latest().has_value());
+  EXPECT_EQ(std::filesystem::file_size(file), kFileHeaderSize);
+  EXPECT_EQ(db->Block(0).status().code(), Code::kNotFound);
+  EXPECT_EQ(db->Contains(0, 0, Hash{}), Presence::kUnknown);
+  db.reset();
+  EXPECT_TRUE(VerifyEventDB(file).empty());
+  EXPECT_FALSE(OpenOrDie(file)->Latest().has_value());
+}
+
+TEST(EventDB, RefusesAnotherChainsFile) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  OpenOrDie(file).reset();
+  auto other = EventDB::Open(file, ChainID(BigChainID().value() + 1));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(other.status().message(), HasSubstr(BigChainID().Decimal()));
+}
+
+TEST(EventDB, AppendsAndReadsBack) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  std::vector<BlockRecord> blocks = {ChainBlock(7, 0), ChainBlock(8, 6), ChainBlock(9, 1)};
+  {
+    auto db = OpenOrDie(file);
+    for (const auto& b : blocks) ASSERT_TRUE(db->Append(b).ok());
+  }
+  auto db = OpenOrDie(file);  // reads what the disk holds
+  EXPECT_EQ(db->First(), blocks.front().ref);
+  EXPECT_EQ(db->Latest(), blocks.back().ref);
+  for (const auto& b : blocks) {
+    EXPECT_EQ(*db->Block(b.ref.number), b.ref);
+    EXPECT_EQ(*db->Logs(b.ref.number), b.logs);
+    EXPECT_EQ(*db->LogCount(b.ref.number), b.logs.size());
+  }
+  const BlockRecord& b8 = blocks[1];
+  ASSERT_TRUE(b8.logs[1].exec.has_value());
+  EXPECT_EQ(b8.logs[1].exec->chain_id, BigChainID());  // above 2^64, round-trips whole
+
+  BlockRef seen;
+  EXPECT_EQ(db->Contains(8, 4, b8.logs[4].log_hash, &seen), Presence::kFound);
+  EXPECT_EQ(seen, b8.ref);
+  EXPECT_EQ(db->Contains(8, 4, b8.logs[3].log_hash), Presence::kConflicts);  // wrong hash
+  EXPECT_EQ(db->Contains(8, 6, b8.logs[0].log_hash), Presence::kConflicts);  // no such log index
+  EXPECT_EQ(db->Contains(7, 0, b8.logs[0].log_hash, &seen), Presence::kConflicts);  // block without logs
+  EXPECT_EQ(seen, blocks[0].ref);
+  EXPECT_EQ(db->Contains(10, 0, b8.logs[0].log_hash), Presence::kUnknown);  // above the tip
+  EXPECT_EQ(db->Contains(6, 0, b8.logs[0].log_hash), Presence::kUnknown);   // below the first block
+  EXPECT_EQ(db->Block(10).status().code(), Code::kNotFound);
+  EXPECT_EQ(db->Logs(6).status().code(), Code::kNotFound);
+  EXPECT_EQ(db->LogCount(6).status().code(), Code::kNotFound);
+}
+
+TEST(EventDB, RejectedAppendWritesNothing) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  auto db = OpenOrDie(file);
+  ASSERT_TRUE(db->Append(ChainBlock(100, 2)).ok());  // an empty DB takes any first number
+  const auto size = std::filesystem::file_size(file);
+
+  EXPECT_EQ(db->Append(ChainBlock(102, 2)).code(), Code::kConflictingData);  // gap
+  EXPECT_EQ(db->Append(ChainBlock(100, 2)).code(), Code::kConflictingData);  // repeat
+  EXPECT_EQ(db->Append(ChainBlock(101, 2, true, "fork")).code(), Code::kConflictingData);  // other parent
+  const std::vector<BlockRecord> batch = {ChainBlock(101, 1), ChainBlock(102, 1), ChainBlock(104, 1)};
+  EXPECT_EQ(db->AppendBatch(batch).code(), Code::kConflictingData);  // the third is checked before writing
+  EXPECT_EQ(std::filesystem::file_size(file), size);
+  EXPECT_EQ(db->Latest()->number, 100u);
+  EXPECT_TRUE(db->AppendBatch(std::span(batch).first(2)).ok());
+  EXPECT_EQ(db->Latest(), batch[1].ref);
+  EXPECT_TRUE(db->AppendBatch({}).ok());
+}
+
+TEST(EventDB, RewindTruncatesToABlockDurably) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  auto db = OpenOrDie(file);
+  std::vector<BlockRecord> blocks;
+  for (uint64_t n = 20; n < 30; ++n) blocks.push_back(ChainBlock(n, static_cast<uint32_t>(n % 4)));
+  ASSERT_TRUE(db->AppendBatch(blocks).ok());
+
+  EXPECT_EQ(db->RewindTo(19).code(), Code::kInvalidArgument);
+  EXPECT_TRUE(db->RewindTo(35).ok());  // nothing above it
+  EXPECT_EQ(db->Latest(), blocks.back().ref);
+  ASSERT_TRUE(db->RewindTo(24).ok());
+  EXPECT_EQ(db->Latest(), blocks[4].ref);
+  EXPECT_EQ(db->Contains(25, 0, blocks[5].logs[0].log_hash), Presence::kUnknown);
+  uint64_t expected_size = kFileHeaderSize;
+  for (int i = 0; i <= 4; ++i) expected_size += EncodedSize(blocks[i]);
+  EXPECT_EQ(std::filesystem::file_size(file), expected_size);
+
+  // The chain goes on from the rewound block, on another fork.
+  BlockRecord fork = ChainBlock(25, 3, true, "fork");
+  fork.ref.parent_hash = blocks[4].ref.hash;
+  ASSERT_TRUE(db->Append(fork).ok());
+  db.reset();
+  db = OpenOrDie(file);
+  EXPECT_EQ(db->Latest(), fork.ref);
+  EXPECT_EQ(*db->Logs(25), fork.logs);
+  EXPECT_EQ(db->First(), blocks[0].ref);
+  ASSERT_TRUE(db->RewindTo(20).ok());
+  EXPECT_EQ(db->Latest(), blocks[0].ref);
+}
+
+TEST(EventDB, ClearEmptiesDurably) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  auto db = OpenOrDie(file);
+  ASSERT_TRUE(db->Append(ChainBlock(5, 3)).ok());
+  ASSERT_TRUE(db->Clear().ok());
+  EXPECT_FALSE(db->Latest().has_value());
+  EXPECT_FALSE(db->First().has_value());
+  EXPECT_EQ(db->Contains(5, 0, Hash{}), Presence::kUnknown);
+  EXPECT_TRUE(db->RewindTo(3).ok());  // nothing to remove
+  ASSERT_TRUE(db->Append(ChainBlock(900, 1)).ok());  // any number again
+  db.reset();
+  db = OpenOrDie(file);
+  EXPECT_EQ(db->First()->number, 900u);
+  EXPECT_EQ(db->Latest()->number, 900u);
+}
+
+TEST(EventDB, SimulatedCrashStopsWritesUntilReopen) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  CrashSwitch crash;
+  auto db = OpenOrDie(file, OpenOptions{.crash = &crash});
+  ASSERT_TRUE(db->Append(ChainBlock(1, 4)).ok());
+  crash.Arm(50);
+  EXPECT_EQ(db->Append(ChainBlock(2, 4)).code(), Code::kIOError);
+  EXPECT_EQ(db->Append(ChainBlock(2, 4)).code(), Code::kIOError);
+  EXPECT_EQ(db->RewindTo(1).code(), Code::kIOError);
+  EXPECT_EQ(db->Clear().code(), Code::kIOError);
+  EXPECT_EQ(db->Latest(), ChainBlock(1, 4).ref);  // reads still answer from the durable blocks
+  EXPECT_EQ(*db->Logs(1), ChainBlock(1, 4).logs);
+  db.reset();
+
+  db = OpenOrDie(file, OpenOptions{.crash = &crash});
+  EXPECT_EQ(db->recovery().torn_bytes, 50u);
+  EXPECT_EQ(ReadFileBytes(BrokenPath(file)).size(), 50u);
+  EXPECT_EQ(db->Latest(), ChainBlock(1, 4).ref);
+  ASSERT_TRUE(db->Append(ChainBlock(2, 4)).ok());
+  EXPECT_EQ(*db->Logs(2), ChainBlock(2, 4).logs);
+}
+
+TEST(EventDB, TornBatchKeepsItsCompleteBlocks) {
+  // A batch is one write: a crash leaves a prefix of it, whose complete blocks are sound and stay.
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  CrashSwitch crash;
+  auto db = OpenOrDie(file, OpenOptions{.crash = &crash});
+  const std::vector<BlockRecord> batch = {ChainBlock(1, 2), ChainBlock(2, 3), ChainBlock(3, 1)};
+  crash.Arm(EncodedSize(batch[0]) + 7);
+  EXPECT_EQ(db->AppendBatch(batch).code(), Code::kIOError);
+  db.reset();
+  db = OpenOrDie(file);
+  EXPECT_EQ(db->recovery().torn_bytes, 7u);
+  EXPECT_EQ(db->Latest(), batch[0].ref);
+}
+
+TEST(EventDB, TornHeaderOfEveryLengthStartsOver) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  OpenOrDie(file).reset();
+  const Bytes header = ReadFileBytes(file);
+  for (size_t len = 1; len < kFileHeaderSize; ++len) {
+    std::filesystem::remove(BrokenPath(file));
+    WriteFileBytes(file, Bytes(header.begin(), header.begin() + static_cast<ptrdiff_t>(len)));
+    ASSERT_EQ(VerifyEventDB(file).size(), 1u) << len;
+    auto db = OpenOrDie(file);
+    EXPECT_EQ(db->recovery().torn_bytes, len);
+    EXPECT_FALSE(db->Latest().has_value());
+    EXPECT_EQ(ReadFileBytes(file), header);
+    EXPECT_EQ(ReadFileBytes(BrokenPath(file)), Bytes(header.begin(), header.begin() + static_cast<ptrdiff_t>(len)));
+  }
+}
+
+// ---- Byte surgery ---------------------------------------------------------------------------
+
+// Recomputes the checkpoint CRC of the block at `offset` after an edit.
+void ResealCheckpoint(Bytes& file, uint64_t offset) {
+  uint8_t* c = file.data() + offset;
+  PutU32BE(c + kCheckpointCrc, Crc32c(ByteSpan(c + kCheckpointNumber, kCheckpointSize - kCheckpointNumber)));
+}
+
+// Recomputes both CRCs of the block at `offset` after an edit, so that deeper checks are reached.
+void Reseal(Bytes& file, uint64_t offset) {
+  uint8_t* c = file.data() + offset;
+  const uint64_t size = BlockSize(GetU32BE(c + kCheckpointLogCount), GetU32BE(c + kCheckpointExecCount));
+  PutU32BE(c + kCheckpointBodyCrc, Crc32c(ByteSpan(c + kCheckpointSize, size - kCheckpointSize)));
+  ResealCheckpoint(file, offset);
+}
+
+// "<file>: corruption at offset <N>: <what>" -> N and what.
+std::pair<uint64_t, std::string> ParseRefusal(const std::string& message) {
+  const auto at = message.find("corruption at offset ");
+  SS_CHECK(at != std::string::npos, "no offset in: " + message);
+  size_t digits_end = 0;
+  const uint64_t offset = std::stoull(message.substr(at + 21), &digits_end);
+  return {offset, message.substr(at + 21 + digits_end + 2)};
+}
+
+class EventDBSurgery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file_ = dir_.path() / "events.db";
+    blocks_ = {ChainBlock(10, 0), ChainBlock(11, 3), ChainBlock(12, 5), ChainBlock(13, 2), ChainBlock(14, 4)};
+    auto db = OpenOrDie(file_);
+    uint64_t offset = kFileHeaderSize;
+    for (const auto& b : blocks_) {
+      SS_CHECK(db->Append(b).ok(), "append");
+      offsets_.push_back(offset);
+      offset += EncodedSize(b);
+    }
+    pristine_ = ReadFileBytes(file_);
+    SS_CHECK(pristine_.size() == offset, "file size differs from the documented layout");
+  }
+
+  uint64_t BlockStartOf(uint64_t offset) const {
+    return *std::prev(std::upper_bound(offsets_.begin(), offsets_.end(), offset));
+  }
+
+  // Writes `bytes`, expects Open to refuse with kCorruption naming the file and an offset, the
+  // file to stay as it was, and VerifyEventDB's first finding to name the same offset. Returns
+  // the offset and the message.
+  std::pair<uint64_t, std::string> ExpectRefusal(const Bytes& bytes) {
+    WriteFileBytes(file_, bytes);
+    auto db = EventDB::Open(file_, kChain);
+    if (db.ok()) {
+      ADD_FAILURE() << "damaged file opened";
+      return {0, ""};
+    }
+    const std::string message = db.status().message();
+    EXPECT_EQ(db.status().code(), Code::kCorruption) << message;
+    EXPECT_THAT(message, HasSubstr(file_.string()));
+    const auto [offset, what] = ParseRefusal(message);
+    EXPECT_EQ(ReadFileBytes(file_), bytes) << "a refused open changed the file";
+    EXPECT_FALSE(std::filesystem::exists(BrokenPath(file_)));
+    const auto findings = VerifyEventDB(file_);
+    EXPECT_FALSE(findings.empty());
+    if (!findings.empty()) {
+      EXPECT_EQ(findings.front().offset, offset) << message << " / verify: " << findings.front().what;
+      EXPECT_THAT(findings.front().what, ::testing::StartsWith(what));
+    }
+    EXPECT_EQ(ReadFileBytes(file_), bytes) << "verify changed the file";
+    return {offset, message};
+  }
+
+  // Opens the (recoverable) file and expects blocks_[0..keep) and nothing else.
+  void ExpectRecoveredTo(size_t keep, uint64_t torn_bytes) {
+    auto db = OpenOrDie(file_);
+    EXPECT_EQ(db->recovery().torn_bytes, torn_bytes);
+    EXPECT_EQ(db->Latest(), blocks_[keep - 1].ref);
+    for (size_t i = 0; i < keep; ++i) EXPECT_EQ(*db->Logs(blocks_[i].ref.number), blocks_[i].logs);
+    EXPECT_TRUE(VerifyEventDB(file_).empty());
+    const uint64_t end = keep < offsets_.size() ? offsets_[keep] : pristine_.size();
+    EXPECT_EQ(ReadFileBytes(file_), Bytes(pristine_.begin(), pristine_.begin() + static_cast<ptrdiff_t>(end)));
+  }
+
+  TempDir dir_;
+  std::filesystem::path file_;
+  std::vector<BlockRecord> blocks_;
+  std::vector<uint64_t> offsets_;  // where each block starts
+  Bytes pristine_;
+};
+
+TEST_F(EventDBSurgery, TailTruncatedByEveryLengthUpToABlock) {
+  const uint64_t last = offsets_.back();
+  const uint64_t last_size = pristine_.size() - last;
+  for (uint64_t cut = 1; cut <= last_size; ++cut) {
+    SCOPED_TRACE("cut " + std::to_string(cut));
+    std::filesystem::remove(BrokenPath(file_));
+    const Bytes cut_file(pristine_.begin(), pristine_.end() - static_cast<ptrdiff_t>(cut));
+    WriteFileBytes(file_, cut_file);
+    const uint64_t torn = last_size - cut;
+    const auto findings = VerifyEventDB(file_);
+    if (torn == 0) {
+      EXPECT_TRUE(findings.empty());
+    } else {
+      ASSERT_EQ(findings.size(), 1u);
+      EXPECT_EQ(findings[0].offset, last);
+      EXPECT_THAT(findings[0].what, HasSubstr("torn tail"));
+    }
+    ExpectRecoveredTo(blocks_.size() - 1, torn);
+    if (torn > 0) {
+      EXPECT_EQ(ReadFileBytes(BrokenPath(file_)), Bytes(cut_file.begin() + static_cast<ptrdiff_t>(last), cut_file.end()));
+    }
+  }
+}
+
+TEST_F(EventDBSurgery, TornAppendOfEveryLength) {
+  const BlockRecord next = ChainBlock(15, 3);
+  const uint64_t size = EncodedSize(next);
+  for (uint64_t torn = 1; torn < size; ++torn) {
+    SCOPED_TRACE("torn " + std::to_string(torn));
+    WriteFileBytes(file_, pristine_);
+    std::filesystem::remove(BrokenPath(file_));
+    CrashSwitch crash;
+    crash.Arm(torn);
+    auto db = OpenOrDie(file_, OpenOptions{.crash = &crash});
+    ASSERT_EQ(db->Append(next).code(), Code::kIOError);
+    db.reset();
+    const auto findings = VerifyEventDB(file_);
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_EQ(findings[0].offset, pristine_.size());
+    ExpectRecoveredTo(blocks_.size(), torn);
+  }
+}
+
+TEST_F(EventDBSurgery, FlippedBitAnywhereIsRefusedAtItsBlock) {
+  for (uint64_t at = 0; at < pristine_.size(); ++at) {
+    for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}}) {
+      SCOPED_TRACE("offset " + std::to_string(at) + " mask " + std::to_string(mask));
+      Bytes damaged = pristine_;
+      damaged[at] ^= mask;
+      const uint64_t named = ExpectRefusal(damaged).first;
+      if (at < kFileHeaderSize) {
+        EXPECT_LT(named, kFileHeaderSize);
+      } else {
+        const uint64_t entry = at - (at - kFileHeaderSize) % kEntrySize;
+        EXPECT_TRUE(named == BlockStartOf(at) || named == entry) << named;
+      }
+    }
+  }
+}
+
+TEST_F(EventDBSurgery, BrokenCrcsAreCorruptionEvenInTheLastBlock) {
+  for (size_t i : {size_t{2}, blocks_.size() - 1}) {
+    for (size_t field : {kCheckpointCrc, kCheckpointBodyCrc}) {
+      Bytes damaged = pristine_;
+      uint8_t* crc = damaged.data() + offsets_[i] + field;
+      PutU32BE(crc, GetU32BE(crc) + 1);
+      if (field == kCheckpointBodyCrc) ResealCheckpoint(damaged, offsets_[i]);  // only the body CRC is wrong
+      auto [named, message] = ExpectRefusal(damaged);
+      EXPECT_EQ(named, offsets_[i]);
+      EXPECT_THAT(message, HasSubstr(field == kCheckpointCrc ? "checkpoint CRC mismatch" : "body CRC mismatch"));
+    }
+  }
+}
+
+TEST_F(EventDBSurgery, ResealedNonConsecutiveNumberIsRefused) {
+  Bytes damaged = pristine_;
+  PutU64BE(damaged.data() + offsets_[2] + kCheckpointNumber, 13);
+  Reseal(damaged, offsets_[2]);
+  auto [named, message] = ExpectRefusal(damaged);
+  EXPECT_EQ(named, offsets_[2]);
+  EXPECT_THAT(message, HasSubstr("block 13 follows block 11"));
+}
+
+TEST_F(EventDBSurgery, ResealedParentHashMismatchIsRefused) {
+  Bytes damaged = pristine_;
+  damaged[offsets_[3] + 2 * kEntrySize + kEntryHash + 5] ^= 0x10;
+  Reseal(damaged, offsets_[3]);
+  auto [named, message] = ExpectRefusal(damaged);
+  EXPECT_EQ(named, offsets_[3]);
+  EXPECT_THAT(message, HasSubstr("parent hash"));
+}
+
+TEST_F(EventDBSurgery, ResealedUnknownEntryTypesAreRefusedAtTheEntry) {
+  // A log entry, each entry of an executing-message link, and each checkpoint entry.
+  const uint64_t b = offsets_[2];  // block 12: 5 logs, executing messages at logs 1 and 4
+  for (uint64_t entry : {b + kCheckpointSize + 3 * kEntrySize, b + kCheckpointSize + 5 * kEntrySize,
+                         b + kCheckpointSize + 6 * kEntrySize, b + kCheckpointSize + 10 * kEntrySize,
+                         b, b + kEntrySize, b + 2 * kEntrySize}) {
+    SCOPED_TRACE("entry " + std::to_string(entry));
+    Bytes damaged = pristine_;
+    damaged[entry] = 0x7f;
+    Reseal(damaged, b);
+    auto [named, message] = ExpectRefusal(damaged);
+    EXPECT_EQ(named, entry);
+    EXPECT_THAT(message, HasSubstr("unknown entry type 0x7f"));
+  }
+}
+
+TEST_F(EventDBSurgery, ResealedMisplacedEntriesAreRefused) {
+  const uint64_t b = offsets_[2];
+  Bytes swapped_logs = pristine_;  // logs 0 and 1 exchanged: indices and flags out of place
+  std::swap_ranges(swapped_logs.begin() + static_cast<ptrdiff_t>(b + kCheckpointSize),
+                   swapped_logs.begin() + static_cast<ptrdiff_t>(b + kCheckpointSize + kEntrySize),
+                   swapped_logs.begin() + static_cast<ptrdiff_t>(b + kCheckpointSize + kEntrySize));
+  Reseal(swapped_logs, b);
+  EXPECT_EQ(ExpectRefusal(swapped_logs).first, b + kCheckpointSize);
+
+  Bytes unflagged = pristine_;  // the executing log loses its flag, its link stays
+  unflagged[b + kCheckpointSize + 4 * kEntrySize + kLogFlags] = 0;
+  Reseal(unflagged, b);
+  auto [named, message] = ExpectRefusal(unflagged);
+  EXPECT_EQ(named, b);
+  EXPECT_THAT(message, HasSubstr("executing messages"));
+}
+
+TEST_F(EventDBSurgery, ReorderedBlocksAreRefused) {
+  auto reorder = [&](size_t i) {  // swaps blocks i and i+1
+    Bytes out(pristine_.begin(), pristine_.begin() + static_cast<ptrdiff_t>(offsets_[i]));
+    const uint64_t end = i + 2 < offsets_.size() ? offsets_[i + 2] : pristine_.size();
+    out.insert(out.end(), pristine_.begin() + static_cast<ptrdiff_t>(offsets_[i + 1]),
+               pristine_.begin() + static_cast<ptrdiff_t>(end));
+    out.insert(out.end(), pristine_.begin() + static_cast<ptrdiff_t>(offsets_[i]),
+               pristine_.begin() + static_cast<ptrdiff_t>(offsets_[i + 1]));
+    out.insert(out.end(), pristine_.begin() + static_cast<ptrdiff_t>(end), pristine_.end());
+    return out;
+  };
+  for (size_t i : {size_t{1}, blocks_.size() - 2}) {
+    SCOPED_TRACE("swap at block " + std::to_string(i));
+    auto [named, message] = ExpectRefusal(reorder(i));
+    EXPECT_EQ(named, offsets_[i]);
+    EXPECT_THAT(message, HasSubstr("follows block"));
+  }
+  Bytes replayed = pristine_;  // the last block once more
+  replayed.insert(replayed.end(), pristine_.begin() + static_cast<ptrdiff_t>(offsets_.back()), pristine_.end());
+  EXPECT_EQ(ExpectRefusal(replayed).first, pristine_.size());
+}
+
+TEST_F(EventDBSurgery, DamagedHeaderIsRefused) {
+  for (size_t field : {kHeaderMagic, kHeaderVersion, kHeaderEntrySize, kHeaderChainID, kHeaderReserved, kHeaderCrc}) {
+    Bytes damaged = pristine_;
+    damaged[field + 3] ^= 0x04;
+    EXPECT_EQ(ExpectRefusal(damaged).first, field == kHeaderMagic || field == kHeaderVersion ? field : kHeaderCrc);
+  }
+}
+
+TEST_F(EventDBSurgery, VerifyReportsEveryFindingAndChangesNothing) {
+  Bytes damaged = pristine_;
+  damaged[offsets_[1] + 3 * kEntrySize + 9] ^= 0x01;  // block 11: a log hash
+  damaged[offsets_[2] + kCheckpointNumber] ^= 0x01;    // block 12: its checkpoint
+  damaged.resize(damaged.size() - 1);                  // block 14: torn
+  WriteFileBytes(file_, damaged);
+  const auto findings = VerifyEventDB(file_);
+  ASSERT_EQ(findings.size(), 3u);
+  EXPECT_EQ(findings[0].offset, offsets_[1]);
+  EXPECT_THAT(findings[0].what, HasSubstr("body CRC mismatch"));
+  EXPECT_EQ(findings[1].offset, offsets_[2]);
+  EXPECT_THAT(findings[1].what, HasSubstr("checkpoint CRC mismatch; the next sound checkpoint is at offset " +
+                                          std::to_string(offsets_[3])));
+  EXPECT_EQ(findings[2].offset, offsets_[4]);
+  EXPECT_THAT(findings[2].what, HasSubstr("torn tail"));
+  for (const auto& f : findings) EXPECT_EQ(f.file, file_);
+  EXPECT_EQ(ReadFileBytes(file_), damaged);
+  EXPECT_EQ(ExpectRefusal(damaged).first, offsets_[1]);
+}
+
+TEST(EventDBVerify, ReportsAMissingFile) {
+  TempDir dir;
+  const auto findings = VerifyEventDB(dir.path() / "absent.db");
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_THAT(findings[0].what, HasSubstr("cannot open"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "absent.db"));
+}
+
+}  // namespace
+}  // namespace supersafe::db

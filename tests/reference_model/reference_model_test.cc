@@ -1,0 +1,499 @@
+// Tests of the reference model (sim/reference_model.h, docs/reference-model.md): one small
+// hand-built world per case, exact expected heads for every chain.
+#include "sim/reference_model.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/messages.h"
+#include "core/types.h"
+
+namespace supersafe::sim {
+namespace {
+
+const Address kOrigin = Address::Parse("0x4242424242424242424242424242424242424242").value();
+
+// A plain log whose payload is the 32 bytes keccak256(name), as the scenario format's `init`.
+Log InitLog(const std::string& name, const Address& origin = kOrigin) {
+  Log log;
+  log.address = origin;
+  Hash h = Keccak256(name);
+  log.data.assign(h.bytes.begin(), h.bytes.end());
+  return log;
+}
+
+// Builds a world chain by chain. Block n of a chain has timestamp genesis + n * block_time;
+// hashes and parent hashes are filled in by Snapshot().
+class WorldBuilder {
+ public:
+  // Adds a chain with blocks 0..head, all empty, local-safe at block 0 only (the genesis group).
+  size_t Chain(const std::string& name, ChainID id, uint64_t head, uint64_t genesis = 1000,
+               uint64_t block_time = 2, uint64_t interop_time = 0) {
+    SnapshotChain c;
+    c.name = name;
+    c.id = std::move(id);
+    c.genesis_time = genesis;
+    c.block_time = block_time;
+    c.interop_time = interop_time;
+    for (uint64_t n = 0; n <= head; ++n) {
+      SnapshotBlock b;
+      b.number = n;
+      b.timestamp = genesis + n * block_time;
+      c.blocks.push_back(b);
+    }
+    c.local_safe_at = {0};
+    world_.chains.push_back(std::move(c));
+    return world_.chains.size() - 1;
+  }
+  size_t Chain(const std::string& name, uint64_t id, uint64_t head, uint64_t genesis = 1000,
+               uint64_t block_time = 2, uint64_t interop_time = 0) {
+    return Chain(name, ChainID(id), head, genesis, block_time, interop_time);
+  }
+
+  // Appends a log to block n of chain c; returns its log index.
+  uint32_t Add(size_t c, uint64_t n, Log log) {
+    auto& logs = world_.chains[c].blocks[n].logs;
+    logs.push_back(std::move(log));
+    return static_cast<uint32_t>(logs.size() - 1);
+  }
+
+  uint64_t Head(size_t c) const { return world_.chains[c].blocks.size() - 1; }
+  uint64_t Time(size_t c, uint64_t n) const { return world_.chains[c].blocks[n].timestamp; }
+
+  // The identifier of the log at (c, n, i), with `origin`.
+  Identifier Id(size_t c, uint64_t n, uint32_t i, const Address& origin = kOrigin) const {
+    Identifier id;
+    id.origin = origin;
+    id.block_number = n;
+    id.log_index = i;
+    id.timestamp = world_.chains[c].genesis_time + n * world_.chains[c].block_time;
+    id.chain_id = world_.chains[c].id;
+    return id;
+  }
+  // An executing message of `target`, claimed to sit at (c, n, i) (it need not be there yet).
+  static Log ExecOf(const Identifier& id, const Log& target) {
+    return MakeExecutingMessageLog(ExecutingMessage{id, PayloadHashOf(target)});
+  }
+  Log ExecAt(size_t c, uint64_t n, uint32_t i, const Log& target) const {
+    return ExecOf(Id(c, n, i, target.address), target);
+  }
+  // An executing message of the log that is now at (c, n, i).
+  Log Exec(size_t c, uint64_t n, uint32_t i) const {
+    return ExecAt(c, n, i, world_.chains[c].blocks[n].logs.at(i));
+  }
+
+  void LocalSafe(size_t c, std::vector<uint64_t> local_safe_at) {
+    world_.chains[c].local_safe_at = std::move(local_safe_at);
+  }
+  void Replaced(size_t c, uint64_t n) { world_.chains[c].blocks[n].deposit_only_replacement = true; }
+  void Finalized(uint64_t l1) { world_.l1_finalized = l1; }
+  void Expiry(uint64_t seconds) { world_.expiry_window = seconds; }
+
+  WorldSnapshot Snapshot() const {
+    WorldSnapshot w = world_;
+    for (SnapshotChain& c : w.chains) {
+      for (SnapshotBlock& b : c.blocks) {
+        b.hash = Keccak256(c.name + "/" + std::to_string(b.number) +
+                           (b.deposit_only_replacement ? "/deposit-only" : ""));
+        if (b.number > 0) b.parent_hash = c.blocks[b.number - 1].hash;
+      }
+    }
+    return w;
+  }
+
+ private:
+  WorldSnapshot world_;
+};
+
+// "u6 cu6 v2 ls4 cs4 f2 inv[]": every field at once, so a failure shows the whole picture.
+std::string Show(const ExpectedHeads& h) {
+  std::string s = "u" + std::to_string(h.unsafe) + " cu" + std::to_string(h.cross_unsafe) + " v" +
+                  std::to_string(h.view) + " ls" + std::to_string(h.local_safe) + " cs" +
+                  std::to_string(h.cross_safe) + " f" + std::to_string(h.finalized) + " inv[";
+  for (size_t i = 0; i < h.invalid.size(); ++i) s += (i ? "," : "") + std::to_string(h.invalid[i]);
+  return s + "]";
+}
+
+std::vector<std::string> HeadsOf(const WorldBuilder& b) {
+  Expected e = ComputeExpected(b.Snapshot());
+  std::vector<std::string> out;
+  for (const ExpectedHeads& h : e.chains) out.push_back(Show(h));
+  return out;
+}
+
+using Heads = std::vector<std::string>;
+
+TEST(ReferenceModel, NoChainsNoHeads) {
+  EXPECT_TRUE(ComputeExpected(WorldSnapshot{}).chains.empty());
+}
+
+TEST(ReferenceModel, HappyPathWithoutMessages) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 6);
+  size_t b = w.Chain("B", 901, 5);
+  w.LocalSafe(a, {0, 2, 4});
+  w.LocalSafe(b, {0, 1, 3, 5});  // derived one L1 block further than A: the view is A's
+  w.Finalized(1);
+  EXPECT_EQ(HeadsOf(w), (Heads{"u6 cu6 v2 ls4 cs4 f2 inv[]", "u5 cu5 v2 ls3 cs3 f1 inv[]"}));
+}
+
+TEST(ReferenceModel, ValidMessageIsCrossSafeOnlyWhenSourceIsLocalSafeInTheSameView) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 3);
+  size_t b = w.Chain("B", 901, 3);
+  w.Add(a, 1, InitLog("m1"));
+  w.Add(b, 2, w.Exec(a, 1, 0));
+
+  // View 1: B's block 2 is derived, A's block 1 (its source) is not: B waits at 1.
+  w.LocalSafe(a, {0, 0});
+  w.LocalSafe(b, {0, 2});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v1 ls0 cs0 f0 inv[]", "u3 cu3 v1 ls2 cs1 f0 inv[]"}));
+
+  // A derives its block 1 at L1 2, but B has not reported L1 2: still view 1.
+  w.LocalSafe(a, {0, 0, 1});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v1 ls0 cs0 f0 inv[]", "u3 cu3 v1 ls2 cs1 f0 inv[]"}));
+
+  // View 2: both are local-safe; L1 1 is final, where B's block 2 still waited.
+  w.LocalSafe(b, {0, 2, 2});
+  w.Finalized(1);
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v2 ls1 cs1 f0 inv[]", "u3 cu3 v2 ls2 cs2 f1 inv[]"}));
+}
+
+TEST(ReferenceModel, SameChainMessageIsValid) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 3);
+  w.Add(a, 1, InitLog("m1"));
+  w.Add(a, 3, w.Exec(a, 1, 0));
+  w.LocalSafe(a, {0, 3});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v1 ls3 cs3 f0 inv[]"}));
+}
+
+TEST(ReferenceModel, WaitsForUnderivedAndUnknownSources) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 3);
+  size_t b = w.Chain("B", 901, 10);
+  size_t c = w.Chain("C", 902, 4);
+  w.Add(a, 2, InitLog("a"));
+  w.Add(b, 3, w.Exec(a, 2, 0));
+  w.Add(b, 3, InitLog("b"));
+  w.Add(c, 4, w.Exec(b, 3, 1));  // waits on B's block 3, which waits on A's block 2
+  // B's block 9 executes a log of A's block 9, which A has not even built: unknown at every level.
+  w.Add(b, 9, WorldBuilder::ExecOf(w.Id(a, 9, 0), InitLog("future")));
+  w.LocalSafe(a, {0, 1});
+  w.LocalSafe(b, {0, 3});
+  w.LocalSafe(c, {0, 4});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v1 ls1 cs1 f0 inv[]",  //
+                           "u10 cu8 v1 ls3 cs2 f0 inv[]",  //
+                           "u4 cu4 v1 ls4 cs3 f0 inv[]"}));
+
+  // A derives block 2: the whole chain of waits resolves in one view.
+  w.LocalSafe(a, {0, 1, 2});
+  w.LocalSafe(b, {0, 3, 3});
+  w.LocalSafe(c, {0, 4, 4});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v2 ls2 cs2 f0 inv[]",  //
+                           "u10 cu8 v2 ls3 cs3 f0 inv[]",  //
+                           "u4 cu4 v2 ls4 cs4 f0 inv[]"}));
+}
+
+TEST(ReferenceModel, ExpiryWindowIsInclusive) {
+  for (uint64_t exec_block : {6u, 7u}) {
+    SCOPED_TRACE("executing block " + std::to_string(exec_block));
+    WorldBuilder w;
+    w.Expiry(10);
+    size_t a = w.Chain("A", 900, 1);
+    size_t b = w.Chain("B", 901, 8);
+    w.Add(a, 1, InitLog("m1"));             // timestamp 1002
+    w.Add(b, exec_block, w.Exec(a, 1, 0));  // 1012 = 1002 + 10 (valid) or 1014 (expired)
+    w.LocalSafe(a, {0, 1});
+    w.LocalSafe(b, {0, 8});
+    if (exec_block == 6)
+      EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]", "u8 cu8 v1 ls8 cs8 f0 inv[]"}));
+    else
+      EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]", "u8 cu6 v1 ls7 cs6 f0 inv[7]"}));
+  }
+}
+
+TEST(ReferenceModel, DefaultExpiryWindowIs604800) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 1, /*genesis=*/1000, /*block_time=*/302400);
+  size_t b = w.Chain("B", 901, 4, /*genesis=*/1000, /*block_time=*/302400);
+  w.Add(a, 1, InitLog("m1"));     // 1000 + 302400
+  w.Add(b, 3, w.Exec(a, 1, 0));   // exactly 604800 later: valid
+  w.Add(b, 4, w.Exec(a, 1, 0));   // 907200 later: expired
+  w.LocalSafe(a, {0, 1});
+  w.LocalSafe(b, {0, 4});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]", "u4 cu3 v1 ls4 cs3 f0 inv[4]"}));
+}
+
+TEST(ReferenceModel, TwoWayExchangeAtOneTimestampIsPromotedTogether) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 2);
+  size_t b = w.Chain("B", 901, 2);
+  w.Add(a, 1, InitLog("a"));
+  w.Add(b, 1, InitLog("b"));
+  w.Add(a, 1, w.Exec(b, 1, 0));  // A: [init a, exec b]
+  w.Add(b, 1, w.Exec(a, 1, 0));  // B: [init b, exec a]: no log-level cycle
+
+  // Only A's half is local-safe: neither goes up.
+  w.LocalSafe(a, {0, 2});
+  w.LocalSafe(b, {0, 0});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu2 v1 ls2 cs0 f0 inv[]", "u2 cu2 v1 ls0 cs0 f0 inv[]"}));
+
+  // Both halves local-safe in view 2: both go up together.
+  w.LocalSafe(a, {0, 2, 2});
+  w.LocalSafe(b, {0, 0, 2});
+  w.Finalized(1);
+  EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu2 v2 ls2 cs2 f0 inv[]", "u2 cu2 v2 ls2 cs2 f0 inv[]"}));
+}
+
+TEST(ReferenceModel, TwoWayExchangeAcrossDifferentBlockTimes) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 3, 1000, 2);  // block 3 at 1006
+  size_t b = w.Chain("B", 901, 2, 1000, 3);  // block 2 at 1006
+  w.Add(a, 3, InitLog("a"));
+  w.Add(b, 2, InitLog("b"));
+  w.Add(a, 3, w.Exec(b, 2, 0));
+  w.Add(b, 2, w.Exec(a, 3, 0));
+  w.LocalSafe(a, {0, 3});
+  w.LocalSafe(b, {0, 2});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v1 ls3 cs3 f0 inv[]", "u2 cu2 v1 ls2 cs2 f0 inv[]"}));
+}
+
+TEST(ReferenceModel, CycleThroughPlainLogsOfTwoBlocksIsInvalid) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 2);
+  size_t b = w.Chain("B", 901, 1);
+  // A: [exec B.1, init a]; B: [exec A.1, init b]. Edges: A0->A1->B0->B1->A0.
+  w.Add(a, 1, w.ExecAt(b, 1, 1, InitLog("b")));
+  w.Add(a, 1, InitLog("a"));
+  w.Add(b, 1, w.ExecAt(a, 1, 1, InitLog("a")));
+  w.Add(b, 1, InitLog("b"));
+  w.LocalSafe(a, {0, 2});
+  w.LocalSafe(b, {0, 1});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu0 v1 ls1 cs0 f0 inv[1]", "u1 cu0 v1 ls1 cs0 f0 inv[1]"}));
+
+  // Before B's block is local-safe, A's block waits (the cycle is not known at that level).
+  w.LocalSafe(b, {0, 0});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu0 v1 ls2 cs0 f0 inv[]", "u1 cu0 v1 ls0 cs0 f0 inv[]"}));
+}
+
+TEST(ReferenceModel, ForwardReferenceInsideOneBlockIsInvalid) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 1);
+  size_t b = w.Chain("B", 901, 1);
+  w.Add(a, 1, w.ExecAt(a, 1, 1, InitLog("a")));  // A: [exec of log 1, init a]: cycle
+  w.Add(a, 1, InitLog("a"));
+  w.Add(b, 1, InitLog("b"));                      // B: [init b, exec of log 0]: fine
+  w.Add(b, 1, w.Exec(b, 1, 0));
+  w.LocalSafe(a, {0, 1});
+  w.LocalSafe(b, {0, 1});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu0 v1 ls1 cs0 f0 inv[1]", "u1 cu1 v1 ls1 cs1 f0 inv[]"}));
+}
+
+TEST(ReferenceModel, SameTimestampSetGoesUpTogetherOrNotAtAll) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 1);
+  size_t b = w.Chain("B", 901, 1);
+  size_t c = w.Chain("C", 902, 1);
+  size_t d = w.Chain("D", 903, 1);
+  // A is referenced by the invalid B, and references nothing: it goes up on its own.
+  w.Add(a, 1, InitLog("a"));
+  w.Add(b, 1, w.Exec(a, 1, 0));
+  w.Add(b, 1, WorldBuilder::ExecOf(w.Id(a, 1, 0), InitLog("not-a")));  // wrong payload
+  // C and D exchange at one timestamp; D also carries a bad message: both are invalid.
+  w.Add(c, 1, InitLog("c"));
+  w.Add(d, 1, InitLog("d"));
+  w.Add(c, 1, w.Exec(d, 1, 0));
+  w.Add(d, 1, w.Exec(c, 1, 0));
+  w.Add(d, 1, WorldBuilder::ExecOf(w.Id(c, 1, 0), InitLog("not-c")));
+  for (size_t x : {a, b, c, d}) w.LocalSafe(x, {0, 1});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]",  //
+                           "u1 cu0 v1 ls1 cs0 f0 inv[1]",  //
+                           "u1 cu0 v1 ls1 cs0 f0 inv[1]",  //
+                           "u1 cu0 v1 ls1 cs0 f0 inv[1]"}));
+}
+
+TEST(ReferenceModel, MessagesThatDoNotMatchTheirLogAreInvalid) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 1);
+  size_t b = w.Chain("B", 901, 7);
+  const Log m1 = InitLog("m1");
+  w.Add(a, 1, m1);
+  Identifier id = w.Id(a, 1, 0);
+  w.Add(b, 2, WorldBuilder::ExecOf(id, InitLog("m9")));  // wrong payload hash
+  Identifier wrong_origin = id;
+  wrong_origin.origin.bytes[0] ^= 1;
+  w.Add(b, 3, WorldBuilder::ExecOf(wrong_origin, m1));  // log hash = keccak(origin ‖ payloadHash)
+  Identifier no_such_log = id;
+  no_such_log.log_index = 1;
+  w.Add(b, 4, WorldBuilder::ExecOf(no_such_log, m1));
+  Identifier wrong_time = id;
+  wrong_time.timestamp = w.Time(a, 1) + 1;  // rule 6
+  w.Add(b, 5, WorldBuilder::ExecOf(wrong_time, m1));
+  w.Add(b, 6, w.Exec(a, 1, 0));  // the right one: not invalid in its own right
+  Identifier future = w.Id(a, 1, 0);  // A's block 5 does not exist yet, but 1011 is never its time:
+  future.block_number = 5;            // rule 6 makes this invalid at once instead of waiting
+  future.timestamp = 1011;
+  w.Add(b, 7, WorldBuilder::ExecOf(future, m1));
+  w.LocalSafe(a, {0, 1});
+  w.LocalSafe(b, {0, 7});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]", "u7 cu1 v1 ls2 cs1 f0 inv[2,3,4,5,7]"}));
+}
+
+TEST(ReferenceModel, UnknownChainIsInvalid) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 1);
+  size_t b = w.Chain("B", 901, 3);
+  w.Add(a, 1, InitLog("m1"));
+  Identifier id = w.Id(a, 1, 0);
+  id.chain_id = ChainID(uint64_t{999});
+  w.Add(b, 2, WorldBuilder::ExecOf(id, InitLog("m1")));
+  w.LocalSafe(a, {0, 1});
+  w.LocalSafe(b, {0, 3});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]", "u3 cu1 v1 ls2 cs1 f0 inv[2]"}));
+}
+
+TEST(ReferenceModel, ChainIdsAbove64BitsAreNeverNarrowed) {
+  const U256 two64 = U256(1) << 64;
+  WorldBuilder w;
+  size_t a = w.Chain("A", ChainID(two64 + 1), 1);  // low 64 bits: 1
+  size_t b = w.Chain("B", ChainID(uint64_t{1}), 3);
+  w.Add(a, 1, InitLog("m1"));
+  // Valid only if 2^64+1 resolves to A (B's block 1, which has id 1, holds no logs).
+  w.Add(b, 2, w.Exec(a, 1, 0));
+  Identifier other = w.Id(a, 1, 0);
+  other.chain_id = ChainID((two64 << 1) + 1);  // 2^65+1: low 64 bits 1 again, not in the set
+  w.Add(b, 3, WorldBuilder::ExecOf(other, InitLog("m1")));
+  w.LocalSafe(a, {0, 1});
+  w.LocalSafe(b, {0, 3});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]", "u3 cu2 v1 ls3 cs2 f0 inv[3]"}));
+}
+
+TEST(ReferenceModel, InvalidityCascadesAcrossThreeChains) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 3);
+  size_t b = w.Chain("B", 901, 4);
+  size_t c = w.Chain("C", 902, 6);
+  Identifier unknown = w.Id(a, 1, 0);
+  unknown.chain_id = ChainID(uint64_t{12345});
+  w.Add(a, 2, WorldBuilder::ExecOf(unknown, InitLog("x")));  // A2 invalid in its own right
+  w.Add(a, 2, InitLog("a"));
+  w.Add(a, 3, InitLog("a3"));       // a valid log, but in a block built on the invalid A2
+  w.Add(b, 3, w.Exec(a, 2, 1));     // B3 references a log of the invalid A2
+  w.Add(b, 3, InitLog("b"));
+  w.Add(c, 4, w.Exec(b, 3, 1));     // C4 references a log of the (now) invalid B3
+  w.Add(c, 5, w.Exec(a, 3, 0));     // C5 references a log of A3, which builds on invalid A2
+  w.Add(b, 4, InitLog("b4"));
+  w.Add(c, 6, w.Exec(b, 4, 0));     // C6 references a log of B4, which builds on invalid B3
+  w.LocalSafe(a, {0, 3});
+  w.LocalSafe(b, {0, 4});
+  w.LocalSafe(c, {0, 6});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu1 v1 ls2 cs1 f0 inv[2]",  //
+                           "u4 cu2 v1 ls3 cs2 f0 inv[3]",  //
+                           "u6 cu3 v1 ls4 cs3 f0 inv[4,5,6]"}));
+}
+
+TEST(ReferenceModel, ActivationBlockExecutesNothingAndInitiatesNothing) {
+  WorldBuilder w;
+  // A activates at block 2: the first with timestamp >= 1003 (interop_time between blocks).
+  size_t a = w.Chain("A", 900, 3, 1000, 2, /*interop_time=*/1003);
+  size_t b = w.Chain("B", 901, 3);
+  size_t c = w.Chain("C", 902, 5);
+  size_t d = w.Chain("D", 903, 2, 1000, 2, /*interop_time=*/1004);  // activation block 2
+  size_t e = w.Chain("E", 904, 3, 1000, 2, /*interop_time=*/1005);  // activation block 3
+  size_t f = w.Chain("F", 905, 4, 1000, 2, /*interop_time=*/1005);  // activation block 3
+  w.Add(a, 2, InitLog("x"));       // in A's activation block: never a valid initiating message
+  w.Add(a, 3, InitLog("y"));       // after it: fine
+  w.Add(b, 1, InitLog("b"));
+  w.Add(b, 3, w.Exec(a, 2, 0));    // invalid: source is A's activation block
+  w.Add(c, 4, w.Exec(a, 3, 0));    // valid
+  w.Add(c, 0, InitLog("genesis")); // block 0 is indexed without logs: this log is ignored,
+  w.Add(a, 0, w.Exec(c, 0, 0));    // and so is this one (block 0 is never listed invalid)
+  w.Add(c, 5, w.Exec(c, 0, 0));    // invalid
+  w.Add(d, 1, w.Exec(b, 1, 0));    // invalid: before the activation block
+  w.Add(d, 2, w.Exec(b, 1, 0));    // invalid: the activation block executes nothing
+  w.Add(e, 3, w.Exec(b, 1, 0));    // invalid: the activation block (rounded up) executes nothing
+  w.Add(f, 4, w.Exec(b, 1, 0));    // valid: after the activation block
+  for (size_t x : {a, b, c, d, e, f}) w.LocalSafe(x, {0, w.Head(x)});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu3 v1 ls3 cs3 f0 inv[]",      //
+                           "u3 cu2 v1 ls3 cs2 f0 inv[3]",     //
+                           "u5 cu4 v1 ls5 cs4 f0 inv[5]",     //
+                           "u2 cu0 v1 ls1 cs0 f0 inv[1,2]",   //
+                           "u3 cu2 v1 ls3 cs2 f0 inv[3]",     //
+                           "u4 cu4 v1 ls4 cs4 f0 inv[]"}));
+}
+
+TEST(ReferenceModel, FinalizedIsCrossSafeInTheFinalizedView) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 4);
+  size_t b = w.Chain("B", 901, 3);
+  w.Add(a, 2, InitLog("a"));
+  w.Add(b, 2, w.Exec(a, 2, 0));
+  w.LocalSafe(a, {0, 1, 1, 3, 4});  // A's block 2 derived at L1 3
+  w.LocalSafe(b, {0, 1, 2, 3});     // B's block 2 derived at L1 2: waits in view 2
+  w.Finalized(2);
+  EXPECT_EQ(HeadsOf(w), (Heads{"u4 cu4 v3 ls3 cs3 f1 inv[]", "u3 cu3 v3 ls3 cs3 f1 inv[]"}));
+
+  // A finalized L1 block past the view: finality is capped at the view.
+  w.Finalized(10);
+  EXPECT_EQ(HeadsOf(w), (Heads{"u4 cu4 v3 ls3 cs3 f3 inv[]", "u3 cu3 v3 ls3 cs3 f3 inv[]"}));
+}
+
+TEST(ReferenceModel, CrossUnsafeStopsAtAFailingBlockWithoutInvalidatingIt) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 4);
+  size_t b = w.Chain("B", 901, 5);
+  w.Add(b, 2, InitLog("b2"));
+  w.Add(b, 3, WorldBuilder::ExecOf(w.Id(b, 2, 0), InitLog("wrong")));  // fails: wrong hash
+  w.Add(b, 4, InitLog("b4"));
+  w.Add(a, 2, w.Exec(b, 2, 0));  // fine
+  w.Add(a, 4, w.Exec(b, 4, 0));  // depends on a block after B's failing one
+  w.LocalSafe(a, {0, 3});
+  w.LocalSafe(b, {0, 2});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u4 cu3 v1 ls3 cs3 f0 inv[]", "u5 cu2 v1 ls2 cs2 f0 inv[]"}));
+
+  // Once B's block 3 is local-safe it is invalid, and local-safe stops there awaiting replacement.
+  w.LocalSafe(a, {0, 3, 3});
+  w.LocalSafe(b, {0, 2, 5});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u4 cu3 v2 ls3 cs3 f0 inv[]", "u5 cu2 v2 ls3 cs2 f0 inv[3]"}));
+}
+
+TEST(ReferenceModel, DepositOnlyReplacementIsValidAndHasNoLogs) {
+  WorldBuilder w;
+  size_t b = w.Chain("B", 901, 4);
+  size_t c = w.Chain("C", 902, 4);
+  w.Add(b, 3, InitLog("old"));  // a replacement has no logs: this one is ignored
+  w.Add(b, 3, w.ExecAt(c, 9, 0, InitLog("nothing")));  // would be invalid if it counted
+  w.Replaced(b, 3);
+  w.Add(c, 4, w.Exec(b, 3, 0));  // the log of the block that was replaced: gone
+  w.LocalSafe(b, {0, 4});
+  w.LocalSafe(c, {0, 4});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u4 cu4 v1 ls4 cs4 f0 inv[]", "u4 cu3 v1 ls4 cs3 f0 inv[4]"}));
+}
+
+TEST(ReferenceModel, MalformedExecutingMessageIsInvalid) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 2);
+  Log bad;
+  bad.address = CrossL2InboxAddress();
+  bad.topics = {ExecutingMessageTopic()};  // the payload hash topic is missing
+  bad.data = EncodeIdentifier(w.Id(a, 1, 0));
+  w.Add(a, 2, bad);
+  Log plain = InitLog("not-an-exec", CrossL2InboxAddress());  // no event topic: a plain log
+  w.Add(a, 1, plain);
+  w.LocalSafe(a, {0, 2});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu1 v1 ls2 cs1 f0 inv[2]"}));
+}
+
+TEST(ReferenceModelDeathTest, RejectsASnapshotWithLocalSafePastTheUnsafeChain) {
+  WorldBuilder w;
+  size_t a = w.Chain("A", 900, 2);
+  w.LocalSafe(a, {0, 3});
+  EXPECT_DEATH(ComputeExpected(w.Snapshot()), "not on the unsafe chain");
+}
+
+}  // namespace
+}  // namespace supersafe::sim

@@ -1,0 +1,169 @@
+// Scenario parsing: a complete file resolves to the right values, and every kind of mistake is an
+// error naming the file, the line and the key.
+#include "sim/scenario.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/crypto.h"
+
+namespace supersafe::sim {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* kHeader = R"(name: t
+seed: 7
+chains:
+  - {name: A, id: 900}
+  - {name: B, id: "0x10000000000000001", block_time: 1, interop_time: 1004}
+)";
+
+TEST(ScenarioParse, ResolvesHeaderAndSteps) {
+  std::string text = std::string(kHeader) + R"(genesis: {l2_time: 2000, l1_block_time: 6}
+expiry_window: 100
+games:
+  - {l1_head: 6, prestate: 2002, poststate: 2008}
+steps:
+  - build: {chain: A, logs: [{init: m1}, {init: raw, payload: "0x0102", origin: "0x1111111111111111111111111111111111111111"}]}
+  - build: {chain: B, blocks: 2, logs: [{exec: m1}, {exec: {chain: A, block: 1, log: 0, payload: m9}}]}
+  - batch: {chain: A, through: 1}
+  - mine: 2
+  - reorg_l1: {depth: 1, fork: b, keep_batches: true}
+  - finalize_l1: {depth: 1}
+  - reorg_unsafe: {chain: B, depth: 1}
+  - restart: {}
+  - crash: {torn_bytes: 37, db: events}
+  - call: {method: tryCrossSafe, chain: A, local_safe: 1, derived_from: 1}
+  - expect: {result: {status: accept, cross_safe: 1}}
+  - call: {method: checkMessage, message: m1}
+  - expect: {error: FUTURE_DATA}
+  - expect: {chain: B, cross_safe: 0, finalized: 0}
+  - expect: {chain: B, block: 1, replaced: false}
+  - expect: {message: m1, level: cross-unsafe}
+)";
+  auto sc = ParseScenario(text, "t.yaml");
+  ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+  EXPECT_EQ(sc->name, "t");
+  EXPECT_EQ(sc->seed, 7u);
+  ASSERT_EQ(sc->chains.size(), 2u);
+  EXPECT_EQ(sc->chains[0].interop_time, 2000u);  // defaults to l2_time
+  EXPECT_EQ(sc->chains[1].id, ChainID(U256(1) << 64 | 1));
+  EXPECT_EQ(sc->chains[1].block_time, 1u);
+  EXPECT_EQ(sc->genesis.l1_block_time, 6u);
+  EXPECT_EQ(sc->expiry_window, 100u);
+  ASSERT_EQ(sc->games.size(), 1u);
+  ASSERT_EQ(sc->steps.size(), 16u);
+  EXPECT_EQ(sc->steps[0].line, 11);
+  EXPECT_EQ(sc->steps[0].kind, "build");
+
+  const auto& b0 = std::get<BuildStep>(sc->steps[0].action);
+  ASSERT_EQ(b0.logs.size(), 2u);
+  EXPECT_EQ(b0.logs[0].log.address, DefaultOrigin());
+  ASSERT_EQ(b0.logs[0].log.topics.size(), 1u);
+  EXPECT_EQ(b0.logs[0].log.topics[0], Keccak256("m1"));
+  EXPECT_EQ(b0.logs[1].log.data, (Bytes{1, 2}));
+  EXPECT_TRUE(b0.logs[1].log.topics.empty());
+
+  const auto& b1 = std::get<BuildStep>(sc->steps[1].action);
+  EXPECT_EQ(b1.blocks, 2u);
+  EXPECT_EQ(b1.logs[0].kind, LogSpec::Kind::kExecNamed);
+  const ExecutingMessage& explicit_msg = b1.logs[1].message;
+  EXPECT_EQ(explicit_msg.id.chain_id, ChainID(uint64_t{900}));
+  EXPECT_EQ(explicit_msg.id.timestamp, 2002u);  // default: the chain's time of that block
+  EXPECT_EQ(explicit_msg.payload_hash, PayloadHash(Keccak256("m9").span()));
+
+  EXPECT_EQ(std::get<MineStep>(sc->steps[3].action).count, 2u);
+  EXPECT_TRUE(std::get<ReorgL1Step>(sc->steps[4].action).keep_batches);
+  EXPECT_EQ(std::get<FinalizeL1Step>(sc->steps[5].action).depth, 1u);
+  EXPECT_EQ(std::get<CrashStep>(sc->steps[8].action).db, CrashDb::kEvents);
+  const auto& r = std::get<ResultExpect>(std::get<ExpectStep>(sc->steps[10].action).what);
+  EXPECT_EQ(r.status, "accept");
+  EXPECT_EQ(r.cross_safe, 1u);
+  EXPECT_EQ(std::get<ErrorExpect>(std::get<ExpectStep>(sc->steps[12].action).what).code, Code::kFutureData);
+  const auto& m = std::get<MessageExpect>(std::get<ExpectStep>(sc->steps[15].action).what);
+  EXPECT_EQ(m.level, SafetyLevel::kCrossUnsafe);
+  EXPECT_EQ(sc->steps[3].label, "mine: 2");
+}
+
+struct BadCase {
+  const char* what;
+  std::string steps;     // appended after the header
+  std::string location;  // "t.yaml:LINE: KEY"
+};
+
+class ScenarioErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ScenarioErrors, NameFileLineAndKey) {
+  auto sc = ParseScenario(std::string(kHeader) + GetParam().steps, "t.yaml");
+  ASSERT_FALSE(sc.ok()) << GetParam().what;
+  EXPECT_THAT(sc.status().message(), HasSubstr(GetParam().location)) << GetParam().what;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, ScenarioErrors,
+    ::testing::Values(
+        BadCase{"unknown top-level key", "colour: red\nsteps: []\n", "t.yaml:6: colour: unknown key"},
+        BadCase{"unknown step key", "steps:\n  - mine: 1\n  - build: {chain: A, blok: 2}\n",
+                "t.yaml:8: build.blok: unknown key"},
+        BadCase{"unknown step", "steps:\n  - dance: {}\n", "t.yaml:7: steps[0]: unknown step 'dance'"},
+        BadCase{"bad type", "steps:\n  - build: {chain: A, blocks: many}\n", "t.yaml:7: build.blocks: want a non-negative"},
+        BadCase{"bad bool", "steps:\n  - build: {chain: A, force: maybe}\n", "t.yaml:7: build.force: want true or false"},
+        BadCase{"unknown chain", "steps:\n  - batch: {chain: C}\n", "t.yaml:7: batch.chain: no chain named 'C'"},
+        BadCase{"duplicate message",
+                "steps:\n  - build: {chain: A, logs: [{init: m1}]}\n  - build: {chain: B, logs: [{init: m1}]}\n",
+                "t.yaml:8: build.logs[0].init: duplicate message name 'm1'"},
+        BadCase{"message not emitted yet",
+                "steps:\n  - build: {chain: A, logs: [{exec: m2}]}\n  - build: {chain: B, logs: [{init: m2}]}\n",
+                "t.yaml:7: build.logs[0].exec: no message named 'm2'"},
+        BadCase{"expect unknown message", "steps:\n  - expect: {message: zz, level: safe}\n",
+                "t.yaml:7: expect.message: no message named 'zz'"},
+        BadCase{"named init over several blocks", "steps:\n  - build: {chain: A, blocks: 2, logs: [{init: m}]}\n",
+                "t.yaml:7: build.logs[0].init: a named init log needs a single block"},
+        BadCase{"manual step with auto nodes", "steps:\n  - derive: {chain: A}\n", "t.yaml:7: derive: only with"},
+        BadCase{"result without call", "steps:\n  - expect: {result: ok}\n", "t.yaml:7: expect: an expectation about a call"},
+        BadCase{"unknown error code",
+                "steps:\n  - call: {method: tryFinalize, chain: A, finalized_l1: 0}\n  - expect: {error: OOPS}\n",
+                "t.yaml:8: expect.error: unknown error code 'OOPS'"},
+        BadCase{"result key of another method",
+                "steps:\n  - call: {method: tryFinalize, chain: A, finalized_l1: 0}\n  - expect: {result: {status: accept}}\n",
+                "t.yaml:8: expect.result.status: unknown key"},
+        BadCase{"unknown call method", "steps:\n  - call: {method: nope, chain: A}\n", "t.yaml:7: call.method: unknown method"},
+        BadCase{"missing required key", "steps:\n  - reorg_l1: {depth: 1}\n", "t.yaml:7: reorg_l1.fork: required"},
+        BadCase{"finalize both", "steps:\n  - finalize_l1: {number: 1, depth: 1}\n", "t.yaml:7: finalize_l1: give exactly one"},
+        BadCase{"crash db", "steps:\n  - crash: {torn_bytes: 3, db: disk}\n", "t.yaml:7: crash.db: want safe or events"},
+        BadCase{"bad origin", "steps:\n  - build: {chain: A, logs: [{init: m, origin: 0x12}]}\n",
+                "t.yaml:7: build.logs[0].origin:"},
+        BadCase{"expect heads without heads", "steps:\n  - expect: {chain: A}\n", "t.yaml:7: expect: name at least one head"},
+        BadCase{"duplicate key", "steps:\n  - build: {chain: A, chain: B}\n", "t.yaml:7: build.chain: key given twice"},
+        BadCase{"steps missing", "", "t.yaml:1: steps: required"}));
+
+TEST(ScenarioParse, ChainErrors) {
+  auto dup = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\n  - {name: A, id: 2}\nsteps: []\n", "c.yaml");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_THAT(dup.status().message(), HasSubstr("c.yaml:4: chains[1].name: duplicate chain name 'A'"));
+  auto big = ParseScenario(
+      "name: t\nchains:\n  - {name: A, id: "
+      "\"0x10000000000000000000000000000000000000000000000000000000000000000\"}\nsteps: []\n",
+      "c.yaml");
+  ASSERT_FALSE(big.ok());
+  EXPECT_THAT(big.status().message(), HasSubstr("c.yaml:3: chains[0].id: chain ID"));
+  auto same_id = ParseScenario("name: t\nchains:\n  - {name: A, id: 10}\n  - {name: B, id: \"0xa\"}\nsteps: []\n", "c.yaml");
+  ASSERT_FALSE(same_id.ok());
+  EXPECT_THAT(same_id.status().message(), HasSubstr("c.yaml:4: chains[1].id: chain ID 10 used twice"));
+}
+
+TEST(ScenarioParse, YamlSyntaxErrorNamesLine) {
+  auto sc = ParseScenario("name: t\nchains: [\n", "s.yaml");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_THAT(sc.status().message(), HasSubstr("s.yaml:"));
+}
+
+TEST(ScenarioParse, MissingFileIsIOError) {
+  auto sc = ParseScenarioFile("does-not-exist.yaml");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_EQ(sc.status().code(), Code::kIOError);
+}
+
+}  // namespace
+}  // namespace supersafe::sim

@@ -1,0 +1,332 @@
+// The super-safe-db API: appends, revisions, lookups, truncation, argument checks, crash handling
+// and open errors. Byte-level damage is in super_safe_db_surgery_test.cc.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "db/super_safe_db.h"
+#include "db/super_safe_format.h"
+#include "tests/super_safe_db/test_util.h"
+
+namespace supersafe::db {
+namespace {
+
+using ::supersafe::db::testing::MakeGroup;
+using ::supersafe::db::testing::ReadBytes;
+using ::supersafe::db::testing::TempDir;
+using ::supersafe::db::testing::WriteBytes;
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::Field;
+using ::testing::HasSubstr;
+namespace layout = super_safe_format;
+
+std::unique_ptr<SuperSafeDB> OpenOk(const TempDir& dir, const OpenOptions& options = {}) {
+  auto db = SuperSafeDB::Open(dir.path(), options);
+  SS_CHECK(db.ok(), db.status().ToString());
+  return std::move(db).value();
+}
+
+TEST(SuperSafeDB, NewDatabaseIsEmpty) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  EXPECT_TRUE(db->empty());
+  EXPECT_EQ(db->entry_count(), 0u);
+  EXPECT_FALSE(db->Last());
+  EXPECT_FALSE(db->At(0));
+  EXPECT_FALSE(db->AtOrBefore(UINT64_MAX));
+  EXPECT_FALSE(db->FirstCrossSafeAtLeast(0, 0));
+  EXPECT_FALSE(db->FirstLocalSafeAtLeast(0, 0));
+  EXPECT_EQ(db->TruncateFrom(0), Status::Ok());
+  EXPECT_TRUE(std::filesystem::exists(dir.db()));
+  EXPECT_EQ(std::filesystem::file_size(dir.db()), 0u);
+}
+
+TEST(SuperSafeDB, LookupsFindTheGroupsAppended) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  for (uint64_t l1 : {10, 11, 13, 20}) ASSERT_EQ(db->Append(MakeGroup(l1)), Status::Ok());
+  EXPECT_FALSE(db->empty());
+  EXPECT_EQ(db->entry_count(), 4u * 4);
+  EXPECT_EQ(std::filesystem::file_size(dir.db()), 4u * 4 * layout::kEntrySize);
+  EXPECT_EQ(db->Last(), MakeGroup(20));
+  EXPECT_EQ(db->At(13), MakeGroup(13));
+  EXPECT_FALSE(db->At(12));
+  EXPECT_FALSE(db->At(9));
+  EXPECT_FALSE(db->At(21));
+  EXPECT_FALSE(db->AtOrBefore(9));
+  EXPECT_EQ(db->AtOrBefore(10), MakeGroup(10));
+  EXPECT_EQ(db->AtOrBefore(12), MakeGroup(11));
+  EXPECT_EQ(db->AtOrBefore(19), MakeGroup(13));
+  EXPECT_EQ(db->AtOrBefore(UINT64_MAX), MakeGroup(20));
+
+  db.reset();
+  db = OpenOk(dir);
+  EXPECT_EQ(db->recovery().torn_bytes, 0u);
+  EXPECT_EQ(db->At(11), MakeGroup(11));
+  EXPECT_EQ(db->Last(), MakeGroup(20));
+}
+
+TEST(SuperSafeDB, ARevisionReplacesTheTipForLookups) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  ASSERT_EQ(db->Append(MakeGroup(10)), Status::Ok());
+  ASSERT_EQ(db->Append(MakeGroup(11)), Status::Ok());
+  ASSERT_EQ(db->Append(MakeGroup(11, 3, 1)), Status::Ok());
+  ASSERT_EQ(db->Append(MakeGroup(11, 3, 2)), Status::Ok());
+  EXPECT_EQ(db->At(11), MakeGroup(11, 3, 2));
+  EXPECT_EQ(db->AtOrBefore(100), MakeGroup(11, 3, 2));
+  EXPECT_EQ(db->At(10), MakeGroup(10));
+  EXPECT_EQ(db->entry_count(), 4u * 4);
+  ASSERT_EQ(db->Append(MakeGroup(12)), Status::Ok());
+  EXPECT_EQ(db->At(11), MakeGroup(11, 3, 2));
+  db.reset();
+  db = OpenOk(dir);
+  EXPECT_EQ(db->At(11), MakeGroup(11, 3, 2));
+}
+
+TEST(SuperSafeDB, OnlyTheTipCanBeRevised) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  ASSERT_EQ(db->Append(MakeGroup(10)), Status::Ok());
+  ASSERT_EQ(db->Append(MakeGroup(11)), Status::Ok());
+  Status s = db->Append(MakeGroup(10, 3, 1));
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("below the tip"));
+  EXPECT_EQ(db->entry_count(), 8u);
+  EXPECT_EQ(std::filesystem::file_size(dir.db()), 8u * layout::kEntrySize);
+}
+
+// Each bad group is rejected with kInvalidArgument and writes nothing.
+TEST(SuperSafeDB, RejectedGroupsWriteNothing) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  ASSERT_EQ(db->Append(MakeGroup(10)), Status::Ok());
+  ASSERT_EQ(db->Append(MakeGroup(11)), Status::Ok());
+  const auto before = ReadBytes(dir.db());
+
+  std::vector<std::pair<std::string, Group>> bad;
+  Group g = MakeGroup(12);
+  g.entries.clear();
+  bad.emplace_back("at least one chain entry", g);
+  g = MakeGroup(12);
+  std::swap(g.entries[0], g.entries[1]);
+  bad.emplace_back("ascending chain_index", g);
+  g = MakeGroup(12);
+  g.entries[1].chain_index = 0;
+  bad.emplace_back("ascending chain_index", g);
+  g = MakeGroup(12);
+  g.entries[2].flags = 0x04;
+  bad.emplace_back("unknown flag bits", g);
+  g = MakeGroup(12);
+  g.entries[1].cross_safe_number = MakeGroup(11).entries[1].cross_safe_number - 1;
+  bad.emplace_back("cross-safe number", g);
+  g = MakeGroup(12);
+  g.entries.pop_back();
+  bad.emplace_back("chain 2 of the group for L1 block 11 is missing", g);
+  // A revision of the tip is compared with the group before the tip.
+  g = MakeGroup(11, 3, 1);
+  g.entries[0].cross_safe_number = MakeGroup(10).entries[0].cross_safe_number - 1;
+  bad.emplace_back("is below", g);
+
+  for (const auto& [why, group] : bad) {
+    Status s = db->Append(group);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << why;
+    EXPECT_THAT(s.message(), HasSubstr(why));
+    std::vector<Group> batch = {MakeGroup(12), group};
+    if (group.l1_number == 12) batch[0] = MakeGroup(11, 3, 5);
+    EXPECT_EQ(db->AppendBatch(batch).code(), Code::kInvalidArgument) << why;
+  }
+  EXPECT_EQ(ReadBytes(dir.db()), before);
+  EXPECT_EQ(db->entry_count(), 8u);
+}
+
+TEST(SuperSafeDB, LocalSafeMayFallAndChainsMayBeAdded) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  ASSERT_EQ(db->Append(MakeGroup(10, 2)), Status::Ok());
+  Group g = MakeGroup(11, 3);
+  g.entries[0].local_safe_number = 1;  // a local-safe block found invalid
+  g.entries[0].flags = kFlagLocalSafeInvalid | kFlagCrossSafeReplacement;
+  ASSERT_EQ(db->Append(g), Status::Ok());
+  EXPECT_EQ(db->At(11), g);
+  // A revision may go below the revision it replaces, not below the group before the tip.
+  Group revised = MakeGroup(11, 3, 1);
+  revised.entries[1].cross_safe_number = MakeGroup(10, 2).entries[1].cross_safe_number;
+  ASSERT_EQ(db->Append(revised), Status::Ok());
+  EXPECT_EQ(db->At(11), revised);
+}
+
+TEST(SuperSafeDB, AppendBatchWritesAllGroupsOrNone) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  std::vector<Group> batch = {MakeGroup(1), MakeGroup(2), MakeGroup(2, 3, 1), MakeGroup(5)};
+  ASSERT_EQ(db->AppendBatch(batch), Status::Ok());
+  EXPECT_EQ(db->At(2), MakeGroup(2, 3, 1));
+  EXPECT_EQ(db->Last(), MakeGroup(5));
+  EXPECT_EQ(db->entry_count(), 16u);
+  EXPECT_EQ(db->AppendBatch({}), Status::Ok());
+  std::vector<Group> bad = {MakeGroup(6), MakeGroup(7), MakeGroup(6)};
+  EXPECT_EQ(db->AppendBatch(bad).code(), Code::kInvalidArgument);
+  EXPECT_EQ(db->entry_count(), 16u);
+  EXPECT_EQ(std::filesystem::file_size(dir.db()), 16u * layout::kEntrySize);
+}
+
+// A crash switch armed once fires on the first write: a batch that tore was one write.
+TEST(SuperSafeDB, AppendBatchIsOneWrite) {
+  TempDir dir;
+  CrashSwitch crash;
+  auto db = OpenOk(dir, {&crash});
+  std::vector<Group> batch = {MakeGroup(1), MakeGroup(2), MakeGroup(3)};
+  const size_t torn = 4 * layout::kEntrySize + 7;  // group 1 whole, 7 bytes of group 2
+  crash.Arm(torn);
+  EXPECT_EQ(db->AppendBatch(batch).code(), Code::kIOError);
+  EXPECT_FALSE(crash.armed());
+  db.reset();
+  db = OpenOk(dir, {&crash});
+  EXPECT_EQ(db->recovery().torn_bytes, 7u);
+  EXPECT_EQ(db->Last(), MakeGroup(1));
+  EXPECT_EQ(db->entry_count(), 4u);
+}
+
+TEST(SuperSafeDB, TruncateFromRemovesThatL1BlockAndEverythingAfter) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  for (uint64_t l1 : {10, 11, 13, 13, 20}) ASSERT_EQ(db->Append(MakeGroup(l1)), Status::Ok());
+  ASSERT_EQ(db->TruncateFrom(21), Status::Ok());
+  EXPECT_EQ(db->entry_count(), 20u);
+  ASSERT_EQ(db->TruncateFrom(14), Status::Ok());
+  EXPECT_EQ(db->Last(), MakeGroup(13));
+  EXPECT_EQ(db->entry_count(), 16u);
+  ASSERT_EQ(db->TruncateFrom(13), Status::Ok());
+  EXPECT_EQ(db->Last(), MakeGroup(11));
+  EXPECT_FALSE(db->At(13));
+  EXPECT_EQ(std::filesystem::file_size(dir.db()), 8u * layout::kEntrySize);
+  ASSERT_EQ(db->Append(MakeGroup(12)), Status::Ok());
+  db.reset();
+  db = OpenOk(dir);
+  EXPECT_EQ(db->Last(), MakeGroup(12));
+  ASSERT_EQ(db->TruncateFrom(0), Status::Ok());
+  EXPECT_TRUE(db->empty());
+  ASSERT_EQ(db->Append(MakeGroup(3)), Status::Ok());
+  EXPECT_EQ(db->Last(), MakeGroup(3));
+}
+
+TEST(SuperSafeDB, FirstSafeAtLeastFindsTheViewThatReachedTheBlock) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  // Chain 2 joins at L1 block 12; the tip's last revision counts, not the revision it replaced.
+  for (uint64_t l1 : {10, 11}) ASSERT_EQ(db->Append(MakeGroup(l1, 2)), Status::Ok());
+  for (uint64_t l1 : {12, 14}) ASSERT_EQ(db->Append(MakeGroup(l1, 3)), Status::Ok());
+  Group high = MakeGroup(15, 3);
+  high.entries[0].cross_safe_number = 1000;
+  ASSERT_EQ(db->Append(high), Status::Ok());
+  Group low = MakeGroup(15, 3, 1);
+  ASSERT_EQ(db->Append(low), Status::Ok());
+
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(0, 0), 10u);
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(0, 60), 10u);
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(0, 61), 11u);
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(0, 66), 11u);
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(0, 67), 12u);
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(0, 73), 14u);
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(0, 90), 15u);
+  EXPECT_FALSE(db->FirstCrossSafeAtLeast(0, 91));  // only the replaced revision had 1000
+  EXPECT_EQ(db->FirstCrossSafeAtLeast(2, 0), 12u);  // chain 2 is absent before 12
+  EXPECT_FALSE(db->FirstCrossSafeAtLeast(3, 0));
+  EXPECT_EQ(db->FirstLocalSafeAtLeast(1, 64), 10u);
+  EXPECT_EQ(db->FirstLocalSafeAtLeast(1, 65), 11u);
+  EXPECT_EQ(db->FirstLocalSafeAtLeast(2, 77), 12u);
+  EXPECT_FALSE(db->FirstLocalSafeAtLeast(1, UINT64_MAX));
+}
+
+TEST(SuperSafeDB, ASimulatedCrashKillsTheHandleAndReopeningRecovers) {
+  TempDir dir;
+  CrashSwitch crash;
+  auto db = OpenOk(dir, {&crash});
+  ASSERT_EQ(db->Append(MakeGroup(1)), Status::Ok());
+  const auto acknowledged = ReadBytes(dir.db());
+  crash.Arm(100);
+  Status s = db->Append(MakeGroup(2));
+  EXPECT_EQ(s.code(), Code::kIOError);
+  EXPECT_THAT(s.message(), HasSubstr("simulated crash"));
+  EXPECT_EQ(db->Append(MakeGroup(3)).code(), Code::kIOError);
+  EXPECT_EQ(db->AppendBatch(std::vector<Group>{MakeGroup(3)}).code(), Code::kIOError);
+  EXPECT_EQ(db->TruncateFrom(0).code(), Code::kIOError);
+  EXPECT_EQ(db->Last(), MakeGroup(1));  // reads answer from what was acknowledged
+  EXPECT_EQ(std::filesystem::file_size(dir.db()), acknowledged.size() + 100);
+  const auto torn = ReadBytes(dir.db());
+
+  db.reset();
+  db = OpenOk(dir, {&crash});
+  EXPECT_EQ(db->recovery().torn_bytes, 100u);
+  EXPECT_EQ(ReadBytes(dir.db()), acknowledged);
+  EXPECT_EQ(ReadBytes(dir.broken()), std::vector<uint8_t>(torn.begin() + acknowledged.size(), torn.end()));
+  EXPECT_EQ(db->Last(), MakeGroup(1));
+  ASSERT_EQ(db->Append(MakeGroup(2)), Status::Ok());
+  EXPECT_EQ(db->Last(), MakeGroup(2));
+}
+
+TEST(SuperSafeDB, OpenErrorsNameWhatIsWrong) {
+  TempDir dir;
+  auto missing = SuperSafeDB::Open(dir.path() / "nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kIOError);
+  EXPECT_THAT(missing.status().message(), HasSubstr("nope: directory does not exist"));
+
+  WriteBytes(dir.path() / "file", {1, 2, 3});
+  auto not_dir = SuperSafeDB::Open(dir.path() / "file");
+  ASSERT_FALSE(not_dir.ok());
+  EXPECT_THAT(not_dir.status().message(), HasSubstr("not a directory"));
+
+  TempDir dir2;
+  std::filesystem::create_directory(dir2.db());
+  auto db_is_dir = SuperSafeDB::Open(dir2.path());
+  ASSERT_FALSE(db_is_dir.ok());
+  EXPECT_EQ(db_is_dir.status().code(), Code::kIOError);
+
+  TempDir dir3;
+  WriteBytes(dir3.db(), std::vector<uint8_t>(1000, 'x'));
+  auto garbage = SuperSafeDB::Open(dir3.path());
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.status().code(), Code::kCorruption);
+  EXPECT_THAT(garbage.status().message(), HasSubstr("supersafe.db: corruption at offset"));
+  EXPECT_THAT(garbage.status().message(), HasSubstr("unknown entry type 0x78"));
+  EXPECT_EQ(ReadBytes(dir3.db()), std::vector<uint8_t>(1000, 'x'));
+  EXPECT_FALSE(std::filesystem::exists(dir3.broken()));
+}
+
+TEST(SuperSafeDB, VerifyReportsNothingOnAHealthyFileAndNamesAMissingOne) {
+  TempDir dir;
+  {
+    auto db = OpenOk(dir);
+    for (uint64_t l1 = 1; l1 < 50; ++l1) ASSERT_EQ(db->Append(MakeGroup(l1, 1 + l1 / 16)), Status::Ok());
+    ASSERT_EQ(db->Append(MakeGroup(49, 4, 1)), Status::Ok());
+  }
+  EXPECT_THAT(VerifySuperSafeDB(dir.db()), ::testing::IsEmpty());
+  auto missing = VerifySuperSafeDB(dir.path() / "absent.db");
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_THAT(missing[0].what, HasSubstr("cannot open"));
+}
+
+// Open reads only the end of the file: damage in the middle is Verify's to find. A lookup that
+// reads structurally impossible bytes stops the process, naming the offset.
+TEST(SuperSafeDBDeathTest, ALookupThatReadsDamageStopsTheProcess) {
+  TempDir dir;
+  {
+    auto db = OpenOk(dir);
+    for (uint64_t l1 = 1; l1 <= 5; ++l1) ASSERT_EQ(db->Append(MakeGroup(l1)), Status::Ok());
+  }
+  auto bytes = ReadBytes(dir.db());
+  const size_t seal_of_3 = (3 * 4 - 1) * layout::kEntrySize;
+  bytes[seal_of_3 + layout::kType] = 0x07;
+  WriteBytes(dir.db(), bytes);
+
+  auto db = OpenOk(dir);
+  EXPECT_EQ(db->At(5), MakeGroup(5));
+  EXPECT_DEATH((void)db->At(3), "corruption at offset " + std::to_string(seal_of_3));
+  EXPECT_THAT(VerifySuperSafeDB(dir.db()),
+              Contains(AllOf(Field(&Finding::offset, seal_of_3), Field(&Finding::what, HasSubstr("unknown entry type 0x07")))));
+}
+
+}  // namespace
+}  // namespace supersafe::db

@@ -1,0 +1,95 @@
+// Helpers shared by the super-safe-db tests: temporary directories, deterministic groups, raw file
+// access for byte surgery.
+#pragma once
+
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/check.h"
+#include "core/types.h"
+#include "db/super_safe_db.h"
+
+namespace supersafe {
+// Readable failure messages.
+inline void PrintTo(const Status& s, std::ostream* os) { *os << s.ToString(); }
+namespace db {
+inline void PrintTo(const Group& g, std::ostream* os) {
+  *os << "Group{l1 " << g.l1_number << " " << g.l1_hash.Hex() << " ts " << g.l1_timestamp << ":";
+  for (const ChainEntry& e : g.entries)
+    *os << " [chain " << e.chain_index << " local " << e.local_safe_number << " cross " << e.cross_safe_number
+        << " flags " << int{e.flags} << "]";
+  *os << "}";
+}
+}  // namespace db
+}  // namespace supersafe
+
+namespace supersafe::db::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ssdb-test-XXXXXX").string();
+    SS_CHECK(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path db() const { return path_ / SuperSafeDB::kFileName; }
+  std::filesystem::path broken() const { return path_ / (std::string(SuperSafeDB::kFileName) + ".broken"); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline HashPrefix PrefixFrom(uint64_t a, uint64_t b) {
+  HashPrefix h;
+  PutU64BE(h.data(), a);
+  PutU64BE(h.data() + 8, b);
+  PutU32BE(h.data() + 16, static_cast<uint32_t>(a * 31 + b));
+  return h;
+}
+
+// A group for `l1` with chains 0..chains-1; numbers grow with `l1`, `revision` varies the hashes.
+inline Group MakeGroup(uint64_t l1, uint32_t chains = 3, uint64_t revision = 0) {
+  Group g;
+  g.l1_number = l1;
+  g.l1_hash = PrefixFrom(l1, revision);
+  g.l1_timestamp = 1'700'000'000 + l1 * 12;
+  for (uint32_t c = 0; c < chains; ++c) {
+    ChainEntry e;
+    e.chain_index = c;
+    e.local_safe_number = l1 * 6 + c + 3;
+    e.local_safe_hash = PrefixFrom(e.local_safe_number, 100 + c);
+    e.cross_safe_number = l1 * 6 + c;
+    e.cross_safe_hash = PrefixFrom(e.cross_safe_number, 200 + c + revision);
+    g.entries.push_back(e);
+  }
+  return g;
+}
+
+inline std::vector<uint8_t> ReadBytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+inline void WriteBytes(const std::filesystem::path& p, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  SS_CHECK(out.good(), "writing " + p.string() + " failed");
+}
+
+}  // namespace supersafe::db::testing
