@@ -119,6 +119,7 @@ class FakeChain : public supervisor::ChainSource {
   }
 
   const BlockRef& block(uint64_t n) const { return blocks_.at(n); }
+  size_t log_count(uint64_t n) const { return logs_.at(n).size(); }
   const BlockRef& head() const { return blocks_.back(); }
   const ChainConfig& config() const { return cfg_; }
 
@@ -154,6 +155,7 @@ class SupervisorHarness : public ::testing::Test {
     sup_.reset();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
+  ~SupervisorHarness() override { SupervisorHarness::TearDown(); }
   void Reopen() {
     sup_.reset();
     supervisor::Sources sources;
