@@ -48,10 +48,17 @@ void Derivation::DeriveNext() {
   AdoptSafeChain(safe_head);
 }
 
-std::vector<uint64_t> Derivation::SafeNumbers() const {
+std::vector<uint64_t> Derivation::SafeNumbersOnChain() const {
+  const auto& unsafe = chain_->unsafe();
   std::vector<uint64_t> out;
   out.reserve(views_.size());
-  for (const View& v : views_) out.push_back(v.safe.number);
+  for (const View& v : views_) {
+    const L2Block* blk = chain_->Find(v.safe.hash);
+    while (blk != nullptr && !(blk->ref.number < unsafe.size() && unsafe[blk->ref.number].ref.hash == blk->ref.hash))
+      blk = chain_->Find(blk->ref.parent_hash);
+    SS_CHECK(blk != nullptr, "a local-safe chain does not reach the unsafe chain");
+    out.push_back(blk->ref.number);
+  }
   return out;
 }
 

@@ -45,8 +45,11 @@ class Derivation {
   // The local-safe head derived through L1 block `view` (<= tip()).
   const BlockID& SafeAt(uint64_t view) const { return views_.at(view).safe; }
   const BlockID& safe() const { return views_.back().safe; }
-  // SafeAt(0..tip()) as numbers.
-  std::vector<uint64_t> SafeNumbers() const;
+  // For each view 0..tip(), the number of the newest block of its local-safe chain that is still
+  // on the unsafe chain. Equal to SafeAt(view).number except for views before a replacement, whose
+  // local-safe blocks above the replaced height were cut off with it (they never became
+  // cross-safe: the replaced block was waiting in those views).
+  std::vector<uint64_t> SafeNumbersOnChain() const;
 
   // Replaces `invalid`, which the supervisor named while the node reported view `view`. Returns the
   // replacement. kInvalidArgument if `view` is not derived or `invalid` is not on the local-safe

@@ -82,12 +82,15 @@ Status OpNode::ReportSafe() {
 void OpNode::ForwardFinality() {
   const L2Chain& c = world_->chain(chain_);
   const BlockID fin = world_->l1().at(world_->l1().finalized()).ref.ID();
-  if (forwarded_finality_ == fin) return;
+  if (forwarded_finality_ == fin && forwarded_generation_ == host_->generation()) return;
   auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryFinalize(c.id(), fin); });
   Json ev{{"chain", c.name()}, {"finalized_l1", ToJson(fin)}};
   ev["result"] = r.ok() ? ToJson(*r) : ToJson(r.status());
   trace_->Add("try_finalize", ev);
-  if (r.ok()) forwarded_finality_ = fin;
+  if (r.ok()) {
+    forwarded_finality_ = fin;
+    forwarded_generation_ = host_->generation();
+  }
 }
 
 std::string OpNode::Fingerprint() const {
@@ -95,7 +98,8 @@ std::string OpNode::Fingerprint() const {
   std::string s = std::to_string(acked_) + "/" + d.safe().hash.Hex() + "/" + std::to_string(d.tip()) + "/" +
                   world_->chain(chain_).head().ref.hash.Hex() + "/" + std::to_string(d.replacements().size());
   s += "/" + (reported_unsafe_ ? reported_unsafe_->hash.Hex() : std::string("-"));
-  s += "/" + (forwarded_finality_ ? forwarded_finality_->hash.Hex() : std::string("-"));
+  s += "/" + (forwarded_finality_ ? forwarded_finality_->hash.Hex() : std::string("-")) + "@" +
+       std::to_string(forwarded_generation_);
   return s;
 }
 

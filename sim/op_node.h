@@ -6,8 +6,8 @@
 //       first error or non-accept answer;
 //   (3) on `invalid` it replaces the named block (sim/derivation.h); on OUT_OF_ORDER it derives
 //       again from the supervisor's tip;
-//   (4) ForwardFinality: TryFinalize with the newest finalized L1 block, once per block (again
-//       after a supervisor restart).
+//   (4) ForwardFinality: TryFinalize with the newest finalized L1 block, once per block and
+//       supervisor process (again after a restart or a crash recovery).
 // Supervisor errors are answers, traced and retried later; a Status returned by these methods is a
 // breach that fails the run (e.g. the supervisor named a block the node never derived).
 #pragma once
@@ -39,10 +39,7 @@ class OpNode {
   void ReportUnsafe();
   Status ReportSafe();
   void ForwardFinality();
-  // After a supervisor restart: finality is forwarded again.
-  void ForgetFinality() { forwarded_finality_.reset(); }
 
-  uint64_t acked() const { return acked_; }
   // Accept answers since the last call.
   std::vector<Ack> TakeAcks() { return std::move(acks_); }
   // Replacements made since the last call ("B#3 replaced at L1 5").
@@ -58,6 +55,7 @@ class OpNode {
   uint64_t acked_ = 0;  // the genesis group acknowledges L1 block 0
   std::optional<BlockRef> reported_unsafe_;
   std::optional<BlockID> forwarded_finality_;
+  size_t forwarded_generation_ = 0;  // SupervisorHost::generation() it was forwarded to
   std::vector<Ack> acks_;
   std::vector<std::string> replacement_notes_;
 };

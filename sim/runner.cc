@@ -118,6 +118,7 @@ class Runner {
 
 RunResult Runner::Run() {
   RunResult result;
+  trace_.RedactPath(options_.datadir.string());
   Json chains = Json::array();
   for (const auto& c : scenario_.chains)
     chains.push_back({{"name", c.name}, {"id", c.id.Decimal()}, {"block_time", c.block_time},
@@ -217,7 +218,6 @@ Status Runner::Apply(const Step& step) {
         } else if constexpr (std::is_same_v<T, RestartStep>) {
           Status s = host_->Restart();
           if (!s.ok()) return fail(s.ToString());
-          for (auto& node : nodes_) node->ForgetFinality();
           marks_.push_back({MarkKind::kRestart, "", "supervisor restart"});
         } else if constexpr (std::is_same_v<T, CrashStep>) {
           host_->ArmCrash(a.db, a.torn_bytes);
@@ -478,7 +478,7 @@ WorldSnapshot Runner::Snapshot() const {
     sc.interop_time = c.interop_time();
     for (const L2Block& b : c.unsafe())
       sc.blocks.push_back({b.ref.number, b.ref.hash, b.ref.parent_hash, b.ref.timestamp, b.logs, b.deposit_only});
-    sc.local_safe_at = world_.derivation(i).SafeNumbers();
+    sc.local_safe_at = world_.derivation(i).SafeNumbersOnChain();
     w.chains.push_back(std::move(sc));
   }
   return w;

@@ -171,8 +171,6 @@ struct Scenario {
 
   // Index of the chain named `name`, if any.
   std::optional<size_t> ChainIndex(const std::string& name) const;
-  // Timestamp of block `n` of chain `chain`.
-  uint64_t TimeOf(size_t chain, uint64_t n) const { return genesis.l2_time + n * chains[chain].block_time; }
 };
 
 // Parses YAML text; `file` names the source in error messages.

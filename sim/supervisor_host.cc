@@ -13,6 +13,7 @@ Status SupervisorHost::Start() {
   auto sv = supervisor::Supervisor::Open(datadir_, deps_, sources_, options);
   if (!sv.ok()) return sv.status().WithContext("opening the supervisor");
   sv_ = std::move(sv).value();
+  ++generation_;
   return Status::Ok();
 }
 

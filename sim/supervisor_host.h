@@ -23,9 +23,6 @@ class SupervisorHost {
   SupervisorHost(const SupervisorHost&) = delete;
   SupervisorHost& operator=(const SupervisorHost&) = delete;
 
-  const std::filesystem::path& datadir() const { return datadir_; }
-  const supervisor::DependencySet& deps() const { return deps_; }
-
   // Opens the supervisor on the data directory (first start).
   Status Start();
   // Stops the supervisor cleanly and opens it again on the same data directory.
@@ -46,6 +43,9 @@ class SupervisorHost {
 
   // Number of crash recoveries so far (fired crashes).
   size_t crashes() const { return crashes_; }
+  // Counts the opens (start, restarts, crash recoveries): a new value means a fresh process that
+  // has forgotten everything not on disk.
+  size_t generation() const { return generation_; }
   // Set when reopening failed: the run cannot go on.
   const std::optional<Status>& fatal() const { return fatal_; }
 
@@ -60,6 +60,7 @@ class SupervisorHost {
   db::CrashSwitch events_crash_;
   std::unique_ptr<supervisor::Supervisor> sv_;
   size_t crashes_ = 0;
+  size_t generation_ = 0;
   std::optional<Status> fatal_;
 };
 

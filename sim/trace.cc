@@ -16,7 +16,13 @@ Json ToJson(const Status& s) { return s.ToString(); }
 void Trace::Add(const std::string& event, const Json& fields) {
   Json line{{"step", step_}, {"event", event}};
   for (const auto& [k, v] : fields.items()) line[k] = v;
-  bytes_ += line.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (!redact_.empty()) {
+    static const std::string kMarker = "$DATADIR";
+    for (size_t pos = text.find(redact_); pos != std::string::npos; pos = text.find(redact_, pos + kMarker.size()))
+      text.replace(pos, redact_.size(), kMarker);
+  }
+  bytes_ += text;
   bytes_ += '\n';
 }
 

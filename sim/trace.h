@@ -20,6 +20,9 @@ Json ToJson(const Status& s);      // "OK" or "FUTURE_DATA: message"
 
 class Trace {
  public:
+  // Every occurrence of `path` (the run's data directory, which differs between runs) is written
+  // as "$DATADIR", so error messages that name files keep the trace deterministic.
+  void RedactPath(std::string path) { redact_ = std::move(path); }
   // Events from now on belong to step `step` (0: before the first step).
   void SetStep(size_t step) { step_ = step; }
   // Appends {"step": n, "event": event, ...fields} as one line.
@@ -30,6 +33,7 @@ class Trace {
 
  private:
   size_t step_ = 0;
+  std::string redact_;
   std::string bytes_;
 };
 

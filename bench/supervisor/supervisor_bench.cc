@@ -210,19 +210,19 @@ void BM_CheckAccessList(benchmark::State& state) {
   MessageDB& db = MessageDB::Get();
   const auto& cfg = db.world().deps.chains[1];
   std::mt19937_64 rng(8);
-  std::vector<std::vector<Hash>> queries;
+  std::vector<std::pair<std::vector<Hash>, supervisor::ExecutingDescriptor>> queries;
   for (int i = 0; i < 4096; ++i) {
     uint64_t n = 1 + rng() % (MessageDB::kBlocks - 1);
     uint32_t li = static_cast<uint32_t>(rng() % MessageDB::kLogs);
     Hash log_hash = LogHash(Origin(), Keccak256(PayloadOf(n, li).span()));
     supervisor::AccessEntry e{cfg.id, n, cfg.TimeOf(n), li,
                               supervisor::AccessChecksum(log_hash, cfg.id, n, cfg.TimeOf(n), li)};
-    queries.push_back(supervisor::EncodeAccessEntry(e));
+    queries.push_back({supervisor::EncodeAccessEntry(e), {cfg.TimeOf(n) + 2, 0, std::nullopt}});
   }
-  supervisor::ExecutingDescriptor desc{cfg.TimeOf(MessageDB::kBlocks), 0, std::nullopt};
   size_t i = 0;
   for (auto _ : state) {
-    Status s = db.sup().CheckAccessList(queries[i++ & 4095], SafetyLevel::kUnsafe, desc);
+    const auto& q = queries[i++ & 4095];
+    Status s = db.sup().CheckAccessList(q.first, SafetyLevel::kUnsafe, q.second);
     if (!s.ok()) state.SkipWithError(s.ToString().c_str());
   }
   state.SetItemsProcessed(state.iterations());

@@ -6,6 +6,12 @@
 // checkpoint per block; a block with its logs and executing-message links is appended with one
 // write and made durable before Append returns. Rewind truncates to a block.
 //
+// Memory and reads: the DB keeps a 16-byte index entry per block in memory and reads the file
+// through a read-only shared mapping, so a lookup is a memory access. Pages of the file that
+// lookups touch count as the process's RssFile (page cache, reclaimable), not as RssAnon. The file
+// was checked in full on open; a read that finds it changed since fails an SS_CHECK (the process
+// stops), and a disk read error on the mapping stops it with SIGBUS.
+//
 // Thread-compatibility: one writer; const methods may run concurrently with each other.
 #pragma once
 
@@ -51,6 +57,8 @@ class EventDB {
   // Opens or creates the file. The chain ID is stored in the file header and must match on reopen
   // (kInvalidArgument otherwise). Recovery as the super-safe-db: a torn tail goes to
   // `<file>.broken`; corruption elsewhere refuses to open naming the offset.
+  // Creates missing parent directories. Reads and checks the whole file (every CRC), so opening
+  // costs one sequential read of it; a refused open changes nothing.
   static Result<std::unique_ptr<EventDB>> Open(const std::filesystem::path& file, const ChainID& chain_id,
                                                const OpenOptions& options = {});
   ~EventDB();
@@ -60,10 +68,14 @@ class EventDB {
 
   // Appends one block durably. The first block of an empty DB may have any number; after that the
   // number must be latest+1 and the parent hash latest's hash (kConflictingData otherwise).
+  // A rejected append writes nothing. After a failed write (kIOError, e.g. a simulated crash)
+  // every further write fails with kIOError until the DB is reopened; reads still answer.
   Status Append(const BlockRecord& block);
-  // Several consecutive blocks, one write and one fdatasync.
+  // Several consecutive blocks, one write and one fdatasync; all are checked before anything is
+  // written. A crash during the write may leave complete blocks of the batch, which recovery keeps.
   Status AppendBatch(std::span<const BlockRecord> blocks);
-  // Durably removes every block above `number`. kInvalidArgument if number < first block.
+  // Durably removes every block above `number`. kInvalidArgument if number < first block; nothing
+  // to do (OK) if the DB is empty or number >= latest.
   Status RewindTo(uint64_t number);
   // Durably removes everything (the DB becomes empty).
   Status Clear();
@@ -86,6 +98,11 @@ class EventDB {
   std::unique_ptr<Impl> impl_;
 };
 
+// Reads the whole file without changing it (or creating it) and reports, in file order and with
+// their offsets, every problem: a bad header, a bad CRC, a block out of order or not linked to its
+// parent, an unknown or misplaced entry, nonzero reserved bytes, and a torn tail. Past a broken
+// checkpoint it resumes at the next sound one. The first finding is the one Open refuses with (or
+// the torn tail it recovers); an empty result means Open takes the file as it is.
 std::vector<Finding> VerifyEventDB(const std::filesystem::path& file);
 
 }  // namespace supersafe::db

@@ -26,13 +26,27 @@ constexpr uint64_t kEntry = layout::kEntrySize;
 // ---------------------------------------------------------------------------------------------
 // Entry fields
 
+// Big-endian loads: one load and a byte swap (the read path is hot; core's GetU64BE goes byte by byte).
+uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+  return v;
+}
+
 uint8_t TypeOf(const uint8_t* e) { return e[layout::kType]; }
-uint64_t L1Of(const uint8_t* e) { return GetU64BE(e + layout::kL1Number); }
+uint64_t L1Of(const uint8_t* e) { return Load64(e + layout::kL1Number); }
 bool SameL1Hash(const uint8_t* a, const uint8_t* b) {
   return std::memcmp(a + layout::kL1Hash, b + layout::kL1Hash, HashPrefix::kSize) == 0;
 }
-uint32_t ChainIndexOf(const uint8_t* e) { return GetU32BE(e + layout::kChainIndex); }
-uint32_t SealCountOf(const uint8_t* e) { return GetU32BE(e + layout::kSealCount); }
+uint32_t ChainIndexOf(const uint8_t* e) { return Load32(e + layout::kChainIndex); }
+uint32_t SealCountOf(const uint8_t* e) { return Load32(e + layout::kSealCount); }
 
 std::string HexOf(uint64_t v) {
   char buf[24];
@@ -46,15 +60,13 @@ void PutHeader(uint8_t* e, uint8_t type, uint64_t l1_number, const HashPrefix& l
   std::memcpy(e + layout::kL1Hash, l1_hash.data(), HashPrefix::kSize);
 }
 
-ChainEntry DecodeChainEntry(const uint8_t* e) {
-  ChainEntry c;
+void DecodeChainEntry(const uint8_t* e, ChainEntry& c) {
   c.chain_index = ChainIndexOf(e);
-  c.local_safe_number = GetU64BE(e + layout::kLocalSafeNumber);
-  c.local_safe_hash = HashPrefix::FromSpan(ByteSpan(e + layout::kLocalSafeHash, HashPrefix::kSize));
-  c.cross_safe_number = GetU64BE(e + layout::kCrossSafeNumber);
-  c.cross_safe_hash = HashPrefix::FromSpan(ByteSpan(e + layout::kCrossSafeHash, HashPrefix::kSize));
+  c.local_safe_number = Load64(e + layout::kLocalSafeNumber);
+  std::memcpy(c.local_safe_hash.data(), e + layout::kLocalSafeHash, HashPrefix::kSize);
+  c.cross_safe_number = Load64(e + layout::kCrossSafeNumber);
+  std::memcpy(c.cross_safe_hash.data(), e + layout::kCrossSafeHash, HashPrefix::kSize);
   c.flags = e[layout::kFlags];
-  return c;
 }
 
 // CRC-32C of a group's bytes (its chain entries, then its seal) with the seal's CRC field as zero.
@@ -118,8 +130,8 @@ std::optional<std::string> CrossSafeRegression(const GroupBytes& prev, const Gro
     if (j == next.count || ChainIndexOf(next.entry(j)) != chain)
       return "chain " + std::to_string(chain) + " of the group for L1 block " + std::to_string(L1Of(prev.first)) +
              " is missing";
-    const uint64_t before = GetU64BE(prev.entry(k) + layout::kCrossSafeNumber);
-    const uint64_t after = GetU64BE(next.entry(j) + layout::kCrossSafeNumber);
+    const uint64_t before = Load64(prev.entry(k) + layout::kCrossSafeNumber);
+    const uint64_t after = Load64(next.entry(j) + layout::kCrossSafeNumber);
     if (after < before)
       return "chain " + std::to_string(chain) + ": cross-safe number " + std::to_string(after) +
              " is below " + std::to_string(before) + " in the group for L1 block " + std::to_string(L1Of(prev.first));
@@ -174,7 +186,7 @@ void CheckGroup(const uint8_t* base, uint64_t seal, Bytes& scratch, std::vector<
     return;
   }
   const uint64_t start = seal - count;
-  const uint32_t stored = GetU32BE(s + layout::kSealCrc);
+  const uint32_t stored = Load32(s + layout::kSealCrc);
   const uint32_t computed = GroupCrc(ByteSpan(base + start * kEntry, (count + 1) * kEntry), scratch);
   if (stored != computed) {
     // Which bytes are wrong is unknown, the count included: checking the range it implies would
@@ -258,7 +270,7 @@ Tail AnalyzeTail(const uint8_t* base, uint64_t size, Bytes& scratch) {
     if (SealCountOf(e) == last - first) {
       Bytes group(base + first * kEntry, base + entries * kEntry);
       group[group.size() - kEntry + layout::kType] = layout::kTypeSeal;
-      if (GroupCrc(group, scratch) == GetU32BE(e + layout::kSealCrc))
+      if (GroupCrc(group, scratch) == Load32(e + layout::kSealCrc))
         t.problems.push_back({last * kEntry, "seal with a damaged type byte " + HexOf(TypeOf(e))});
     }
   }
@@ -293,46 +305,54 @@ std::vector<Problem> CheckLastGroup(const uint8_t* base, uint64_t seal, Bytes& s
 // ---------------------------------------------------------------------------------------------
 // Searching sorted entries
 
-// One probe of FirstReached: whether index i has reached the target, its value (guides
-// interpolation), and the last index known to share that value (>= i).
+// One probe of FirstReached at index i: whether i has reached the target, its value (guides
+// interpolation), and what the probe learnt next to i: if i has not reached the target, the last
+// index known to share i's value and whether the index after that one has; if i has, the first
+// index known to share i's value and whether the index before that one has not. Indices sharing a
+// value are those of one L1 number; the neighbour is the next or previous L1 number's group.
 struct Probe {
   bool reached;
   double value;
-  uint64_t last_same;
+  uint64_t same;  // last (not reached) or first (reached) index known to share the value
+  bool decided = false;  // the index after (not reached) or before (reached) `same` is on the other side
 };
 
 // The first index in [lo, hi) that has reached the target (hi if none), for `probe` monotone in
-// the index (false, then true). Probes where the values interpolate to `target`, and bisects after
-// any interpolation that failed to halve the range, so the worst case stays O(log n). Terminates
-// and stays in range whatever the values are.
+// the index (false, then true). The first probes go where the values interpolate to `target`:
+// on keys that grow about linearly with the position, as L1 numbers and L2 numbers do, each one
+// cuts the distance to the answer by orders of magnitude, even when they all land on one side.
+// After kInterpolations probes it bisects, so the worst case stays O(log n). Whatever the values,
+// it terminates, and returns hi if hi-1 has not reached the target, else lo if lo has, else an
+// index that has while the one before it has not.
 template <typename ProbeFn>
 uint64_t FirstReached(uint64_t lo, uint64_t hi, double target, const ProbeFn& probe) {
+  constexpr int kInterpolations = 8;
   if (lo == hi) return hi;
-  const Probe first = probe(lo);
-  if (first.reached) return lo;
   const Probe last = probe(hi - 1);
   if (!last.reached) return hi;
+  const Probe first = probe(lo);
+  if (first.reached) return lo;
   uint64_t b = hi - 1;  // reached
-  uint64_t a = std::clamp(first.last_same, lo, b - 1);  // not reached
+  uint64_t a = std::clamp(first.same, lo, b - 1);  // not reached
   double va = first.value, vb = last.value;
-  bool interpolate = true;
-  while (b - a > 1) {
+  for (int round = 0; b - a > 1; ++round) {
     const uint64_t width = b - a;
     uint64_t step = width / 2;
-    if (interpolate && vb > va) {
+    if (round < kInterpolations && vb > va) {
       const double f = std::clamp((target - va) / (vb - va), 0.0, 1.0);
       step = std::clamp<uint64_t>(static_cast<uint64_t>(f * static_cast<double>(width)), 1, width - 1);
     }
     const uint64_t mid = a + step;
     const Probe p = probe(mid);
     if (p.reached) {
-      b = mid;
+      b = std::clamp(p.same, a + 1, mid);
       vb = p.value;
+      if (p.decided && b == p.same) a = b - 1;
     } else {
-      a = std::clamp(p.last_same, mid, b - 1);
+      a = std::clamp(p.same, mid, b - 1);
       va = p.value;
+      if (p.decided && a == p.same) b = a + 1;
     }
-    interpolate = !interpolate || b - a <= width / 2;
   }
   return b;
 }
@@ -371,6 +391,14 @@ struct SuperSafeDB::Impl {
   }
   uint64_t Key(uint64_t i) const { return L1Of(Entry(i)); }
 
+  // Asks for entries [first, first+count) (clipped to the file) to be loaded in parallel: a
+  // group's entries are read one after another, and each would otherwise be a memory round trip.
+  void Prefetch(uint64_t first, uint64_t count) const {
+    const uint64_t end = std::min(entries, first + count);
+    if (first >= end) return;
+    for (const uint8_t* p = base + first * kEntry; p < base + end * kEntry; p += 64) __builtin_prefetch(p);
+  }
+
   // Stops the process on stored bytes that contradict the format (Open checks only the tail;
   // VerifySuperSafeDB finds such damage without stopping).
   void CheckStored(bool ok, uint64_t index, const char* what) const {
@@ -388,34 +416,44 @@ struct SuperSafeDB::Impl {
 
   Group DecodeGroup(uint64_t seal) const {
     const GroupBytes gb = GroupAt(seal);
+    Prefetch(seal - gb.count, gb.count);
     const uint8_t* s = Entry(seal);
     Group g;
     g.l1_number = L1Of(s);
-    g.l1_hash = HashPrefix::FromSpan(ByteSpan(s + layout::kL1Hash, HashPrefix::kSize));
-    g.l1_timestamp = GetU64BE(s + layout::kSealTimestamp);
-    g.entries.reserve(gb.count);
+    std::memcpy(g.l1_hash.data(), s + layout::kL1Hash, HashPrefix::kSize);
+    g.l1_timestamp = Load64(s + layout::kSealTimestamp);
+    g.entries.resize(gb.count);
     for (uint32_t k = 0; k < gb.count; ++k) {
       const uint8_t* e = gb.entry(k);
       CheckStored(TypeOf(e) == layout::kTypeChain && L1Of(e) == g.l1_number, seal - gb.count + k,
                   "expected a chain entry of its seal's L1 block");
-      g.entries.push_back(DecodeChainEntry(e));
+      DecodeChainEntry(e, g.entries[k]);
     }
     return g;
   }
 
-  // The first entry with a key above x (entries if none).
+  // The first entry with a key above x (entries if none). A probe that lands on key x itself
+  // finishes the search by walking to the end of that key.
   uint64_t UpperBound(uint64_t x) const {
     return FirstReached(0, entries, static_cast<double>(x) + 0.5, [&](uint64_t i) {
       const uint64_t k = Key(i);
-      return Probe{k > x, static_cast<double>(k), i};
+      if (k == x) return Probe{false, static_cast<double>(k), EndOfKey(i) - 1, true};
+      if (k < x) return Probe{false, static_cast<double>(k), i, i + 1 < entries && Key(i + 1) > x};
+      return Probe{true, static_cast<double>(k), i, i > 0 && Key(i - 1) <= x};
     });
   }
 
   // The first entry after i with a key above Key(i) (entries if none): one past the seal of the
-  // newest revision of that L1 block. Gallops, then bisects.
+  // newest revision of that L1 block. Walks the few entries of a group, then gallops and bisects
+  // (many revisions, or many chains).
   uint64_t EndOfKey(uint64_t i) const {
+    constexpr uint64_t kWalk = 32;
     const uint64_t x = Key(i);
-    uint64_t lo = i, hi = entries;  // Key(lo) == x; Key(hi) > x or hi == entries
+    Prefetch(i + 1, kWalk / 2);
+    uint64_t lo = i;
+    for (const uint64_t walk_end = std::min(entries, i + kWalk); lo + 1 < walk_end; ++lo)
+      if (Key(lo + 1) != x) return lo + 1;
+    uint64_t hi = entries;  // Key(lo) == x; Key(hi) > x or hi == entries
     for (uint64_t step = 1;; step *= 2) {
       if (step >= entries - lo) break;
       if (Key(lo + step) > x) {
@@ -450,14 +488,24 @@ struct SuperSafeDB::Impl {
       if (lo == gb.count || index_at(lo) != chain) return std::nullopt;
       k = lo;
     }
-    return GetU64BE(gb.entry(k) + field);
+    return Load64(gb.entry(k) + field);
   }
 
   std::optional<uint64_t> FirstAtLeast(uint32_t chain, uint64_t l2_number, size_t field) const {
+    auto reached = [&](uint64_t seal) {
+      const std::optional<uint64_t> n = ChainNumber(seal, chain, field);
+      return std::pair(n && *n >= l2_number, n ? static_cast<double>(*n) : -1.0);
+    };
     const uint64_t found = FirstReached(0, entries, static_cast<double>(l2_number) - 0.5, [&](uint64_t i) {
       const uint64_t seal = EndOfKey(i) - 1;
-      const std::optional<uint64_t> n = ChainNumber(seal, chain, field);
-      return Probe{n && *n >= l2_number, n ? static_cast<double>(*n) : -1.0, seal};
+      const auto [at_least, value] = reached(seal);
+      if (!at_least) {
+        const bool next = seal + 1 < entries && reached(EndOfKey(seal + 1) - 1).first;
+        return Probe{false, value, seal, next};
+      }
+      const uint64_t start = seal - GroupAt(seal).count;  // a revision may precede it
+      const bool before = start > 0 && Key(start - 1) < Key(seal) && !reached(start - 1).first;
+      return Probe{true, value, start, before};
     });
     if (found == entries) return std::nullopt;
     return Key(found);

@@ -63,6 +63,9 @@ class Evaluator {
     set.push_back(std::move(first));
     member_of_chain[c] = 0;
 
+    // Every message of every member is looked at before waiting: a message that is certainly
+    // invalid makes its block invalid even while another message of the set still waits.
+    bool waiting = false;
     for (size_t m = 0; m < set.size(); ++m) {
       const ChainConfig& chain = in_.deps->chains[set[m].chain];
       for (const db::LogRecord& log : set[m].logs) {
@@ -79,10 +82,16 @@ class Evaluator {
                           ref.chain_id.Decimal() + ", which is invalid or built on an invalid block");
           return Verdict::kInvalid;
         }
-        if (ref.block_number > in_.limits[s]) return Verdict::kWait;
+        if (ref.block_number > in_.limits[s]) {
+          waiting = true;
+          continue;
+        }
         BlockRef source_block;
         db::Presence p = in_.events[s]->Contains(ref.block_number, ref.log_index, ref.log_hash, &source_block);
-        if (p == db::Presence::kUnknown) return Verdict::kWait;
+        if (p == db::Presence::kUnknown) {
+          waiting = true;
+          continue;
+        }
         if (p == db::Presence::kConflicts || source_block.timestamp != ref.timestamp) {
           MarkInvalid(set[m].chain, set[m].number,
                       "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
@@ -90,15 +99,19 @@ class Evaluator {
           return Verdict::kInvalid;
         }
         if (ref.block_number <= heads_[s]) continue;
-        if (ref.timestamp < set[m].timestamp) return Verdict::kWait;
-        // Same timestamp: the source joins the set; it must be its chain's next candidate.
-        if (member_of_chain.count(s)) continue;  // one block per chain per timestamp
-        if (ref.block_number != heads_[s] + 1) return Verdict::kWait;
+        // Same timestamp: the source joins the set; it must be its chain's next candidate
+        // (one block per chain per timestamp). An earlier-timestamp source must be promoted first.
+        if (ref.timestamp < set[m].timestamp || (!member_of_chain.count(s) && ref.block_number != heads_[s] + 1)) {
+          waiting = true;
+          continue;
+        }
+        if (member_of_chain.count(s)) continue;
         SS_ASSIGN_OR_RETURN(Member joined, Load(s, ref.block_number));
         member_of_chain[s] = set.size();
         set.push_back(std::move(joined));
       }
     }
+    if (waiting) return Verdict::kWait;
     if (auto cyclic = FindCycle(set, member_of_chain)) {
       MarkInvalid(cyclic->first, cyclic->second, "executing message on a same-timestamp cycle");
       return Verdict::kInvalid;

@@ -14,6 +14,11 @@
 #include "db/event_db_format.h"
 #include "tests/event_db/event_db_test_util.h"
 
+namespace supersafe {
+// How RapidCheck prints a generated chain ID in a counterexample.
+inline void showValue(const ChainID& id, std::ostream& os) { os << id.Decimal(); }
+}  // namespace supersafe
+
 namespace supersafe::db {
 namespace {
 

@@ -34,9 +34,9 @@ TEST_F(DerivationTest, AcceptsBatchedBlocksInL1Order) {
   w_.Mine(2);
   d().DeriveTo(2);
   EXPECT_EQ(d().tip(), 2u);
-  EXPECT_EQ(d().SafeNumbers(), (std::vector<uint64_t>{0, 2, 3}));
+  EXPECT_EQ(d().SafeNumbersOnChain(), (std::vector<uint64_t>{0, 2, 3}));
   d().DeriveTo(99);  // clamped to the L1 head
-  EXPECT_EQ(d().SafeNumbers(), (std::vector<uint64_t>{0, 2, 3, 3}));
+  EXPECT_EQ(d().SafeNumbersOnChain(), (std::vector<uint64_t>{0, 2, 3, 3}));
   EXPECT_EQ(d().safe(), a().unsafe()[3].ID());
 }
 
@@ -61,7 +61,7 @@ TEST_F(DerivationTest, ReplacementCutsUnsafeChainAndIsDerivedFromItsView) {
   EXPECT_EQ(w_.QueueBatch(0, std::nullopt), 1u);  // block 3 on the replacement; the replacement itself is derived
   w_.Mine(1);
   d().DeriveTo(2);
-  EXPECT_EQ(d().SafeNumbers(), (std::vector<uint64_t>{0, 2, 3}));
+  EXPECT_EQ(d().SafeNumbersOnChain(), (std::vector<uint64_t>{0, 2, 3}));
   EXPECT_EQ(d().safe(), a().head().ID());
 }
 
@@ -95,7 +95,10 @@ TEST_F(DerivationTest, ReorgRemovingTheViewForgetsTheReplacement) {
   d().DeriveTo(2);
   const L2Block original = a().unsafe()[2];
   ASSERT_TRUE(d().Replace(original.ID(), 2).ok());
-  EXPECT_EQ(d().SafeNumbers(), (std::vector<uint64_t>{0, 2, 2}));
+  // View 1 still derived the original block, which is no longer on the chain: on-chain, view 1
+  // reaches only its parent.
+  EXPECT_EQ(d().SafeAt(1), original.ID());
+  EXPECT_EQ(d().SafeNumbersOnChain(), (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_TRUE(a().head().deposit_only);
 
   ASSERT_TRUE(w_.ReorgL1(1, "b", false).ok());  // removes L1 2, where the replacement was decided

@@ -180,7 +180,8 @@ void CheckFirstAtLeast(const std::map<uint64_t, Group>& effective, uint32_t chai
   auto it = effective.find(*got);
   RC_ASSERT(it != effective.end());
   RC_ASSERT(reached(it->second));
-  RC_ASSERT(it == effective.begin() || !reached(std::prev(it)->second));
+  const bool rose_here = it == effective.begin() || !reached(std::prev(it)->second);
+  RC_ASSERT(rose_here);
 }
 
 void CheckAgainstModel(const SuperSafeDB& db, const Model& m) {
@@ -313,12 +314,16 @@ RC_GTEST_PROP(SuperSafeDBModel, MatchesAPlainVectorOfGroups, (const std::vector<
     return std::move(db).value();
   };
   std::unique_ptr<SuperSafeDB> db = open();
+  bool saw_revision = false, saw_rejection = false, saw_batch = false, saw_torn_tail = false;
   for (const Op& op : ops) {
     switch (op.kind) {
       case Kind::kAppend: {
         const Group g = Build(m.groups, op.groups.at(0));
+        const bool revision = !m.groups.empty() && g.l1_number == m.groups.back().l1_number;
         const Code want = ModelWrite(m, {g});
         RC_ASSERT(db->Append(g).code() == want);
+        saw_revision |= want == Code::kOk && revision;
+        saw_rejection |= want == Code::kInvalidArgument;
         break;
       }
       case Kind::kAppendBatch: {
@@ -330,6 +335,7 @@ RC_GTEST_PROP(SuperSafeDBModel, MatchesAPlainVectorOfGroups, (const std::vector<
         }
         const Code want = ModelWrite(m, batch);
         RC_ASSERT(db->AppendBatch(batch).code() == want);
+        saw_batch |= want == Code::kOk && batch.size() > 1;
         break;
       }
       case Kind::kTruncate: {
@@ -353,6 +359,7 @@ RC_GTEST_PROP(SuperSafeDBModel, MatchesAPlainVectorOfGroups, (const std::vector<
         const uint64_t torn = ModelReopen(m);
         db = open();
         RC_ASSERT(db->recovery().torn_bytes == torn);
+        saw_torn_tail |= torn > 0;
         RC_ASSERT(VerifySuperSafeDB(dir.db()).empty());
         break;
       }
@@ -363,6 +370,10 @@ RC_GTEST_PROP(SuperSafeDBModel, MatchesAPlainVectorOfGroups, (const std::vector<
     }
     CheckAgainstModel(*db, m);
   }
+  RC_CLASSIFY(saw_revision, "revision");
+  RC_CLASSIFY(saw_rejection, "rejected write");
+  RC_CLASSIFY(saw_batch, "batch");
+  RC_CLASSIFY(saw_torn_tail, "torn tail recovered");
 }
 
 }  // namespace

@@ -1,0 +1,390 @@
+// super-safe-db benchmarks; figures and the command in bench/README.md ("super-safe-db").
+//
+// Writes: the same groups (8 chain entries of 90 bytes; our file adds a 90-byte seal) made durable
+// the same way (one fdatasync, or the library's own sync, per commit) by four contenders: a raw
+// write+fdatasync loop, SuperSafeDB, SQLite (WAL, synchronous=FULL, one transaction per commit)
+// and LMDB (synced commits, one transaction per commit).
+//   Follow/*: one group per commit (following the L1 tip).
+//   CatchUp/*: 1,000 groups per commit (catching up a backlog; AppendBatch for us).
+// Reads: a 10-million-entry supersafe.db built once in a temp dir (warm page cache): At,
+// AtOrBefore and FirstCrossSafeAtLeast with random keys, Open, VerifySuperSafeDB.
+//
+// Temp files go to $SUPERSAFE_BENCH_DIR, else /var/tmp (disk, not tmpfs), and are removed.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/check.h"
+#include "db/super_safe_db.h"
+#include "db/super_safe_format.h"
+
+namespace supersafe::db {
+namespace {
+
+namespace layout = super_safe_format;
+constexpr size_t kEntry = layout::kEntrySize;
+constexpr uint32_t kChains = 8;
+constexpr size_t kBacklog = 1000;  // groups per commit when catching up
+
+std::filesystem::path BenchRoot() {
+  const char* env = std::getenv("SUPERSAFE_BENCH_DIR");
+  return env != nullptr ? std::filesystem::path(env) : std::filesystem::path("/var/tmp");
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (BenchRoot() / "ssdb-bench-XXXXXX").string();
+    SS_CHECK(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp in " + BenchRoot().string() + " failed");
+    path_ = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+HashPrefix Prefix(uint64_t a, uint64_t b) {
+  HashPrefix h;
+  PutU64BE(h.data(), a);
+  PutU64BE(h.data() + 8, b);
+  return h;
+}
+
+// Group n of a steady run: L1 block n, 8 chains six L2 blocks further per L1 block.
+Group MakeGroup(uint64_t n) {
+  Group g;
+  g.l1_number = n;
+  g.l1_hash = Prefix(n, 1);
+  g.l1_timestamp = 1'700'000'000 + 12 * n;
+  for (uint32_t c = 0; c < kChains; ++c) {
+    const uint64_t cross = 6 * n + c;
+    g.entries.push_back({c, cross + 3, Prefix(cross + 3, 2), cross, Prefix(cross, 3), 0});
+  }
+  return g;
+}
+
+// The 90-byte chain entries of a group, as every contender stores them.
+std::vector<uint8_t> ChainEntryBytes(const Group& g) {
+  std::vector<uint8_t> out(g.entries.size() * kEntry, 0);
+  for (size_t k = 0; k < g.entries.size(); ++k) {
+    uint8_t* e = out.data() + k * kEntry;
+    const ChainEntry& c = g.entries[k];
+    e[layout::kType] = layout::kTypeChain;
+    PutU64BE(e + layout::kL1Number, g.l1_number);
+    std::memcpy(e + layout::kL1Hash, g.l1_hash.data(), 20);
+    PutU32BE(e + layout::kChainIndex, c.chain_index);
+    PutU64BE(e + layout::kLocalSafeNumber, c.local_safe_number);
+    std::memcpy(e + layout::kLocalSafeHash, c.local_safe_hash.data(), 20);
+    PutU64BE(e + layout::kCrossSafeNumber, c.cross_safe_number);
+    std::memcpy(e + layout::kCrossSafeHash, c.cross_safe_hash.data(), 20);
+  }
+  return out;
+}
+
+// The groups of `commits` commits of `per_commit` groups each, prepared before the timing starts:
+// as structs (SuperSafeDB), as 90-byte chain entries (SQLite, LMDB), and as our file's bytes, seals
+// included (the raw loop writes exactly what SuperSafeDB writes).
+struct Workload {
+  size_t per_commit;
+  std::vector<Group> groups;
+  std::vector<std::vector<uint8_t>> entries;
+  std::vector<uint8_t> file_bytes;
+
+  Workload(size_t commits, size_t per_commit_) : per_commit(per_commit_) {
+    for (size_t k = 0; k < commits * per_commit; ++k) {
+      groups.push_back(MakeGroup(k + 1));
+      entries.push_back(ChainEntryBytes(groups.back()));
+    }
+    TempDir dir;
+    auto db = SuperSafeDB::Open(dir.path());
+    SS_CHECK(db.ok() && (*db)->AppendBatch(groups).ok(), "building the raw bytes");
+    file_bytes.resize(std::filesystem::file_size(dir.path() / SuperSafeDB::kFileName));
+    FILE* f = std::fopen((dir.path() / SuperSafeDB::kFileName).c_str(), "rb");
+    SS_CHECK(f != nullptr && std::fread(file_bytes.data(), 1, file_bytes.size(), f) == file_bytes.size(), "read back");
+    std::fclose(f);
+  }
+  std::span<const Group> Groups(size_t commit) const {
+    return std::span<const Group>(groups).subspan(commit * per_commit, per_commit);
+  }
+  // Every group has the same size, so commit c's bytes are one slice of the file.
+  std::span<const uint8_t> FileBytes(size_t commit) const {
+    const size_t per = file_bytes.size() / (groups.size() / per_commit);
+    return std::span<const uint8_t>(file_bytes).subspan(commit * per, per);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Contenders. Commit(w, c) makes commit c of workload w durable.
+
+struct Raw {
+  int fd;
+  explicit Raw(const std::filesystem::path& dir) {
+    fd = ::open((dir / "raw.bin").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    SS_CHECK(fd >= 0, "open raw.bin");
+  }
+  ~Raw() { ::close(fd); }
+  void Commit(const Workload& w, size_t c) {
+    const auto bytes = w.FileBytes(c);
+    SS_CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()), "write");
+    SS_CHECK(::fdatasync(fd) == 0, "fdatasync");
+  }
+};
+
+struct Ours {
+  std::unique_ptr<SuperSafeDB> db;
+  explicit Ours(const std::filesystem::path& dir) {
+    auto opened = SuperSafeDB::Open(dir);
+    SS_CHECK(opened.ok(), opened.status().ToString());
+    db = std::move(opened).value();
+  }
+  void Commit(const Workload& w, size_t c) {
+    const auto groups = w.Groups(c);
+    SS_CHECK((groups.size() == 1 ? db->Append(groups[0]) : db->AppendBatch(groups)).ok(), "append");
+  }
+};
+
+struct Sqlite {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* insert = nullptr;
+  void Exec(const char* sql) {
+    char* err = nullptr;
+    SS_CHECK(sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK, err ? err : sql);
+  }
+  explicit Sqlite(const std::filesystem::path& dir) {
+    SS_CHECK(sqlite3_open((dir / "bench.sqlite").c_str(), &db) == SQLITE_OK, "sqlite3_open");
+    Exec("PRAGMA journal_mode=WAL");
+    Exec("PRAGMA synchronous=FULL");
+    Exec("CREATE TABLE entries(l1 INTEGER NOT NULL, chain INTEGER NOT NULL, entry BLOB NOT NULL, "
+         "PRIMARY KEY(l1, chain)) WITHOUT ROWID");
+    SS_CHECK(sqlite3_prepare_v2(db, "INSERT INTO entries VALUES(?, ?, ?)", -1, &insert, nullptr) == SQLITE_OK,
+             "prepare");
+  }
+  ~Sqlite() {
+    sqlite3_finalize(insert);
+    sqlite3_close(db);
+  }
+  void Commit(const Workload& w, size_t c) {
+    Exec("BEGIN");
+    for (size_t g = c * w.per_commit; g < (c + 1) * w.per_commit; ++g) {
+      for (size_t k = 0; k < w.groups[g].entries.size(); ++k) {
+        sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(w.groups[g].l1_number));
+        sqlite3_bind_int64(insert, 2, w.groups[g].entries[k].chain_index);
+        sqlite3_bind_blob(insert, 3, w.entries[g].data() + k * kEntry, kEntry, SQLITE_STATIC);
+        SS_CHECK(sqlite3_step(insert) == SQLITE_DONE, sqlite3_errmsg(db));
+        sqlite3_reset(insert);
+      }
+    }
+    Exec("COMMIT");
+  }
+};
+
+struct Lmdb {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+  explicit Lmdb(const std::filesystem::path& dir) {
+    SS_CHECK(mdb_env_create(&env) == 0, "mdb_env_create");
+    SS_CHECK(mdb_env_set_mapsize(env, size_t{16} << 30) == 0, "mdb_env_set_mapsize");
+    SS_CHECK(mdb_env_open(env, dir.c_str(), 0, 0644) == 0, "mdb_env_open");  // synced commits
+    MDB_txn* txn;
+    SS_CHECK(mdb_txn_begin(env, nullptr, 0, &txn) == 0, "mdb_txn_begin");
+    SS_CHECK(mdb_dbi_open(txn, nullptr, 0, &dbi) == 0, "mdb_dbi_open");
+    SS_CHECK(mdb_txn_commit(txn) == 0, "mdb_txn_commit");
+  }
+  ~Lmdb() { mdb_env_close(env); }
+  void Commit(const Workload& w, size_t c) {
+    MDB_txn* txn;
+    SS_CHECK(mdb_txn_begin(env, nullptr, 0, &txn) == 0, "mdb_txn_begin");
+    for (size_t g = c * w.per_commit; g < (c + 1) * w.per_commit; ++g) {
+      for (size_t k = 0; k < w.groups[g].entries.size(); ++k) {
+        uint8_t key_bytes[12];
+        PutU64BE(key_bytes, w.groups[g].l1_number);
+        PutU32BE(key_bytes + 8, w.groups[g].entries[k].chain_index);
+        MDB_val key{sizeof key_bytes, key_bytes};
+        MDB_val value{kEntry, const_cast<uint8_t*>(w.entries[g].data() + k * kEntry)};
+        // Keys ascend: MDB_APPEND is LMDB's fastest path for them.
+        SS_CHECK(mdb_put(txn, dbi, &key, &value, MDB_APPEND) == 0, "mdb_put");
+      }
+    }
+    SS_CHECK(mdb_txn_commit(txn) == 0, "mdb_txn_commit");
+  }
+};
+
+// Fixed commit counts: the same work for every contender, and a bounded run time.
+constexpr size_t kFollowCommits = 3000;
+constexpr size_t kCatchUpCommits = 40;
+
+const Workload& FollowWorkload() {
+  static const Workload* w = new Workload(kFollowCommits, 1);
+  return *w;
+}
+const Workload& CatchUpWorkload() {
+  static const Workload* w = new Workload(kCatchUpCommits, kBacklog);
+  return *w;
+}
+
+template <typename Contender>
+void Commits(benchmark::State& state) {
+  const Workload& w = state.range(0) == 1 ? FollowWorkload() : CatchUpWorkload();
+  TempDir dir;
+  Contender contender(dir.path());
+  size_t c = 0;
+  for (auto _ : state) contender.Commit(w, c++);
+  const auto groups = static_cast<int64_t>(state.iterations() * w.per_commit);
+  state.SetItemsProcessed(groups);  // groups per second
+  state.SetBytesProcessed(groups * static_cast<int64_t>((kChains + 1) * kEntry));
+}
+
+#define SSDB_COMMITS(contender, name)                                                                 \
+  BENCHMARK(Commits<contender>)->Name("Follow/" name)->Arg(1)->Iterations(kFollowCommits)->UseRealTime(); \
+  BENCHMARK(Commits<contender>)->Name("CatchUp/" name)->Arg(kBacklog)->Iterations(kCatchUpCommits)->UseRealTime()
+SSDB_COMMITS(Raw, "raw_write_fdatasync");
+SSDB_COMMITS(Ours, "SuperSafeDB");
+SSDB_COMMITS(Sqlite, "SQLite_WAL_FULL");
+SSDB_COMMITS(Lmdb, "LMDB_synced");
+
+// ---------------------------------------------------------------------------------------------
+// Reads on 10 million entries.
+
+constexpr uint64_t kLookupEntries = 10'000'000;
+constexpr uint64_t kFirstL1 = 20'000'000;
+
+// Built on first use, removed by main() after the run. One L1 block in eight is skipped and one
+// in fifty revised, so lookups meet gaps and revisions.
+struct BigDB {
+  TempDir dir;
+  std::unique_ptr<SuperSafeDB> db;
+  uint64_t last_l1 = 0;
+  uint64_t max_cross = 0;
+
+  BigDB() {
+    auto opened = SuperSafeDB::Open(dir.path());
+    SS_CHECK(opened.ok(), opened.status().ToString());
+    db = std::move(opened).value();
+    std::mt19937_64 rng(42);
+    std::vector<Group> batch;
+    uint64_t entries = 0, l1 = kFirstL1;
+    while (entries < kLookupEntries) {
+      Group g = MakeGroup(l1);
+      batch.push_back(g);
+      entries += g.entries.size() + 1;
+      if (rng() % 50 == 0) {
+        g.l1_hash = Prefix(l1, 2);
+        batch.push_back(g);
+        entries += g.entries.size() + 1;
+      }
+      l1 += rng() % 8 == 0 ? 2 : 1;
+      if (batch.size() >= 10'000 || entries >= kLookupEntries) {
+        SS_CHECK(db->AppendBatch(batch).ok(), "AppendBatch");
+        batch.clear();
+      }
+    }
+    SS_CHECK(db->entry_count() == entries, "entry count");
+    last_l1 = db->Last()->l1_number;
+    max_cross = db->Last()->entries.back().cross_safe_number;
+  }
+};
+
+BigDB* big = nullptr;
+BigDB& Big() {
+  if (big == nullptr) big = new BigDB();
+  return *big;
+}
+
+std::vector<uint64_t> RandomKeys(uint64_t lo, uint64_t hi) {
+  std::mt19937_64 rng(7);
+  std::vector<uint64_t> keys(1 << 20);
+  for (uint64_t& k : keys) k = lo + rng() % (hi - lo + 1);
+  return keys;
+}
+
+void BM_At(benchmark::State& state) {
+  BigDB& b = Big();
+  const auto keys = RandomKeys(kFirstL1, b.last_l1);
+  size_t i = 0, found = 0;
+  for (auto _ : state) {
+    auto g = b.db->At(keys[i++ & (keys.size() - 1)]);
+    found += g.has_value();
+    benchmark::DoNotOptimize(g);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["hit_ratio"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+}
+
+void BM_AtOrBefore(benchmark::State& state) {
+  BigDB& b = Big();
+  const auto keys = RandomKeys(kFirstL1, b.last_l1);
+  size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(b.db->AtOrBefore(keys[i++ & (keys.size() - 1)]));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_FirstCrossSafeAtLeast(benchmark::State& state) {
+  BigDB& b = Big();
+  const auto numbers = RandomKeys(0, b.max_cross);
+  size_t i = 0;
+  for (auto _ : state) {
+    const size_t k = i++ & (numbers.size() - 1);
+    benchmark::DoNotOptimize(b.db->FirstCrossSafeAtLeast(static_cast<uint32_t>(k % kChains), numbers[k]));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_FirstLocalSafeAtLeast(benchmark::State& state) {
+  BigDB& b = Big();
+  const auto numbers = RandomKeys(0, b.max_cross);
+  size_t i = 0;
+  for (auto _ : state) {
+    const size_t k = i++ & (numbers.size() - 1);
+    benchmark::DoNotOptimize(b.db->FirstLocalSafeAtLeast(static_cast<uint32_t>(k % kChains), numbers[k]));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Open(benchmark::State& state) {
+  BigDB& b = Big();
+  for (auto _ : state) {
+    auto db = SuperSafeDB::Open(b.dir.path());
+    SS_CHECK(db.ok(), db.status().ToString());
+    benchmark::DoNotOptimize(db);
+  }
+}
+
+void BM_Verify(benchmark::State& state) {
+  BigDB& b = Big();
+  const auto file = b.dir.path() / SuperSafeDB::kFileName;
+  for (auto _ : state) SS_CHECK(VerifySuperSafeDB(file).empty(), "findings on a healthy file");
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(std::filesystem::file_size(file)));
+}
+
+BENCHMARK(BM_At)->Name("Lookup10M/At");
+BENCHMARK(BM_AtOrBefore)->Name("Lookup10M/AtOrBefore");
+BENCHMARK(BM_FirstCrossSafeAtLeast)->Name("Lookup10M/FirstCrossSafeAtLeast");
+BENCHMARK(BM_FirstLocalSafeAtLeast)->Name("Lookup10M/FirstLocalSafeAtLeast");
+BENCHMARK(BM_Open)->Name("Lookup10M/Open")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Verify)->Name("Lookup10M/Verify")->Unit(benchmark::kMillisecond)->Iterations(5);
+
+}  // namespace
+}  // namespace supersafe::db
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  delete supersafe::db::big;  // removes the 10-million-entry file
+  return 0;
+}
