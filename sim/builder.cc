@@ -28,7 +28,7 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
       ExecutingMessage msg;
       msg.id = Identifier{spec.log.address, number, static_cast<uint32_t>(logs.size()), timestamp, c.id()};
       msg.payload_hash = PayloadHashOf(spec.log);
-      world.RegisterMessage(spec.name, msg);
+      if (!spec.name.empty()) world.RegisterMessage(spec.name, msg);
       logs.push_back(spec.log);
       continue;
     }

@@ -280,7 +280,16 @@ LogSpec Parser::ParseLog(const YAML::Node& n, const std::string& path, bool allo
     }
     return spec;
   }
-  Fail(n, path, "want {init: NAME} or {exec: NAME | {chain, block, log, timestamp, payload, origin}}");
+  if (n.IsMap() && n["payload"]) {
+    // An unnamed initiating log: nothing can execute it by name (an explicit identifier can), so it
+    // may be repeated over several blocks.
+    CheckMap(n, path, {"payload", "origin"});
+    spec.kind = LogSpec::Kind::kInit;
+    spec.log.address = n["origin"] ? Origin(n["origin"], path + ".origin") : DefaultOrigin();
+    spec.log.data = Payload(n["payload"], path + ".payload");
+    return spec;
+  }
+  Fail(n, path, "want {init: NAME}, {payload: 0x..} or {exec: NAME | {chain, block, log, timestamp, payload, origin}}");
 }
 
 std::vector<LogSpec> Parser::ParseLogs(const YAML::Node& n, const std::string& path, bool allow_named_init) {

@@ -49,12 +49,12 @@ enum class NodesMode { kAuto, kManual };
 // One entry of a `logs:` list.
 struct LogSpec {
   enum class Kind {
-    kInit,          // `{init: NAME}`: emit `log`, register it as message NAME
+    kInit,          // `{init: NAME}`: emit `log`, register it as message NAME; `{payload: 0x..}`: unnamed
     kExecNamed,     // `{exec: NAME}`: execute message NAME, identifier taken from where it was emitted
     kExecExplicit,  // `{exec: {chain: .., block: .., ...}}`: execute `message` as written
   };
   Kind kind = Kind::kInit;
-  std::string name;          // kInit, kExecNamed
+  std::string name;          // kInit (empty: an unnamed log), kExecNamed
   Log log;                   // kInit
   ExecutingMessage message;  // kExecExplicit
 };

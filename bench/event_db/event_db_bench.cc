@@ -145,7 +145,7 @@ void BM_FollowTip(benchmark::State& state) {
   db.reset();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_FollowTip)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(5);
+BENCHMARK(BM_FollowTip)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3)->Repetitions(5);
 
 void BM_CatchUp(benchmark::State& state) {
   const auto dir = BenchDir::Get() / "catchup";
@@ -221,6 +221,7 @@ void ReportBig(benchmark::State& state, const BigDB& big) {
   // What opening the DB added to this process's own memory (the block index): the part of RssAnon
   // that is the DB's, apart from what earlier benchmarks in this process left on the heap.
   state.counters["open_RssAnon_added_MiB"] = big.after_open.anon - big.before_open.anon;
+  state.counters["open_VmRSS_MiB"] = big.after_open.vm;
   state.counters["open_s"] = big.open_s;
   state.counters["build_Mlogs_per_s"] = kBigBlocks * kLogsPerBlock / big.build_s / 1e6;
 }

@@ -15,7 +15,7 @@
 #include "core/fp.h"
 #include "core/messages.h"
 #include "db/event_db.h"
-#include "supervisor/access_list.h"
+#include "core/access_list.h"
 #include "supervisor/supervisor.h"
 
 namespace supersafe {
@@ -215,9 +215,9 @@ void BM_CheckAccessList(benchmark::State& state) {
     uint64_t n = 1 + rng() % (MessageDB::kBlocks - 1);
     uint32_t li = static_cast<uint32_t>(rng() % MessageDB::kLogs);
     Hash log_hash = LogHash(Origin(), Keccak256(PayloadOf(n, li).span()));
-    supervisor::AccessEntry e{cfg.id, n, cfg.TimeOf(n), li,
-                              supervisor::AccessChecksum(log_hash, cfg.id, n, cfg.TimeOf(n), li)};
-    queries.push_back({supervisor::EncodeAccessEntry(e), {cfg.TimeOf(n) + 2, 0, std::nullopt}});
+    AccessEntry e{cfg.id, n, cfg.TimeOf(n), li,
+                              AccessChecksum(log_hash, cfg.id, n, cfg.TimeOf(n), li)};
+    queries.push_back({EncodeAccessEntry(e), {cfg.TimeOf(n) + 2, 0, std::nullopt}});
   }
   size_t i = 0;
   for (auto _ : state) {

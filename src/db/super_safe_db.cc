@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <set>
 #include <string>
 #include <utility>
 
@@ -26,7 +25,16 @@ constexpr uint64_t kEntry = layout::kEntrySize;
 // ---------------------------------------------------------------------------------------------
 // Entry fields
 
-// Big-endian loads: one load and a byte swap (the read path is hot; core's GetU64BE goes byte by byte).
+// Big-endian loads and stores: one access and a byte swap (core's GetU64BE and PutU64BE go byte
+// by byte, and these sit on the hot paths).
+void Store64(uint8_t* p, uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, sizeof v);
+}
+void Store32(uint8_t* p, uint32_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+  std::memcpy(p, &v, sizeof v);
+}
 uint64_t Load64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, sizeof v);
@@ -56,7 +64,7 @@ std::string HexOf(uint64_t v) {
 
 void PutHeader(uint8_t* e, uint8_t type, uint64_t l1_number, const HashPrefix& l1_hash) {
   e[layout::kType] = type;
-  PutU64BE(e + layout::kL1Number, l1_number);
+  Store64(e + layout::kL1Number, l1_number);
   std::memcpy(e + layout::kL1Hash, l1_hash.data(), HashPrefix::kSize);
 }
 
@@ -83,19 +91,19 @@ void EncodeGroup(const Group& g, Bytes& out) {
   uint8_t* e = out.data() + start;
   for (const ChainEntry& c : g.entries) {
     PutHeader(e, layout::kTypeChain, g.l1_number, g.l1_hash);
-    PutU32BE(e + layout::kChainIndex, c.chain_index);
-    PutU64BE(e + layout::kLocalSafeNumber, c.local_safe_number);
+    Store32(e + layout::kChainIndex, c.chain_index);
+    Store64(e + layout::kLocalSafeNumber, c.local_safe_number);
     std::memcpy(e + layout::kLocalSafeHash, c.local_safe_hash.data(), HashPrefix::kSize);
-    PutU64BE(e + layout::kCrossSafeNumber, c.cross_safe_number);
+    Store64(e + layout::kCrossSafeNumber, c.cross_safe_number);
     std::memcpy(e + layout::kCrossSafeHash, c.cross_safe_hash.data(), HashPrefix::kSize);
     e[layout::kFlags] = c.flags;
     e += kEntry;
   }
   PutHeader(e, layout::kTypeSeal, g.l1_number, g.l1_hash);
-  PutU32BE(e + layout::kSealCount, static_cast<uint32_t>(g.entries.size()));
-  PutU64BE(e + layout::kSealTimestamp, g.l1_timestamp);
+  Store32(e + layout::kSealCount, static_cast<uint32_t>(g.entries.size()));
+  Store64(e + layout::kSealTimestamp, g.l1_timestamp);
   // The CRC field is still zero, so the bytes are exactly what GroupCrc covers.
-  PutU32BE(e + layout::kSealCrc, Crc32c(ByteSpan(out.data() + start, out.size() - start)));
+  Store32(e + layout::kSealCrc, Crc32c(ByteSpan(out.data() + start, out.size() - start)));
 }
 
 Status CheckArgument(const Group& g) {
@@ -330,11 +338,24 @@ uint64_t FirstReached(uint64_t lo, uint64_t hi, double target, const ProbeFn& pr
   if (lo == hi) return hi;
   const Probe last = probe(hi - 1);
   if (!last.reached) return hi;
+  if (hi - 1 == lo) return lo;
   const Probe first = probe(lo);
   if (first.reached) return lo;
-  uint64_t b = hi - 1;  // reached
-  uint64_t a = std::clamp(first.same, lo, b - 1);  // not reached
+  uint64_t a = lo, b = hi - 1;  // a has not reached the target, b has
   double va = first.value, vb = last.value;
+  auto narrow = [&](const Probe& p, uint64_t at) {
+    if (p.reached) {
+      b = std::clamp(p.same, a + 1, std::min(at, b));
+      vb = p.value;
+      if (p.decided && b == p.same) a = b - 1;
+    } else {
+      a = std::clamp(p.same, std::max(at, a), b - 1);
+      va = p.value;
+      if (p.decided && a == p.same) b = a + 1;
+    }
+  };
+  narrow(first, lo);
+  narrow(last, hi - 1);
   for (int round = 0; b - a > 1; ++round) {
     const uint64_t width = b - a;
     uint64_t step = width / 2;
@@ -343,16 +364,7 @@ uint64_t FirstReached(uint64_t lo, uint64_t hi, double target, const ProbeFn& pr
       step = std::clamp<uint64_t>(static_cast<uint64_t>(f * static_cast<double>(width)), 1, width - 1);
     }
     const uint64_t mid = a + step;
-    const Probe p = probe(mid);
-    if (p.reached) {
-      b = std::clamp(p.same, a + 1, mid);
-      vb = p.value;
-      if (p.decided && b == p.same) a = b - 1;
-    } else {
-      a = std::clamp(p.same, mid, b - 1);
-      va = p.value;
-      if (p.decided && a == p.same) b = a + 1;
-    }
+    narrow(probe(mid), mid);
   }
   return b;
 }
@@ -368,6 +380,7 @@ struct SuperSafeDB::Impl {
   const uint8_t* base = nullptr;  // read-only shared mapping of the file
   size_t mapped = 0;              // mapping length; may reach past the end of the file
   uint64_t entries = 0;           // complete entries; when non-zero the last one is a seal
+  Bytes encoded;                  // AppendBatch's buffer, kept to spare fresh pages per batch
 
   ~Impl() {
     if (base != nullptr) ::munmap(const_cast<uint8_t*>(base), mapped);
@@ -556,10 +569,8 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   }
   if (groups.empty()) return Status::Ok();
 
-  Bytes bytes;
-  size_t total = 0;
-  for (const Group& g : groups) total += (g.entries.size() + 1) * kEntry;
-  bytes.reserve(total);
+  Bytes& bytes = d.encoded;
+  bytes.clear();
   for (const Group& g : groups) EncodeGroup(g, bytes);
 
   // Keys never fall, only the tip is revised, and cross-safe numbers never fall between the newest

@@ -8,7 +8,7 @@
 #include "db/replacement_log.h"
 #include "db/super_safe_db.h"
 #include "db/super_safe_format.h"
-#include "supervisor/access_list.h"
+#include "core/access_list.h"
 #include "supervisor/cross_evaluator.h"
 #include "supervisor/validity.h"
 

@@ -8,7 +8,7 @@
 #include <rapidcheck/state.h>
 
 #include <algorithm>
-#include <sstream>
+#include <ostream>
 
 #include "db/event_db.h"
 #include "db/event_db_format.h"

@@ -122,6 +122,17 @@ TEST(EventDB, RejectedAppendWritesNothing) {
   EXPECT_TRUE(db->AppendBatch({}).ok());
 }
 
+TEST(EventDB, NothingFollowsTheLastBlockNumber) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path() / "events.db");
+  const BlockRecord last = ChainBlock(UINT64_MAX, 2);
+  ASSERT_TRUE(db->Append(last).ok());
+  BlockRecord wrapped = ChainBlock(0, 1);
+  wrapped.ref.parent_hash = last.ref.hash;
+  EXPECT_EQ(db->Append(wrapped).code(), Code::kConflictingData);
+  EXPECT_EQ(db->Contains(UINT64_MAX, 1, last.logs[1].log_hash), Presence::kFound);
+}
+
 TEST(EventDB, RewindTruncatesToABlockDurably) {
   TempDir dir;
   const auto file = dir.path() / "events.db";

@@ -86,6 +86,23 @@ steps:
   EXPECT_EQ(sc->steps[3].label, "mine: 2");
 }
 
+TEST(ScenarioParse, UnnamedPayloadLogsMayRepeatOverBlocks) {
+  auto sc = ParseScenario(std::string(kHeader) + R"(steps:
+  - build: {chain: A, blocks: 3, logs: [{payload: "0x0102"}, {payload: "0x03", origin: "0x1111111111111111111111111111111111111111"}]}
+)",
+                          "t.yaml");
+  ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+  const auto& b = std::get<BuildStep>(sc->steps[0].action);
+  EXPECT_EQ(b.blocks, 3u);
+  ASSERT_EQ(b.logs.size(), 2u);
+  EXPECT_EQ(b.logs[0].kind, LogSpec::Kind::kInit);
+  EXPECT_TRUE(b.logs[0].name.empty());
+  EXPECT_EQ(b.logs[0].log.address, DefaultOrigin());
+  EXPECT_EQ(b.logs[0].log.data, (Bytes{1, 2}));
+  EXPECT_TRUE(b.logs[0].log.topics.empty());
+  EXPECT_EQ(b.logs[1].log.address.Hex(), "0x1111111111111111111111111111111111111111");
+}
+
 struct BadCase {
   const char* what;
   std::string steps;     // appended after the header
@@ -120,6 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "t.yaml:7: expect.message: no message named 'zz'"},
         BadCase{"named init over several blocks", "steps:\n  - build: {chain: A, blocks: 2, logs: [{init: m}]}\n",
                 "t.yaml:7: build.logs[0].init: a named init log needs a single block"},
+        BadCase{"unnamed log with a stray key", "steps:\n  - build: {chain: A, logs: [{payload: 0x01, name: x}]}\n",
+                "t.yaml:7: build.logs[0].name: unknown key"},
         BadCase{"manual step with auto nodes", "steps:\n  - derive: {chain: A}\n", "t.yaml:7: derive: only with"},
         BadCase{"result without call", "steps:\n  - expect: {result: ok}\n", "t.yaml:7: expect: an expectation about a call"},
         BadCase{"unknown error code",

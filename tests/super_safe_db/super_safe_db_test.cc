@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "db/super_safe_db.h"
 #include "db/super_safe_format.h"
 #include "tests/super_safe_db/test_util.h"
@@ -237,6 +240,75 @@ TEST(SuperSafeDB, FirstSafeAtLeastFindsTheViewThatReachedTheBlock) {
   EXPECT_EQ(db->FirstLocalSafeAtLeast(1, 65), 11u);
   EXPECT_EQ(db->FirstLocalSafeAtLeast(2, 77), 12u);
   EXPECT_FALSE(db->FirstLocalSafeAtLeast(1, UINT64_MAX));
+}
+
+// Lookups against a linear scan on a file whose keys defeat interpolation in places: dense runs,
+// a jump of 10^12, exponentially growing gaps, revisions, chains joining, local-safe falling.
+TEST(SuperSafeDB, LookupsMatchALinearScanOnAnIrregularFile) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  std::mt19937_64 rng(2024);
+  std::vector<Group> groups;
+  Group g = MakeGroup(0, 1);
+  for (int k = 0; k < 6000; ++k) {
+    const bool revise = k > 0 && rng() % 10 == 0;
+    if (!revise) {
+      if (k == 2000) g.l1_number += 1'000'000'000'000;
+      else if (k >= 4000 && k < 4040) g.l1_number += uint64_t{1} << (k - 4000);
+      else g.l1_number += 1 + rng() % 3;
+    }
+    if (g.entries.size() < 6 && rng() % 500 == 0) g.entries.push_back({static_cast<uint32_t>(g.entries.size() * 2), 0, {}, 0, {}, 0});
+    for (ChainEntry& e : g.entries) {
+      if (!revise) e.cross_safe_number += rng() % 4 == 0 ? 50 : rng() % 3;
+      e.local_safe_number = rng() % 20 == 0 ? e.cross_safe_number : e.local_safe_number + rng() % 9;
+    }
+    g.l1_hash = testing::PrefixFrom(g.l1_number, k);
+    groups.push_back(g);
+  }
+  ASSERT_EQ(db->AppendBatch(groups), Status::Ok());
+
+  std::map<uint64_t, Group> newest;
+  for (const Group& x : groups) newest[x.l1_number] = x;
+  std::vector<uint64_t> keys;
+  for (const auto& [l1, x] : newest) keys.push_back(l1);
+  for (int q = 0; q < 3000; ++q) {
+    const uint64_t near = keys[rng() % keys.size()];
+    const uint64_t l1 = q % 3 == 0 ? rng() % (keys.back() + 2) : near + (rng() % 3) - 1;
+    auto it = newest.upper_bound(l1);
+    ASSERT_EQ(db->AtOrBefore(l1), it == newest.begin() ? std::nullopt : std::optional<Group>(std::prev(it)->second)) << l1;
+    auto at = newest.find(l1);
+    ASSERT_EQ(db->At(l1), at == newest.end() ? std::nullopt : std::optional<Group>(at->second)) << l1;
+  }
+  auto number = [](const Group& x, uint32_t chain, bool cross) -> std::optional<uint64_t> {
+    for (const ChainEntry& e : x.entries)
+      if (e.chain_index == chain) return cross ? e.cross_safe_number : e.local_safe_number;
+    return std::nullopt;
+  };
+  const uint64_t top = groups.back().entries[0].local_safe_number + 10;
+  for (int q = 0; q < 3000; ++q) {
+    const uint32_t chain = static_cast<uint32_t>(rng() % 12);
+    const uint64_t n = rng() % top;
+    std::optional<uint64_t> first;
+    for (const auto& [l1, x] : newest) {
+      if (number(x, chain, true) >= n) {
+        first = l1;
+        break;
+      }
+    }
+    ASSERT_EQ(db->FirstCrossSafeAtLeast(chain, n), first) << "chain " << chain << " n " << n;
+    // Local-safe numbers fall at times: the answer is an L1 block where the chain rose to n.
+    auto got = db->FirstLocalSafeAtLeast(chain, n);
+    const bool newest_reached = number(newest.rbegin()->second, chain, false) >= n;
+    ASSERT_EQ(got.has_value(), newest_reached) << "chain " << chain << " n " << n;
+    if (got) {
+      auto it = newest.find(*got);
+      ASSERT_NE(it, newest.end());
+      EXPECT_GE(number(it->second, chain, false), n);
+      if (it != newest.begin()) {
+        EXPECT_FALSE(number(std::prev(it)->second, chain, false) >= n);
+      }
+    }
+  }
 }
 
 TEST(SuperSafeDB, ASimulatedCrashKillsTheHandleAndReopeningRecovers) {

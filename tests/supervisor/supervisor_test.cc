@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
-#include "supervisor/access_list.h"
+#include "core/access_list.h"
 
 namespace supersafe::testing {
 namespace {
@@ -435,10 +435,10 @@ TEST_F(SupervisorTest, CheckAccessList) {
   ReportAll(1, {0, 1});
   Identifier id = chain(1).IdOf(1, 0);
   Hash log_hash = LogHash(id.origin, chain(1).PayloadOf(1, 0));
-  supervisor::AccessEntry e{wide, 1, id.timestamp, 0, supervisor::AccessChecksum(log_hash, wide, 1, id.timestamp, 0)};
-  std::vector<Hash> entries = supervisor::EncodeAccessEntry(e);
+  AccessEntry e{wide, 1, id.timestamp, 0, AccessChecksum(log_hash, wide, 1, id.timestamp, 0)};
+  std::vector<Hash> entries = EncodeAccessEntry(e);
   ASSERT_EQ(entries.size(), 3u);  // lookup, extension, checksum
-  EXPECT_EQ(supervisor::ParseAccessList(entries).value().at(0), e);
+  EXPECT_EQ(ParseAccessList(entries).value().at(0), e);
   supervisor::ExecutingDescriptor desc{id.timestamp + 2, 10, std::nullopt};
   EXPECT_TRUE(sup_->CheckAccessList(entries, SafetyLevel::kSafe, desc).ok());
   EXPECT_EQ(sup_->CheckAccessList(entries, SafetyLevel::kFinalized, desc).code(), Code::kFutureData);

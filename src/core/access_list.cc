@@ -1,10 +1,10 @@
-#include "supervisor/access_list.h"
+#include "core/access_list.h"
 
 #include <algorithm>
 
 #include "core/crypto.h"
 
-namespace supersafe::supervisor {
+namespace supersafe {
 
 namespace {
 constexpr uint8_t kLookup = 0x01;
@@ -83,4 +83,4 @@ Result<std::vector<AccessEntry>> ParseAccessList(std::span<const Hash> entries) 
   return out;
 }
 
-}  // namespace supersafe::supervisor
+}  // namespace supersafe

@@ -8,7 +8,7 @@
 #include "core/status.h"
 #include "core/types.h"
 
-namespace supersafe::supervisor {
+namespace supersafe {
 
 struct AccessEntry {
   ChainID chain_id;
@@ -28,4 +28,4 @@ std::vector<Hash> EncodeAccessEntry(const AccessEntry& entry);
 Hash AccessChecksum(const Hash& log_hash, const ChainID& chain_id, uint64_t block_number, uint64_t timestamp,
                     uint32_t log_index);
 
-}  // namespace supersafe::supervisor
+}  // namespace supersafe
