@@ -64,6 +64,8 @@ class SuperSafeDB {
   // seal) is moved to supersafe.db.broken and truncated. Corruption elsewhere (bad seal CRC, an
   // out-of-order key, an unknown entry type) refuses to open with kCorruption naming file and
   // offset. Opening does not scan the whole file.
+  // kIOError if `dir` does not exist (it is not created) or is not a directory, or the file cannot
+  // be opened or mapped. Recovery and refusal rules: docs/db-format.md, "Recovery on open".
   static Result<std::unique_ptr<SuperSafeDB>> Open(const std::filesystem::path& dir, const OpenOptions& options = {});
 
   const RecoveryReport& recovery() const;
@@ -118,6 +120,9 @@ struct Finding {
 
 // Reads the whole file without changing it and reports every torn tail, bad CRC, out-of-order key,
 // unknown type or nonzero reserved byte.
+// Also every group that is malformed (count, chain order, L1 block of its entries) or breaks the
+// Append rules (a chain dropped, a cross-safe number falling), sorted by offset. A file that cannot
+// be read is one finding at offset 0.
 std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file);
 
 }  // namespace supersafe::db
