@@ -114,12 +114,22 @@ struct BlockID {
   std::string ToString() const;  // "#12 0xabcd…"
 };
 
+// A block as the event-log DB seals it: its hash, number and timestamp.
+struct BlockSeal {
+  Hash hash;
+  uint64_t number = 0;
+  uint64_t timestamp = 0;
+  BlockID ID() const { return {hash, number}; }
+  bool operator==(const BlockSeal&) const = default;
+};
+
 struct BlockRef {
   Hash hash;
   uint64_t number = 0;
   Hash parent_hash;
   uint64_t timestamp = 0;
   BlockID ID() const { return {hash, number}; }
+  BlockSeal Seal() const { return {hash, number, timestamp}; }
   bool operator==(const BlockRef&) const = default;
 };
 

@@ -115,6 +115,13 @@ TEST(Messages, DecodeRejectsMalformedAndIgnoresOthers) {
   EXPECT_FALSE(DecodeExecutingMessage(three_topics).ok());
 }
 
+TEST(BlockRef, SealAndIDKeepTheirFields) {
+  BlockRef ref{Keccak256("b"), 7, Keccak256("parent"), 1014};
+  EXPECT_EQ(ref.Seal(), (BlockSeal{Keccak256("b"), 7, 1014}));
+  EXPECT_EQ(ref.Seal().ID(), ref.ID());
+  EXPECT_EQ(ref.ID().ToString(), "#7 " + Keccak256("b").Hex().substr(0, 10));
+}
+
 TEST(Status, CodesMatchOpStack) {
   EXPECT_EQ(RpcErrorCode(Code::kFutureData), -321401);
   EXPECT_EQ(RpcErrorCode(Code::kConflictingData), -320600);
