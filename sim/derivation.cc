@@ -13,6 +13,7 @@ std::optional<uint64_t> Derivation::DeriveTo(uint64_t to) {
   for (uint64_t k = 1; k < views_.size(); ++k) {
     if (k >= l1_->blocks().size() || l1_->at(k).ref.hash != views_[k].l1_hash) {
       dropped = k;
+      first_changed_view_ = std::min(first_changed_view_.value_or(k), k);
       views_.resize(k);
       std::erase_if(replacements_, [k](const Replacement& r) { return r.view >= k; });
       AdoptSafeChain(safe());
@@ -49,17 +50,21 @@ void Derivation::DeriveNext() {
 }
 
 std::vector<uint64_t> Derivation::SafeNumbersOnChain() const {
-  const auto& unsafe = chain_->unsafe();
   std::vector<uint64_t> out;
   out.reserve(views_.size());
-  for (const View& v : views_) {
-    const L2Block* blk = chain_->Find(v.safe.hash);
-    while (blk != nullptr && !(blk->ref.number < unsafe.size() && unsafe[blk->ref.number].ref.hash == blk->ref.hash))
-      blk = chain_->Find(blk->ref.parent_hash);
-    SS_CHECK(blk != nullptr, "a local-safe chain does not reach the unsafe chain");
-    out.push_back(blk->ref.number);
-  }
+  for (uint64_t v = 0; v < views_.size(); ++v) out.push_back(SafeNumberOnChain(v));
   return out;
+}
+
+uint64_t Derivation::SafeNumberOnChain(uint64_t view) const {
+  const auto& unsafe = chain_->unsafe();
+  const BlockID& safe = views_.at(view).safe;
+  if (safe.number < unsafe.size() && unsafe[safe.number].ref.hash == safe.hash) return safe.number;
+  const L2Block* blk = chain_->Find(safe.hash);
+  while (blk != nullptr && !(blk->ref.number < unsafe.size() && unsafe[blk->ref.number].ref.hash == blk->ref.hash))
+    blk = chain_->Find(blk->ref.parent_hash);
+  SS_CHECK(blk != nullptr, "a local-safe chain does not reach the unsafe chain");
+  return blk->ref.number;
 }
 
 Result<BlockID> Derivation::Replace(const BlockID& invalid, uint64_t view) {
@@ -74,6 +79,7 @@ Result<BlockID> Derivation::Replace(const BlockID& invalid, uint64_t view) {
   SS_CHECK(original != nullptr, "a derived block is missing from the archive");
   const L2Block& repl = chain_->MakeReplacement(*original);
   replacements_.push_back({view, invalid, repl.ID()});
+  first_changed_view_ = std::min(first_changed_view_.value_or(view), view);
   views_.resize(view + 1);
   views_.back().safe = repl.ID();
   AdoptSafeChain(repl.ID());

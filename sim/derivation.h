@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -50,6 +51,11 @@ class Derivation {
   // local-safe blocks above the replaced height were cut off with it (they never became
   // cross-safe: the replaced block was waiting in those views).
   std::vector<uint64_t> SafeNumbersOnChain() const;
+  // SafeNumbersOnChain()[view] alone (view <= tip()).
+  uint64_t SafeNumberOnChain(uint64_t view) const;
+  // The lowest view dropped or rewritten since the last call (nullopt if views were only added):
+  // every view below it is the same as at that call. For mirrors that update in place.
+  std::optional<uint64_t> TakeFirstChangedView() { return std::exchange(first_changed_view_, std::nullopt); }
 
   // Replaces `invalid`, which the supervisor named while the node reported view `view`. Returns the
   // replacement. kInvalidArgument if `view` is not derived or `invalid` is not on the local-safe
@@ -75,6 +81,7 @@ class Derivation {
   const L1Chain* l1_;
   std::vector<View> views_;
   std::vector<Replacement> replacements_;
+  std::optional<uint64_t> first_changed_view_;
 };
 
 }  // namespace supersafe::sim

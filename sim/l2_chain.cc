@@ -1,5 +1,7 @@
 #include "sim/l2_chain.h"
 
+#include <algorithm>
+
 #include "core/crypto.h"
 
 namespace supersafe::sim {
@@ -55,13 +57,14 @@ const L2Block& L2Chain::Build(std::vector<Log> logs) {
   blk.ref.timestamp = TimeOf(blk.ref.number);
   blk.ref.hash = BuildHash(blk.ref.number, blk.ref.parent_hash, logs);
   blk.logs = std::move(logs);
-  archive_[blk.ref.hash] = blk;
+  archive_.insert_or_assign(blk.ref.hash, blk);
   unsafe_.push_back(std::move(blk));
   return unsafe_.back();
 }
 
 void L2Chain::CutTo(uint64_t number) {
   SS_CHECK(number < unsafe_.size(), "CutTo above the unsafe head");
+  if (number + 1 < unsafe_.size()) lowest_removed_ = std::min(lowest_removed_.value_or(number + 1), number + 1);
   unsafe_.resize(number + 1);
 }
 

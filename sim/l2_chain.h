@@ -9,8 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
@@ -40,6 +44,9 @@ class L2Chain {
   const L2Block& Build(std::vector<Log> logs);
   // Removes every unsafe block above `number` (number <= head).
   void CutTo(uint64_t number);
+  // The lowest height whose block CutTo removed since the last call (nullopt if none): every block
+  // below it is the same as at that call. For mirrors of the unsafe chain that update in place.
+  std::optional<uint64_t> TakeLowestRemoved() { return std::exchange(lowest_removed_, std::nullopt); }
   // Appends `block`, which must build on the head (a derived block or a replacement).
   void Append(const L2Block& block);
   // The deposit-only replacement of `invalid` (same number and timestamp, no logs, same parent),
@@ -53,6 +60,11 @@ class L2Chain {
   std::vector<Batch>& queue() { return queue_; }
   const std::vector<Batch>& queue() const { return queue_; }
 
+  // The sequencer's tx pool of pending interop txs, in arrival order (sim/builder.h; stays empty
+  // unless the chain has `mempool: true`).
+  std::vector<PendingTx>& pool() { return pool_; }
+  const std::vector<PendingTx>& pool() const { return pool_; }
+
  private:
   Hash BuildHash(uint64_t number, const Hash& parent, const std::vector<Log>& logs) const;
 
@@ -65,8 +77,19 @@ class L2Chain {
   Hash salt_;
   uint64_t builds_ = 0;
   std::vector<L2Block> unsafe_;
-  std::map<Hash, L2Block> archive_;
+  std::optional<uint64_t> lowest_removed_;
+  // Looked up by hash only, never iterated, so its order decides nothing. Block hashes are
+  // uniform, so their first eight bytes are the hash-table hash.
+  struct HashOfBlockHash {
+    size_t operator()(const Hash& h) const {
+      uint64_t v;
+      std::memcpy(&v, h.bytes.data(), sizeof v);
+      return static_cast<size_t>(v);
+    }
+  };
+  std::unordered_map<Hash, L2Block, HashOfBlockHash> archive_;
   std::vector<Batch> queue_;
+  std::vector<PendingTx> pool_;
 };
 
 }  // namespace supersafe::sim

@@ -28,7 +28,8 @@ void OpNode::ReportUnsafe() {
   const BlockRef head = c.head().ref;
   if (reported_unsafe_ == head) return;
   Status s = host_->Call([&](supervisor::Supervisor& sv) { return sv.UpdateLocalUnsafe(c.id(), head); });
-  trace_->Add("update_local_unsafe", {{"chain", c.name()}, {"unsafe", ToJson(head)}, {"result", ToJson(s)}});
+  trace_->Add("update_local_unsafe",
+              Fields().String("chain", c.name()).Block("unsafe", head).String("result", s.ToString()));
   if (s.ok()) reported_unsafe_ = head;
 }
 
@@ -59,7 +60,7 @@ Status OpNode::ReportSafe() {
     switch (r->status) {
       case supervisor::CrossSafeStatus::kAccept:
         acked_ = n;
-        acks_.push_back({chain_, l1, r->cross_safe});
+        acks_.push_back({chain_, l1, r->cross_safe, local_safe.number});
         continue;
       case supervisor::CrossSafeStatus::kUnknown:
         return Status::Ok();
@@ -93,13 +94,17 @@ void OpNode::ForwardFinality() {
   }
 }
 
-std::string OpNode::Fingerprint() const {
+OpNode::State OpNode::Fingerprint() const {
   const Derivation& d = world_->derivation(chain_);
-  std::string s = std::to_string(acked_) + "/" + d.safe().hash.Hex() + "/" + std::to_string(d.tip()) + "/" +
-                  world_->chain(chain_).head().ref.hash.Hex() + "/" + std::to_string(d.replacements().size());
-  s += "/" + (reported_unsafe_ ? reported_unsafe_->hash.Hex() : std::string("-"));
-  s += "/" + (forwarded_finality_ ? forwarded_finality_->hash.Hex() : std::string("-")) + "@" +
-       std::to_string(forwarded_generation_);
+  State s;
+  s.acked = acked_;
+  s.safe = d.safe();
+  s.tip = d.tip();
+  s.unsafe_head = world_->chain(chain_).head().ref.hash;
+  s.replacements = d.replacements().size();
+  if (reported_unsafe_) s.reported_unsafe = reported_unsafe_->hash;
+  if (forwarded_finality_) s.forwarded_finality = forwarded_finality_->hash;
+  s.forwarded_generation = forwarded_generation_;
   return s;
 }
 

@@ -27,6 +27,9 @@ struct Ack {
   size_t chain = 0;
   BlockID view;
   BlockID cross_safe;
+  // The local-safe the call reported: an answer to a stale report is clipped to it, which is no
+  // change of what the view holds.
+  uint64_t reported_local_safe = UINT64_MAX;
 };
 
 class OpNode {
@@ -45,7 +48,18 @@ class OpNode {
   // Replacements made since the last call ("B#3 replaced at L1 5").
   std::vector<std::string> TakeReplacementNotes() { return std::move(replacement_notes_); }
   // Everything a round can change about this node, for detecting a quiet round.
-  std::string Fingerprint() const;
+  struct State {
+    uint64_t acked = 0;
+    BlockID safe;
+    uint64_t tip = 0;
+    Hash unsafe_head;
+    size_t replacements = 0;
+    std::optional<Hash> reported_unsafe;
+    std::optional<Hash> forwarded_finality;
+    size_t forwarded_generation = 0;
+    bool operator==(const State&) const = default;
+  };
+  State Fingerprint() const;
 
  private:
   World* world_;

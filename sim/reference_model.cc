@@ -1,6 +1,6 @@
 // The reference model (see reference_model.h and docs/reference-model.md).
 //
-// Written to be read, not to be fast: every level is a plain fixed-point loop over all blocks.
+// Written to be read: every level is a plain fixed-point loop over the blocks it has to look at.
 // It uses only value types and hashing from src/core; it shares nothing with src/supervisor.
 //
 // Three computations, all over one "level" = a per-chain limit (the highest block number known
@@ -11,6 +11,14 @@
 //      together because a set that supports itself survives the loop).
 //   3. Invalid blocks: least fixed point of "has a kInvalid message, or depends on a block at or
 //      above the first invalid block of its chain".
+//
+// Incremental, and still the same computation: each level starts from a "base", a per-chain
+// prefix already known to be closed (every block in it has only messages that depend on blocks
+// inside it). A closed prefix whose blocks are unchanged stays closed at every level that contains
+// it, is inside the greatest fixed point, holds no invalid block, and no log-graph cycle passes
+// through it (a cycle through a block of the prefix can only go back through blocks the prefix
+// depends on, which are inside it). So the three loops only need the blocks above the base; the
+// heads of the previous call are such prefixes when their blocks have not changed.
 #include "sim/reference_model.h"
 
 #include <algorithm>
@@ -37,6 +45,7 @@ struct ExecLog {
   uint32_t log_index = 0;         // position in its block
   bool malformed = false;         // CrossL2Inbox + event topic, but does not decode
   ExecutingMessage msg;           // valid only when !malformed
+  Hash expected_log_hash;         // msg.ExpectedLogHash(), valid only when !malformed
   std::optional<size_t> source;   // chain index of msg.id.chain_id, if in the dependency set
   bool static_ok = false;         // rules 1, 3, 4, 5, 6 hold
 };
@@ -76,51 +85,106 @@ bool IsTimeOfBlock(const SnapshotChain& c, uint64_t number, uint64_t timestamp) 
 // Block 0 is indexed without logs, and a deposit-only replacement has none.
 bool HasNoLogs(const SnapshotBlock& b) { return b.number == 0 || b.deposit_only_replacement; }
 
-// The world, checked and pre-digested: log hashes and executing messages of every block, with
-// the static rules already applied.
+// The parameters every digest depends on; a snapshot with others starts the model afresh.
+struct Config {
+  struct Chain {
+    std::string name;
+    ChainID id;
+    uint64_t genesis_time = 0, block_time = 0, interop_time = 0;
+    bool operator==(const Chain&) const = default;
+  };
+  std::vector<Chain> chains;
+  uint64_t expiry_window = 0;
+  bool operator==(const Config&) const = default;
+
+  static Config Of(const WorldSnapshot& w) {
+    Config c;
+    for (const SnapshotChain& s : w.chains) c.chains.push_back({s.name, s.id, s.genesis_time, s.block_time, s.interop_time});
+    c.expiry_window = w.expiry_window;
+    return c;
+  }
+};
+
+// A block digested once: its identity, log count, and executing messages with the static rules
+// applied. Log hashes are computed when a message references them.
+struct Digest {
+  Hash hash;
+  uint64_t timestamp = 0;
+  uint32_t log_count = 0;  // 0 for block 0 and deposit-only replacements (their logs are ignored)
+  std::vector<ExecLog> execs;
+  std::vector<std::optional<Hash>> log_hashes;  // [log], filled on demand (empty until then)
+};
+
+// A per-chain prefix known to be closed, with the hash of each chain's top block of it.
+struct Prefix {
+  std::vector<uint64_t> heads;
+  std::vector<Hash> top;
+};
+
+}  // namespace
+
+struct ReferenceModel::State {
+  Config config;
+  std::vector<uint64_t> activation;            // [chain]
+  std::vector<std::vector<Digest>> digests;    // [chain][block]
+  std::vector<Prefix> closed;                  // heads of the previous call (cross-unsafe, cross-safe, finalized)
+};
+
+namespace {
+
+// judged[c][n - from[c]][k] = verdict on the k-th executing message of block n of chain c, for
+// from[c] <= n <= limits[c].
+struct Judgement {
+  std::vector<uint64_t> from;
+  std::vector<std::vector<std::vector<Judged>>> blocks;
+  const std::vector<Judged>& At(size_t c, uint64_t n) const { return blocks[c][n - from[c]]; }
+  std::vector<Judged>& At(size_t c, uint64_t n) { return blocks[c][n - from[c]]; }
+};
+
+// One Compute call: the snapshot and the model's digests of it.
 class Model {
  public:
-  explicit Model(const WorldSnapshot& world) : w_(world) {
-    CheckSnapshot();
-    const size_t n_chains = w_.chains.size();
-    activation_.resize(n_chains);
-    log_hashes_.resize(n_chains);
-    execs_.resize(n_chains);
-    for (size_t c = 0; c < n_chains; ++c) {
-      const SnapshotChain& chain = w_.chains[c];
-      activation_[c] = ActivationBlock(chain);
-      log_hashes_[c].resize(chain.blocks.size());
-      execs_[c].resize(chain.blocks.size());
-    }
-    for (size_t c = 0; c < n_chains; ++c) {
-      const SnapshotChain& chain = w_.chains[c];
-      for (const SnapshotBlock& b : chain.blocks) {
-        if (HasNoLogs(b)) continue;
-        for (uint32_t i = 0; i < b.logs.size(); ++i) {
-          const Log& log = b.logs[i];
-          log_hashes_[c][b.number].push_back(LogHashOf(log));
-          auto decoded = DecodeExecutingMessage(log);
-          if (!decoded.ok()) {
-            ExecLog e;
-            e.log_index = i;
-            e.malformed = true;
-            execs_[c][b.number].push_back(e);
-            continue;
-          }
-          if (!decoded->has_value()) continue;  // a plain log
-          ExecLog e;
-          e.log_index = i;
-          e.msg = **decoded;
-          e.source = ChainIndexOf(e.msg.id.chain_id);
-          e.static_ok = StaticRulesHold(c, b, e);
-          execs_[c][b.number].push_back(e);
-        }
-      }
-    }
-  }
+  Model(const WorldSnapshot& world, ReferenceModel::State& state) : w_(world), s_(state) {}
 
   size_t NumChains() const { return w_.chains.size(); }
-  const WorldSnapshot& world() const { return w_; }
+
+  // Brings the digests up to date with the snapshot, checking what is new in it.
+  void Sync() {
+    const Config config = Config::Of(w_);
+    if (!(config == s_.config) || s_.digests.size() != NumChains()) {
+      s_ = ReferenceModel::State{};
+      s_.config = config;
+      s_.digests.resize(NumChains());
+      for (const SnapshotChain& chain : w_.chains) s_.activation.push_back(ActivationBlock(chain));
+    }
+    for (size_t c = 0; c < NumChains(); ++c) {
+      const SnapshotChain& chain = w_.chains[c];
+      const std::string who = "reference model: chain " + chain.name + ": ";
+      SS_CHECK(chain.block_time > 0, who + "block_time is 0");
+      SS_CHECK(!chain.blocks.empty(), who + "no blocks (block 0 is always there)");
+      SS_CHECK(!chain.local_safe_at.empty(), who + "no local_safe_at[0] (the genesis group)");
+      for (size_t d = 0; d < c; ++d)
+        SS_CHECK(w_.chains[d].id != chain.id, who + "chain ID " + chain.id.Decimal() + " listed twice");
+      // Keep the digests of the blocks that are still there (same number and hash), drop the rest.
+      std::vector<Digest>& digests = s_.digests[c];
+      size_t keep = std::min(digests.size(), chain.blocks.size());
+      while (keep > 0 && digests[keep - 1].hash != chain.blocks[keep - 1].hash) --keep;
+      digests.resize(keep);
+      for (size_t n = keep; n < chain.blocks.size(); ++n) {
+        const SnapshotBlock& b = chain.blocks[n];
+        SS_CHECK(b.number == n, who + "blocks[" + std::to_string(n) + "] has number " + std::to_string(b.number));
+        SS_CHECK(IsTimeOfBlock(chain, n, b.timestamp),
+                 who + "block " + std::to_string(n) + " has timestamp " + std::to_string(b.timestamp));
+        if (n > 0)
+          SS_CHECK(b.parent_hash == chain.blocks[n - 1].hash,
+                   who + "block " + std::to_string(n) + " does not build on block " + std::to_string(n - 1));
+        digests.push_back(DigestOf(c, b));
+      }
+      for (uint64_t ls : chain.local_safe_at)
+        SS_CHECK(ls < chain.blocks.size(), who + "local-safe block " + std::to_string(ls) +
+                                               " is not on the unsafe chain");
+    }
+  }
 
   // Per-chain limits for the level "local-safe at view n".
   std::vector<uint64_t> LocalSafeLimits(uint64_t view) const {
@@ -135,37 +199,64 @@ class Model {
     return limits;
   }
 
-  // judged[c][n][k] = verdict on the k-th executing message of block n of chain c, n <= limits[c].
-  using Judgement = std::vector<std::vector<std::vector<Judged>>>;
+  // The greatest prefix within `limits` that the previous call's heads prove closed: the
+  // pointwise maximum of those whose blocks are all still there and that fit in `limits`
+  // (block 0 alone, which has no logs, when none does).
+  std::vector<uint64_t> Base(const std::vector<uint64_t>& limits) const {
+    std::vector<uint64_t> base(NumChains(), 0);
+    for (const Prefix& p : s_.closed) {
+      bool usable = true;
+      for (size_t c = 0; c < NumChains() && usable; ++c)
+        usable = p.heads[c] <= limits[c] && s_.digests[c][p.heads[c]].hash == p.top[c];
+      if (!usable) continue;
+      for (size_t c = 0; c < NumChains(); ++c) base[c] = std::max(base[c], p.heads[c]);
+    }
+    return base;
+  }
+  void RememberClosed(const std::vector<std::vector<uint64_t>>& heads) {
+    s_.closed.clear();
+    for (const auto& h : heads) {
+      Prefix p;
+      p.heads = h;
+      for (size_t c = 0; c < NumChains(); ++c) p.top.push_back(s_.digests[c][h[c]].hash);
+      s_.closed.push_back(std::move(p));
+    }
+  }
 
-  Judgement Judge(const std::vector<uint64_t>& limits) const {
-    Judgement out(NumChains());
+  // Judges the executing messages of every block above `base` and within `limits`.
+  Judgement Judge(const std::vector<uint64_t>& limits, const std::vector<uint64_t>& base) {
+    Judgement out;
+    out.blocks.resize(NumChains());
     for (size_t c = 0; c < NumChains(); ++c) {
-      out[c].resize(limits[c] + 1);
-      for (uint64_t n = 0; n <= limits[c]; ++n)
-        for (const ExecLog& e : execs_[c][n]) out[c][n].push_back(JudgeOne(e, limits));
+      out.from.push_back(base[c] + 1);
+      for (uint64_t n = base[c] + 1; n <= limits[c]; ++n) {
+        out.blocks[c].emplace_back();
+        for (const ExecLog& e : Execs(c, n)) out.blocks[c].back().push_back(JudgeOne(e, limits));
+      }
     }
     // Executing messages on a log-level cycle are invalid.
-    std::set<LogPos> on_cycle = ExecLogsOnCycles(limits);
-    for (size_t c = 0; c < NumChains(); ++c)
-      for (uint64_t n = 0; n <= limits[c]; ++n)
-        for (size_t k = 0; k < execs_[c][n].size(); ++k)
-          if (on_cycle.count(LogPos{c, n, execs_[c][n][k].log_index}))
-            out[c][n][k].verdict = Verdict::kInvalid;
+    std::set<LogPos> on_cycle = ExecLogsOnCycles(limits, base);
+    for (const LogPos& p : on_cycle) {
+      const std::vector<ExecLog>& execs = Execs(p.chain, p.block);
+      for (size_t k = 0; k < execs.size(); ++k)
+        if (execs[k].log_index == p.log) out.At(p.chain, p.block)[k].verdict = Verdict::kInvalid;
+    }
     return out;
   }
 
   // Greatest fixed point: the highest block per chain such that every block up to it (from 1;
   // block 0 has no logs) has only kDepends messages whose source block is within its chain's
   // head. Same-timestamp sources are in the same set, so a set is kept or dropped as a whole.
-  std::vector<uint64_t> Heads(const std::vector<uint64_t>& limits, const Judgement& judged) const {
+  // Blocks up to `base` (closed) are not looked at: they always stay.
+  std::vector<uint64_t> Heads(const std::vector<uint64_t>& limits, const std::vector<uint64_t>& base,
+                              const Judgement& judged) const {
     std::vector<uint64_t> heads = limits;
     bool changed = true;
     while (changed) {
       changed = false;
       for (size_t c = 0; c < NumChains(); ++c) {
-        for (uint64_t n = 1; n <= heads[c]; ++n) {
-          if (!BlockSupported(judged[c][n], heads)) {
+        for (uint64_t n = std::max<uint64_t>(1, base[c] + 1); n <= heads[c]; ++n) {
+          if (!BlockSupported(judged.At(c, n), heads)) {
             heads[c] = n - 1;
             changed = true;
             break;
@@ -179,24 +270,25 @@ class Model {
   // Least fixed point: invalid[c] = the blocks of chain c (<= limits[c]) that are invalid at the
   // level, ascending. A block is invalid if one of its messages is kInvalid, or depends on a block
   // that is invalid or builds on an invalid block of its chain (at or above its first invalid one).
-  std::vector<std::vector<uint64_t>> Invalid(const std::vector<uint64_t>& limits,
+  // Blocks up to `heads` (the level's greatest fixed point, closed) are never invalid.
+  std::vector<std::vector<uint64_t>> Invalid(const std::vector<uint64_t>& limits, const std::vector<uint64_t>& heads,
                                              const Judgement& judged) const {
-    std::vector<std::vector<bool>> invalid(NumChains());
+    std::vector<std::vector<bool>> invalid(NumChains());  // [c][n - heads[c] - 1]
     std::vector<uint64_t> first_invalid(NumChains(), kNone);
-    for (size_t c = 0; c < NumChains(); ++c) invalid[c].assign(limits[c] + 1, false);
+    for (size_t c = 0; c < NumChains(); ++c) invalid[c].assign(limits[c] - heads[c], false);
     bool changed = true;
     while (changed) {
       changed = false;
       for (size_t c = 0; c < NumChains(); ++c) {
-        for (uint64_t n = 0; n <= limits[c]; ++n) {
-          if (invalid[c][n]) continue;
+        for (uint64_t n = heads[c] + 1; n <= limits[c]; ++n) {
+          if (invalid[c][n - heads[c] - 1]) continue;
           bool bad = false;
-          for (const Judged& j : judged[c][n]) {
+          for (const Judged& j : judged.At(c, n)) {
             if (j.verdict == Verdict::kInvalid) bad = true;
             if (j.verdict == Verdict::kDepends && first_invalid[j.chain] <= j.block) bad = true;
           }
           if (!bad) continue;
-          invalid[c][n] = true;
+          invalid[c][n - heads[c] - 1] = true;
           first_invalid[c] = std::min(first_invalid[c], n);
           changed = true;
         }
@@ -204,42 +296,54 @@ class Model {
     }
     std::vector<std::vector<uint64_t>> out(NumChains());
     for (size_t c = 0; c < NumChains(); ++c)
-      for (uint64_t n = 0; n <= limits[c]; ++n)
-        if (invalid[c][n]) out[c].push_back(n);
+      for (uint64_t n = heads[c] + 1; n <= limits[c]; ++n)
+        if (invalid[c][n - heads[c] - 1]) out[c].push_back(n);
     return out;
   }
 
  private:
-  // The snapshot is the world's ground truth; a malformed one is a bug in the runner.
-  void CheckSnapshot() const {
-    for (size_t c = 0; c < w_.chains.size(); ++c) {
-      const SnapshotChain& chain = w_.chains[c];
-      const std::string who = "reference model: chain " + chain.name + ": ";
-      SS_CHECK(chain.block_time > 0, who + "block_time is 0");
-      SS_CHECK(!chain.blocks.empty(), who + "no blocks (block 0 is always there)");
-      SS_CHECK(!chain.local_safe_at.empty(), who + "no local_safe_at[0] (the genesis group)");
-      for (size_t d = 0; d < c; ++d)
-        SS_CHECK(w_.chains[d].id != chain.id, who + "chain ID " + chain.id.Decimal() + " listed twice");
-      for (size_t n = 0; n < chain.blocks.size(); ++n) {
-        const SnapshotBlock& b = chain.blocks[n];
-        SS_CHECK(b.number == n, who + "blocks[" + std::to_string(n) + "] has number " +
-                                    std::to_string(b.number));
-        SS_CHECK(IsTimeOfBlock(chain, n, b.timestamp),
-                 who + "block " + std::to_string(n) + " has timestamp " + std::to_string(b.timestamp));
-        if (n > 0)
-          SS_CHECK(b.parent_hash == chain.blocks[n - 1].hash,
-                   who + "block " + std::to_string(n) + " does not build on block " + std::to_string(n - 1));
-      }
-      for (uint64_t ls : chain.local_safe_at)
-        SS_CHECK(ls < chain.blocks.size(), who + "local-safe block " + std::to_string(ls) +
-                                               " is not on the unsafe chain");
-    }
-  }
-
   std::optional<size_t> ChainIndexOf(const ChainID& id) const {
     for (size_t c = 0; c < w_.chains.size(); ++c)
       if (w_.chains[c].id == id) return c;
     return std::nullopt;
+  }
+
+  const std::vector<ExecLog>& Execs(size_t c, uint64_t n) const { return s_.digests[c][n].execs; }
+
+  Digest DigestOf(size_t c, const SnapshotBlock& b) const {
+    Digest d;
+    d.hash = b.hash;
+    d.timestamp = b.timestamp;
+    if (HasNoLogs(b)) return d;
+    const std::vector<Log>& logs = b.Logs();
+    d.log_count = static_cast<uint32_t>(logs.size());
+    for (uint32_t i = 0; i < logs.size(); ++i) {
+      auto decoded = DecodeExecutingMessage(logs[i]);
+      if (!decoded.ok()) {
+        ExecLog e;
+        e.log_index = i;
+        e.malformed = true;
+        d.execs.push_back(e);
+        continue;
+      }
+      if (!decoded->has_value()) continue;  // a plain log
+      ExecLog e;
+      e.log_index = i;
+      e.msg = **decoded;
+      e.expected_log_hash = e.msg.ExpectedLogHash();
+      e.source = ChainIndexOf(e.msg.id.chain_id);
+      e.static_ok = StaticRulesHold(c, b, e);
+      d.execs.push_back(e);
+    }
+    return d;
+  }
+
+  // The hash of log `i` of block `n` of chain `c` (i < its log count).
+  const Hash& LogHashAt(size_t c, uint64_t n, uint32_t i) {
+    Digest& d = s_.digests[c][n];
+    if (d.log_hashes.empty()) d.log_hashes.resize(d.log_count);
+    if (!d.log_hashes[i]) d.log_hashes[i] = LogHashOf(w_.chains[c].blocks[n].Logs()[i]);
+    return *d.log_hashes[i];
   }
 
   // Rules 1, 3, 4, 5, 6: they need only the identifier and the executing block.
@@ -249,15 +353,15 @@ class Model {
     if (!e.source) return false;                                          // 1
     if (id.timestamp > t_exec) return false;                              // 3
     if (t_exec - id.timestamp > w_.expiry_window) return false;           // 4 (equality valid)
-    if (exec_block.number <= activation_[exec_chain]) return false;       // 5 (executing side)
-    if (id.block_number <= activation_[*e.source]) return false;          // 5 (initiating side)
+    if (exec_block.number <= s_.activation[exec_chain]) return false;     // 5 (executing side)
+    if (id.block_number <= s_.activation[*e.source]) return false;        // 5 (initiating side)
     if (!IsTimeOfBlock(w_.chains[*e.source], id.block_number, id.timestamp)) return false;  // 6
     return true;
   }
 
   // Rule 2 against the blocks known at the level: wait while the source block is above the
   // level's limit for its chain; otherwise the log must exist with the right hash and time.
-  Judged JudgeOne(const ExecLog& e, const std::vector<uint64_t>& limits) const {
+  Judged JudgeOne(const ExecLog& e, const std::vector<uint64_t>& limits) {
     Judged j;
     if (e.malformed || !e.static_ok) return j;  // kInvalid
     const Identifier& id = e.msg.id;
@@ -266,11 +370,10 @@ class Model {
       j.verdict = Verdict::kWait;
       return j;
     }
-    const SnapshotBlock& src = w_.chains[s].blocks[id.block_number];
-    const std::vector<Hash>& hashes = log_hashes_[s][id.block_number];
+    const Digest& src = s_.digests[s][id.block_number];
     if (src.timestamp != id.timestamp) return j;
-    if (id.log_index >= hashes.size()) return j;
-    if (hashes[id.log_index] != e.msg.ExpectedLogHash()) return j;
+    if (id.log_index >= src.log_count) return j;
+    if (LogHashAt(s, id.block_number, id.log_index) != e.expected_log_hash) return j;
     j.verdict = Verdict::kDepends;
     j.chain = s;
     j.block = id.block_number;
@@ -286,46 +389,57 @@ class Model {
     return true;
   }
 
-  // The log graph over every block within `limits`: log i -> log i+1 of the same block, and an
-  // initiating log -> each executing log that references it from a block at the same timestamp.
-  // (Only same-timestamp references make edges, so each cycle lies within one timestamp, as the
-  // spec's per-timestamp graph has it.) Returns the executing logs that can reach themselves.
-  std::set<LogPos> ExecLogsOnCycles(const std::vector<uint64_t>& limits) const {
-    std::map<LogPos, std::vector<LogPos>> edges;
+  // The log graph over the blocks above `base` and within `limits`: log i -> log i+1 of the same
+  // block, and an initiating log -> each executing log that references it from a block at the
+  // same timestamp. (Only same-timestamp references make edges, so each cycle lies within one
+  // timestamp, as the spec's per-timestamp graph has it. No cycle reaches into the closed base.)
+  // Returns the executing logs that can reach themselves. Every cycle has a reference edge, and
+  // enters each of its blocks through one, so only blocks with a reference edge (in or out) are
+  // put in the graph.
+  std::set<LogPos> ExecLogsOnCycles(const std::vector<uint64_t>& limits, const std::vector<uint64_t>& base) const {
+    std::vector<std::pair<LogPos, LogPos>> references;  // (initiating log, executing log)
     for (size_t c = 0; c < NumChains(); ++c) {
-      for (uint64_t n = 0; n <= limits[c]; ++n) {
-        const size_t count = log_hashes_[c][n].size();
-        for (uint32_t i = 0; i + 1 < count; ++i) edges[LogPos{c, n, i}].push_back(LogPos{c, n, i + 1});
-        for (const ExecLog& e : execs_[c][n]) {
-          std::optional<LogPos> target = SameTimestampTarget(c, n, e, limits);
-          if (target) edges[*target].push_back(LogPos{c, n, e.log_index});
+      for (uint64_t n = base[c] + 1; n <= limits[c]; ++n) {
+        for (const ExecLog& e : Execs(c, n)) {
+          std::optional<LogPos> target = SameTimestampTarget(c, n, e, limits, base);
+          if (target) references.push_back({*target, LogPos{c, n, e.log_index}});
         }
       }
     }
     std::set<LogPos> out;
-    for (size_t c = 0; c < NumChains(); ++c) {
-      for (uint64_t n = 0; n <= limits[c]; ++n) {
-        for (const ExecLog& e : execs_[c][n]) {
-          LogPos self{c, n, e.log_index};
-          if (Reaches(edges, self, self)) out.insert(self);
-        }
+    if (references.empty()) return out;
+    std::set<std::pair<size_t, uint64_t>> blocks;
+    for (const auto& [from, to] : references) {
+      blocks.insert({from.chain, from.block});
+      blocks.insert({to.chain, to.block});
+    }
+    std::map<LogPos, std::vector<LogPos>> edges;
+    for (const auto& [c, n] : blocks) {
+      const uint32_t count = s_.digests[c][n].log_count;
+      for (uint32_t i = 0; i + 1 < count; ++i) edges[LogPos{c, n, i}].push_back(LogPos{c, n, i + 1});
+    }
+    for (const auto& [from, to] : references) edges[from].push_back(to);
+    for (const auto& [c, n] : blocks) {
+      for (const ExecLog& e : Execs(c, n)) {
+        LogPos self{c, n, e.log_index};
+        if (Reaches(edges, self, self)) out.insert(self);
       }
     }
     return out;
   }
 
-  // The log an executing message points at, when it exists within `limits` in a block with the
-  // same timestamp as the executing block. Whether the hash matches does not matter here: a
-  // mismatch makes the message invalid anyway, and everything on a cycle through an invalid
+  // The log an executing message points at, when it exists above `base` and within `limits` in a
+  // block with the same timestamp as the executing block. Whether the hash matches does not matter
+  // here: a mismatch makes the message invalid anyway, and everything on a cycle through an invalid
   // block is invalid by cascade too.
-  std::optional<LogPos> SameTimestampTarget(size_t c, uint64_t n, const ExecLog& e,
-                                            const std::vector<uint64_t>& limits) const {
+  std::optional<LogPos> SameTimestampTarget(size_t c, uint64_t n, const ExecLog& e, const std::vector<uint64_t>& limits,
+                                            const std::vector<uint64_t>& base) const {
     if (e.malformed || !e.source) return std::nullopt;
     const size_t s = *e.source;
     const uint64_t bn = e.msg.id.block_number;
-    if (bn > limits[s]) return std::nullopt;
-    if (w_.chains[s].blocks[bn].timestamp != w_.chains[c].blocks[n].timestamp) return std::nullopt;
-    if (e.msg.id.log_index >= log_hashes_[s][bn].size()) return std::nullopt;
+    if (bn > limits[s] || bn <= base[s]) return std::nullopt;
+    if (s_.digests[s][bn].timestamp != s_.digests[c][n].timestamp) return std::nullopt;
+    if (e.msg.id.log_index >= s_.digests[s][bn].log_count) return std::nullopt;
     return LogPos{s, bn, e.msg.id.log_index};
   }
 
@@ -350,32 +464,43 @@ class Model {
   }
 
   const WorldSnapshot& w_;
-  std::vector<uint64_t> activation_;                        // [chain]
-  std::vector<std::vector<std::vector<Hash>>> log_hashes_;  // [chain][block][log]
-  std::vector<std::vector<std::vector<ExecLog>>> execs_;    // [chain][block][k]
+  ReferenceModel::State& s_;
 };
 
 }  // namespace
 
-Expected ComputeExpected(const WorldSnapshot& world) {
+ReferenceModel::ReferenceModel() : state_(std::make_unique<State>()) {}
+ReferenceModel::~ReferenceModel() = default;
+
+Expected ReferenceModel::Compute(const WorldSnapshot& world) {
   Expected out;
-  if (world.chains.empty()) return out;
-  const Model model(world);
+  if (world.chains.empty()) {
+    *state_ = State{};
+    return out;
+  }
+  Model model(world, *state_);
+  model.Sync();
 
   uint64_t view = kNone;
   for (const SnapshotChain& c : world.chains) view = std::min<uint64_t>(view, c.local_safe_at.size() - 1);
   const uint64_t final_view = std::min(world.l1_finalized, view);
 
   const std::vector<uint64_t> unsafe = model.UnsafeLimits();
-  const std::vector<uint64_t> cross_unsafe = model.Heads(unsafe, model.Judge(unsafe));
+  const std::vector<uint64_t> unsafe_base = model.Base(unsafe);
+  const std::vector<uint64_t> cross_unsafe = model.Heads(unsafe, unsafe_base, model.Judge(unsafe, unsafe_base));
 
   const std::vector<uint64_t> local_safe = model.LocalSafeLimits(view);
-  const Model::Judgement at_view = model.Judge(local_safe);
-  const std::vector<uint64_t> cross_safe = model.Heads(local_safe, at_view);
-  const std::vector<std::vector<uint64_t>> invalid = model.Invalid(local_safe, at_view);
+  const std::vector<uint64_t> safe_base = model.Base(local_safe);
+  const Judgement at_view = model.Judge(local_safe, safe_base);
+  const std::vector<uint64_t> cross_safe = model.Heads(local_safe, safe_base, at_view);
+  const std::vector<std::vector<uint64_t>> invalid = model.Invalid(local_safe, cross_safe, at_view);
 
   const std::vector<uint64_t> local_safe_final = model.LocalSafeLimits(final_view);
-  const std::vector<uint64_t> finalized = model.Heads(local_safe_final, model.Judge(local_safe_final));
+  const std::vector<uint64_t> final_base = model.Base(local_safe_final);
+  const std::vector<uint64_t> finalized =
+      model.Heads(local_safe_final, final_base, model.Judge(local_safe_final, final_base));
+
+  model.RememberClosed({cross_unsafe, cross_safe, finalized});
 
   for (size_t c = 0; c < world.chains.size(); ++c) {
     ExpectedHeads h;
@@ -393,5 +518,7 @@ Expected ComputeExpected(const WorldSnapshot& world) {
   }
   return out;
 }
+
+Expected ComputeExpected(const WorldSnapshot& world) { return ReferenceModel().Compute(world); }
 
 }  // namespace supersafe::sim

@@ -1,12 +1,15 @@
 // The reference model: a second, deliberately simple computation of what every safety level must
 // be, from the simulated world's ground truth. It shares no code with src/supervisor (only value
-// types and hashing from src/core), and favours obviousness over speed: quadratic is fine.
+// types and hashing from src/core), and favours obviousness over speed: plain fixed-point loops.
 //
-// The runner snapshots the world after every step (WorldSnapshot), asks the model for the
-// expected heads, and compares them with what the supervisor reports.
+// The runner keeps a snapshot of the world (WorldSnapshot), updates it after every step, asks the
+// model for the expected heads, and compares them with what the supervisor reports. The model it
+// asks is a ReferenceModel kept for the whole run, which looks again only at what changed since the
+// previous step (docs/reference-model.md, "Incremental"); ComputeExpected computes from scratch.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +25,9 @@ struct SnapshotBlock {
   Hash parent_hash;
   uint64_t timestamp = 0;
   std::vector<Log> logs;  // log-index order; executing messages are CrossL2Inbox logs
+  // When set, the block's logs are these instead of `logs` (the runner shares the world's).
+  std::shared_ptr<const std::vector<Log>> shared_logs;
+  const std::vector<Log>& Logs() const { return shared_logs ? *shared_logs : logs; }
   bool deposit_only_replacement = false;
 };
 
@@ -71,5 +77,26 @@ struct Expected {
 
 // Computes the expected heads. Pure function of the snapshot.
 Expected ComputeExpected(const WorldSnapshot& world);
+
+// The same computation over a sequence of snapshots of one evolving world: Compute(w) equals
+// ComputeExpected(w) for every snapshot, while blocks and results of earlier calls are reused.
+// A block is identified by its chain, number and hash: a block with the same number and hash as in
+// an earlier call must have the same parent, timestamp, logs and replacement flag (in the
+// simulator the hash commits to all of them). Block checks (numbers, timestamps, parent links) are
+// made when a block is first seen. A snapshot with other chain parameters starts afresh.
+class ReferenceModel {
+ public:
+  ReferenceModel();
+  ~ReferenceModel();
+  ReferenceModel(const ReferenceModel&) = delete;
+  ReferenceModel& operator=(const ReferenceModel&) = delete;
+
+  Expected Compute(const WorldSnapshot& world);
+
+  struct State;  // what is kept between calls (reference_model.cc)
+
+ private:
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace supersafe::sim

@@ -1,13 +1,18 @@
 #include "sim/runner.h"
 
+#include <algorithm>
+#include <array>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
+#include <variant>
 
 #include "core/crypto.h"
 #include "db/event_db.h"
 #include "db/super_safe_db.h"
 #include "sim/builder.h"
+#include "sim/db_check.h"
 #include "sim/op_node.h"
 #include "sim/reference_model.h"
 #include "sim/sources.h"
@@ -70,8 +75,12 @@ class Runner {
       sources.chains[c.id()] = chain_sources_.back().get();
     }
     host_ = std::make_unique<SupervisorHost>(options.datadir, std::move(deps), std::move(sources), trace_);
-    for (size_t i = 0; i < world_.chain_count(); ++i)
+    std::vector<ChainID> ids;
+    for (size_t i = 0; i < world_.chain_count(); ++i) {
       nodes_.push_back(std::make_unique<OpNode>(world_, i, *host_, trace_));
+      ids.push_back(world_.chain(i).id());
+    }
+    db_check_ = std::make_unique<DatabaseCheck>(options.datadir, ids);
     timeline_.scenario = scenario.name;
     timeline_.description = scenario.description;
     timeline_.seed = options.seed;
@@ -89,15 +98,29 @@ class Runner {
   Status ApplyCall(const Step& step, const CallStep& call);
   Status Settle(const Step& step);
   Status Round();
-  std::string Fingerprint();
+  // Everything a round can change: the nodes' state and the supervisor's heads (or its error).
+  struct Fingerprint {
+    std::vector<OpNode::State> nodes;
+    std::vector<std::variant<std::string, std::array<BlockID, 7>>> heads;
+    bool operator==(const Fingerprint&) const = default;
+  };
+  Fingerprint TakeFingerprint();
   Status CheckExpectation(const Step& step, const Expectation& e);
   Status CheckInvariants(const Step& step);
-  Status CheckDatabases(const Step& step);
+  // The databases' invariants: what changed since the last step, or (whole_files) everything.
+  Status CheckDatabases(const Step& step, bool whole_files = false);
   Status CheckModel(const Step& step);
-  Status CheckAcks(const Step& step);
+  // The acknowledgments the step may have affected (see CheckInvariants), or (all) every one.
+  Status CheckAcks(const Step& step, bool all);
+  // One acknowledgment: false if its view is no longer canonical (it may change: forget it).
+  Result<bool> CheckAck(const Step& step, const Ack& ack);
   Status RecordAck(const Step& step, const Ack& ack);
+  // What changed in the world and the supervisor since the previous CheckInvariants.
+  void NoteChanges();
   Status CollectAcks(const Step& step);
-  WorldSnapshot Snapshot() const;
+  // Brings snapshot_ up to date with the world: only blocks and views that changed are copied
+  // or recomputed (the chains and derivations say from where they changed).
+  void UpdateSnapshot();
   void RecordTimeline(const Step& step);
   const L2Chain& Chain(size_t i) const { return world_.chain(i); }
 
@@ -109,8 +132,23 @@ class Runner {
   std::vector<std::unique_ptr<SimChainSource>> chain_sources_;
   std::unique_ptr<SupervisorHost> host_;
   std::vector<std::unique_ptr<OpNode>> nodes_;
+  std::unique_ptr<DatabaseCheck> db_check_;
   std::optional<CallOutcome> last_call_;
   std::map<std::pair<size_t, uint64_t>, Ack> acks_;  // (chain, L1 number) -> newest acknowledgment
+  std::set<std::pair<size_t, uint64_t>> fresh_acks_;  // keys recorded since the last check
+  std::pair<size_t, uint64_t> ack_cursor_{0, 0};      // where the rotating ack check goes on
+  // Changes since the previous CheckInvariants (NoteChanges).
+  std::vector<std::optional<uint64_t>> removed_from_;  // per chain: lowest unsafe height cut
+  bool l1_reorged_ = false;
+  bool generation_changed_ = false;
+  BlockID checked_l1_head_;     // the L1 head at the previous check
+  size_t checked_generation_ = 0;
+  WorldSnapshot snapshot_;  // the world as of the last CheckModel
+  // Per chain: the views whose local-safe block was not on the unsafe chain at the last update;
+  // their snapshot entries are recomputed every time.
+  std::vector<std::vector<uint64_t>> off_chain_views_;
+  ReferenceModel model_;
+  std::vector<ChainHeads> checked_heads_;  // the heads CheckModel read in the current step
   Timeline timeline_;
   std::vector<Mark> marks_;  // of the current step
   size_t crashes_seen_ = 0;
@@ -133,7 +171,7 @@ RunResult Runner::Run() {
     if (options_.progress)
       std::cerr << "\r  " << scenario_.name << ": step " << step.index << "/" << scenario_.steps.size() << std::flush;
     trace_.SetStep(step.index);
-    trace_.Add("step", {{"kind", step.kind}, {"line", step.line}, {"label", step.label}});
+    trace_.Add("step", Fields().String("kind", step.kind).Int("line", step.line).String("label", step.label));
     marks_.clear();
     result.steps_run = step.index;
     status = Apply(step);
@@ -144,6 +182,7 @@ RunResult Runner::Run() {
       crashes_seen_ = host_->crashes();
     }
     if (status.ok() && host_->fatal()) status = Breach(step, "supervisor could not reopen: " + host_->fatal()->ToString());
+    if (status.ok() && scenario_.nodes == NodesMode::kAuto) PrunePools(world_, *host_, trace_);  // tx pools
     if (status.ok()) {
       if (const auto* e = std::get_if<ExpectStep>(&step.action)) status = CheckExpectation(step, e->what);
     }
@@ -155,6 +194,15 @@ RunResult Runner::Run() {
     RecordTimeline(step);
   }
   if (options_.progress) std::cerr << "\r\033[K" << std::flush;
+  // Every step checked what it wrote; the whole files once more at the end.
+  if (status.ok() && !scenario_.steps.empty()) {
+    status = CheckDatabases(scenario_.steps.back(), true);
+    if (status.ok()) status = CheckAcks(scenario_.steps.back(), true);
+    if (!status.ok()) {
+      trace_.Add("failure", {{"what", status.message()}});
+      timeline_.steps.back().marks.push_back({MarkKind::kFailure, "", status.message()});
+    }
+  }
   trace_.SetStep(result.steps_run);
   Json dbs{{"supersafe.db", FileDigest(options_.datadir / "supersafe.db").Hex()}};
   for (size_t i = 0; i < world_.chain_count(); ++i)
@@ -221,6 +269,9 @@ Status Runner::Apply(const Step& step) {
           marks_.push_back({MarkKind::kRestart, "", "supervisor restart"});
         } else if constexpr (std::is_same_v<T, CrashStep>) {
           host_->ArmCrash(a.db, a.torn_bytes);
+        } else if constexpr (std::is_same_v<T, PoolStep>) {
+          size_t pruned = PrunePool(world_, *host_, trace_, a.chain);
+          trace_.Add("pool", {{"chain", Chain(a.chain).name()}, {"pruned", pruned}, {"pending", Chain(a.chain).pool().size()}});
         } else if constexpr (std::is_same_v<T, CallStep>) {
           return ApplyCall(step, a);
         }
@@ -256,7 +307,7 @@ Status Runner::ApplyCall(const Step& step, const CallStep& call) {
         out.cross_safe = *r;
         ev["result"] = Json{{"status", supervisor::CrossSafeStatusName(r->status)},
                             {"cross_safe", ToJson(r->cross_safe)}, {"local_safe", ToJson(r->local_safe)}};
-        if (r->status == supervisor::CrossSafeStatus::kAccept) SS_RETURN_IF_ERROR(RecordAck(step, {call.chain, l1, r->cross_safe}));
+        if (r->status == supervisor::CrossSafeStatus::kAccept) SS_RETURN_IF_ERROR(RecordAck(step, {call.chain, l1, r->cross_safe, ls.number}));
       }
       break;
     }
@@ -297,21 +348,19 @@ Status Runner::ApplyCall(const Step& step, const CallStep& call) {
   return Status::Ok();
 }
 
-std::string Runner::Fingerprint() {
-  std::string s;
-  for (auto& node : nodes_) s += node->Fingerprint() + ";";
+Runner::Fingerprint Runner::TakeFingerprint() {
+  Fingerprint f;
+  for (auto& node : nodes_) f.nodes.push_back(node->Fingerprint());
   for (size_t i = 0; i < world_.chain_count(); ++i) {
     auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(Chain(i).id()); });
     if (!h.ok()) {
-      s += h.status().ToString() + ";";
+      f.heads.push_back(h.status().ToString());
       continue;
     }
-    for (const BlockID* b : {&h->unsafe, &h->cross_unsafe, &h->local_safe, &h->cross_safe, &h->finalized,
-                             &h->local_safe_source, &h->cross_safe_source})
-      s += Num(b->number) + ":" + b->hash.Hex() + ",";
-    s += ";";
+    f.heads.push_back(std::array<BlockID, 7>{h->unsafe, h->cross_unsafe, h->local_safe, h->cross_safe, h->finalized,
+                                             h->local_safe_source, h->cross_safe_source});
   }
-  return s;
+  return f;
 }
 
 Status Runner::Round() {
@@ -329,24 +378,34 @@ Status Runner::Round() {
 }
 
 Status Runner::Settle(const Step& step) {
+  std::optional<Fingerprint> before;  // as the previous round left things, when it was taken
   for (int round = 1;; ++round) {
     if (round > kMaxRounds) return Breach(step, "the nodes did not settle within " + Num(kMaxRounds) + " rounds");
-    const std::string before = Fingerprint();
+    if (!before) before = TakeFingerprint();
     const size_t crashes = host_->crashes();
     Status s = Round();
     if (!s.ok()) return Breach(step, s.message());
     if (host_->fatal()) return Status::Ok();
-    if (host_->crashes() != crashes) continue;  // the failed call is retried in the next round
-    if (Fingerprint() == before) return Status::Ok();
+    if (host_->crashes() != crashes) {  // the failed call is retried in the next round
+      before.reset();
+      continue;
+    }
+    Fingerprint after = TakeFingerprint();
+    if (after == *before) return Status::Ok();
+    before = std::move(after);
   }
 }
 
 Status Runner::RecordAck(const Step& step, const Ack& ack) {
   auto key = std::make_pair(ack.chain, ack.view.number);
+  fresh_acks_.insert(key);
   auto it = acks_.find(key);
-  if (it != acks_.end() && it->second.view == ack.view && ack.cross_safe.number < it->second.cross_safe.number)
+  const bool clipped = ack.cross_safe.number == ack.reported_local_safe;
+  if (it != acks_.end() && it->second.view == ack.view && ack.cross_safe.number < it->second.cross_safe.number) {
+    if (clipped) return Status::Ok();  // a stale report's answer, clipped to it: the view is unchanged
     return Breach(step, "acknowledged cross-safe of " + Chain(ack.chain).name() + " at L1 " + Num(ack.view.number) +
                             " went back from " + it->second.cross_safe.ToString() + " to " + ack.cross_safe.ToString());
+  }
   acks_[key] = ack;
   return Status::Ok();
 }
@@ -410,6 +469,10 @@ Status Runner::CheckExpectation(const Step& step, const Expectation& expectation
           if (e.level && *e.level != *c.level)
             return mismatch("call level", SafetyLevelName(*e.level), SafetyLevelName(*c.level));
           return Status::Ok();
+        } else if constexpr (std::is_same_v<T, PoolExpect>) {
+          const L2Chain& c = Chain(e.chain);
+          if (c.pool().size() != e.pending) return mismatch(c.name() + " pending txs", Num(e.pending), Num(c.pool().size()));
+          return Status::Ok();
         } else {
           const CallOutcome& c = *last_call_;
           if (c.status.code() != e.code) return mismatch("call error", CodeName(e.code), c.status.ToString());
@@ -421,76 +484,154 @@ Status Runner::CheckExpectation(const Step& step, const Expectation& expectation
   return s;
 }
 
+// After every step:
+//   - the databases: the bytes the step appended (DatabaseCheck::Step), all of a file it rewound;
+//   - the acknowledgments recorded in the step, those of the two newest views of each chain, a
+//     rotating window of 8 older ones, and every one after a step that cut an unsafe chain, reorged
+//     L1, restarted the supervisor (or crash-recovered it) or rewrote a database file;
+//   - the reference model against every head.
+// At the end of a passing run, the whole database files and every acknowledgment once more.
 Status Runner::CheckInvariants(const Step& step) {
+  NoteChanges();
   SS_RETURN_IF_ERROR(CheckDatabases(step));
-  SS_RETURN_IF_ERROR(CheckAcks(step));
+  const bool all_acks = l1_reorged_ || generation_changed_ || db_check_->rewritten() ||
+                        std::any_of(removed_from_.begin(), removed_from_.end(), [](const auto& r) { return r.has_value(); });
+  SS_RETURN_IF_ERROR(CheckAcks(step, all_acks));
   return CheckModel(step);
 }
 
-Status Runner::CheckDatabases(const Step& step) {
-  std::vector<db::Finding> findings = db::VerifySuperSafeDB(options_.datadir / db::SuperSafeDB::kFileName);
-  for (size_t i = 0; i < world_.chain_count(); ++i) {
-    auto more = db::VerifyEventDB(EventsFile(options_.datadir, Chain(i).id()));
-    findings.insert(findings.end(), more.begin(), more.end());
-  }
+void Runner::NoteChanges() {
+  removed_from_.resize(world_.chain_count());
+  for (size_t i = 0; i < world_.chain_count(); ++i) removed_from_[i] = world_.chain(i).TakeLowestRemoved();
+  const L1Chain& l1 = world_.l1();
+  l1_reorged_ = checked_l1_head_.number > l1.head().ref.number || l1.at(checked_l1_head_.number).ref.hash != checked_l1_head_.hash;
+  checked_l1_head_ = l1.head().ref.ID();
+  generation_changed_ = host_->generation() != checked_generation_;
+  checked_generation_ = host_->generation();
+}
+
+Status Runner::CheckDatabases(const Step& step, bool whole_files) {
+  std::vector<db::Finding> findings = whole_files ? db_check_->Full() : db_check_->Step();
   if (findings.empty()) return Status::Ok();
-  std::string what = "database invariant broken:";
+  std::string what = whole_files ? "database invariant broken (whole files at the end of the run):"
+                                 : "database invariant broken:";
   for (const auto& f : findings) what += " " + f.file.filename().string() + "@" + Num(f.offset) + ": " + f.what + ";";
   return Breach(step, what);
 }
 
-Status Runner::CheckAcks(const Step& step) {
-  for (auto it = acks_.begin(); it != acks_.end();) {
-    const Ack& ack = it->second;
-    const uint64_t n = ack.view.number;
-    if (n > world_.l1().head().ref.number || world_.l1().at(n).ref.hash != ack.view.hash) {
-      it = acks_.erase(it);  // the view is no longer canonical: it may change
-      continue;
+Result<bool> Runner::CheckAck(const Step& step, const Ack& ack) {
+  const uint64_t n = ack.view.number;
+  if (n > world_.l1().head().ref.number || world_.l1().at(n).ref.hash != ack.view.hash) return false;
+  const L2Chain& c = Chain(ack.chain);
+  if (ack.cross_safe.number >= c.unsafe().size() || c.unsafe()[ack.cross_safe.number].ref.hash != ack.cross_safe.hash)
+    return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
+                            Num(n) + ", is no longer on the chain");
+  auto src = host_->Call([&](supervisor::Supervisor& sv) { return sv.CrossDerivedToSource(c.id(), ack.cross_safe); });
+  if (!src.ok())
+    return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
+                            Num(n) + ": CrossDerivedToSource says " + src.status().ToString());
+  if (src->number > n)
+    return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at L1 " + Num(n) +
+                            ", is now cross-safe only from L1 " + Num(src->number));
+  return true;
+}
+
+Status Runner::CheckAcks(const Step& step, bool all) {
+  std::set<std::pair<size_t, uint64_t>> keys = std::move(fresh_acks_);
+  fresh_acks_.clear();
+  if (all) {
+    for (const auto& [key, ack] : acks_) keys.insert(key);
+  } else {
+    for (size_t c = 0; c < world_.chain_count(); ++c) {  // the two newest views of each chain
+      auto it = acks_.lower_bound({c + 1, 0});
+      for (int k = 0; k < 2 && it != acks_.begin() && std::prev(it)->first.first == c; ++k) keys.insert((--it)->first);
     }
-    const L2Chain& c = Chain(ack.chain);
-    if (ack.cross_safe.number >= c.unsafe().size() || c.unsafe()[ack.cross_safe.number].ref.hash != ack.cross_safe.hash)
-      return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
-                              Num(n) + ", is no longer on the chain");
-    auto src = host_->Call([&](supervisor::Supervisor& sv) { return sv.CrossDerivedToSource(c.id(), ack.cross_safe); });
-    if (!src.ok())
-      return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
-                              Num(n) + ": CrossDerivedToSource says " + src.status().ToString());
-    if (src->number > n)
-      return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at L1 " + Num(n) +
-                              ", is now cross-safe only from L1 " + Num(src->number));
-    ++it;
+    auto it = acks_.lower_bound(ack_cursor_);
+    for (size_t k = 0; k < std::min<size_t>(8, acks_.size()); ++k, ++it) {  // a rotating window
+      if (it == acks_.end()) it = acks_.begin();
+      keys.insert(it->first);
+      ack_cursor_ = {it->first.first, it->first.second + 1};
+    }
+  }
+  for (const auto& key : keys) {
+    auto it = acks_.find(key);
+    if (it == acks_.end()) continue;
+    SS_ASSIGN_OR_RETURN(bool canonical, CheckAck(step, it->second));
+    if (!canonical) acks_.erase(it);  // the view is no longer canonical: it may change
   }
   return Status::Ok();
 }
 
-WorldSnapshot Runner::Snapshot() const {
-  WorldSnapshot w;
+void Runner::UpdateSnapshot() {
+  WorldSnapshot& w = snapshot_;
   w.expiry_window = scenario_.expiry_window;
   w.l1_head = world_.l1().head().ref.number;
   w.l1_finalized = world_.l1().finalized();
-  for (size_t i = 0; i < world_.chain_count(); ++i) {
-    const L2Chain& c = Chain(i);
-    SnapshotChain sc;
-    sc.name = c.name();
-    sc.id = c.id();
-    sc.genesis_time = c.genesis_time();
-    sc.block_time = c.block_time();
-    sc.interop_time = c.interop_time();
-    for (const L2Block& b : c.unsafe())
-      sc.blocks.push_back({b.ref.number, b.ref.hash, b.ref.parent_hash, b.ref.timestamp, b.logs, b.deposit_only});
-    sc.local_safe_at = world_.derivation(i).SafeNumbersOnChain();
-    w.chains.push_back(std::move(sc));
+  if (w.chains.size() != world_.chain_count()) {
+    w.chains.resize(world_.chain_count());
+    off_chain_views_.assign(world_.chain_count(), {});
+    for (size_t i = 0; i < world_.chain_count(); ++i) {
+      const L2Chain& c = Chain(i);
+      SnapshotChain& sc = w.chains[i];
+      sc.name = c.name();
+      sc.id = c.id();
+      sc.genesis_time = c.genesis_time();
+      sc.block_time = c.block_time();
+      sc.interop_time = c.interop_time();
+    }
   }
-  return w;
+  for (size_t i = 0; i < world_.chain_count(); ++i) {
+    L2Chain& c = world_.chain(i);
+    Derivation& d = world_.derivation(i);
+    SnapshotChain& sc = w.chains[i];
+    // Blocks: those below the lowest height cut since the last update are unchanged.
+    const std::optional<uint64_t> removed = removed_from_[i];
+    const bool cut = removed && *removed < sc.blocks.size();
+    size_t keep = std::min(sc.blocks.size(), c.unsafe().size());
+    if (removed) keep = std::min<size_t>(keep, *removed);
+    sc.blocks.resize(keep);
+    for (size_t n = keep; n < c.unsafe().size(); ++n) {
+      const L2Block& b = c.unsafe()[n];
+      SnapshotBlock sb;
+      sb.number = b.ref.number;
+      sb.hash = b.ref.hash;
+      sb.parent_hash = b.ref.parent_hash;
+      sb.timestamp = b.ref.timestamp;
+      sb.shared_logs = b.logs.shared();  // the world's logs, not a copy (null: none)
+      sb.deposit_only_replacement = b.deposit_only;
+      sc.blocks.push_back(std::move(sb));
+    }
+    // Views: an entry depends on the view (unchanged below the first changed one) and on the
+    // unsafe chain. While the chain only grew, an entry whose block was on it stays; one whose
+    // block was not (a view before a replacement) is recomputed; after a cut all are.
+    const std::optional<uint64_t> changed = d.TakeFirstChangedView();
+    std::vector<uint64_t>& at = sc.local_safe_at;
+    std::vector<uint64_t>& off_chain = off_chain_views_[i];
+    size_t views_kept = std::min<size_t>(at.size(), d.tip() + 1);
+    if (changed) views_kept = std::min<size_t>(views_kept, *changed);
+    if (cut) views_kept = 0;
+    at.resize(views_kept);
+    std::erase_if(off_chain, [&](uint64_t v) { return v >= views_kept; });
+    for (uint64_t v : off_chain) at[v] = d.SafeNumberOnChain(v);
+    std::erase_if(off_chain, [&](uint64_t v) { return at[v] == d.SafeAt(v).number; });
+    for (uint64_t v = views_kept; v <= d.tip(); ++v) {
+      at.push_back(d.SafeNumberOnChain(v));
+      if (at.back() != d.SafeAt(v).number) off_chain.push_back(v);
+    }
+  }
 }
 
 Status Runner::CheckModel(const Step& step) {
-  const Expected expected = ComputeExpected(Snapshot());
+  UpdateSnapshot();
+  const Expected expected = model_.Compute(snapshot_);
   const bool exact = scenario_.nodes == NodesMode::kAuto;
+  checked_heads_.clear();
   for (size_t i = 0; i < world_.chain_count(); ++i) {
     const L2Chain& c = Chain(i);
     auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
     if (!h.ok()) return Breach(step, "HeadsOf(" + c.name() + "): " + h.status().ToString());
+    checked_heads_.push_back({h->unsafe.number, h->cross_unsafe.number, h->local_safe.number, h->cross_safe.number,
+                              h->finalized.number});
     const ExpectedHeads& e = expected.chains.at(i);
     struct Field {
       const char* name;
@@ -520,7 +661,11 @@ void Runner::RecordTimeline(const Step& step) {
   ts.l1_head = world_.l1().head().ref.number;
   ts.l1_fork = world_.l1().head().fork;
   ts.l1_finalized = world_.l1().finalized();
-  for (size_t i = 0; i < world_.chain_count(); ++i) {
+  // The heads CheckModel read at the end of this step, when it read them all (nothing has called
+  // the supervisor since); else as the supervisor answers now.
+  if (checked_heads_.size() == world_.chain_count()) ts.heads = std::move(checked_heads_);
+  checked_heads_.clear();
+  for (size_t i = ts.heads.size(); i < world_.chain_count(); ++i) {
     ChainHeads ch;
     auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(Chain(i).id()); });
     if (h.ok())

@@ -183,7 +183,7 @@ void Parser::ParseChains(const YAML::Node& n) {
   for (size_t i = 0; i < n.size(); ++i) {
     const YAML::Node& c = n[i];
     std::string path = "chains[" + std::to_string(i) + "]";
-    CheckMap(c, path, {"name", "id", "block_time", "interop_time"});
+    CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool"});
     ChainSpec spec;
     spec.name = Str(Need(c, path, "name"), path + ".name");
     if (spec.name.empty()) Fail(c["name"], path + ".name", "must not be empty");
@@ -198,6 +198,14 @@ void Parser::ParseChains(const YAML::Node& n) {
       if (spec.block_time == 0) Fail(c["block_time"], path + ".block_time", "must be positive");
     }
     spec.interop_time = c["interop_time"] ? U64(c["interop_time"], path + ".interop_time") : scenario_.genesis.l2_time;
+    if (c["policy"]) {
+      const std::string policy = Str(c["policy"], path + ".policy");
+      auto level = ParseSafetyLevel(policy);
+      if (!level.ok() || *level < SafetyLevel::kUnsafe)
+        Fail(c["policy"], path + ".policy", "want unsafe, cross-unsafe, safe or finalized, got '" + policy + "'");
+      spec.policy = *level;
+    }
+    if (c["mempool"]) spec.mempool = Bool(c["mempool"], path + ".mempool");
     scenario_.chains.push_back(std::move(spec));
   }
 }
@@ -347,7 +355,7 @@ CallStep Parser::ParseCall(const YAML::Node& n, const std::string& path) {
 ExpectStep Parser::ParseExpect(const YAML::Node& n, const std::string& path) const {
   CheckMap(n, path,
            {"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized", "block", "replaced", "message",
-            "level", "result", "error"});
+            "level", "result", "error", "pool"});
   auto only = [&](std::initializer_list<const char*> keys) { CheckMap(n, path, keys); };
   if (n["result"] || n["error"]) {
     if (!last_call_) Fail(n, path, "an expectation about a call result needs a `call` step before it");
@@ -395,6 +403,12 @@ ExpectStep Parser::ParseExpect(const YAML::Node& n, const std::string& path) con
     return {e};
   }
   size_t chain = Chain(Need(n, path, "chain"), path + ".chain");
+  if (n["pool"]) {
+    only({"chain", "pool"});
+    if (!scenario_.chains[chain].mempool)
+      Fail(n["chain"], path + ".chain", "chain '" + scenario_.chains[chain].name + "' has no tx pool (set mempool: true)");
+    return {PoolExpect{chain, U64(n["pool"], path + ".pool")}};
+  }
   if (n["block"] || n["replaced"]) {
     only({"chain", "block", "replaced"});
     ReplacedExpect e;
@@ -508,6 +522,12 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
       else Fail(body["db"], path + ".db", "want safe or events, got '" + db + "'");
     }
     step.action = s;
+  } else if (kind == "pool") {
+    CheckMap(body, path, {"chain"});
+    PoolStep s{Chain(Need(body, path, "chain"), path + ".chain")};
+    if (!scenario_.chains[s.chain].mempool)
+      Fail(body["chain"], path + ".chain", "chain '" + scenario_.chains[s.chain].name + "' has no tx pool (set mempool: true)");
+    step.action = s;
   } else if (kind == "call") {
     step.action = ParseCall(body, path);
   } else if (kind == "expect") {
@@ -515,7 +535,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
   } else {
     Fail(n.begin()->first, where,
          "unknown step '" + kind +
-             "' (build, batch, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, call, expect)");
+             "' (build, batch, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, pool, call, expect)");
   }
   return step;
 }

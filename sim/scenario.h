@@ -30,6 +30,10 @@ struct ChainSpec {
   ChainID id;
   uint64_t block_time = 2;
   uint64_t interop_time = 0;  // defaults to genesis.l2_time
+  // op-geth: the lowest CheckMessage level the block builder includes an executing message at
+  // (unsafe, cross-unsafe, safe or finalized), and whether left-out interop txs wait in a tx pool.
+  SafetyLevel policy = SafetyLevel::kUnsafe;
+  bool mempool = false;
 };
 
 struct GenesisSpec {
@@ -95,6 +99,9 @@ struct ReorgUnsafeStep {
   bool force = false;
 };
 struct RestartStep {};
+struct PoolStep {  // re-check the chain's tx pool and prune it (no inclusion); needs `mempool: true`
+  size_t chain = 0;
+};
 enum class CrashDb { kSafe, kEvents };
 struct CrashStep {
   uint64_t torn_bytes = 1;
@@ -141,13 +148,17 @@ struct ResultExpect {  // about the answer of the latest `call`
 struct ErrorExpect {
   Code code = Code::kOk;
 };
-using Expectation = std::variant<HeadsExpect, ReplacedExpect, MessageExpect, ResultExpect, ErrorExpect>;
+struct PoolExpect {  // the number of pending txs in the chain's tx pool
+  size_t chain = 0;
+  uint64_t pending = 0;
+};
+using Expectation = std::variant<HeadsExpect, ReplacedExpect, MessageExpect, ResultExpect, ErrorExpect, PoolExpect>;
 struct ExpectStep {
   Expectation what;
 };
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
-                                ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep>;
+                                ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep>;
 
 struct Step {
   size_t index = 0;   // 1-based position in `steps:`

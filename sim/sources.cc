@@ -47,7 +47,7 @@ const L2Block* SimChainSource::Find(const BlockID& block) const {
 Result<std::vector<Log>> SimChainSource::Logs(const BlockID& block) {
   const L2Block* blk = Find(block);
   if (blk == nullptr) return NotFound("chain " + world_->chain(chain_).name() + ": no block " + block.ToString());
-  return blk->logs;
+  return blk->logs.get();
 }
 
 Result<Bytes> SimChainSource::OutputPreimage(const BlockID& block) {

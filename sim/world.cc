@@ -1,5 +1,7 @@
 #include "sim/world.h"
 
+#include <algorithm>
+
 #include "sim/seed.h"
 
 namespace supersafe::sim {
@@ -16,18 +18,39 @@ World::World(const Scenario& scenario, uint64_t seed)
   }
 }
 
-bool World::IsPosted(size_t chain, const Hash& hash) const {
-  auto in = [&](const std::vector<Batch>& batches) {
-    for (const Batch& b : batches) {
-      if (b.chain_index != chain) continue;
-      for (const L2Block& blk : b.blocks)
-        if (blk.ref.hash == hash) return true;
+void World::SyncPostedIndex() const {
+  posted_.resize(chains_.size());
+  const auto& blocks = l1_.blocks();
+  size_t keep = std::min(indexed_l1_.size(), blocks.size());
+  while (keep > 0 && indexed_l1_[keep - 1].hash != blocks[keep - 1].ref.hash) --keep;
+  for (size_t k = keep; k < indexed_l1_.size(); ++k) {
+    for (const auto& [chain, hash] : indexed_l1_[k].posted) {
+      auto it = posted_.at(chain).find(hash);
+      if (--it->second == 0) posted_[chain].erase(it);
     }
-    return false;
-  };
-  for (const L1Block& blk : l1_.blocks())
-    if (in(blk.batches)) return true;
-  return in(chains_.at(chain)->queue());
+  }
+  indexed_l1_.resize(keep);
+  for (size_t k = keep; k < blocks.size(); ++k) {
+    IndexedL1Block indexed{blocks[k].ref.hash, {}};
+    for (const Batch& b : blocks[k].batches) {
+      for (const L2Block& blk : b.blocks) {
+        indexed.posted.push_back({b.chain_index, blk.ref.hash});
+        ++posted_.at(b.chain_index)[blk.ref.hash];
+      }
+    }
+    indexed_l1_.push_back(std::move(indexed));
+  }
+}
+
+bool World::IsPosted(size_t chain, const Hash& hash) const {
+  SyncPostedIndex();
+  if (posted_.at(chain).count(hash) != 0) return true;
+  for (const Batch& b : chains_.at(chain)->queue()) {
+    if (b.chain_index != chain) continue;
+    for (const L2Block& blk : b.blocks)
+      if (blk.ref.hash == hash) return true;
+  }
+  return false;
 }
 
 size_t World::QueueBatch(size_t chain, std::optional<uint64_t> through) {

@@ -50,6 +50,17 @@ class World {
   void RegisterMessage(const std::string& name, const ExecutingMessage& msg) { messages_[name] = msg; }
 
  private:
+  // The L2 block hashes in batches on the canonical L1, per chain (with multiplicity), kept in step
+  // with l1_ when IsPosted asks: L1 blocks are hash-linked, so the indexed ones that are still
+  // there are a prefix of l1_.blocks().
+  void SyncPostedIndex() const;
+  struct IndexedL1Block {
+    Hash hash;
+    std::vector<std::pair<uint32_t, Hash>> posted;  // (chain index, L2 block hash)
+  };
+  mutable std::vector<IndexedL1Block> indexed_l1_;
+  mutable std::vector<std::map<Hash, uint32_t>> posted_;  // [chain]: hash -> number of batches
+
   const Scenario* scenario_;
   L1Chain l1_;
   std::vector<std::unique_ptr<L2Chain>> chains_;

@@ -6,7 +6,8 @@
 // and LMDB (synced commits, one transaction per commit).
 //   Follow/*: one group per commit (following the L1 tip).
 //   CatchUp/*: 1,000 groups per commit (catching up a backlog; AppendBatch for us).
-// Reads: a 10-million-entry supersafe.db built once in a temp dir (warm page cache): At,
+// Reads: two 10-million-entry supersafe.db files built once in a temp dir (warm page cache), one
+// shaped as the supervisor writes it (Lookup10M_regular/*) and one irregular (Lookup10M/*): At,
 // AtOrBefore and FirstCrossSafeAtLeast with random keys, Open, VerifySuperSafeDB.
 //
 // Temp files go to $SUPERSAFE_BENCH_DIR, else /var/tmp (disk, not tmpfs), and are removed.
@@ -314,31 +315,38 @@ BENCHMARK(VersusRaw)->Name("CatchUp/SuperSafeDB_vs_raw_interleaved")->Arg(kBackl
 constexpr uint64_t kLookupEntries = 10'000'000;
 constexpr uint64_t kFirstL1 = 20'000'000;
 
-// Built on first use, removed by main() after the run. One L1 block in eight is skipped and one
-// in fifty revised, so lookups meet gaps and revisions.
+// Two files, each built on first use and removed by main() after the run:
+// - kRegular, what the supervisor writes: a group for every L1 number from the first to the tip,
+//   consecutively, every group the same size (8 chains + seal), a revision (a second group for
+//   the same L1 number, after a replaced block) in one L1 number in a thousand. ~1.11 M L1 numbers.
+// - kIrregular, the harder case: one L1 number in eight skipped and one in fifty revised, so
+//   lookups meet gaps and revisions everywhere. ~1.09 M L1 numbers.
+enum class Shape { kRegular, kIrregular };
+
 struct BigDB {
   TempDir dir;
   std::unique_ptr<SuperSafeDB> db;
   uint64_t last_l1 = 0;
   uint64_t min_cross = 0, max_cross = 0;
 
-  BigDB() {
+  explicit BigDB(Shape shape) {
     auto opened = SuperSafeDB::Open(dir.path());
     SS_CHECK(opened.ok(), opened.status().ToString());
     db = std::move(opened).value();
     std::mt19937_64 rng(42);
+    const uint64_t revise_one_in = shape == Shape::kRegular ? 1000 : 50;
     std::vector<Group> batch;
     uint64_t entries = 0, l1 = kFirstL1;
     while (entries < kLookupEntries) {
       Group g = MakeGroup(l1);
       batch.push_back(g);
       entries += g.entries.size() + 1;
-      if (rng() % 50 == 0) {
+      if (rng() % revise_one_in == 0) {
         g.l1_hash = Prefix(l1, 2);
         batch.push_back(g);
         entries += g.entries.size() + 1;
       }
-      l1 += rng() % 8 == 0 ? 2 : 1;
+      l1 += shape == Shape::kIrregular && rng() % 8 == 0 ? 2 : 1;
       if (batch.size() >= 10'000 || entries >= kLookupEntries) {
         SS_CHECK(db->AppendBatch(batch).ok(), "AppendBatch");
         batch.clear();
@@ -351,10 +359,11 @@ struct BigDB {
   }
 };
 
-BigDB* big = nullptr;
-BigDB& Big() {
-  if (big == nullptr) big = new BigDB();
-  return *big;
+BigDB* bigs[2] = {nullptr, nullptr};
+BigDB& Big(Shape shape) {
+  BigDB*& b = bigs[static_cast<int>(shape)];
+  if (b == nullptr) b = new BigDB(shape);
+  return *b;
 }
 
 std::vector<uint64_t> RandomKeys(uint64_t lo, uint64_t hi) {
@@ -364,8 +373,9 @@ std::vector<uint64_t> RandomKeys(uint64_t lo, uint64_t hi) {
   return keys;
 }
 
+template <Shape kShape>
 void BM_At(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   const auto keys = RandomKeys(kFirstL1, b.last_l1);
   size_t i = 0, found = 0;
   for (auto _ : state) {
@@ -377,10 +387,26 @@ void BM_At(benchmark::State& state) {
   state.counters["hit_ratio"] = static_cast<double>(found) / static_cast<double>(state.iterations());
 }
 
+// The same through the overload that decodes into the caller's Group (no allocation per lookup).
+template <Shape kShape>
+void BM_AtInto(benchmark::State& state) {
+  BigDB& b = Big(kShape);
+  const auto keys = RandomKeys(kFirstL1, b.last_l1);
+  size_t i = 0, found = 0;
+  Group g;
+  for (auto _ : state) {
+    found += b.db->At(keys[i++ & (keys.size() - 1)], &g);
+    benchmark::DoNotOptimize(g);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["hit_ratio"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+}
+
 // The same on the newest 10,000 L1 blocks (about 8 MB): the working set of a supervisor that
 // follows the tip, and what a lookup costs once memory latency is out of the way.
+template <Shape kShape>
 void BM_AtRecent(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   const auto keys = RandomKeys(b.last_l1 - 10'000, b.last_l1);
   size_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(b.db->At(keys[i++ & (keys.size() - 1)]));
@@ -389,8 +415,9 @@ void BM_AtRecent(benchmark::State& state) {
 
 // The floor under any lookup here: one random read of the mapped file that depends on the one
 // before (a cache and TLB miss each), with no search at all.
+template <Shape kShape>
 void BM_DependentRandomRead(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   const auto file = b.dir.path() / SuperSafeDB::kFileName;
   const size_t size = std::filesystem::file_size(file);
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -410,16 +437,31 @@ void BM_DependentRandomRead(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+template <Shape kShape>
 void BM_AtOrBefore(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   const auto keys = RandomKeys(kFirstL1, b.last_l1);
   size_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(b.db->AtOrBefore(keys[i++ & (keys.size() - 1)]));
   state.SetItemsProcessed(state.iterations());
 }
 
+template <Shape kShape>
+void BM_AtOrBeforeInto(benchmark::State& state) {
+  BigDB& b = Big(kShape);
+  const auto keys = RandomKeys(kFirstL1, b.last_l1);
+  size_t i = 0;
+  Group g;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(b.db->AtOrBefore(keys[i++ & (keys.size() - 1)], &g));
+    benchmark::DoNotOptimize(g);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <Shape kShape>
 void BM_FirstCrossSafeAtLeast(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   const auto numbers = RandomKeys(b.min_cross, b.max_cross);
   size_t i = 0;
   for (auto _ : state) {
@@ -429,8 +471,9 @@ void BM_FirstCrossSafeAtLeast(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+template <Shape kShape>
 void BM_FirstLocalSafeAtLeast(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   const auto numbers = RandomKeys(b.min_cross, b.max_cross);
   size_t i = 0;
   for (auto _ : state) {
@@ -440,8 +483,9 @@ void BM_FirstLocalSafeAtLeast(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+template <Shape kShape>
 void BM_Open(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   for (auto _ : state) {
     auto db = SuperSafeDB::Open(b.dir.path());
     SS_CHECK(db.ok(), db.status().ToString());
@@ -449,21 +493,29 @@ void BM_Open(benchmark::State& state) {
   }
 }
 
+template <Shape kShape>
 void BM_Verify(benchmark::State& state) {
-  BigDB& b = Big();
+  BigDB& b = Big(kShape);
   const auto file = b.dir.path() / SuperSafeDB::kFileName;
   for (auto _ : state) SS_CHECK(VerifySuperSafeDB(file).empty(), "findings on a healthy file");
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(std::filesystem::file_size(file)));
 }
 
-BENCHMARK(BM_DependentRandomRead)->Name("Lookup10M/dependent_random_read_floor");
-BENCHMARK(BM_At)->Name("Lookup10M/At");
-BENCHMARK(BM_AtRecent)->Name("Lookup10M/At_newest_10k_L1_blocks");
-BENCHMARK(BM_AtOrBefore)->Name("Lookup10M/AtOrBefore");
-BENCHMARK(BM_FirstCrossSafeAtLeast)->Name("Lookup10M/FirstCrossSafeAtLeast");
-BENCHMARK(BM_FirstLocalSafeAtLeast)->Name("Lookup10M/FirstLocalSafeAtLeast");
-BENCHMARK(BM_Open)->Name("Lookup10M/Open")->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Verify)->Name("Lookup10M/Verify")->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// Lookup10M_regular/*: the file the supervisor writes; Lookup10M/*: the irregular file.
+#define SSDB_LOOKUPS(prefix, shape)                                                                          \
+  BENCHMARK(BM_DependentRandomRead<shape>)->Name(prefix "/dependent_random_read_floor");               \
+  BENCHMARK(BM_At<shape>)->Name(prefix "/At");                                                          \
+  BENCHMARK(BM_AtInto<shape>)->Name(prefix "/At_into_caller_group");                                    \
+  BENCHMARK(BM_AtRecent<shape>)->Name(prefix "/At_newest_10k_L1_blocks");                               \
+  BENCHMARK(BM_AtOrBefore<shape>)->Name(prefix "/AtOrBefore");                                          \
+  BENCHMARK(BM_AtOrBeforeInto<shape>)->Name(prefix "/AtOrBefore_into_caller_group");                    \
+  BENCHMARK(BM_FirstCrossSafeAtLeast<shape>)->Name(prefix "/FirstCrossSafeAtLeast");                    \
+  BENCHMARK(BM_FirstLocalSafeAtLeast<shape>)->Name(prefix "/FirstLocalSafeAtLeast");                    \
+  BENCHMARK(BM_Open<shape>)->Name(prefix "/Open")->Unit(benchmark::kMillisecond);                       \
+  BENCHMARK(BM_Verify<shape>)->Name(prefix "/Verify")->Unit(benchmark::kMillisecond)->Iterations(5)
+SSDB_LOOKUPS("Lookup10M_regular", Shape::kRegular);
+SSDB_LOOKUPS("Lookup10M", Shape::kIrregular);
 
 }  // namespace
 }  // namespace supersafe::db
@@ -473,6 +525,6 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  delete supersafe::db::big;  // removes the 10-million-entry file
+  for (auto* b : supersafe::db::bigs) delete b;  // removes the 10-million-entry files
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/check.h"
 #include "core/crypto.h"
 
 namespace supersafe {
@@ -31,6 +32,32 @@ Hash LogHash(const Address& origin, const Hash& payload_hash) {
   std::copy(origin.bytes.begin(), origin.bytes.end(), buf);
   std::copy(payload_hash.bytes.begin(), payload_hash.bytes.end(), buf + 20);
   return Keccak256(ByteSpan(buf, sizeof buf));
+}
+
+void LogHashesOf(std::span<const Log* const> logs, std::span<Hash> out) {
+  SS_CHECK(logs.size() == out.size(), "LogHashesOf: as many outputs as logs");
+  // Every payload (topics ‖ data) in one buffer, then every origin ‖ payload hash in another.
+  size_t total = 0;
+  for (const Log* log : logs) total += log->topics.size() * 32 + log->data.size();
+  Bytes payloads(total);
+  std::vector<ByteSpan> spans(logs.size());
+  uint8_t* at = payloads.data();
+  for (size_t i = 0; i < logs.size(); ++i) {
+    uint8_t* start = at;
+    for (const Hash& t : logs[i]->topics) at = std::copy(t.bytes.begin(), t.bytes.end(), at);
+    at = std::copy(logs[i]->data.begin(), logs[i]->data.end(), at);
+    spans[i] = ByteSpan(start, static_cast<size_t>(at - start));
+  }
+  std::vector<Hash> payload_hashes(logs.size());
+  Keccak256Many(spans, payload_hashes);
+  Bytes preimages(logs.size() * 52);
+  for (size_t i = 0; i < logs.size(); ++i) {
+    uint8_t* p = preimages.data() + i * 52;
+    std::copy(logs[i]->address.bytes.begin(), logs[i]->address.bytes.end(), p);
+    std::copy(payload_hashes[i].bytes.begin(), payload_hashes[i].bytes.end(), p + 20);
+    spans[i] = ByteSpan(p, 52);
+  }
+  Keccak256Many(spans, out);
 }
 
 namespace {

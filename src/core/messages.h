@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "core/types.h"
@@ -28,6 +29,8 @@ inline Hash PayloadHashOf(const Log& log) { return PayloadHash(LogPayload(log));
 // keccak256(origin ‖ payloadHash)
 Hash LogHash(const Address& origin, const Hash& payload_hash);
 inline Hash LogHashOf(const Log& log) { return LogHash(log.address, PayloadHashOf(log)); }
+// out[i] = LogHashOf(*logs[i]), hashing many logs at once with Keccak256Many (core/crypto.h).
+void LogHashesOf(std::span<const Log* const> logs, std::span<Hash> out);
 
 // What an executing message claims: the identifier of the initiating log and its payload hash.
 struct ExecutingMessage {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 
+#include "core/access_list.h"
 #include "core/crypto.h"
 #include "db/event_db_format.h"
 
@@ -49,6 +50,7 @@ const char* EntryKind(uint8_t type) {
     case kTypeExecChain: return "exec chain";
     case kTypeExecPosition: return "exec position";
     case kTypeExecHash: return "exec hash";
+    case kTypeChecksum: return "checksum";
     default: return nullptr;
   }
 }
@@ -89,6 +91,46 @@ std::optional<Problem> CheckFileHeader(const uint8_t* h) {
   if (!AllZero(h + kHeaderReserved, kHeaderCrc - kHeaderReserved))
     return Problem{kHeaderReserved, "nonzero reserved bytes in the file header"};
   return std::nullopt;
+}
+
+// ---- Access-list checksums ------------------------------------------------------------------
+
+// The access-list checksum of every log of `blocks`, in order, into `out` (`scratch` is reused
+// between calls): AccessChecksum (core/access_list.h) computed for the whole batch at once, each
+// of its two Keccak-256 rounds through Keccak256Many, which hashes eight logs per permutation where
+// the CPU has AVX-512. One by one, with Crypto++, the two hashes cost about 0.7 us a log and would
+// hold a catch-up below 1 M logs/s on this project's machines (bench/README.md).
+void ComputeChecksums(std::span<const BlockRecord> blocks, const ChainID& chain_id, std::vector<Hash>& out,
+                      Bytes& scratch, std::vector<ByteSpan>& spans) {
+  size_t total = 0;
+  for (const BlockRecord& b : blocks) total += b.logs.size();
+  out.resize(total);
+  scratch.resize(64 * total);
+  spans.resize(total);
+  // Round 1: idLogHash = keccak256(logHash ‖ idPacked), idPacked = 12 zero bytes ‖ u64 number ‖
+  // u64 timestamp ‖ u32 log index.
+  uint8_t* p = scratch.data();
+  size_t k = 0;
+  for (const BlockRecord& b : blocks) {
+    for (size_t i = 0; i < b.logs.size(); ++i, ++k, p += 64) {
+      std::copy(b.logs[i].log_hash.bytes.begin(), b.logs[i].log_hash.bytes.end(), p);
+      std::fill(p + 32, p + 44, uint8_t{0});
+      PutU64BE(p + 44, b.ref.number);
+      PutU64BE(p + 52, b.ref.timestamp);
+      PutU32BE(p + 60, static_cast<uint32_t>(i));
+      spans[k] = ByteSpan(p, 64);
+    }
+  }
+  Keccak256Many(spans, out);
+  // Round 2: bare = keccak256(idLogHash ‖ uint256(chainID)); checksum = 0x03 ‖ bare[1..32).
+  const Hash chain = chain_id.ToBytes32();
+  p = scratch.data();
+  for (size_t j = 0; j < total; ++j, p += 64) {
+    std::copy(out[j].bytes.begin(), out[j].bytes.end(), p);
+    std::copy(chain.bytes.begin(), chain.bytes.end(), p + 32);
+  }
+  Keccak256Many(spans, out);
+  for (Hash& h : out) h.bytes[0] = kChecksumPrefix;
 }
 
 // ---- Blocks ---------------------------------------------------------------------------------
@@ -163,10 +205,27 @@ void CheckBody(const uint8_t* block, const Checkpoint& cp, std::vector<Problem>&
   if (executing != cp.exec_count)
     problems.push_back({0, "checkpoint counts " + std::to_string(cp.exec_count) + " executing messages, " +
                                std::to_string(executing) + " logs are flagged"});
+  // A sound checksum entry starts with type, three zero bytes, its log index, then 0x03.
+  for (uint32_t i = 0; i < cp.log_count; ++i) {
+    const uint64_t k = uint64_t{cp.log_count} + i;
+    const uint8_t* e = body + k * kEntrySize;
+    if (GetU64BE(e) == (uint64_t{kTypeChecksum} << 56 | i) && e[kEntryHash] == kChecksumPrefix) continue;
+    if (auto m = TypeMismatch(e[0], kTypeChecksum)) {
+      problems.push_back({entry_offset(k), *m});
+      continue;
+    }
+    if (!AllZero(e + 1, kEntryIndex - 1)) problems.push_back({entry_offset(k), "nonzero reserved bytes in a checksum entry"});
+    if (GetU32BE(e + kEntryIndex) != i)
+      problems.push_back({entry_offset(k), "checksum entry " + std::to_string(i) + " holds index " +
+                                               std::to_string(GetU32BE(e + kEntryIndex))});
+    if (e[kEntryHash] != kChecksumPrefix)
+      problems.push_back({entry_offset(k), "checksum entry " + std::to_string(i) + " starts with " +
+                                               HexByte(e[kEntryHash]) + ", not " + HexByte(kChecksumPrefix)});
+  }
   uint32_t log = 0;  // the executing log the next link belongs to
   for (uint32_t j = 0; j < cp.exec_count; ++j, ++log) {
     while (log < cp.log_count && !IsExecutingLog(body + uint64_t{log} * kEntrySize)) ++log;
-    const uint64_t first = uint64_t{cp.log_count} + uint64_t{j} * kExecLinkEntries;
+    const uint64_t first = 2 * uint64_t{cp.log_count} + uint64_t{j} * kExecLinkEntries;
     for (uint8_t k = 0; k < kExecLinkEntries; ++k) {
       const uint8_t* x = body + (first + k) * kEntrySize;
       const uint64_t at = entry_offset(first + k);
@@ -188,8 +247,8 @@ void CheckBody(const uint8_t* block, const Checkpoint& cp, std::vector<Problem>&
                    [](const Problem& a, const Problem& b) { return a.offset < b.offset; });
 }
 
-// Appends the encoding of `b` to `out`.
-void EncodeBlock(const BlockRecord& b, Bytes& out) {
+// Appends the encoding of `b` to `out`; `checksums` holds its logs' access-list checksums.
+void EncodeBlock(const BlockRecord& b, const Hash* checksums, Bytes& out) {
   const auto exec_count = static_cast<uint32_t>(
       std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); }));
   const auto log_count = static_cast<uint32_t>(b.logs.size());
@@ -214,6 +273,11 @@ void EncodeBlock(const BlockRecord& b, Bytes& out) {
     e[kLogFlags] = log.exec ? kLogFlagExecuting : 0;
     PutU32BE(e + kEntryIndex, i);
     std::copy(log.log_hash.bytes.begin(), log.log_hash.bytes.end(), e + kEntryHash);
+  }
+  for (uint32_t i = 0; i < log_count; ++i, e += kEntrySize) {
+    e[0] = kTypeChecksum;
+    PutU32BE(e + kEntryIndex, i);
+    std::copy(checksums[i].bytes.begin(), checksums[i].bytes.end(), e + kEntryHash);
   }
   for (uint32_t i = 0; i < log_count; ++i) {
     if (!b.logs[i].exec) continue;
@@ -247,7 +311,7 @@ void EncodeBlock(const BlockRecord& b, Bytes& out) {
 std::vector<LogRecord> DecodeLogs(const uint8_t* block, const Checkpoint& cp) {
   const uint8_t* body = block + kCheckpointSize;
   std::vector<LogRecord> logs(cp.log_count);
-  const uint8_t* link = body + uint64_t{cp.log_count} * kEntrySize;
+  const uint8_t* link = body + 2 * uint64_t{cp.log_count} * kEntrySize;
   for (uint32_t i = 0; i < cp.log_count; ++i) {
     const uint8_t* e = body + uint64_t{i} * kEntrySize;
     logs[i].log_hash = HashAt(e + kEntryHash);
@@ -397,35 +461,99 @@ Status CheckFollows(const BlockRef& block, const std::optional<BlockRef>& prev) 
   return Status::Ok();
 }
 
-// A read-only shared mapping of the file's prefix, reserved generously so that appends rarely
-// remap. Pages beyond the end of the file are never touched.
-class ReadMapping {
+// Reads of the file after open. By default the whole file is read through one read-only shared
+// mapping, reserved in 1 GiB steps so that appends rarely remap. With a window, only about the
+// newest `window` bytes are mapped (from a 2 MiB boundary, remapped as the file grows or shrinks)
+// and older bytes are read with pread, so that lookups add at most the window to the process's
+// resident memory. Pages beyond the end of the file are never touched. Cover and SetWindow change
+// the mapping and must not run concurrently with reads; Read may run on many threads at once.
+class FileReader {
  public:
-  ReadMapping() = default;
-  ReadMapping(const ReadMapping&) = delete;
-  ReadMapping& operator=(const ReadMapping&) = delete;
-  ~ReadMapping() {
-    if (base_ != nullptr) ::munmap(base_, length_);
-  }
+  FileReader() = default;
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+  ~FileReader() { Unmap(); }
 
+  uint64_t window() const { return window_; }
+
+  // The file (opened, checked) now ends at `end`.
   void Cover(const AppendFile& file, uint64_t end) {
-    if (end <= length_) return;
-    const uint64_t length = (std::max(end, 2 * length_) + kGranule - 1) / kGranule * kGranule;
-    void* p = base_ == nullptr ? ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), 0)
-                               : ::mremap(base_, length_, length, MREMAP_MAYMOVE);
+    file_ = &file;
+    end_ = end;
+    if (window_ == 0) {
+      if (base_ != nullptr && end <= length_) return;
+      const uint64_t length = (std::max(end, 2 * length_) + kGranule - 1) / kGranule * kGranule;
+      void* p = base_ == nullptr ? ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), 0)
+                                 : ::mremap(base_, length_, length, MREMAP_MAYMOVE);
+      if (p == MAP_FAILED) FatalIOError(file.path(), "mmap", errno);
+      base_ = static_cast<uint8_t*>(p);
+      length_ = length;
+      return;
+    }
+    // The window starts at the 2 MiB boundary at or below end - window; it is remapped when the
+    // file outgrows the mapping, shrinks below its start, or has moved on by a quarter window.
+    const uint64_t want = (end > window_ ? end - window_ : 0) / kAlign * kAlign;
+    if (base_ != nullptr && want >= start_ && want - start_ < std::max(window_ / 4, kAlign) && end <= start_ + length_)
+      return;
+    Unmap();
+    const uint64_t length = (window_ + window_ / 4 + 2 * kAlign) / kAlign * kAlign;
+    void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), static_cast<off_t>(want));
     if (p == MAP_FAILED) FatalIOError(file.path(), "mmap", errno);
     base_ = static_cast<uint8_t*>(p);
+    start_ = want;
     length_ = length;
   }
-  const uint8_t* at(uint64_t offset) const { return base_ + offset; }
+
+  // 0: map the whole file; else about the newest `window` bytes (rounded up to 2 MiB).
+  void SetWindow(uint64_t window) {
+    window_ = (window + kAlign - 1) / kAlign * kAlign;
+    Unmap();
+    if (file_ != nullptr) Cover(*file_, end_);
+  }
+
+  // The mapped bytes at `offset`, or nullptr where the offset is before the window.
+  const uint8_t* Mapped(uint64_t offset) const {
+    return base_ != nullptr && offset >= start_ ? base_ + (offset - start_) : nullptr;
+  }
+
+  // The bytes [offset, offset + len) of the file: in the mapping, or read into `scratch` (len bytes).
+  const uint8_t* Read(uint64_t offset, size_t len, uint8_t* scratch) const {
+    if (const uint8_t* p = Mapped(offset)) return p;
+    size_t done = 0;
+    while (done < len) {
+      const ssize_t r = ::pread(file_->fd(), scratch + done, len - done, static_cast<off_t>(offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) FatalIOError(file_->path(), "read at offset " + std::to_string(offset + done), errno);
+      SS_CHECK(r > 0, file_->path().string() + ": short read at offset " + std::to_string(offset + done) +
+                          ": the file changed after open");
+      done += static_cast<size_t>(r);
+    }
+    return scratch;
+  }
 
  private:
+  void Unmap() {
+    if (base_ != nullptr) ::munmap(base_, length_);
+    base_ = nullptr;
+    start_ = 0;
+    length_ = 0;
+  }
+
   static constexpr uint64_t kGranule = uint64_t{1} << 30;
+  static constexpr uint64_t kAlign = uint64_t{2} << 20;
+  const AppendFile* file_ = nullptr;
+  uint64_t end_ = 0;
+  uint64_t window_ = 0;  // 0: everything
   uint8_t* base_ = nullptr;
+  uint64_t start_ = 0;  // file offset of base_
   uint64_t length_ = 0;
 };
 
 }  // namespace
+
+static void Prefetch(const uint8_t* p) {
+  if (p != nullptr) __builtin_prefetch(p);
+}
 
 // ---- EventDB --------------------------------------------------------------------------------
 
@@ -433,21 +561,29 @@ struct EventDB::Impl {
   std::unique_ptr<AppendFile> file;
   ChainID chain_id;
   RecoveryReport recovery;
-  // Where block first+i starts and how many logs it has: 16 bytes a block, one cache line a lookup.
+  // Where block first+i starts, how many logs it has and its timestamp when that is below
+  // 2^32-1 (else kTimestampInCheckpoint): 16 bytes a block, one cache line a lookup.
   struct IndexEntry {
     uint64_t offset;
     uint32_t log_count;
+    uint32_t timestamp;
   };
+  static constexpr uint32_t kTimestampInCheckpoint = UINT32_MAX;
   std::vector<IndexEntry> index;
   std::optional<BlockRef> first, latest;
   uint64_t data_end = kFileHeaderSize;  // end of the latest block
-  ReadMapping mapping;                  // covers [0, data_end)
+  FileReader reader;                    // covers [0, data_end)
   bool write_failed = false;            // a write failed: no more writes until reopened
   Bytes write_buffer;
+  std::vector<Hash> checksums;  // of the logs being appended
+  Bytes checksum_scratch;
+  std::vector<ByteSpan> checksum_spans;
 
   Status Recover();
   void AddBlock(uint64_t offset, const Checkpoint& cp) {
-    index.push_back({offset, cp.log_count});
+    index.push_back({offset, cp.log_count,
+                     cp.ref.timestamp < kTimestampInCheckpoint ? static_cast<uint32_t>(cp.ref.timestamp)
+                                                               : kTimestampInCheckpoint});
     if (!first) first = cp.ref;
     latest = cp.ref;
     data_end = offset + cp.size();
@@ -465,9 +601,10 @@ struct EventDB::Impl {
     if (!latest || number < first->number || number > latest->number) return std::nullopt;
     return static_cast<size_t>(number - first->number);
   }
-  // The sound checkpoint of indexed block `i`, read through the mapping.
+  // The sound checkpoint of indexed block `i`.
   Checkpoint CheckpointAt(size_t i) const {
-    const uint8_t* c = mapping.at(index[i].offset);
+    uint8_t scratch[kCheckpointSize];
+    const uint8_t* c = reader.Read(index[i].offset, kCheckpointSize, scratch);
     auto problem = CheckCheckpoint(c);
     SS_CHECK(!problem, file->path().string() + ": checkpoint at offset " + std::to_string(index[i].offset) +
                            " changed after open: " + problem->what);
@@ -476,6 +613,20 @@ struct EventDB::Impl {
              file->path().string() + ": checkpoint at offset " + std::to_string(index[i].offset) +
                  " does not match the block index");
     return cp;
+  }
+  bool TimestampIs(size_t i, uint64_t timestamp) const {
+    if (index[i].timestamp != kTimestampInCheckpoint) return index[i].timestamp == timestamp;
+    return CheckpointAt(i).ref.timestamp == timestamp;
+  }
+  // The sound entry `k` (counted from the block's start) of indexed block `i`, of type `type` and
+  // naming log `log_index`; `scratch` holds kEntrySize bytes.
+  const uint8_t* EntryAt(size_t i, uint64_t k, uint8_t type, uint32_t log_index, uint8_t* scratch) const {
+    const uint64_t offset = index[i].offset + k * kEntrySize;
+    const uint8_t* e = reader.Read(offset, kEntrySize, scratch);
+    SS_CHECK(e[0] == type && GetU32BE(e + kEntryIndex) == log_index,
+             file->path().string() + ": " + EntryKind(type) + " entry at offset " + std::to_string(offset) +
+                 " changed after open");
+    return e;
   }
 };
 
@@ -494,8 +645,8 @@ Status EventDB::Impl::Recover() {
     if (stored != chain_id)
       return InvalidArgument(path.string() + " holds chain " + stored.Decimal() + ", not chain " + chain_id.Decimal());
   }
-  SequentialReader reader(file->fd(), file->size(), path);
-  SS_ASSIGN_OR_RETURN(ScanOutcome scan, ScanBlocks(reader, ScanMode::kStopAtCorruption,
+  SequentialReader scan_reader(file->fd(), file->size(), path);
+  SS_ASSIGN_OR_RETURN(ScanOutcome scan, ScanBlocks(scan_reader, ScanMode::kStopAtCorruption,
                                                    [this](uint64_t offset, const Checkpoint& cp) { AddBlock(offset, cp); }));
   if (!scan.corruption.empty()) {
     const Finding& f = scan.corruption.front();
@@ -507,7 +658,7 @@ Status EventDB::Impl::Recover() {
     recovery.torn_bytes += moved;
   }
   SS_CHECK(file->size() == data_end, path.string() + ": recovered size does not match the block index");
-  mapping.Cover(*file, data_end);
+  reader.Cover(*file, data_end);
   return Status::Ok();
 }
 
@@ -546,8 +697,13 @@ Status EventDB::AppendBatch(std::span<const BlockRecord> blocks) {
     prev = b.ref;
   }
   if (blocks.empty()) return Status::Ok();
+  ComputeChecksums(blocks, d.chain_id, d.checksums, d.checksum_scratch, d.checksum_spans);
   d.write_buffer.clear();
-  for (const BlockRecord& b : blocks) EncodeBlock(b, d.write_buffer);
+  const Hash* checksums = d.checksums.data();
+  for (const BlockRecord& b : blocks) {
+    EncodeBlock(b, checksums, d.write_buffer);
+    checksums += b.logs.size();
+  }
   SS_CHECK(d.file->size() == d.data_end, "event DB file size drifted from the block index");
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Append(d.write_buffer)));
   const uint64_t batch_start = d.data_end;
@@ -559,7 +715,7 @@ Status EventDB::AppendBatch(std::span<const BlockRecord> blocks) {
     offset += cp.size();
   }
   SS_CHECK(d.file->size() == d.data_end, "event DB append wrote an unexpected number of bytes");
-  d.mapping.Cover(*d.file, d.data_end);
+  d.reader.Cover(*d.file, d.data_end);
   return Status::Ok();
 }
 
@@ -574,6 +730,7 @@ Status EventDB::RewindTo(uint64_t number) {
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(d.index[keep].offset)));
   d.data_end = d.index[keep].offset;
   d.index.resize(keep);
+  d.reader.Cover(*d.file, d.data_end);
   d.latest = d.CheckpointAt(keep - 1).ref;
   return Status::Ok();
 }
@@ -584,10 +741,14 @@ Status EventDB::Clear() {
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(kFileHeaderSize)));
   d.data_end = kFileHeaderSize;
   d.index.clear();
+  d.reader.Cover(*d.file, d.data_end);
   d.first.reset();
   d.latest.reset();
   return Status::Ok();
 }
+
+void EventDB::SetMappedWindow(uint64_t bytes) { impl_->reader.SetWindow(bytes); }
+uint64_t EventDB::mapped_window() const { return impl_->reader.window(); }
 
 std::optional<BlockRef> EventDB::First() const { return impl_->first; }
 std::optional<BlockRef> EventDB::Latest() const { return impl_->latest; }
@@ -603,7 +764,9 @@ Result<std::vector<LogRecord>> EventDB::Logs(uint64_t number) const {
   auto i = d.IndexOf(number);
   if (!i) return NotFound("block " + std::to_string(number) + " is not in " + d.file->path().string());
   const Checkpoint cp = d.CheckpointAt(*i);
-  const uint8_t* block = d.mapping.at(d.index[*i].offset);
+  Bytes scratch;
+  if (d.reader.Mapped(d.index[*i].offset) == nullptr) scratch.resize(cp.size());
+  const uint8_t* block = d.reader.Read(d.index[*i].offset, cp.size(), scratch.data());
   std::vector<Problem> problems;
   CheckBody(block, cp, problems);
   SS_CHECK(problems.empty(), d.file->path().string() + ": block at offset " + std::to_string(d.index[*i].offset) +
@@ -623,14 +786,37 @@ Presence EventDB::Contains(uint64_t number, uint32_t log_index, const Hash& log_
   if (!i) return Presence::kUnknown;
   const Impl::IndexEntry& entry = d.index[*i];
   const bool has_log = log_index < entry.log_count;
-  const uint64_t offset = entry.offset + kCheckpointSize + uint64_t{log_index} * kEntrySize;
-  if (has_log) __builtin_prefetch(d.mapping.at(offset));  // overlaps with reading the checkpoint
+  const uint64_t k = LogEntryAt(log_index);
+  if (has_log) Prefetch(d.reader.Mapped(entry.offset + k * kEntrySize));  // overlaps with the checkpoint
   if (block != nullptr) *block = d.CheckpointAt(*i).ref;
   if (!has_log) return Presence::kConflicts;
-  const uint8_t* e = d.mapping.at(offset);
-  SS_CHECK(e[0] == kTypeLog && GetU32BE(e + kEntryIndex) == log_index,
-           d.file->path().string() + ": log entry at offset " + std::to_string(offset) + " changed after open");
+  uint8_t scratch[kEntrySize];
+  const uint8_t* e = d.EntryAt(*i, k, kTypeLog, log_index, scratch);
   return std::equal(log_hash.bytes.begin(), log_hash.bytes.end(), e + kEntryHash) ? Presence::kFound
+                                                                                  : Presence::kConflicts;
+}
+
+Presence EventDB::ContainsChecksum(uint64_t number, uint32_t log_index, uint64_t timestamp, const Hash& checksum,
+                                   BlockRef* block) const {
+  const Impl& d = *impl_;
+  auto i = d.IndexOf(number);
+  if (!i) return Presence::kUnknown;
+  const Impl::IndexEntry& entry = d.index[*i];
+  const bool has_log = log_index < entry.log_count;
+  const uint64_t k = ChecksumEntryAt(entry.log_count, log_index);
+  if (has_log) Prefetch(d.reader.Mapped(entry.offset + k * kEntrySize));
+  if (block != nullptr) *block = d.CheckpointAt(*i).ref;
+  if (!has_log) return Presence::kConflicts;
+  uint8_t scratch[kEntrySize];
+  if (!d.TimestampIs(*i, timestamp)) {
+    // Not the block's own timestamp, so not the stored checksum: compute the one asked about.
+    const uint8_t* log = d.EntryAt(*i, LogEntryAt(log_index), kTypeLog, log_index, scratch);
+    return AccessChecksum(HashAt(log + kEntryHash), d.chain_id, number, timestamp, log_index) == checksum
+               ? Presence::kFound
+               : Presence::kConflicts;
+  }
+  const uint8_t* e = d.EntryAt(*i, k, kTypeChecksum, log_index, scratch);
+  return std::equal(checksum.bytes.begin(), checksum.bytes.end(), e + kEntryHash) ? Presence::kFound
                                                                                   : Presence::kConflicts;
 }
 

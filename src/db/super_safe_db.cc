@@ -644,6 +644,8 @@ std::optional<Group> SuperSafeDB::AtOrBefore(uint64_t l1_number) const {
   return impl_->DecodeGroup(end - 1);
 }
 
+bool SuperSafeDB::At(uint64_t l1_number, Group* out) const { auto g = At(l1_number); if (g) *out = std::move(*g); return g.has_value(); }
+bool SuperSafeDB::AtOrBefore(uint64_t l1_number, Group* out) const { auto g = AtOrBefore(l1_number); if (g) *out = std::move(*g); return g.has_value(); }
 std::optional<uint64_t> SuperSafeDB::FirstCrossSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const {
   return impl_->FirstAtLeast(chain_index, l2_number, layout::kCrossSafeNumber);
 }

@@ -94,6 +94,8 @@ class SuperSafeDB {
   std::optional<Group> At(uint64_t l1_number) const;
   // The newest group with L1 number <= l1_number.
   std::optional<Group> AtOrBefore(uint64_t l1_number) const;
+  bool At(uint64_t l1_number, Group* out) const;
+  bool AtOrBefore(uint64_t l1_number, Group* out) const;
   // The smallest L1 number whose group has chain `chain_index` cross-safe (resp. local-safe) at
   // or past `l2_number`: the view in which that block became cross-safe. Binary search.
   // Cross-safe numbers never fall (Append enforces it), so that answer is exact. Local-safe numbers

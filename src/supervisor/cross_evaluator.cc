@@ -124,6 +124,19 @@ class Evaluator {
   // Returns the block of one executing log that lies on a cycle, if any.
   std::optional<std::pair<size_t, uint64_t>> FindCycle(const std::vector<Member>& set,
                                                        const std::map<size_t, size_t>& member_of_chain) const {
+    // Every cycle has an initiating -> executing edge, i.e. an executing log that references a
+    // log of a member. Without one (the usual case: no same-timestamp reference), there is none.
+    bool any_reference = false;
+    for (const Member& m : set) {
+      for (const db::LogRecord& log : m.logs) {
+        if (!log.exec) continue;
+        auto it = member_of_chain.find(*ChainIndexOf(*in_.deps, log.exec->chain_id));
+        if (it != member_of_chain.end() && set[it->second].number == log.exec->block_number &&
+            log.exec->log_index < set[it->second].logs.size())
+          any_reference = true;
+      }
+    }
+    if (!any_reference) return std::nullopt;
     std::vector<size_t> base(set.size() + 1, 0);
     for (size_t m = 0; m < set.size(); ++m) base[m + 1] = base[m] + set[m].logs.size();
     size_t n = base.back();

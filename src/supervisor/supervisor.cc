@@ -242,6 +242,7 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
   bool rewound = k < latest.number;
   if (rewound) SS_RETURN_IF_ERROR(Written(chain.events->RewindTo(k)));
   std::vector<db::BlockRecord> records;
+  std::vector<std::vector<Log>> block_logs;
   Hash parent = chain.events->Block(k)->hash;
   for (uint64_t n = k + 1; n <= head.number; ++n) {
     BlockRef ref = head;
@@ -252,9 +253,22 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
       return Conflicting("chain " + chain.config.id.Decimal() + ": block #" + std::to_string(n) +
                          " does not build on #" + std::to_string(n - 1) + " as the node served it");
     SS_ASSIGN_OR_RETURN(std::vector<Log> logs, chain.source->Logs(ref.ID()));
-    db::BlockRecord rec{ref, {}};
-    for (const Log& log : logs) {
-      db::LogRecord lr{LogHashOf(log), std::nullopt};
+    parent = ref.hash;
+    records.push_back(db::BlockRecord{ref, {}});
+    block_logs.push_back(std::move(logs));
+  }
+  // Every log hash of the batch at once (Keccak256Many hashes several in parallel).
+  std::vector<const Log*> all_logs;
+  for (const auto& logs : block_logs)
+    for (const Log& log : logs) all_logs.push_back(&log);
+  std::vector<Hash> log_hashes(all_logs.size());
+  LogHashesOf(all_logs, log_hashes);
+  size_t next_hash = 0;
+  for (size_t b = 0; b < records.size(); ++b) {
+    db::BlockRecord& rec = records[b];
+    rec.logs.reserve(block_logs[b].size());
+    for (const Log& log : block_logs[b]) {
+      db::LogRecord lr{log_hashes[next_hash++], std::nullopt};
       auto exec = DecodeExecutingMessage(log);
       if (!exec.ok()) {
         lr.exec = MalformedExecRef(chain.config.id);
@@ -264,8 +278,6 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
       }
       rec.logs.push_back(std::move(lr));
     }
-    parent = ref.hash;
-    records.push_back(std::move(rec));
   }
   if (!records.empty()) SS_RETURN_IF_ERROR(Written(chain.events->AppendBatch(records)));
   RecomputeCrossUnsafe(rewound);
@@ -573,32 +585,33 @@ Status Supervisor::CheckAccessList(std::span<const Hash> entries, SafetyLevel mi
   SS_ASSIGN_OR_RETURN(std::vector<AccessEntry> parsed, ParseAccessList(entries));
   for (size_t i = 0; i < parsed.size(); ++i) {
     const AccessEntry& a = parsed[i];
-    std::string which = "message " + std::to_string(i) + ": ";
+    auto which = [i] { return "message " + std::to_string(i) + ": "; };  // built for errors only
     SS_ASSIGN_OR_RETURN(size_t c, s.Index(a.chain_id));
     const ChainConfig& cfg = s.chains[c].config;
     if (a.timestamp >= desc.timestamp)
-      return Conflicting(which + "timestamp " + std::to_string(a.timestamp) + " is not before the executing timestamp " +
-                         std::to_string(desc.timestamp));
+      return Conflicting(which() + "timestamp " + std::to_string(a.timestamp) +
+                         " is not before the executing timestamp " + std::to_string(desc.timestamp));
     if (desc.timestamp + desc.timeout > a.timestamp + s.deps.expiry_window)
-      return Conflicting(which + "expires within the executing window");
+      return Conflicting(which() + "expires within the executing window");
     if (a.block_number <= ActivationBlock(cfg) ||
         (a.block_number - cfg.genesis.number) > (UINT64_MAX - cfg.genesis.timestamp) / cfg.block_time ||
         cfg.TimeOf(a.block_number) != a.timestamp)
-      return Conflicting(which + "block #" + std::to_string(a.block_number) + " and timestamp " +
+      return Conflicting(which() + "block #" + std::to_string(a.block_number) + " and timestamp " +
                          std::to_string(a.timestamp) + " do not fit the chain");
-    BlockRef block;
-    auto logs = s.chains[c].events->Logs(a.block_number);
-    if (!logs.ok()) return Future(which + "block #" + std::to_string(a.block_number) + " is not indexed yet");
-    if (a.log_index >= logs->size() ||
-        AccessChecksum((*logs)[a.log_index].log_hash, a.chain_id, a.block_number, a.timestamp, a.log_index) != a.checksum)
-      return Conflicting(which + "no log matches the checksum");
+    // The event DB holds every log's checksum, computed when the block was indexed.
+    switch (s.chains[c].events->ContainsChecksum(a.block_number, a.log_index, a.timestamp, a.checksum)) {
+      case db::Presence::kUnknown:
+        return Future(which() + "block #" + std::to_string(a.block_number) + " is not indexed yet");
+      case db::Presence::kConflicts: return Conflicting(which() + "no log matches the checksum");
+      case db::Presence::kFound: break;
+    }
     SS_ASSIGN_OR_RETURN(SafetyLevel level, s.LevelOf(c, a.block_number));
     const db::Group& tip = s.Tip();
-  const db::ChainEntry& e = tip.entries[c];
+    const db::ChainEntry& e = tip.entries[c];
     if ((e.flags & db::kFlagLocalSafeInvalid) && a.block_number >= e.local_safe_number)
-      return Conflicting(which + "block #" + std::to_string(a.block_number) + " is invalid");
+      return Conflicting(which() + "block #" + std::to_string(a.block_number) + " is invalid");
     if (level < min_safety)
-      return Future(which + "is " + SafetyLevelName(level) + ", below the required " + SafetyLevelName(min_safety));
+      return Future(which() + "is " + SafetyLevelName(level) + ", below the required " + SafetyLevelName(min_safety));
   }
   return Status::Ok();
 }

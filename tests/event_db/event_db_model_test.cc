@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "core/access_list.h"
 #include "db/event_db.h"
 #include "db/event_db_format.h"
 #include "tests/event_db/event_db_test_util.h"
@@ -232,18 +233,23 @@ struct CrashAppend : Command {
 };
 
 // Contains with the right or a wrong hash, at a log index in or past the block, for a block in,
-// below or above the DB; Block, Logs and LogCount of the same number.
+// below or above the DB; ContainsChecksum likewise, as of the block's timestamp or another one;
+// Block, Logs and LogCount of the same number.
 struct Lookup : Command {
   uint64_t number;
   uint32_t log_index;
   bool right_hash;
   Hash wrong_hash;
+  bool own_timestamp;
+  uint64_t other_timestamp;
   explicit Lookup(const Model& m)
       : number(*rc::gen::inRange<uint64_t>(m.blocks.empty() ? 0 : std::max<uint64_t>(m.blocks.front().ref.number, 2) - 2,
                                            m.blocks.empty() ? 10 : m.blocks.back().ref.number + 3)),
         log_index(*rc::gen::inRange<uint32_t>(0, 9)),
         right_hash(*rc::gen::arbitrary<bool>()),
-        wrong_hash(HashFrom(*rc::gen::inRange<uint64_t>(0, 1000))) {}
+        wrong_hash(HashFrom(*rc::gen::inRange<uint64_t>(0, 1000))),
+        own_timestamp(*rc::gen::inRange(0, 4) != 0),
+        other_timestamp(*rc::gen::arbitrary<uint64_t>()) {}
   void run(const Model& m, Sut& sut) const override {
     const BlockRecord* b = m.Find(number);
     const Hash hash = right_hash && b != nullptr && log_index < b->logs.size() ? b->logs[log_index].log_hash : wrong_hash;
@@ -252,6 +258,17 @@ struct Lookup : Command {
       expected = log_index < b->logs.size() && b->logs[log_index].log_hash == hash ? Presence::kFound : Presence::kConflicts;
     BlockRef seen;
     RC_ASSERT(sut.db->Contains(number, log_index, hash, &seen) == expected);
+
+    const uint64_t timestamp = own_timestamp && b != nullptr ? b->ref.timestamp : other_timestamp;
+    const bool has_log = b != nullptr && log_index < b->logs.size();
+    const Hash checksum = right_hash && has_log
+                              ? AccessChecksum(b->logs[log_index].log_hash, sut.chain_id, number, timestamp, log_index)
+                              : wrong_hash;
+    Presence expected_checksum = Presence::kUnknown;
+    if (b != nullptr) expected_checksum = right_hash && has_log ? Presence::kFound : Presence::kConflicts;
+    BlockRef seen_too;
+    RC_ASSERT(sut.db->ContainsChecksum(number, log_index, timestamp, checksum, &seen_too) == expected_checksum);
+    if (b != nullptr) RC_ASSERT(seen_too == b->ref);
     if (b == nullptr) {
       RC_ASSERT(sut.db->Block(number).status().code() == Code::kNotFound);
       RC_ASSERT(sut.db->Logs(number).status().code() == Code::kNotFound);
@@ -264,7 +281,8 @@ struct Lookup : Command {
     RC_ASSERT(*sut.db->LogCount(number) == b->logs.size());
   }
   void show(std::ostream& os) const override {
-    os << "Lookup #" << number << " log " << log_index << (right_hash ? " right hash" : " some hash");
+    os << "Lookup #" << number << " log " << log_index << (right_hash ? " right hash" : " some hash")
+       << (own_timestamp ? "" : ", checksum as of " + std::to_string(other_timestamp));
   }
 };
 

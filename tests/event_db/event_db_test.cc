@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/access_list.h"
 #include "core/crypto.h"
 #include "db/event_db.h"
 #include "db/event_db_format.h"
@@ -101,6 +102,97 @@ TEST(EventDB, AppendsAndReadsBack) {
   EXPECT_EQ(db->Block(10).status().code(), Code::kNotFound);
   EXPECT_EQ(db->Logs(6).status().code(), Code::kNotFound);
   EXPECT_EQ(db->LogCount(6).status().code(), Code::kNotFound);
+}
+
+TEST(EventDB, ContainsChecksumFindsTheAccessListChecksumOfALog) {
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  BlockRecord late = ChainBlock(9, 2);
+  late.ref.timestamp = uint64_t{1} << 40;  // above 2^32-1: the index refers to the checkpoint for it
+  std::vector<BlockRecord> blocks = {ChainBlock(7, 0), ChainBlock(8, 6), late};
+  auto sum = [](const BlockRecord& b, uint32_t i, uint64_t timestamp) {
+    return AccessChecksum(b.logs[i].log_hash, kChain, b.ref.number, timestamp, i);
+  };
+  {
+    auto db = OpenOrDie(file);
+    ASSERT_TRUE(db->AppendBatch(blocks).ok());
+  }
+  auto db = OpenOrDie(file);  // the checksums as the disk holds them
+  const BlockRecord& b8 = blocks[1];
+  const uint64_t t8 = b8.ref.timestamp;
+  for (uint32_t i = 0; i < b8.logs.size(); ++i) EXPECT_EQ(db->ContainsChecksum(8, i, t8, sum(b8, i, t8)), Presence::kFound) << i;
+  BlockRef seen;
+  EXPECT_EQ(db->ContainsChecksum(8, 4, t8, sum(b8, 4, t8), &seen), Presence::kFound);
+  EXPECT_EQ(seen, b8.ref);
+  EXPECT_EQ(db->ContainsChecksum(8, 4, t8, sum(b8, 3, t8)), Presence::kConflicts);      // another log's checksum
+  EXPECT_EQ(db->ContainsChecksum(8, 6, t8, sum(b8, 0, t8)), Presence::kConflicts);      // no such log index
+  EXPECT_EQ(db->ContainsChecksum(7, 0, 1014, sum(b8, 0, t8), &seen), Presence::kConflicts);  // no logs
+  EXPECT_EQ(seen, blocks[0].ref);
+  EXPECT_EQ(db->ContainsChecksum(10, 0, t8, sum(b8, 0, t8)), Presence::kUnknown);  // above the tip
+  EXPECT_EQ(db->ContainsChecksum(6, 0, t8, sum(b8, 0, t8)), Presence::kUnknown);   // below the first block
+  Hash other_chain = AccessChecksum(b8.logs[2].log_hash, ChainID(uint64_t{10}), 8, t8, 2);
+  EXPECT_EQ(db->ContainsChecksum(8, 2, t8, other_chain), Presence::kConflicts);
+  Hash flipped = sum(b8, 2, t8);
+  flipped.bytes[31] ^= 1;
+  EXPECT_EQ(db->ContainsChecksum(8, 2, t8, flipped), Presence::kConflicts);
+
+  // Another timestamp than the block's: the checksum as of that timestamp, computed on the spot.
+  EXPECT_EQ(db->ContainsChecksum(8, 2, t8 + 1, sum(b8, 2, t8 + 1)), Presence::kFound);
+  EXPECT_EQ(db->ContainsChecksum(8, 2, t8 + 1, sum(b8, 2, t8)), Presence::kConflicts);
+  EXPECT_EQ(db->ContainsChecksum(8, 2, t8, sum(b8, 2, t8 + 1)), Presence::kConflicts);
+
+  // A timestamp that does not fit the index.
+  const uint64_t t9 = late.ref.timestamp;
+  EXPECT_EQ(db->ContainsChecksum(9, 1, t9, sum(late, 1, t9)), Presence::kFound);
+  EXPECT_EQ(db->ContainsChecksum(9, 1, t9 & UINT32_MAX, sum(late, 1, t9)), Presence::kConflicts);
+  EXPECT_EQ(db->ContainsChecksum(9, 1, t9 & UINT32_MAX, sum(late, 1, t9 & UINT32_MAX)), Presence::kFound);
+  EXPECT_EQ(db->ContainsChecksum(9, 1, UINT32_MAX, sum(late, 1, UINT32_MAX)), Presence::kFound);
+}
+
+TEST(EventDB, EveryStoredChecksumIsCoresAccessChecksum) {
+  // Checksums are computed for a whole batch at once (eight logs per permutation where the CPU
+  // has AVX-512), across block boundaries and for single appends alike.
+  TempDir dir;
+  auto db = OpenOrDie(dir.path() / "events.db");
+  std::vector<BlockRecord> blocks;
+  uint64_t n = 40;
+  for (uint32_t logs : {0u, 1u, 7u, 8u, 9u, 17u, 3u, 64u, 5u}) blocks.push_back(ChainBlock(n++, logs));
+  ASSERT_TRUE(db->AppendBatch(blocks).ok());
+  for (uint32_t logs : {1u, 9u, 2u}) {
+    blocks.push_back(ChainBlock(n++, logs));
+    ASSERT_TRUE(db->Append(blocks.back()).ok());
+  }
+  size_t checked = 0;
+  for (const BlockRecord& b : blocks) {
+    for (uint32_t i = 0; i < b.logs.size(); ++i, ++checked) {
+      const Hash want = AccessChecksum(b.logs[i].log_hash, kChain, b.ref.number, b.ref.timestamp, i);
+      ASSERT_EQ(db->ContainsChecksum(b.ref.number, i, b.ref.timestamp, want), Presence::kFound)
+          << "block " << b.ref.number << " log " << i;
+    }
+  }
+  EXPECT_EQ(checked, 126u);
+}
+
+TEST(EventDB, ChecksumEntriesFollowTheLogs) {
+  // The documented layout: per log, in log order after the log entries, 0x08, three zero bytes,
+  // the log index, then AccessChecksum(logHash, chainID, number, timestamp, index).
+  TempDir dir;
+  const auto file = dir.path() / "events.db";
+  const BlockRecord b = ChainBlock(5, 4);
+  ASSERT_TRUE(OpenOrDie(file)->Append(b).ok());
+  const Bytes bytes = ReadFileBytes(file);
+  ASSERT_EQ(bytes.size(), kFileHeaderSize + EncodedSize(b));
+  ASSERT_EQ(EncodedSize(b), (3 + 4 + 4 + 3 * 1) * kEntrySize);  // log 1 executes
+  for (uint32_t i = 0; i < b.logs.size(); ++i) {
+    const uint8_t* e = bytes.data() + kFileHeaderSize + ChecksumEntryAt(b.logs.size(), i) * kEntrySize;
+    EXPECT_EQ(e[0], kTypeChecksum);
+    EXPECT_EQ(GetU32BE(e), uint32_t{kTypeChecksum} << 24);
+    EXPECT_EQ(GetU32BE(e + kEntryIndex), i);
+    const Hash want = AccessChecksum(b.logs[i].log_hash, kChain, b.ref.number, b.ref.timestamp, i);
+    EXPECT_EQ(Hash::FromSpan(ByteSpan(e + kEntryHash, Hash::kSize)), want);
+    EXPECT_EQ(e[kEntryHash], 0x03);
+  }
+  EXPECT_TRUE(VerifyEventDB(file).empty());
 }
 
 TEST(EventDB, RejectedAppendWritesNothing) {
@@ -418,11 +510,12 @@ TEST_F(EventDBSurgery, ResealedParentHashMismatchIsRefused) {
 }
 
 TEST_F(EventDBSurgery, ResealedUnknownEntryTypesAreRefusedAtTheEntry) {
-  // A log entry, each entry of an executing-message link, and each checkpoint entry.
-  const uint64_t b = offsets_[2];  // block 12: 5 logs, executing messages at logs 1 and 4
-  for (uint64_t entry : {b + kCheckpointSize + 3 * kEntrySize, b + kCheckpointSize + 5 * kEntrySize,
-                         b + kCheckpointSize + 6 * kEntrySize, b + kCheckpointSize + 10 * kEntrySize,
-                         b, b + kEntrySize, b + 2 * kEntrySize}) {
+  // A log entry, a checksum entry, each entry of an executing-message link, and each checkpoint
+  // entry. Block 12: 5 logs (entries 3..8), their checksums (8..13), executing messages at logs 1
+  // and 4 with links at entries 13..16 and 16..19.
+  const uint64_t b = offsets_[2];
+  for (uint64_t entry : {b + 6 * kEntrySize, b + 10 * kEntrySize, b + 13 * kEntrySize, b + 14 * kEntrySize,
+                         b + 18 * kEntrySize, b, b + kEntrySize, b + 2 * kEntrySize}) {
     SCOPED_TRACE("entry " + std::to_string(entry));
     Bytes damaged = pristine_;
     damaged[entry] = 0x7f;
@@ -450,6 +543,36 @@ TEST_F(EventDBSurgery, ResealedMisplacedEntriesAreRefused) {
   EXPECT_THAT(message, HasSubstr("executing messages"));
 }
 
+TEST_F(EventDBSurgery, ResealedDamagedChecksumEntriesAreRefusedAtTheEntry) {
+  const uint64_t b = offsets_[2];  // block 12: 5 logs, checksum entries at 8..13
+  const uint64_t checksum2 = b + ChecksumEntryAt(5, 2) * kEntrySize;
+  ASSERT_EQ(checksum2, b + 10 * kEntrySize);
+  struct Case {
+    uint64_t at;
+    uint8_t value;
+    const char* what;
+  };
+  for (const Case& c : {Case{checksum2 + 2, 0x01, "nonzero reserved bytes in a checksum entry"},
+                        Case{checksum2 + kEntryIndex + 3, 0x03, "checksum entry 2 holds index 3"},
+                        Case{checksum2 + kEntryHash, 0x04, "checksum entry 2 starts with 0x04, not 0x03"},
+                        Case{checksum2, kTypeLog, "a log entry where a checksum entry belongs"}}) {
+    SCOPED_TRACE(c.what);
+    Bytes damaged = pristine_;
+    damaged[c.at] = c.value;
+    Reseal(damaged, b);
+    auto [named, message] = ExpectRefusal(damaged);
+    EXPECT_EQ(named, checksum2);
+    EXPECT_THAT(message, HasSubstr(c.what));
+  }
+  // Two checksum entries exchanged: each names the other's log.
+  Bytes swapped = pristine_;
+  std::swap_ranges(swapped.begin() + static_cast<ptrdiff_t>(checksum2),
+                   swapped.begin() + static_cast<ptrdiff_t>(checksum2 + kEntrySize),
+                   swapped.begin() + static_cast<ptrdiff_t>(checksum2 + kEntrySize));
+  Reseal(swapped, b);
+  EXPECT_EQ(ExpectRefusal(swapped).first, checksum2);
+}
+
 TEST_F(EventDBSurgery, ReorderedBlocksAreRefused) {
   auto reorder = [&](size_t i) {  // swaps blocks i and i+1
     Bytes out(pristine_.begin(), pristine_.begin() + static_cast<ptrdiff_t>(offsets_[i]));
@@ -470,6 +593,16 @@ TEST_F(EventDBSurgery, ReorderedBlocksAreRefused) {
   Bytes replayed = pristine_;  // the last block once more
   replayed.insert(replayed.end(), pristine_.begin() + static_cast<ptrdiff_t>(offsets_.back()), pristine_.end());
   EXPECT_EQ(ExpectRefusal(replayed).first, pristine_.size());
+}
+
+TEST_F(EventDBSurgery, AVersion1FileIsRefused) {
+  // Format version 1 had no checksum entries; its blocks cannot be read as version 2.
+  Bytes old = pristine_;
+  PutU32BE(old.data() + kHeaderVersion, 1);
+  PutU32BE(old.data() + kHeaderCrc, Crc32c(ByteSpan(old.data(), kHeaderCrc)));
+  auto [named, message] = ExpectRefusal(old);
+  EXPECT_EQ(named, kHeaderVersion);
+  EXPECT_THAT(message, HasSubstr("unsupported format version 1"));
 }
 
 TEST_F(EventDBSurgery, DamagedHeaderIsRefused) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -92,20 +93,28 @@ class WorldBuilder {
   void Finalized(uint64_t l1) { world_.l1_finalized = l1; }
   void Expiry(uint64_t seconds) { world_.expiry_window = seconds; }
 
+  // Hashes commit to the block's contents and parent (as in the simulator), so that the same
+  // builder can feed an incremental ReferenceModel across changes.
   WorldSnapshot Snapshot() const {
     WorldSnapshot w = world_;
     for (SnapshotChain& c : w.chains) {
       for (SnapshotBlock& b : c.blocks) {
-        b.hash = Keccak256(c.name + "/" + std::to_string(b.number) +
-                           (b.deposit_only_replacement ? "/deposit-only" : ""));
         if (b.number > 0) b.parent_hash = c.blocks[b.number - 1].hash;
+        std::string preimage = c.name + "/" + std::to_string(b.number) +
+                               (b.deposit_only_replacement ? "/deposit-only/" : "/") + b.parent_hash.Hex();
+        for (const Log& log : b.logs) preimage += "/" + LogHashOf(log).Hex();
+        b.hash = Keccak256(preimage);
       }
     }
     return w;
   }
 
+  // The model kept across this builder's snapshots, as the runner keeps one across steps.
+  ReferenceModel& incremental() const { return incremental_; }
+
  private:
   WorldSnapshot world_;
+  mutable ReferenceModel incremental_;
 };
 
 // "u6 cu6 v2 ls4 cs4 f2 inv[]": every field at once, so a failure shows the whole picture.
@@ -117,10 +126,17 @@ std::string Show(const ExpectedHeads& h) {
   return s + "]";
 }
 
-std::vector<std::string> HeadsOf(const WorldBuilder& b) {
-  Expected e = ComputeExpected(b.Snapshot());
+std::vector<std::string> Shown(const Expected& e) {
   std::vector<std::string> out;
   for (const ExpectedHeads& h : e.chains) out.push_back(Show(h));
+  return out;
+}
+
+// The heads from scratch; the builder's incremental model must agree.
+std::vector<std::string> HeadsOf(const WorldBuilder& b) {
+  const WorldSnapshot snapshot = b.Snapshot();
+  std::vector<std::string> out = Shown(ComputeExpected(snapshot));
+  EXPECT_EQ(Shown(b.incremental().Compute(snapshot)), out) << "the incremental model differs";
   return out;
 }
 
@@ -486,6 +502,99 @@ TEST(ReferenceModel, MalformedExecutingMessageIsInvalid) {
   w.Add(a, 1, plain);
   w.LocalSafe(a, {0, 2});
   EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu1 v1 ls2 cs1 f0 inv[2]"}));
+}
+
+// An evolving world (blocks appended with random messages, chains cut and rebuilt, blocks replaced,
+// views added and dropped, finality moving): after every change the incremental model must give
+// exactly what a fresh computation gives.
+TEST(ReferenceModel, IncrementalEqualsFromScratchOnAnEvolvingWorld) {
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    std::mt19937_64 rng(seed);
+    auto pick = [&](uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng); };
+    WorldSnapshot w;
+    w.expiry_window = 24;
+    const uint64_t block_times[] = {2, 2, 1};
+    for (uint64_t c = 0; c < 3; ++c) {
+      SnapshotChain chain;
+      chain.name = std::string(1, static_cast<char>('A' + c));
+      chain.id = ChainID(900 + c);
+      chain.genesis_time = 1000;
+      chain.block_time = block_times[c];
+      chain.interop_time = c == 1 ? 1004 : 1000;
+      SnapshotBlock genesis;
+      genesis.hash = Keccak256(chain.name + "/genesis");
+      genesis.timestamp = 1000;
+      chain.blocks.push_back(genesis);
+      chain.local_safe_at = {0};
+      w.chains.push_back(std::move(chain));
+    }
+    // The initiating log at (c, n, i) always has the same payload, so references survive rebuilds.
+    auto init_at = [&](size_t c, uint64_t n, uint32_t i) { return InitLog(w.chains[c].name + std::to_string(n * 16 + i)); };
+    uint64_t nonce = 0;
+    auto rehash = [&](SnapshotChain& chain, SnapshotBlock& b) {
+      b.parent_hash = chain.blocks[b.number - 1].hash;
+      b.hash = Keccak256(chain.name + "/" + std::to_string(b.number) + "/" + std::to_string(++nonce));
+    };
+    auto append = [&](size_t c) {
+      SnapshotChain& chain = w.chains[c];
+      SnapshotBlock b;
+      b.number = chain.blocks.size();
+      b.timestamp = chain.genesis_time + b.number * chain.block_time;
+      const uint64_t logs = pick(0, 3);
+      for (uint32_t i = 0; i < logs; ++i) {
+        if (pick(0, 9) < 6) {
+          b.logs.push_back(init_at(c, b.number, i));
+          continue;
+        }
+        const size_t s = pick(0, 2);
+        const uint64_t t = b.timestamp + (pick(0, 9) == 0 ? 2 : 0) - std::min<uint64_t>(b.timestamp - 1000, 2 * pick(0, 4));
+        const uint64_t sb = (t - 1000) / w.chains[s].block_time + (pick(0, 19) == 0 ? 1 : 0);
+        const uint32_t si = static_cast<uint32_t>(pick(0, 3));
+        Identifier id{kOrigin, sb, si, 1000 + sb * w.chains[s].block_time, w.chains[s].id};
+        if (pick(0, 19) == 0) id.timestamp += 1;
+        Log target = pick(0, 9) == 0 ? InitLog("wrong") : init_at(s, sb, si);
+        b.logs.push_back(WorldBuilder::ExecOf(id, target));
+      }
+      chain.blocks.push_back(std::move(b));
+      rehash(chain, chain.blocks.back());
+    };
+    auto clamp_views = [&](SnapshotChain& chain) {
+      for (uint64_t& v : chain.local_safe_at) v = std::min<uint64_t>(v, chain.blocks.size() - 1);
+    };
+    ReferenceModel incremental;
+    for (int step = 0; step < 400; ++step) {
+      const size_t c = pick(0, 2);
+      SnapshotChain& chain = w.chains[c];
+      const uint64_t op = pick(0, 99);
+      if (op < 50) {
+        append(c);
+      } else if (op < 58 && chain.blocks.size() > 2) {  // reorg: cut and rebuild
+        const uint64_t keep = chain.blocks.size() - std::min<uint64_t>(pick(1, 3), chain.blocks.size() - 1);
+        chain.blocks.resize(keep);
+        clamp_views(chain);
+        for (uint64_t k = pick(0, 3); k > 0; --k) append(c);
+      } else if (op < 63 && chain.blocks.size() > 2) {  // a deposit-only replacement
+        const uint64_t n = pick(1, chain.blocks.size() - 1);
+        chain.blocks.resize(n + 1);
+        chain.blocks[n].logs.clear();
+        chain.blocks[n].deposit_only_replacement = true;
+        rehash(chain, chain.blocks[n]);
+        for (uint64_t& v : chain.local_safe_at) v = std::min<uint64_t>(v, n - 1);
+        chain.local_safe_at.back() = n;
+      } else if (op < 88) {  // a new view
+        const uint64_t last = chain.local_safe_at.back();
+        const uint64_t head = chain.blocks.size() - 1;
+        chain.local_safe_at.push_back(pick(0, 9) == 0 ? pick(0, last) : pick(std::min(last, head), head));
+      } else if (op < 93 && chain.local_safe_at.size() > 1) {  // an L1 reorg drops views
+        chain.local_safe_at.resize(pick(1, chain.local_safe_at.size() - 1));
+      } else {
+        uint64_t views = UINT64_MAX;
+        for (const SnapshotChain& x : w.chains) views = std::min<uint64_t>(views, x.local_safe_at.size() - 1);
+        w.l1_finalized = pick(0, views);
+      }
+      ASSERT_EQ(Shown(incremental.Compute(w)), Shown(ComputeExpected(w))) << "seed " << seed << " step " << step;
+    }
+  }
 }
 
 TEST(ReferenceModelDeathTest, RejectsASnapshotWithLocalSafePastTheUnsafeChain) {

@@ -1,0 +1,60 @@
+// The runner's database invariant check (docs/scenario-format.md, "Invariants"): what
+// db::VerifySuperSafeDB and db::VerifyEventDB report on the data directory's files, after every
+// step, without reading the whole files every time.
+//
+// The files are append-only between rewinds, so a step only has to look at what it appended.
+// The kernel (inotify) says which files were written, truncated or renamed since the last check;
+// the others are not looked at. For a written one, Step() keeps how far it has verified, reads the
+// file through a read-only mapping, and gives the verifier only a file made of the
+// bytes it has not seen (in a scratch file in the temporary directory) plus the context the verifier needs to check them exactly as in the whole
+// file: for an event-log DB, the file header and the last block verified before (so the first new
+// block's number and parent are checked against it); for the super-safe-db, the groups from the
+// newest group of the L1 number before the tip's on (so the cross-safe regression rule and the key
+// order are checked across the boundary). The bytes it verified before are taken to be unchanged
+// when the file did not shrink and that context is byte for byte as it was; otherwise (a rewind, a
+// recovered torn write) the whole file is verified again. When the new bytes show a problem, the
+// findings reported are those of the verifier on the whole file. Full() verifies the whole files;
+// the runner calls it at the end of a run, so damage to bytes verified earlier that the context
+// comparison cannot see is still found there.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "core/types.h"
+#include "db/super_safe_db.h"
+
+namespace supersafe::sim {
+
+class DatabaseCheck {
+ public:
+  // The super-safe-db and the event-log DB of each chain, in chain-index order, under `datadir`.
+  DatabaseCheck(const std::filesystem::path& datadir, const std::vector<ChainID>& chains);
+  ~DatabaseCheck();
+  DatabaseCheck(const DatabaseCheck&) = delete;
+  DatabaseCheck& operator=(const DatabaseCheck&) = delete;
+
+  // The findings of the verifiers on every file (super-safe-db first), checking only what changed
+  // since the previous call.
+  std::vector<db::Finding> Step();
+  // The same on the whole files.
+  std::vector<db::Finding> Full();
+  // Whether the last Step() found a file that had shrunk or changed in bytes verified before
+  // (a rewind, a recovered torn write), rather than only grown.
+  bool rewritten() const { return rewritten_; }
+
+ private:
+  struct File;
+  std::vector<db::Finding> Check(File& f, bool full);
+  // Marks the files inotify saw modified (all of them if it cannot tell).
+  void NoteModifications();
+  std::vector<std::unique_ptr<File>> files_;
+  int scratch_fd_ = -1;  // a temporary file the verifiers read the new bytes from
+  std::filesystem::path scratch_path_;
+  uint64_t scratch_size_ = 0;
+  int inotify_fd_ = -1;
+  bool rewritten_ = false;
+};
+
+}  // namespace supersafe::sim
