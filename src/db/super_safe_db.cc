@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -382,6 +383,23 @@ struct SuperSafeDB::Impl {
   uint64_t entries = 0;           // complete entries; when non-zero the last one is a seal
   Bytes encoded;                  // AppendBatch's buffer, kept to spare fresh pages per batch
 
+  // The position index (docs/db-format.md, "Lookups"): slot b covers the L1 numbers
+  // [first_key + (b << slot_shift), first_key + ((b + 1) << slot_shift)) and remembers, once a
+  // lookup has found it, the first entry with a key at or above the slot's first L1 number, that
+  // entry's key and the size of its group. Open leaves every slot unknown (0); lookups fill them
+  // (const methods may run concurrently, hence std::atomic_ref), writes keep them true.
+  uint64_t first_key = 0;  // Key(0) and Key(entries - 1), when entries > 0
+  uint64_t last_key = 0;
+  unsigned slot_shift = 0;
+  mutable std::vector<uint64_t> slots;
+  // A slot packs: bits 28..63 the entry index + 1 (0: not known yet), bits 16..27 the group size
+  // in entries, seal included (0: no guess), bits 0..15 the entry's key minus the slot's first
+  // L1 number.
+  static constexpr unsigned kMinSlotShift = 6;  // 64 L1 numbers per slot
+  static constexpr unsigned kSlotPosShift = 28;
+  static constexpr uint64_t kMaxSlotGroup = 0xFFF;
+  static constexpr uint64_t kMaxSlotDelta = 0xFFFF;
+
   ~Impl() {
     if (base != nullptr) ::munmap(const_cast<uint8_t*>(base), mapped);
   }
@@ -412,6 +430,14 @@ struct SuperSafeDB::Impl {
     for (const uint8_t* p = base + first * kEntry; p < base + end * kEntry; p += 64) __builtin_prefetch(p);
   }
 
+  // Asks for the cache lines of entry i (if it is in the file).
+  void PrefetchEntry(uint64_t i) const {
+    if (i >= entries) return;
+    const uint8_t* p = base + i * kEntry;
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + kEntry - 1);
+  }
+
   // Stops the process on stored bytes that contradict the format (Open checks only the tail;
   // VerifySuperSafeDB finds such damage without stopping).
   void CheckStored(bool ok, uint64_t index, const char* what) const {
@@ -427,11 +453,11 @@ struct SuperSafeDB::Impl {
     return {s - count * kEntry, count};
   }
 
-  Group DecodeGroup(uint64_t seal) const {
+  // Decodes into `g`, reusing the capacity of g.entries.
+  void DecodeGroup(uint64_t seal, Group& g) const {
     const GroupBytes gb = GroupAt(seal);
     Prefetch(seal - gb.count, gb.count);
     const uint8_t* s = Entry(seal);
-    Group g;
     g.l1_number = L1Of(s);
     std::memcpy(g.l1_hash.data(), s + layout::kL1Hash, HashPrefix::kSize);
     g.l1_timestamp = Load64(s + layout::kSealTimestamp);
@@ -442,13 +468,122 @@ struct SuperSafeDB::Impl {
                   "expected a chain entry of its seal's L1 block");
       DecodeChainEntry(e, g.entries[k]);
     }
+  }
+  Group DecodeGroup(uint64_t seal) const {
+    Group g;
+    DecodeGroup(seal, g);
     return g;
   }
 
-  // The first entry with a key above x (entries if none). A probe that lands on key x itself
-  // finishes the search by walking to the end of that key.
+  // The end of x's newest group (UpperBound), asking for that group's entries while the guess
+  // is checked.
+  uint64_t UpperBoundForGroup(uint64_t x) const {
+    return UpperBound(x, [&](uint64_t p, uint64_t group) { Prefetch(p + 1 - group, group + 1); });
+  }
+
+  // Brings the index in line with the file after Open, an append or a truncation: slots for the
+  // L1 numbers up to the tip, none known past it. Constant time unless the first key changes or the
+  // key range outgrows the slot width (then every slot is forgotten) or the table has to grow.
+  // The table holds at most max(1024, entries / 64) slots: on an ordinary file, one per 64 L1
+  // numbers (140 KB for 10 million entries).
+  void RefreshIndex() {
+    if (entries == 0) {
+      slots.clear();
+      first_key = last_key = 0;
+      slot_shift = 0;
+      return;
+    }
+    const uint64_t first = Key(0);
+    last_key = Key(entries - 1);
+    const uint64_t cap = std::max<uint64_t>(1024, entries / 64);
+    unsigned shift = kMinSlotShift;
+    while (((last_key - first) >> shift) + 1 > cap) ++shift;
+    if (slots.empty() || first != first_key || shift > slot_shift) {
+      slots.clear();
+      first_key = first;
+      slot_shift = shift;
+    }
+    slots.resize(((last_key - first_key) >> slot_shift) + 1, 0);
+  }
+
+  // After a truncation to `keep` entries: forgets the slots that point at or past it (the others
+  // still name the first entry of their L1 range), then refreshes.
+  void ForgetFrom(uint64_t keep) {
+    for (uint64_t& slot : slots)
+      if (slot != 0 && (slot >> kSlotPosShift) - 1 >= keep) slot = 0;
+    RefreshIndex();
+  }
+
+  uint64_t PeekSlot(uint64_t b) const { return std::atomic_ref<uint64_t>(slots[b]).load(std::memory_order_relaxed); }
+
+  // Slot b, found and remembered if not known yet (one full search). 0 if it cannot be packed.
+  uint64_t Slot(uint64_t b) const {
+    if (uint64_t s = PeekSlot(b); s != 0) return s;
+    const uint64_t key0 = first_key + (b << slot_shift);
+    const uint64_t v = b == 0 ? 0 : UpperBoundIn(0, entries, key0 - 1);
+    if (v >= entries || v + 1 >= (uint64_t{1} << (64 - kSlotPosShift))) return 0;
+    uint64_t delta = Key(v) - key0, group = 0;
+    for (uint64_t i = v; i < entries && i - v < kMaxSlotGroup; ++i) {
+      if (TypeOf(Entry(i)) == layout::kTypeSeal) {
+        group = i - v + 1;
+        break;
+      }
+    }
+    if (delta > kMaxSlotDelta) group = delta = 0;  // no guess: the slot only bounds the search
+    const uint64_t s = ((v + 1) << kSlotPosShift) | (group << 16) | delta;
+    std::atomic_ref<uint64_t>(slots[b]).store(s, std::memory_order_relaxed);
+    return s;
+  }
+
+  // The first entry with a key above x (entries if none). On a file as the supervisor writes it
+  // (a group for every L1 number, all of one size, revisions rare) this is one read: the slot of
+  // x gives the first group of its L1 range, x's newest group is (x - that key) groups further on
+  // if nothing in between is missing or revised, and reading that seal's key and the key after
+  // it proves it (keys never fall). When the guess is wrong, the key read moves the anchor and the
+  // guess is made again (revisions before x), a few times, then the search falls back to
+  // UpperBoundIn within the slot's range. `prefetch(p, g)` is told each guess (seal p, groups of g
+  // entries) before it is read, so a caller can ask for the entries it will read next.
+  template <typename PrefetchFn>
+  uint64_t UpperBound(uint64_t x, const PrefetchFn& prefetch) const {
+    if (entries == 0 || x < first_key) return 0;
+    if (x >= last_key) return entries;
+    const uint64_t b = (x - first_key) >> slot_shift;
+    const uint64_t slot = Slot(b);
+    if (slot == 0) return UpperBoundIn(0, entries, x);
+    const uint64_t v = (slot >> kSlotPosShift) - 1;
+    const uint64_t group = (slot >> 16) & kMaxSlotGroup;
+    uint64_t anchor_key = first_key + (b << slot_shift) + (slot & kMaxSlotDelta);
+    if (x < anchor_key) return v;  // v is the first entry at or above the slot's first L1 number
+    uint64_t lo = v, anchor = v;   // the answer is in [lo, hi]
+    uint64_t hi = entries;
+    if (group != 0) {
+      for (int round = 0; round < 4; ++round) {
+        if (x - anchor_key >= entries) break;
+        const uint64_t p = anchor + (x - anchor_key + 1) * group - 1;  // x's seal, if all is regular
+        if (p >= entries) break;
+        prefetch(p, group);
+        if (Key(p) > x) {
+          hi = p;
+          break;
+        }
+        if (p + 1 == entries || Key(p + 1) > x) return p + 1;
+        lo = anchor = p + 1;
+        anchor_key = Key(p + 1);
+      }
+    }
+    if (b + 1 < slots.size()) {
+      if (const uint64_t next = PeekSlot(b + 1); next != 0) hi = std::min(hi, (next >> kSlotPosShift) - 1);
+    }
+    return UpperBoundIn(lo, std::max(lo, hi), x);
+  }
   uint64_t UpperBound(uint64_t x) const {
-    return FirstReached(0, entries, static_cast<double>(x) + 0.5, [&](uint64_t i) {
+    return UpperBound(x, [](uint64_t, uint64_t) {});
+  }
+
+  // The first entry in [lo, hi] with a key above x, for lo no later than the answer and hi no
+  // earlier. A probe that lands on key x itself finishes the search by walking to the end of it.
+  uint64_t UpperBoundIn(uint64_t lo, uint64_t hi, uint64_t x) const {
+    return FirstReached(lo, hi, static_cast<double>(x) + 0.5, [&](uint64_t i) {
       const uint64_t k = Key(i);
       if (k == x) return Probe{false, static_cast<double>(k), EndOfKey(i) - 1, true};
       if (k < x) return Probe{false, static_cast<double>(k), i, i + 1 < entries && Key(i + 1) > x};
@@ -504,24 +639,78 @@ struct SuperSafeDB::Impl {
     return Load64(gb.entry(k) + field);
   }
 
+  // A search over L1 numbers k for f(k) >= l2_number, where f(k) is the chain's number in the
+  // newest group with an L1 number at or below k (-1 without the chain): interpolation on the
+  // number first, then bisection, as FirstReached. Each probe finds its group with UpperBound (one
+  // read on a regular file) and also reads the group before it or the group after it, prefetched
+  // with it, so a probe that lands next to the answer ends the search.
   std::optional<uint64_t> FirstAtLeast(uint32_t chain, uint64_t l2_number, size_t field) const {
-    auto reached = [&](uint64_t seal) {
-      const std::optional<uint64_t> n = ChainNumber(seal, chain, field);
-      return std::pair(n && *n >= l2_number, n ? static_cast<double>(*n) : -1.0);
-    };
-    const uint64_t found = FirstReached(0, entries, static_cast<double>(l2_number) - 0.5, [&](uint64_t i) {
-      const uint64_t seal = EndOfKey(i) - 1;
-      const auto [at_least, value] = reached(seal);
-      if (!at_least) {
-        const bool next = seal + 1 < entries && reached(EndOfKey(seal + 1) - 1).first;
-        return Probe{false, value, seal, next};
+    constexpr int kInterpolations = 8;
+    if (entries == 0) return std::nullopt;
+    auto value = [&](uint64_t seal) { return ChainNumber(seal, chain, field); };
+    auto reached = [&](const std::optional<uint64_t>& n) { return n && *n >= l2_number; };
+    auto number = [](const std::optional<uint64_t>& n) { return n ? static_cast<double>(*n) : -1.0; };
+    const std::optional<uint64_t> at_last = value(entries - 1);
+    if (!reached(at_last)) return std::nullopt;
+    const std::optional<uint64_t> at_first = value(UpperBound(first_key) - 1);
+    if (reached(at_first)) return first_key;
+    // f(a) has not reached the number, f(b) has; b is an L1 number in the file.
+    uint64_t a = first_key, b = last_key;
+    double va = number(at_first), vb = number(at_last);
+    const double target = static_cast<double>(l2_number) - 0.5;
+    // The entries a probe reads: the chain's entry and the seal of the guessed group, of the group
+    // before it and of the group after it (positions as the guess assumes chains 0..group-2).
+    auto prefetch = [&](uint64_t p, uint64_t group) {
+      const uint64_t slot = std::min<uint64_t>(chain, group - 2) + 1;
+      for (uint64_t seal : {p - group, p, p + group}) {
+        if (seal >= entries || seal + 1 < group) continue;  // also p - group below 0
+        PrefetchEntry(seal);
+        PrefetchEntry(seal + 1 - group + slot - 1);
       }
-      const uint64_t start = seal - GroupAt(seal).count;  // a revision may precede it
-      const bool before = start > 0 && Key(start - 1) < Key(seal) && !reached(start - 1).first;
-      return Probe{true, value, start, before};
-    });
-    if (found == entries) return std::nullopt;
-    return Key(found);
+      PrefetchEntry(p + 1);
+      PrefetchEntry(p + group + 1);
+    };
+    for (int round = 0; b - a > 1; ++round) {
+      const uint64_t width = b - a;
+      uint64_t step = width / 2;
+      if (round < kInterpolations && vb > va) {
+        const double f = std::clamp((target - va) / (vb - va), 0.0, 1.0);
+        step = std::clamp<uint64_t>(static_cast<uint64_t>(f * static_cast<double>(width)), 1, width - 1);
+      }
+      const uint64_t k = a + step;
+      const uint64_t seal = UpperBound(k, prefetch) - 1;  // k >= first_key, so there is one
+      const uint64_t key = Key(seal);                        // f(k) == f(key); nothing in (key, k]
+      const std::optional<uint64_t> n = value(seal);
+      const uint32_t count = GroupAt(seal).count;
+      if (reached(n)) {
+        b = key;  // above a, since f(a) has not reached the number
+        vb = number(n);
+        // The entry before this group's first revision is the newest group of the L1 number before.
+        const uint64_t start = seal - count;
+        if (start > 0 && Key(start - 1) < key) {
+          const std::optional<uint64_t> before = value(start - 1);
+          if (!reached(before)) return key;
+          b = Key(start - 1);
+          vb = number(before);
+        }
+      } else {
+        a = k;
+        va = number(n);
+        if (seal + 1 == entries) continue;  // not reached at the tip: cannot happen (f(b) has)
+        // f stays at f(k) up to the next L1 number in the file; try its group, if it is the newest.
+        const uint64_t next_key = Key(seal + 1);
+        a = next_key - 1;
+        const uint64_t next_seal = seal + count + 1;  // if it is the same size
+        if (next_seal < entries && TypeOf(Entry(next_seal)) == layout::kTypeSeal && Key(next_seal) == next_key &&
+            (next_seal + 1 == entries || Key(next_seal + 1) > next_key)) {
+          const std::optional<uint64_t> next = value(next_seal);
+          if (reached(next)) return next_key;
+          a = next_key;
+          va = number(next);
+        }
+      }
+    }
+    return b;
   }
 };
 
@@ -553,6 +742,7 @@ Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::pa
   SS_CHECK(impl->file->size() == tail.torn_offset && tail.torn_offset % kEntry == 0,
            "recovery left " + impl->file->path().string() + " at a size that is not its last seal's end");
   impl->entries = tail.torn_offset / kEntry;
+  impl->RefreshIndex();
   return std::unique_ptr<SuperSafeDB>(new SuperSafeDB(std::move(impl)));
 }
 
@@ -606,6 +796,7 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   SS_RETURN_IF_ERROR(d.file->Append(bytes));
   SS_CHECK(d.file->size() == old_size + bytes.size(), "append did not grow " + d.file->path().string());
   d.entries += bytes.size() / kEntry;
+  d.RefreshIndex();
   const uint8_t* last = d.Entry(d.entries - 1);
   SS_CHECK(std::memcmp(last, bytes.data() + bytes.size() - kEntry, kEntry) == 0,
            "the mapping of " + d.file->path().string() + " does not read back the seal just written");
@@ -621,6 +812,7 @@ Status SuperSafeDB::TruncateFrom(uint64_t l1_number) {
   SS_RETURN_IF_ERROR(d.file->Truncate(keep * kEntry));
   SS_CHECK(d.file->size() == keep * kEntry, "truncate left " + d.file->path().string() + " at the wrong size");
   d.entries = keep;
+  d.ForgetFrom(keep);
   return Status::Ok();
 }
 
@@ -632,20 +824,32 @@ std::optional<Group> SuperSafeDB::Last() const {
   return impl_->DecodeGroup(impl_->entries - 1);
 }
 
+bool SuperSafeDB::At(uint64_t l1_number, Group* out) const {
+  const uint64_t end = impl_->UpperBoundForGroup(l1_number);
+  if (end == 0 || impl_->Key(end - 1) != l1_number) return false;
+  impl_->DecodeGroup(end - 1, *out);
+  return true;
+}
+
+bool SuperSafeDB::AtOrBefore(uint64_t l1_number, Group* out) const {
+  const uint64_t end = impl_->UpperBoundForGroup(l1_number);
+  if (end == 0) return false;
+  impl_->DecodeGroup(end - 1, *out);
+  return true;
+}
+
 std::optional<Group> SuperSafeDB::At(uint64_t l1_number) const {
-  const uint64_t end = impl_->UpperBound(l1_number);
-  if (end == 0 || impl_->Key(end - 1) != l1_number) return std::nullopt;
-  return impl_->DecodeGroup(end - 1);
+  Group g;
+  if (!At(l1_number, &g)) return std::nullopt;
+  return g;
 }
 
 std::optional<Group> SuperSafeDB::AtOrBefore(uint64_t l1_number) const {
-  const uint64_t end = impl_->UpperBound(l1_number);
-  if (end == 0) return std::nullopt;
-  return impl_->DecodeGroup(end - 1);
+  Group g;
+  if (!AtOrBefore(l1_number, &g)) return std::nullopt;
+  return g;
 }
 
-bool SuperSafeDB::At(uint64_t l1_number, Group* out) const { auto g = At(l1_number); if (g) *out = std::move(*g); return g.has_value(); }
-bool SuperSafeDB::AtOrBefore(uint64_t l1_number, Group* out) const { auto g = AtOrBefore(l1_number); if (g) *out = std::move(*g); return g.has_value(); }
 std::optional<uint64_t> SuperSafeDB::FirstCrossSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const {
   return impl_->FirstAtLeast(chain_index, l2_number, layout::kCrossSafeNumber);
 }

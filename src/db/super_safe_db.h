@@ -94,6 +94,8 @@ class SuperSafeDB {
   std::optional<Group> At(uint64_t l1_number) const;
   // The newest group with L1 number <= l1_number.
   std::optional<Group> AtOrBefore(uint64_t l1_number) const;
+  // The same, decoded into *out (its entries' capacity is reused: no allocation once it has room
+  // for every chain); false, leaving *out unchanged, where the others return nullopt.
   bool At(uint64_t l1_number, Group* out) const;
   bool AtOrBefore(uint64_t l1_number, Group* out) const;
   // The smallest L1 number whose group has chain `chain_index` cross-safe (resp. local-safe) at

@@ -311,6 +311,138 @@ TEST(SuperSafeDB, LookupsMatchALinearScanOnAnIrregularFile) {
   }
 }
 
+// Checks every lookup against a linear scan of `groups` (the groups appended, in file order), for
+// every L1 number in [lo, hi] and for cross-safe and local-safe numbers of every chain.
+void ExpectLookupsMatchAScan(const SuperSafeDB& db, const std::vector<Group>& groups, uint64_t lo, uint64_t hi) {
+  std::map<uint64_t, Group> newest;
+  for (const Group& x : groups) newest[x.l1_number] = x;
+  Group into;
+  for (uint64_t l1 = lo; l1 <= hi; ++l1) {
+    auto it = newest.upper_bound(l1);
+    const std::optional<Group> before = it == newest.begin() ? std::nullopt : std::optional<Group>(std::prev(it)->second);
+    ASSERT_EQ(db.AtOrBefore(l1), before) << l1;
+    auto at = newest.find(l1);
+    const std::optional<Group> exact = at == newest.end() ? std::nullopt : std::optional<Group>(at->second);
+    ASSERT_EQ(db.At(l1), exact) << l1;
+    // The overloads into a caller's Group agree, and leave it alone on a miss.
+    const Group sentinel = MakeGroup(999'999, 1);
+    into = sentinel;
+    ASSERT_EQ(db.At(l1, &into), exact.has_value()) << l1;
+    ASSERT_EQ(into, exact ? *exact : sentinel) << l1;
+    into = sentinel;
+    ASSERT_EQ(db.AtOrBefore(l1, &into), before.has_value()) << l1;
+    ASSERT_EQ(into, before ? *before : sentinel) << l1;
+  }
+  if (newest.empty()) return;
+  auto number = [](const Group& x, uint32_t chain, bool cross) -> std::optional<uint64_t> {
+    for (const ChainEntry& e : x.entries)
+      if (e.chain_index == chain) return cross ? e.cross_safe_number : e.local_safe_number;
+    return std::nullopt;
+  };
+  uint64_t top = 0;
+  for (const ChainEntry& e : newest.rbegin()->second.entries) top = std::max({top, e.cross_safe_number, e.local_safe_number});
+  for (uint32_t chain = 0; chain < 10; ++chain) {
+    for (uint64_t n = 0; n <= top + 2; n += 1 + n / 500) {
+      std::optional<uint64_t> first;
+      for (const auto& [l1, x] : newest) {
+        if (number(x, chain, true) >= n) {
+          first = l1;
+          break;
+        }
+      }
+      ASSERT_EQ(db.FirstCrossSafeAtLeast(chain, n), first) << "chain " << chain << " n " << n;
+      auto got = db.FirstLocalSafeAtLeast(chain, n);
+      ASSERT_EQ(got.has_value(), number(newest.rbegin()->second, chain, false) >= n) << "chain " << chain << " n " << n;
+      if (got) {
+        auto it = newest.find(*got);
+        ASSERT_NE(it, newest.end());
+        EXPECT_GE(number(it->second, chain, false), n);
+        if (it != newest.begin()) {
+          EXPECT_FALSE(number(std::prev(it)->second, chain, false) >= n);
+        }
+      }
+    }
+  }
+}
+
+// A file as the supervisor writes it: a group for every L1 number, all of one size, so lookups
+// compute where a group is. Here revisions are everywhere (one L1 number in five, runs of up to
+// four revisions), local-safe numbers fall at times, chains join halfway (the group size
+// changes), and the file is truncated, extended and reopened: lookups stay exact throughout.
+TEST(SuperSafeDB, LookupsMatchALinearScanOnARegularFileWithRevisionsEverywhere) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  std::mt19937_64 rng(77);
+  std::vector<Group> groups;
+  auto append_range = [&](uint64_t from, uint64_t to, uint32_t chains) {
+    std::vector<Group> batch;
+    for (uint64_t l1 = from; l1 <= to; ++l1) {
+      Group g = MakeGroup(l1, chains);
+      if (l1 % 97 == 0)
+        for (ChainEntry& e : g.entries) e.local_safe_number = e.cross_safe_number;  // a fall
+      batch.push_back(g);
+      if (rng() % 5 == 0) {
+        const int revisions = 1 + static_cast<int>(rng() % 4);
+        for (int r = 1; r <= revisions; ++r) batch.push_back(MakeGroup(l1, chains, r));
+      }
+    }
+    // Lookups between appends too: the index must follow the file as it grows.
+    for (size_t k = 0; k < batch.size(); k += 700) {
+      const size_t n = std::min<size_t>(700, batch.size() - k);
+      ASSERT_EQ(db->AppendBatch(std::span<const Group>(batch).subspan(k, n)), Status::Ok());
+      groups.insert(groups.end(), batch.begin() + static_cast<ptrdiff_t>(k), batch.begin() + static_cast<ptrdiff_t>(k + n));
+      EXPECT_EQ(db->At(groups.back().l1_number), groups.back());
+      const Group& some = groups[rng() % groups.size()];
+      std::optional<Group> newest_of_some;
+      for (const Group& x : groups)
+        if (x.l1_number == some.l1_number) newest_of_some = x;
+      EXPECT_EQ(db->At(some.l1_number), newest_of_some);
+    }
+  };
+  append_range(1000, 3000, 3);
+  append_range(3001, 4500, 5);  // chains 3 and 4 join
+  ExpectLookupsMatchAScan(*db, groups, 990, 4510);
+
+  // Truncate into the middle (slots past the cut are forgotten), then write a different history.
+  ASSERT_EQ(db->TruncateFrom(2500), Status::Ok());
+  std::erase_if(groups, [](const Group& g) { return g.l1_number >= 2500; });
+  ExpectLookupsMatchAScan(*db, groups, 2400, 2600);
+  append_range(2500, 3200, 4);
+  ExpectLookupsMatchAScan(*db, groups, 990, 3210);
+
+  db.reset();
+  db = OpenOk(dir);
+  ExpectLookupsMatchAScan(*db, groups, 990, 3210);
+
+  // Truncated to nothing and started again at another L1 number.
+  ASSERT_EQ(db->TruncateFrom(0), Status::Ok());
+  groups.clear();
+  ExpectLookupsMatchAScan(*db, groups, 0, 10);
+  append_range(50'000, 50'300, 2);
+  ExpectLookupsMatchAScan(*db, groups, 49'990, 50'310);
+}
+
+// The overloads into a caller's Group reuse its entries' storage.
+TEST(SuperSafeDB, LookupsIntoACallersGroupReuseItsStorage) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  for (uint64_t l1 = 1; l1 <= 100; ++l1) ASSERT_EQ(db->Append(MakeGroup(l1, 4)), Status::Ok());
+  Group g;
+  ASSERT_TRUE(db->At(7, &g));
+  EXPECT_EQ(g, MakeGroup(7, 4));
+  const ChainEntry* storage = g.entries.data();
+  for (uint64_t l1 = 1; l1 <= 100; ++l1) {
+    ASSERT_TRUE(db->At(l1, &g));
+    ASSERT_EQ(g, MakeGroup(l1, 4));
+    ASSERT_TRUE(db->AtOrBefore(l1 + 1000, &g));
+    ASSERT_EQ(g, MakeGroup(100, 4));
+  }
+  EXPECT_EQ(g.entries.data(), storage);
+  EXPECT_FALSE(db->At(101, &g));
+  EXPECT_FALSE(db->AtOrBefore(0, &g));
+  EXPECT_EQ(g, MakeGroup(100, 4));
+}
+
 TEST(SuperSafeDB, ASimulatedCrashKillsTheHandleAndReopeningRecovers) {
   TempDir dir;
   CrashSwitch crash;
