@@ -112,7 +112,9 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
                          .String("chain", c.name())
                          .Block("block", blk.ref)
                          .Number("logs", blk.logs.size())
-                         .Raw("left_out", left_out.dump(-1, ' ', false, Json::error_handler_t::replace)));
+                         .Raw("left_out", left_out.empty()
+                                              ? std::string("[]")
+                                              : left_out.dump(-1, ' ', false, Json::error_handler_t::replace)));
   return blk;
 }
 

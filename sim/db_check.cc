@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -23,8 +22,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Address space reserved for reading one file through a mapping (never touched past its end).
-constexpr size_t kMappingReserve = size_t{1} << 38;
+// Reads [offset, offset + len) of `fd` into `out`; false if the file is shorter or unreadable.
+bool ReadAt(int fd, uint64_t offset, size_t len, Bytes& out) {
+  out.resize(len);
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = ::pread(fd, out.data() + done, len - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -33,7 +42,6 @@ struct DatabaseCheck::File {
   Kind kind = Kind::kSafe;
   fs::path path;
   int fd = -1;
-  const uint8_t* map = nullptr;  // a read-only mapping of kMappingReserve bytes of the file
   int watch = -1;                // inotify watch descriptor
   bool modified = true;          // inotify reported a change since the last check (or cannot tell)
   bool clean = false;            // verified up to `verified` without findings
@@ -43,7 +51,6 @@ struct DatabaseCheck::File {
   Bytes header;                  // event-log DB: its file header as verified
 
   ~File() {
-    if (map != nullptr) ::munmap(const_cast<uint8_t*>(map), kMappingReserve);
     if (fd >= 0) ::close(fd);
   }
 
@@ -130,7 +137,8 @@ void DatabaseCheck::NoteModifications() {
   for (auto& f : files_) {
     if (overflow) f->modified = true;
     if (f->watch < 0 && inotify_fd_ >= 0) {  // once the file exists; until then, always look
-      f->watch = ::inotify_add_watch(inotify_fd_, f->path.c_str(), IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
+      f->watch = ::inotify_add_watch(inotify_fd_, f->path.c_str(),
+                                     IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
       f->modified = true;
     }
     if (f->watch < 0) f->modified = true;
@@ -140,9 +148,12 @@ void DatabaseCheck::NoteModifications() {
 std::vector<db::Finding> DatabaseCheck::Step() {
   rewritten_ = false;
   NoteModifications();
+  written_.assign(files_.size(), false);
   std::vector<db::Finding> findings;
-  for (auto& f : files_) {
+  for (size_t i = 0; i < files_.size(); ++i) {
+    File* f = files_[i].get();
     if (!f->modified && f->clean) continue;  // the kernel saw no write, truncation or rename
+    written_[i] = true;
     f->modified = false;
     auto more = Check(*f, false);
     findings.insert(findings.end(), more.begin(), more.end());
@@ -162,31 +173,25 @@ std::vector<db::Finding> DatabaseCheck::Full() {
 }
 
 std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
-  if (f.fd < 0) {
-    f.fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (f.fd >= 0) {
-      void* m = ::mmap(nullptr, kMappingReserve, PROT_READ, MAP_SHARED, f.fd, 0);
-      SS_CHECK(m != MAP_FAILED, f.path.string() + ": mmap: " + std::strerror(errno));
-      f.map = static_cast<const uint8_t*>(m);
-    }
-  }
+  if (f.fd < 0) f.fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (f.fd < 0 || ::fstat(f.fd, &st) != 0) return f.Verify(f.path);  // names what is wrong
   const auto size = static_cast<uint64_t>(st.st_size);
-  SS_CHECK(size <= kMappingReserve, f.path.string() + " is larger than the check's mapping");
 
   // The whole file, as the verifier sees it; when sound, the bookkeeping for later steps.
+  Bytes& buf = read_buffer_;
   auto whole = [&] {
     if (!full && f.clean) rewritten_ = true;
     f.clean = false;
     std::vector<db::Finding> findings = f.Verify(f.path);
-    if (findings.empty()) f.Advance(f.map, 0, size);
+    if (findings.empty() && ReadAt(f.fd, 0, size, buf)) f.Advance(buf.data(), 0, size);
     return findings;
   };
   if (full || !f.clean || size < f.verified) return whole();
-  const uint8_t* bytes = f.map + f.anchor;  // [anchor, size)
-  if (!std::equal(f.context.begin(), f.context.end(), bytes)) return whole();
+  if (!ReadAt(f.fd, f.anchor, size - f.anchor, buf) || !std::equal(f.context.begin(), f.context.end(), buf.begin()))
+    return whole();
   if (size == f.verified) return {};
+  const uint8_t* bytes = buf.data();  // [anchor, size)
 
   // The new bytes with their context, in a scratch file the verifier reads like the real one.
   if (scratch_fd_ < 0) {

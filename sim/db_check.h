@@ -4,14 +4,14 @@
 //
 // The files are append-only between rewinds, so a step only has to look at what it appended.
 // The kernel (inotify) says which files were written, truncated or renamed since the last check;
-// the others are not looked at. For a written one, Step() keeps how far it has verified, reads the
-// file through a read-only mapping, and gives the verifier only a file made of the
-// bytes it has not seen (in a scratch file in the temporary directory) plus the context the verifier needs to check them exactly as in the whole
-// file: for an event-log DB, the file header and the last block verified before (so the first new
-// block's number and parent are checked against it); for the super-safe-db, the groups from the
-// newest group of the L1 number before the tip's on (so the cross-safe regression rule and the key
-// order are checked across the boundary). The bytes it verified before are taken to be unchanged
-// when the file did not shrink and that context is byte for byte as it was; otherwise (a rewind, a
+// the others are not looked at. For a written one, Step() keeps how far it has verified and gives
+// the verifier only a file (a scratch file in the temporary directory) made of the bytes it has
+// not seen plus the context the verifier needs to check them exactly as in the whole file: for an
+// event-log DB, the file header and the last block verified before (so the first new block's
+// number and parent are checked against it); for the super-safe-db, the groups from the newest
+// group of the L1 number before the tip's on (so the cross-safe regression rule and the key order
+// are checked across the boundary). The bytes it verified before are taken to be unchanged when
+// the file did not shrink and that context is byte for byte as it was; otherwise (a rewind, a
 // recovered torn write) the whole file is verified again. When the new bytes show a problem, the
 // findings reported are those of the verifier on the whole file. Full() verifies the whole files;
 // the runner calls it at the end of a run, so damage to bytes verified earlier that the context
@@ -43,6 +43,9 @@ class DatabaseCheck {
   // Whether the last Step() found a file that had shrunk or changed in bytes verified before
   // (a rewind, a recovered torn write), rather than only grown.
   bool rewritten() const { return rewritten_; }
+  // Whether the last Step() found the super-safe-db (resp. chain `chain`'s event-log DB) written.
+  bool safe_db_written() const { return written_.at(0); }
+  bool events_written(size_t chain) const { return written_.at(chain + 1); }
 
  private:
   struct File;
@@ -53,8 +56,10 @@ class DatabaseCheck {
   int scratch_fd_ = -1;  // a temporary file the verifiers read the new bytes from
   std::filesystem::path scratch_path_;
   uint64_t scratch_size_ = 0;
+  Bytes read_buffer_;  // the bytes of the file being checked, reused
   int inotify_fd_ = -1;
   bool rewritten_ = false;
+  std::vector<bool> written_;  // per file, in files_ order
 };
 
 }  // namespace supersafe::sim

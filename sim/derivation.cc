@@ -60,9 +60,9 @@ uint64_t Derivation::SafeNumberOnChain(uint64_t view) const {
   const auto& unsafe = chain_->unsafe();
   const BlockID& safe = views_.at(view).safe;
   if (safe.number < unsafe.size() && unsafe[safe.number].ref.hash == safe.hash) return safe.number;
-  const L2Block* blk = chain_->Find(safe.hash);
+  const L2Block* blk = chain_->Find(safe.hash, safe.number);
   while (blk != nullptr && !(blk->ref.number < unsafe.size() && unsafe[blk->ref.number].ref.hash == blk->ref.hash))
-    blk = chain_->Find(blk->ref.parent_hash);
+    blk = Parent(*blk);
   SS_CHECK(blk != nullptr, "a local-safe chain does not reach the unsafe chain");
   return blk->ref.number;
 }
@@ -75,7 +75,7 @@ Result<BlockID> Derivation::Replace(const BlockID& invalid, uint64_t view) {
   if (!at || *at != invalid)
     return InvalidArgument("replace: block " + invalid.ToString() + " is not on " + chain_->name() +
                            "'s local-safe chain derived through L1 block " + std::to_string(view));
-  const L2Block* original = chain_->Find(invalid.hash);
+  const L2Block* original = chain_->Find(invalid.hash, invalid.number);
   SS_CHECK(original != nullptr, "a derived block is missing from the archive");
   const L2Block& repl = chain_->MakeReplacement(*original);
   replacements_.push_back({view, invalid, repl.ID()});
@@ -88,8 +88,8 @@ Result<BlockID> Derivation::Replace(const BlockID& invalid, uint64_t view) {
 
 std::optional<BlockID> Derivation::AncestorAt(const BlockID& tip, uint64_t number) const {
   if (number > tip.number) return std::nullopt;
-  const L2Block* blk = chain_->Find(tip.hash);
-  while (blk != nullptr && blk->ref.number > number) blk = chain_->Find(blk->ref.parent_hash);
+  const L2Block* blk = chain_->Find(tip.hash, tip.number);
+  while (blk != nullptr && blk->ref.number > number) blk = Parent(*blk);
   if (blk == nullptr) return std::nullopt;
   return blk->ID();
 }
@@ -98,15 +98,19 @@ void Derivation::AdoptSafeChain(const BlockID& safe_head) {
   const auto& unsafe = chain_->unsafe();
   if (safe_head.number < unsafe.size() && unsafe[safe_head.number].ref.hash == safe_head.hash) return;
   std::vector<const L2Block*> missing;  // newest first
-  const L2Block* blk = chain_->Find(safe_head.hash);
+  const L2Block* blk = chain_->Find(safe_head.hash, safe_head.number);
   SS_CHECK(blk != nullptr, "local-safe block missing from the archive");
   while (!(blk->ref.number < unsafe.size() && unsafe[blk->ref.number].ref.hash == blk->ref.hash)) {
     missing.push_back(blk);
-    blk = chain_->Find(blk->ref.parent_hash);
+    blk = Parent(*blk);
     SS_CHECK(blk != nullptr, "local-safe chain does not reach the unsafe chain");
   }
   chain_->CutTo(blk->ref.number);
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) chain_->Append(**it);
+}
+
+const L2Block* Derivation::Parent(const L2Block& block) const {
+  return block.ref.number == 0 ? nullptr : chain_->Find(block.ref.parent_hash, block.ref.number - 1);
 }
 
 const Replacement* Derivation::ReplacementOf(const Hash& original) const {

@@ -76,6 +76,8 @@ class Derivation {
   // Resets the unsafe chain to the local-safe chain if the local-safe head is not on it.
   void AdoptSafeChain(const BlockID& safe);
   const Replacement* ReplacementOf(const Hash& original) const;
+  // The block `block` builds on, from the chain or its archive; null for block 0.
+  const L2Block* Parent(const L2Block& block) const;
 
   L2Chain* chain_;
   const L1Chain* l1_;

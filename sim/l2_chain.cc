@@ -22,19 +22,18 @@ L2Chain::L2Chain(uint32_t index, std::string name, ChainID id, uint64_t l2_time,
       l2_time_(l2_time),
       block_time_(block_time),
       interop_time_(interop_time),
-      salt_(salt) {
+      salt_(salt),
+      id_bytes_(id_.ToBytes32()) {
   L2Block genesis;
   genesis.ref.number = 0;
   genesis.ref.timestamp = l2_time_;
   genesis.ref.hash = BuildHash(0, genesis.ref.parent_hash, {});
-  archive_[genesis.ref.hash] = genesis;
   unsafe_.push_back(std::move(genesis));
 }
 
 Hash L2Chain::BuildHash(uint64_t number, const Hash& parent, const std::vector<Log>& logs) const {
   Bytes buf(salt_.bytes.begin(), salt_.bytes.end());
-  Hash chain = id_.ToBytes32();
-  buf.insert(buf.end(), chain.bytes.begin(), chain.bytes.end());
+  buf.insert(buf.end(), id_bytes_.bytes.begin(), id_bytes_.bytes.end());
   PutU64(buf, number);
   buf.insert(buf.end(), parent.bytes.begin(), parent.bytes.end());
   PutU64(buf, logs.size());
@@ -57,7 +56,6 @@ const L2Block& L2Chain::Build(std::vector<Log> logs) {
   blk.ref.timestamp = TimeOf(blk.ref.number);
   blk.ref.hash = BuildHash(blk.ref.number, blk.ref.parent_hash, logs);
   blk.logs = std::move(logs);
-  archive_.insert_or_assign(blk.ref.hash, blk);
   unsafe_.push_back(std::move(blk));
   return unsafe_.back();
 }
@@ -65,13 +63,13 @@ const L2Block& L2Chain::Build(std::vector<Log> logs) {
 void L2Chain::CutTo(uint64_t number) {
   SS_CHECK(number < unsafe_.size(), "CutTo above the unsafe head");
   if (number + 1 < unsafe_.size()) lowest_removed_ = std::min(lowest_removed_.value_or(number + 1), number + 1);
+  for (size_t n = number + 1; n < unsafe_.size(); ++n) archive_.insert_or_assign(unsafe_[n].ref.hash, unsafe_[n]);
   unsafe_.resize(number + 1);
 }
 
 void L2Chain::Append(const L2Block& block) {
   SS_CHECK(block.ref.number == head().ref.number + 1 && block.ref.parent_hash == head().ref.hash,
            "L2Chain::Append: block does not build on the head");
-  archive_[block.ref.hash] = block;
   unsafe_.push_back(block);
 }
 
@@ -84,17 +82,25 @@ const L2Block& L2Chain::MakeReplacement(const L2Block& invalid) {
   Bytes buf;
   const std::string_view tag = "deposit-only";
   buf.insert(buf.end(), tag.begin(), tag.end());
-  Hash chain = id_.ToBytes32();
-  buf.insert(buf.end(), chain.bytes.begin(), chain.bytes.end());
+  buf.insert(buf.end(), id_bytes_.bytes.begin(), id_bytes_.bytes.end());
   PutU64(buf, blk.ref.number);
   buf.insert(buf.end(), blk.ref.parent_hash.bytes.begin(), blk.ref.parent_hash.bytes.end());
   blk.ref.hash = Keccak256(buf);
   return archive_.emplace(blk.ref.hash, blk).first->second;
 }
 
+const L2Block* L2Chain::Find(const Hash& hash, uint64_t number) const {
+  if (number < unsafe_.size() && unsafe_[number].ref.hash == hash) return &unsafe_[number];
+  auto it = archive_.find(hash);
+  return it == archive_.end() || it->second.ref.number != number ? nullptr : &it->second;
+}
+
 const L2Block* L2Chain::Find(const Hash& hash) const {
   auto it = archive_.find(hash);
-  return it == archive_.end() ? nullptr : &it->second;
+  if (it != archive_.end()) return &it->second;
+  for (const L2Block& b : unsafe_)
+    if (b.ref.hash == hash) return &b;
+  return nullptr;
 }
 
 }  // namespace supersafe::sim

@@ -1,5 +1,5 @@
 // One simulated L2 chain: its sequencer's unsafe chain, its batcher's queue, and an archive of
-// every block the chain ever held (so a node can serve logs of blocks it reorged out).
+// the blocks the chain held and no longer does (so a node can serve logs of blocks it reorged out).
 //
 // Block n has timestamp l2_time + n * block_time. A built block's hash is
 //   keccak256(salt ‖ chainID(32) ‖ uint64 n ‖ parent hash ‖ logs ‖ uint64 build counter)
@@ -53,7 +53,10 @@ class L2Chain {
   // recorded in the archive.
   const L2Block& MakeReplacement(const L2Block& invalid);
 
-  // Any block this chain ever held, by hash; null if none.
+  // Any block this chain ever held: block `number` with that hash, null if none. The pointer is
+  // good until the unsafe chain next changes.
+  const L2Block* Find(const Hash& hash, uint64_t number) const;
+  // The same without the number (looks through the whole unsafe chain; for tests).
   const L2Block* Find(const Hash& hash) const;
 
   // The batcher's queue: posted by the next `mine`.
@@ -75,11 +78,14 @@ class L2Chain {
   uint64_t block_time_;
   uint64_t interop_time_;
   Hash salt_;
+  Hash id_bytes_;  // the chain ID as 32 bytes, as block hashes take it
   uint64_t builds_ = 0;
   std::vector<L2Block> unsafe_;
   std::optional<uint64_t> lowest_removed_;
-  // Looked up by hash only, never iterated, so its order decides nothing. Block hashes are
-  // uniform, so their first eight bytes are the hash-table hash.
+  // The blocks the chain held that are not on it now (cut off by CutTo, or replacements not yet
+  // appended): with the unsafe chain, every block it ever held. Looked up by hash only, never
+  // iterated, so its order decides nothing. Block hashes are uniform, so their first eight bytes
+  // are the hash-table hash.
   struct HashOfBlockHash {
     size_t operator()(const Hash& h) const {
       uint64_t v;

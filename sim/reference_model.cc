@@ -99,7 +99,8 @@ struct Config {
 
   static Config Of(const WorldSnapshot& w) {
     Config c;
-    for (const SnapshotChain& s : w.chains) c.chains.push_back({s.name, s.id, s.genesis_time, s.block_time, s.interop_time});
+    for (const SnapshotChain& s : w.chains)
+      c.chains.push_back({s.name, s.id, s.genesis_time, s.block_time, s.interop_time});
     c.expiry_window = w.expiry_window;
     return c;
   }

@@ -1,11 +1,15 @@
 // The scenario runner: applies a scenario's steps to a fresh world and supervisor, lets the nodes
 // act (auto mode: rounds until quiet, at most 64), and after every step checks
 //   - the step's expectation, if it is an `expect`;
-//   - the databases' invariants (db::VerifySuperSafeDB, db::VerifyEventDB on the data directory);
+//   - the databases' invariants (db::VerifySuperSafeDB, db::VerifyEventDB on the data directory),
+//     on what the step wrote (sim/db_check.h);
 //   - the supervisor's heads against the reference model (sim/reference_model.h): all heads exactly
 //     with `nodes: auto`; with `nodes: manual` only cross-safe and finalized, which must not run
 //     ahead of the model;
-//   - that nothing acknowledged as cross-safe at an L1 view changed while that view is canonical.
+//   - that nothing acknowledged as cross-safe at an L1 view changed while that view is canonical,
+//     for the acknowledgments the step may have affected;
+// and at the end of a passing run the whole database files and every acknowledgment once more
+// (docs/scenario-format.md, "Invariants checked after every step", says which are checked when).
 // The first breach stops the run; the result names the step, the expected and the seen value.
 #pragma once
 
@@ -23,6 +27,9 @@ struct RunOptions {
   uint64_t seed = 0;                // the seed of this run (the file's, or --seed)
   std::filesystem::path datadir;    // must exist and be empty
   bool progress = false;            // print step progress to stderr (for terminals)
+  // Benchmarks only (bench/sim): false skips the invariant checks after each step (databases,
+  // acknowledgments, reference model) and at the end; expectations are still checked.
+  bool check_invariants = true;
 };
 
 struct RunResult {

@@ -276,8 +276,14 @@ LogSpec Parser::ParseLog(const YAML::Node& n, const std::string& path, bool allo
     messages_.insert(spec.name);
     return spec;
   }
+  // `every: N` (logs that may repeat over the blocks of one step): only in every N-th block.
+  auto every = [&] {
+    if (!n["every"]) return;
+    spec.every = U64(n["every"], path + ".every");
+    if (spec.every == 0) Fail(n["every"], path + ".every", "must be at least 1");
+  };
   if (n.IsMap() && n["exec"]) {
-    CheckMap(n, path, {"exec"});
+    CheckMap(n, path, {"exec", "every"});
     const YAML::Node& e = n["exec"];
     if (e.IsScalar()) {
       spec.kind = LogSpec::Kind::kExecNamed;
@@ -286,15 +292,17 @@ LogSpec Parser::ParseLog(const YAML::Node& n, const std::string& path, bool allo
       spec.kind = LogSpec::Kind::kExecExplicit;
       spec.message = ParseIdentifier(e, path + ".exec");
     }
+    every();
     return spec;
   }
   if (n.IsMap() && n["payload"]) {
     // An unnamed initiating log: nothing can execute it by name (an explicit identifier can), so it
     // may be repeated over several blocks.
-    CheckMap(n, path, {"payload", "origin"});
+    CheckMap(n, path, {"payload", "origin", "every"});
     spec.kind = LogSpec::Kind::kInit;
     spec.log.address = n["origin"] ? Origin(n["origin"], path + ".origin") : DefaultOrigin();
     spec.log.data = Payload(n["payload"], path + ".payload");
+    every();
     return spec;
   }
   Fail(n, path, "want {init: NAME}, {payload: 0x..} or {exec: NAME | {chain, block, log, timestamp, payload, origin}}");

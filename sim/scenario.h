@@ -61,6 +61,10 @@ struct LogSpec {
   std::string name;          // kInit (empty: an unnamed log), kExecNamed
   Log log;                   // kInit
   ExecutingMessage message;  // kExecExplicit
+  // The log is in the k-th block (k = 1, 2, ...) of a build or unsafe reorg of several blocks only
+  // when k is a multiple of `every` (`every: N`, unnamed and exec logs only).
+  uint64_t every = 1;
+  bool InBlock(uint64_t k) const { return k % every == 0; }
 };
 
 struct BuildStep {

@@ -40,8 +40,7 @@ Result<BlockRef> SimChainSource::BlockByNumber(uint64_t number) {
 }
 
 const L2Block* SimChainSource::Find(const BlockID& block) const {
-  const L2Block* blk = world_->chain(chain_).Find(block.hash);
-  return blk != nullptr && blk->ref.number == block.number ? blk : nullptr;
+  return world_->chain(chain_).Find(block.hash, block.number);
 }
 
 Result<std::vector<Log>> SimChainSource::Logs(const BlockID& block) {

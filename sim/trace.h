@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/status.h"
 #include "core/types.h"
@@ -49,6 +50,8 @@ class Trace {
   void Add(const std::string& event, const Fields& fields);  // `event`: a plain name, written unescaped
 
   const std::string& bytes() const { return bytes_; }
+  // Moves the bytes out (the trace is empty afterwards).
+  std::string TakeBytes() { return std::exchange(bytes_, std::string()); }
   Hash Digest() const;
 
  private:

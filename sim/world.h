@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/messages.h"
@@ -59,7 +61,15 @@ class World {
     std::vector<std::pair<uint32_t, Hash>> posted;  // (chain index, L2 block hash)
   };
   mutable std::vector<IndexedL1Block> indexed_l1_;
-  mutable std::vector<std::map<Hash, uint32_t>> posted_;  // [chain]: hash -> number of batches
+  // [chain]: hash -> number of batches. Looked up only, never iterated (its order decides nothing).
+  struct HashOfBlockHash {
+    size_t operator()(const Hash& h) const {
+      uint64_t v;
+      std::memcpy(&v, h.bytes.data(), sizeof v);
+      return static_cast<size_t>(v);
+    }
+  };
+  mutable std::vector<std::unordered_map<Hash, uint32_t, HashOfBlockHash>> posted_;
 
   const Scenario* scenario_;
   L1Chain l1_;

@@ -2,9 +2,10 @@
 //  - FollowTip: one fdatasync per L2 block of 100 logs, against the raw write+fdatasync loop of the
 //    same bytes, interleaved in the same process; the ratio is the figure.
 //  - CatchUp: one write and one fdatasync per 100 blocks of 100 logs; logs per second.
-//  - Contains on a 100-million-log DB (1M blocks x 100 logs), built once per run by a child
-//    process in a temporary directory on disk (/var/tmp) and removed at exit; the process's
-//    resident memory (VmRSS, RssAnon, RssFile) is reported after the lookups.
+//  - Contains and ContainsChecksum on a 100-million-log DB (1M blocks x 100 logs), built once per
+//    run by a child process in a temporary directory on disk (/var/tmp) and removed at exit, with
+//    the whole file mapped or a mapped window of the newest 64 MiB (older blocks by pread); the
+//    process's resident memory (VmRSS, RssAnon, RssFile) is reported after the lookups.
 //  - PreadLookup: the same lookups as single pread calls, to show what the mmap read path buys.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -12,11 +13,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "core/access_list.h"
 #include "db/event_db.h"
 #include "db/event_db_format.h"
 
@@ -227,11 +230,13 @@ void ReportBig(benchmark::State& state, const BigDB& big) {
 }
 
 // Contains with the right hash for a random log of a random block among the newest `window`
-// blocks (range(0)), with the block reference filled in when range(1) is 1.
+// blocks (range(0)), with the block reference filled in when range(1) is 1, with a mapped window
+// of range(2) MiB (0: the whole file mapped).
 void BM_Contains(benchmark::State& state) {
   BigDB& big = BigDB::Get();
   const auto window = static_cast<uint64_t>(state.range(0));
   const bool want_block = state.range(1) == 1;
+  big.db->SetMappedWindow(static_cast<uint64_t>(state.range(2)) << 20);
   const uint64_t lowest = kBigFirstBlock + kBigBlocks - window;
   uint64_t x = 42, found = 0;
   BlockRef block;
@@ -245,8 +250,54 @@ void BM_Contains(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   ReportBig(state, big);
 }
-BENCHMARK(BM_Contains)->ArgNames({"newest_blocks", "with_block"})
-    ->Args({10'000, 0})->Args({static_cast<int64_t>(kBigBlocks), 0})->Args({static_cast<int64_t>(kBigBlocks), 1});
+constexpr auto kAll = static_cast<int64_t>(kBigBlocks);
+BENCHMARK(BM_Contains)->ArgNames({"newest_blocks", "with_block", "window_MiB"})
+    ->Args({10'000, 0, 0})->Args({kAll, 0, 0})->Args({kAll, 1, 0})
+    ->Args({5'000, 0, 64})->Args({10'000, 0, 64})->Args({kAll, 0, 64});
+
+// ContainsChecksum (checkAccessList's lookup) with the right checksum, as BM_Contains. Each
+// iteration is a batch of 4096 fresh random lookups whose checksums are computed first, outside
+// the timing (manual time: the lookups' wall time; lookups_per_cpu_s: by the thread's CPU time).
+double ThreadCpuSeconds() {
+  timespec ts;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void BM_ContainsChecksum(benchmark::State& state) {
+  BigDB& big = BigDB::Get();
+  const auto window = static_cast<uint64_t>(state.range(0));
+  big.db->SetMappedWindow(static_cast<uint64_t>(state.range(1)) << 20);
+  const uint64_t lowest = kBigFirstBlock + kBigBlocks - window;
+  struct Query {
+    uint64_t n;
+    uint32_t i;
+    Hash checksum;
+  };
+  std::vector<Query> queries(4096);
+  uint64_t x = 43, found = 0;
+  double cpu = 0;
+  for (auto _ : state) {
+    for (Query& q : queries) {
+      const uint64_t r = SplitMix(x);
+      q.n = lowest + r % window;
+      q.i = static_cast<uint32_t>((r >> 40) % kLogsPerBlock);
+      q.checksum = AccessChecksum(LogHash(q.n, q.i), kChain, q.n, 2 * q.n, q.i);
+    }
+    const double cpu_start = ThreadCpuSeconds();
+    const auto start = Clock::now();
+    for (const Query& q : queries) found += big.db->ContainsChecksum(q.n, q.i, 2 * q.n, q.checksum) == Presence::kFound;
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    cpu += ThreadCpuSeconds() - cpu_start;
+  }
+  const auto lookups = static_cast<int64_t>(state.iterations() * queries.size());
+  if (found != static_cast<uint64_t>(lookups)) state.SkipWithError("a lookup missed");
+  state.SetItemsProcessed(lookups);
+  state.counters["lookups_per_cpu_s"] = static_cast<double>(lookups) / cpu;
+  ReportBig(state, big);
+}
+BENCHMARK(BM_ContainsChecksum)->ArgNames({"newest_blocks", "window_MiB"})->UseManualTime()
+    ->Args({kAll, 0})->Args({kAll, 64})->Args({10'000, 64});
 
 // The uniform lookups as one pread of the log entry each, without the DB's mapping.
 void BM_PreadLookup(benchmark::State& state) {

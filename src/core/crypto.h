@@ -14,10 +14,8 @@ inline Hash Keccak256(std::string_view s) {
   return Keccak256(ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
-// out[i] = Keccak256(in[i]) for every i (in.size() == out.size()). Where the CPU has AVX-512,
-// inputs shorter than Keccak-256's 136-byte rate are hashed eight at a time (one permutation for
-// eight states, several times the throughput of one by one); longer ones, and every input on
-// other CPUs, go through Keccak256. The results are the same either way.
+// out[i] = Keccak256(in[i]) for every i (in.size() == out.size()), with one Crypto++ hasher for
+// the batch. Keccak is always Crypto++'s (formats.md: never hand-written).
 void Keccak256Many(std::span<const ByteSpan> in, std::span<Hash> out);
 
 // CRC-32C (Castagnoli) of `data`.

@@ -37,10 +37,14 @@ Hash LogHash(const Address& origin, const Hash& payload_hash) {
 void LogHashesOf(std::span<const Log* const> logs, std::span<Hash> out) {
   SS_CHECK(logs.size() == out.size(), "LogHashesOf: as many outputs as logs");
   // Every payload (topics ‖ data) in one buffer, then every origin ‖ payload hash in another.
+  // Scratch reused between calls (one set per thread): indexing calls this for every batch.
+  thread_local Bytes payloads, preimages;
+  thread_local std::vector<ByteSpan> spans;
+  thread_local std::vector<Hash> payload_hashes;
   size_t total = 0;
   for (const Log* log : logs) total += log->topics.size() * 32 + log->data.size();
-  Bytes payloads(total);
-  std::vector<ByteSpan> spans(logs.size());
+  payloads.resize(total);
+  spans.resize(logs.size());
   uint8_t* at = payloads.data();
   for (size_t i = 0; i < logs.size(); ++i) {
     uint8_t* start = at;
@@ -48,9 +52,9 @@ void LogHashesOf(std::span<const Log* const> logs, std::span<Hash> out) {
     at = std::copy(logs[i]->data.begin(), logs[i]->data.end(), at);
     spans[i] = ByteSpan(start, static_cast<size_t>(at - start));
   }
-  std::vector<Hash> payload_hashes(logs.size());
+  payload_hashes.resize(logs.size());
   Keccak256Many(spans, payload_hashes);
-  Bytes preimages(logs.size() * 52);
+  preimages.resize(logs.size() * 52);
   for (size_t i = 0; i < logs.size(); ++i) {
     uint8_t* p = preimages.data() + i * 52;
     std::copy(logs[i]->address.bytes.begin(), logs[i]->address.bytes.end(), p);

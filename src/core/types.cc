@@ -76,8 +76,9 @@ Hash ChainID::ToBytes32() const {
 }
 
 ChainID ChainID::FromBytes32(const Hash& h) {
-  U256 v = 0;
-  for (uint8_t b : h.bytes) v = (v << 8) | b;
+  // Four 64-bit limbs rather than 32 byte steps: this runs once per access-list message.
+  U256 v = GetU64BE(h.data());
+  for (int limb = 1; limb < 4; ++limb) v = (v << 64) | GetU64BE(h.data() + 8 * limb);
   return ChainID(v);
 }
 

@@ -97,9 +97,8 @@ std::optional<Problem> CheckFileHeader(const uint8_t* h) {
 
 // The access-list checksum of every log of `blocks`, in order, into `out` (`scratch` is reused
 // between calls): AccessChecksum (core/access_list.h) computed for the whole batch at once, each
-// of its two Keccak-256 rounds through Keccak256Many, which hashes eight logs per permutation where
-// the CPU has AVX-512. One by one, with Crypto++, the two hashes cost about 0.7 us a log and would
-// hold a catch-up below 1 M logs/s on this project's machines (bench/README.md).
+// of its two Keccak-256 rounds through Keccak256Many (Crypto++). The two hashes cost about 0.7 us
+// a log on this project's machines, the main cost of a catch-up (bench/README.md).
 void ComputeChecksums(std::span<const BlockRecord> blocks, const ChainID& chain_id, std::vector<Hash>& out,
                       Bytes& scratch, std::vector<ByteSpan>& spans) {
   size_t total = 0;
@@ -463,10 +462,11 @@ Status CheckFollows(const BlockRef& block, const std::optional<BlockRef>& prev) 
 
 // Reads of the file after open. By default the whole file is read through one read-only shared
 // mapping, reserved in 1 GiB steps so that appends rarely remap. With a window, only about the
-// newest `window` bytes are mapped (from a 2 MiB boundary, remapped as the file grows or shrinks)
-// and older bytes are read with pread, so that lookups add at most the window to the process's
-// resident memory. Pages beyond the end of the file are never touched. Cover and SetWindow change
-// the mapping and must not run concurrently with reads; Read may run on many threads at once.
+// newest `window` bytes are mapped (from a page boundary, remapped as the file grows past the
+// mapping, shrinks below its start or moves on by a quarter window) and older bytes are read with
+// pread, so that lookups add at most about 1.5 windows to the process's resident memory. Pages
+// beyond the end of the file are never touched. Cover and SetWindow change the mapping and must
+// not run concurrently with reads; Read may run on many threads at once.
 class FileReader {
  public:
   FileReader() = default;
@@ -490,13 +490,12 @@ class FileReader {
       length_ = length;
       return;
     }
-    // The window starts at the 2 MiB boundary at or below end - window; it is remapped when the
-    // file outgrows the mapping, shrinks below its start, or has moved on by a quarter window.
-    const uint64_t want = (end > window_ ? end - window_ : 0) / kAlign * kAlign;
-    if (base_ != nullptr && want >= start_ && want - start_ < std::max(window_ / 4, kAlign) && end <= start_ + length_)
-      return;
+    const uint64_t page = PageSize();
+    const uint64_t want = (end > window_ ? end - window_ : 0) / page * page;
+    const uint64_t step = std::max(window_ / 4 / page * page, page);
+    if (base_ != nullptr && want >= start_ && want - start_ < step && end <= start_ + length_) return;
     Unmap();
-    const uint64_t length = (window_ + window_ / 4 + 2 * kAlign) / kAlign * kAlign;
+    const uint64_t length = window_ + 2 * step;
     void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), static_cast<off_t>(want));
     if (p == MAP_FAILED) FatalIOError(file.path(), "mmap", errno);
     base_ = static_cast<uint8_t*>(p);
@@ -504,9 +503,9 @@ class FileReader {
     length_ = length;
   }
 
-  // 0: map the whole file; else about the newest `window` bytes (rounded up to 2 MiB).
+  // 0: map the whole file; else about the newest `window` bytes (rounded up to whole pages).
   void SetWindow(uint64_t window) {
-    window_ = (window + kAlign - 1) / kAlign * kAlign;
+    window_ = (window + PageSize() - 1) / PageSize() * PageSize();
     Unmap();
     if (file_ != nullptr) Cover(*file_, end_);
   }
@@ -539,8 +538,12 @@ class FileReader {
     length_ = 0;
   }
 
+  static uint64_t PageSize() {
+    static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    return page;
+  }
+
   static constexpr uint64_t kGranule = uint64_t{1} << 30;
-  static constexpr uint64_t kAlign = uint64_t{2} << 20;
   const AppendFile* file_ = nullptr;
   uint64_t end_ = 0;
   uint64_t window_ = 0;  // 0: everything
@@ -549,11 +552,47 @@ class FileReader {
   uint64_t length_ = 0;
 };
 
-}  // namespace
+// A growable array of trivially copyable T in its own anonymous mapping: it grows with mremap
+// (no copy, and no freed old array left on the heap, as a std::vector's doubling leaves), and it
+// asks for transparent huge pages, so that random lookups in a large index miss the TLB less.
+template <typename T>
+class MappedArray {
+ public:
+  MappedArray() = default;
+  MappedArray(const MappedArray&) = delete;
+  MappedArray& operator=(const MappedArray&) = delete;
+  ~MappedArray() {
+    if (data_ != nullptr) ::munmap(data_, capacity_ * sizeof(T));
+  }
+  size_t size() const { return size_; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  void push_back(const T& v) {
+    if (size_ == capacity_) Grow();
+    data_[size_++] = v;
+  }
+  void resize_down(size_t n) { size_ = std::min(size_, n); }
 
-static void Prefetch(const uint8_t* p) {
+ private:
+  void Grow() {
+    const size_t bytes = std::max<size_t>(2 * capacity_ * sizeof(T), size_t{64} << 10);
+    void* p = data_ == nullptr ? ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                               : ::mremap(data_, capacity_ * sizeof(T), bytes, MREMAP_MAYMOVE);
+    SS_CHECK(p != MAP_FAILED, std::string("event DB index: cannot map memory: ") + std::strerror(errno));
+    // A hint, for indexes of several huge pages: without it (or without THP) the index works the same.
+    if (bytes >= (size_t{4} << 20)) ::madvise(p, bytes, MADV_HUGEPAGE);
+    data_ = static_cast<T*>(p);
+    capacity_ = bytes / sizeof(T);
+  }
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+void Prefetch(const uint8_t* p) {
   if (p != nullptr) __builtin_prefetch(p);
 }
+
+}  // namespace
 
 // ---- EventDB --------------------------------------------------------------------------------
 
@@ -569,7 +608,7 @@ struct EventDB::Impl {
     uint32_t timestamp;
   };
   static constexpr uint32_t kTimestampInCheckpoint = UINT32_MAX;
-  std::vector<IndexEntry> index;
+  MappedArray<IndexEntry> index;
   std::optional<BlockRef> first, latest;
   uint64_t data_end = kFileHeaderSize;  // end of the latest block
   FileReader reader;                    // covers [0, data_end)
@@ -729,7 +768,7 @@ Status EventDB::RewindTo(uint64_t number) {
   const size_t keep = static_cast<size_t>(number - d.first->number) + 1;
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(d.index[keep].offset)));
   d.data_end = d.index[keep].offset;
-  d.index.resize(keep);
+  d.index.resize_down(keep);
   d.reader.Cover(*d.file, d.data_end);
   d.latest = d.CheckpointAt(keep - 1).ref;
   return Status::Ok();
@@ -740,7 +779,7 @@ Status EventDB::Clear() {
   SS_RETURN_IF_ERROR(d.CheckWritable());
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(kFileHeaderSize)));
   d.data_end = kFileHeaderSize;
-  d.index.clear();
+  d.index.resize_down(0);
   d.reader.Cover(*d.file, d.data_end);
   d.first.reset();
   d.latest.reset();

@@ -3,8 +3,9 @@
 // recovery: docs/event-db-format.md (constants in db/event_db_format.h).
 //
 // Blocks are appended in order (each one's parent hash must be the previous block's hash) with a
-// checkpoint per block; a block with its logs and executing-message links is appended with one
-// write and made durable before Append returns. Rewind truncates to a block.
+// checkpoint per block; a block with its logs, their access-list checksums (computed by the append)
+// and its executing-message links is appended with one write and made durable before Append
+// returns. Rewind truncates to a block.
 //
 // Memory and reads: the DB keeps a 16-byte index entry per block in memory and reads the file
 // through a read-only shared mapping, so a lookup is a memory access. Pages of the file that
@@ -82,8 +83,8 @@ class EventDB {
   Status Clear();
 
   // Bounds how much of the file lookups read through the mapping: about its newest `bytes`
-  // (rounded up to 2 MiB, from a 2 MiB boundary) with older blocks read by pread, or, with 0 (the
-  // default), the whole file. Mapped pages that lookups touch count in the process's resident
+  // (rounded up to whole pages; the mapping spans at most 1.5 times that) with older blocks read
+  // by pread, or, with 0 (the default), the whole file. Mapped pages that lookups touch count in the process's resident
   // memory (RssFile), so with the whole file mapped, lookups spread over all of it bring VmRSS
   // towards the file's size; with a window it stays under the window plus the block index, and a
   // lookup outside the window costs a system call (about 1 us here, against 0.1 to 0.3 us mapped;

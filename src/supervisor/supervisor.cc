@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.h"
 
 #include <algorithm>
+#include <array>
 
 #include "core/crypto.h"
 #include "core/fp.h"
@@ -48,6 +49,12 @@ struct ChainState {
   std::unique_ptr<db::ReplacementLog> replacements;
   uint64_t cross_unsafe = 0;
   std::optional<BlockID> reported;  // local-safe reported for the L1 block after the tip
+  // Hashes of indexed blocks by number, as the event-log DB gave them while its latest block was
+  // `memo_latest` (Impl::IndexedHash): the same latest block means the same blocks below it, as
+  // every appended block links to its parent. Heads are resolved many times between writes.
+  mutable std::optional<BlockID> memo_latest;
+  mutable std::array<std::pair<uint64_t, Hash>, 8> memo{};  // (number + 1, hash); 0: empty slot
+  mutable size_t memo_next = 0;
 };
 
 struct Supervisor::Impl {
@@ -97,18 +104,35 @@ struct Supervisor::Impl {
   // The full block ID of chain c's block `number` whose hash starts with `prefix`. The
   // super-safe-db keeps 20-byte prefixes; the event-log DB or the replacement log has the rest.
   BlockID Resolve(size_t c, uint64_t number, const HashPrefix& prefix) const {
-    auto b = chains[c].events->Block(number);
-    if (b.ok() && PrefixOf(b->hash) == prefix) return b->ID();
+    auto b = IndexedHash(c, number);
+    if (b && PrefixOf(*b) == prefix) return {*b, number};
     if (auto h = chains[c].replacements->InvalidatedHash(number, prefix)) return {*h, number};
     Hash padded;
     std::copy(prefix.bytes.begin(), prefix.bytes.end(), padded.bytes.begin());
     return {padded, number};
   }
   BlockID Resolve(size_t c, uint64_t number) const {
-    auto b = chains[c].events->Block(number);
-    SS_CHECK(b.ok(), "block #" + std::to_string(number) + " of chain " + chains[c].config.id.Decimal() +
-                         " below the indexed tip is missing from its event-log DB");
-    return b->ID();
+    auto b = IndexedHash(c, number);
+    SS_CHECK(b.has_value(), "block #" + std::to_string(number) + " of chain " + chains[c].config.id.Decimal() +
+                                " below the indexed tip is missing from its event-log DB");
+    return {*b, number};
+  }
+  // The hash of chain c's indexed block `number` (events->Block(number)), nullopt if not indexed.
+  std::optional<Hash> IndexedHash(size_t c, uint64_t number) const {
+    const ChainState& st = chains[c];
+    const std::optional<BlockRef> latest = st.events->Latest();
+    if (latest && number <= latest->number) {
+      if (st.memo_latest != latest->ID()) {
+        st.memo_latest = latest->ID();
+        st.memo.fill({});
+      }
+      for (const auto& [key, hash] : st.memo)
+        if (key == number + 1) return hash;
+    }
+    auto b = st.events->Block(number);
+    if (!b.ok()) return std::nullopt;
+    if (latest && number <= latest->number) st.memo[st.memo_next++ % st.memo.size()] = {number + 1, b->hash};
+    return b->hash;
   }
   BlockID LocalSafeOf(size_t c, const db::ChainEntry& e) const {
     return Resolve(c, e.local_safe_number, e.local_safe_hash);
@@ -675,8 +699,8 @@ Result<BlockRef> Supervisor::CrossDerivedToSource(const ChainID& chain, const Bl
   SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
   if (derived.number > s.Tip().entries[c].cross_safe_number)
     return Future("block " + derived.ToString() + " is not cross-safe yet");
-  auto stored = s.chains[c].events->Block(derived.number);
-  if (!stored.ok() || stored->hash != derived.hash)
+  auto stored = s.IndexedHash(c, derived.number);
+  if (!stored || *stored != derived.hash)
     return Conflicting("block " + derived.ToString() + " is not the canonical block at that height");
   auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), derived.number);
   SS_CHECK(first.has_value(), "cross-safe block has no view in which it became cross-safe");

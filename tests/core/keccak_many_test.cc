@@ -1,5 +1,4 @@
-// Keccak256Many hashes like Keccak256, whatever the mix of input lengths (short ones go eight at a
-// time through the AVX-512 permutation where the CPU has it, long ones one by one).
+// Keccak256Many hashes like Keccak256, whatever the mix of input lengths.
 #include <gtest/gtest.h>
 
 #include <random>

@@ -41,10 +41,12 @@ struct Sut {
     auto opened = EventDB::Open(file, chain_id, OpenOptions{.crash = &crash});
     RC_ASSERT(opened.ok());
     db = std::move(opened).value();
+    db->SetMappedWindow(window);
   }
 
   testing::TempDir dir;
   ChainID chain_id;
+  uint64_t window = 0;  // the mapped window (0: the whole file), kept across reopens
   std::filesystem::path file;
   CrashSwitch crash;
   std::unique_ptr<EventDB> db;
@@ -286,11 +288,22 @@ struct Lookup : Command {
   }
 };
 
+// Maps the whole file, or only a window of a page or two: older blocks are then read with pread.
+struct SetWindow : Command {
+  uint64_t window;
+  explicit SetWindow(const Model&) : window(*rc::gen::element<uint64_t>(0, 1, 4096, 8192, 20000)) {}
+  void run(const Model&, Sut& sut) const override {
+    sut.window = window;
+    sut.db->SetMappedWindow(window);
+  }
+  void show(std::ostream& os) const override { os << "SetWindow " << window; }
+};
+
 void CheckAgainstModel(bool planted_rewind_bug) {
   Sut sut(*GenBigChainID());
   rc::state::check(Model{.blocks = {}, .planted_rewind_bug = planted_rewind_bug}, sut,
                    rc::state::gen::execOneOfWithArgs<AppendBlocks, AppendBlocks, AppendConflicting, RewindTo, Clear,
-                                                     Reopen, CrashAppend, Lookup, Lookup>());
+                                                     Reopen, CrashAppend, Lookup, Lookup, SetWindow>());
 }
 
 RC_GTEST_PROP(EventDBModel, AgreesWithAVectorOfBlocks, ()) { CheckAgainstModel(false); }

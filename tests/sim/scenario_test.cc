@@ -103,6 +103,22 @@ TEST(ScenarioParse, UnnamedPayloadLogsMayRepeatOverBlocks) {
   EXPECT_EQ(b.logs[1].log.address.Hex(), "0x1111111111111111111111111111111111111111");
 }
 
+TEST(ScenarioParse, EveryNthBlock) {
+  auto sc = ParseScenario(std::string(kHeader) + R"(steps:
+  - build: {chain: A, logs: [{init: m1}]}
+  - build: {chain: B, blocks: 6, logs: [{payload: "0x01"}, {exec: m1, every: 3}, {payload: "0x02", every: 2}]}
+)",
+                          "t.yaml");
+  ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+  const auto& b = std::get<BuildStep>(sc->steps[1].action);
+  ASSERT_EQ(b.logs.size(), 3u);
+  EXPECT_EQ(b.logs[0].every, 1u);
+  EXPECT_EQ(b.logs[1].every, 3u);
+  EXPECT_TRUE(b.logs[1].InBlock(3));
+  EXPECT_FALSE(b.logs[1].InBlock(4));
+  EXPECT_EQ(b.logs[2].every, 2u);
+}
+
 struct BadCase {
   const char* what;
   std::string steps;     // appended after the header
@@ -139,6 +155,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "t.yaml:7: build.logs[0].init: a named init log needs a single block"},
         BadCase{"unnamed log with a stray key", "steps:\n  - build: {chain: A, logs: [{payload: 0x01, name: x}]}\n",
                 "t.yaml:7: build.logs[0].name: unknown key"},
+        BadCase{"every 0", "steps:\n  - build: {chain: A, blocks: 2, logs: [{payload: 0x01, every: 0}]}\n",
+                "t.yaml:7: build.logs[0].every: must be at least 1"},
+        BadCase{"every on a named init", "steps:\n  - build: {chain: A, logs: [{init: m, every: 2}]}\n",
+                "t.yaml:7: build.logs[0].every: unknown key"},
         BadCase{"manual step with auto nodes", "steps:\n  - derive: {chain: A}\n", "t.yaml:7: derive: only with"},
         BadCase{"result without call", "steps:\n  - expect: {result: ok}\n", "t.yaml:7: expect: an expectation about a call"},
         BadCase{"unknown error code",

@@ -1,0 +1,62 @@
+// Whole runs through sim::RunScenario for runner features without a scenario file of their own:
+// `every: N` log specs in multi-block builds.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "sim/runner.h"
+#include "sim/scenario.h"
+
+namespace supersafe::sim {
+namespace {
+
+RunResult RunYaml(const std::string& yaml) {
+  auto sc = ParseScenario(yaml, "t.yaml");
+  SS_CHECK(sc.ok(), sc.status().ToString());
+  std::string dir = (std::filesystem::temp_directory_path() / "supersafe-runner-test-XXXXXX").string();
+  SS_CHECK(::mkdtemp(dir.data()) != nullptr, "mkdtemp");
+  RunOptions opts;
+  opts.seed = sc->seed;
+  opts.datadir = dir;
+  RunResult r = RunScenario(*sc, opts);
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+// The "logs" count of every build event of chain `chain`, in order.
+std::vector<int> LogCounts(const std::string& trace, const std::string& chain) {
+  std::vector<int> out;
+  std::istringstream lines(trace);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"event\":\"build\"") == std::string::npos) continue;
+    if (line.find("\"chain\":\"" + chain + "\"") == std::string::npos) continue;
+    const size_t at = line.find("\"logs\":");
+    out.push_back(std::stoi(line.substr(at + 7)));
+  }
+  return out;
+}
+
+TEST(Runner, EveryPutsALogInEveryNthBlockOfAStep) {
+  RunResult r = RunYaml(R"(name: every
+chains:
+  - {name: A, id: 900}
+  - {name: B, id: 901}
+steps:
+  - build: {chain: A, logs: [{init: m1}]}
+  - build: {chain: B, blocks: 6, logs: [{payload: "0x01"}, {exec: m1, every: 3}, {payload: "0x02", every: 2}]}
+  - reorg_unsafe: {chain: B, depth: 2, logs: [{exec: m1, every: 2}]}
+  - batch: {chain: A}
+  - batch: {chain: B}
+  - mine: 1
+  - expect: {chain: B, cross_safe: 6}
+)");
+  ASSERT_TRUE(r.passed) << r.failure;
+  // Blocks 1..6: payload 0x01 in each, the exec in the 3rd and 6th, payload 0x02 in the 2nd, 4th
+  // and 6th; then the reorg's 2 blocks: the exec in the 2nd only.
+  EXPECT_EQ(LogCounts(r.trace, "B"), (std::vector<int>{1, 2, 2, 2, 1, 3, 0, 1}));
+}
+
+}  // namespace
+}  // namespace supersafe::sim
