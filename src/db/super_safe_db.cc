@@ -326,6 +326,17 @@ struct Probe {
   bool decided = false;  // the index after (not reached) or before (reached) `same` is on the other side
 };
 
+// Interpolated probes while they help, then bisection, so the worst case stays O(log n).
+constexpr int kInterpolations = 8;
+
+// Where to probe in a range of `width` (> 1) positions whose ends hold values va and vb: at the
+// interpolated position of `target` for the first kInterpolations rounds, in the middle after.
+uint64_t ProbeStep(int round, uint64_t width, double target, double va, double vb) {
+  if (round >= kInterpolations || !(vb > va)) return width / 2;
+  const double f = std::clamp((target - va) / (vb - va), 0.0, 1.0);
+  return std::clamp<uint64_t>(static_cast<uint64_t>(f * static_cast<double>(width)), 1, width - 1);
+}
+
 // The first index in [lo, hi) that has reached the target (hi if none), for `probe` monotone in
 // the index (false, then true). The first probes go where the values interpolate to `target`:
 // on keys that grow about linearly with the position, as L1 numbers and L2 numbers do, each one
@@ -335,7 +346,6 @@ struct Probe {
 // index that has while the one before it has not.
 template <typename ProbeFn>
 uint64_t FirstReached(uint64_t lo, uint64_t hi, double target, const ProbeFn& probe) {
-  constexpr int kInterpolations = 8;
   if (lo == hi) return hi;
   const Probe last = probe(hi - 1);
   if (!last.reached) return hi;
@@ -358,13 +368,7 @@ uint64_t FirstReached(uint64_t lo, uint64_t hi, double target, const ProbeFn& pr
   narrow(first, lo);
   narrow(last, hi - 1);
   for (int round = 0; b - a > 1; ++round) {
-    const uint64_t width = b - a;
-    uint64_t step = width / 2;
-    if (round < kInterpolations && vb > va) {
-      const double f = std::clamp((target - va) / (vb - va), 0.0, 1.0);
-      step = std::clamp<uint64_t>(static_cast<uint64_t>(f * static_cast<double>(width)), 1, width - 1);
-    }
-    const uint64_t mid = a + step;
+    const uint64_t mid = a + ProbeStep(round, b - a, target, va, vb);
     narrow(probe(mid), mid);
   }
   return b;
@@ -645,8 +649,7 @@ struct SuperSafeDB::Impl {
   // read on a regular file) and also reads the group before it or the group after it, prefetched
   // with it, so a probe that lands next to the answer ends the search.
   std::optional<uint64_t> FirstAtLeast(uint32_t chain, uint64_t l2_number, size_t field) const {
-    constexpr int kInterpolations = 8;
-    if (entries == 0) return std::nullopt;
+      if (entries == 0) return std::nullopt;
     auto value = [&](uint64_t seal) { return ChainNumber(seal, chain, field); };
     auto reached = [&](const std::optional<uint64_t>& n) { return n && *n >= l2_number; };
     auto number = [](const std::optional<uint64_t>& n) { return n ? static_cast<double>(*n) : -1.0; };
@@ -671,13 +674,7 @@ struct SuperSafeDB::Impl {
       PrefetchEntry(p + group + 1);
     };
     for (int round = 0; b - a > 1; ++round) {
-      const uint64_t width = b - a;
-      uint64_t step = width / 2;
-      if (round < kInterpolations && vb > va) {
-        const double f = std::clamp((target - va) / (vb - va), 0.0, 1.0);
-        step = std::clamp<uint64_t>(static_cast<uint64_t>(f * static_cast<double>(width)), 1, width - 1);
-      }
-      const uint64_t k = a + step;
+      const uint64_t k = a + ProbeStep(round, b - a, target, va, vb);
       const uint64_t seal = UpperBound(k, prefetch) - 1;  // k >= first_key, so there is one
       const uint64_t key = Key(seal);                        // f(k) == f(key); nothing in (key, k]
       const std::optional<uint64_t> n = value(seal);
