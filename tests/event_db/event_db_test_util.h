@@ -14,25 +14,11 @@
 
 #include "core/crypto.h"
 #include "db/event_db.h"
+#include "tests/temp_dir.h"
 
 namespace supersafe::db::testing {
 
-// A fresh directory under the test temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "event_db_XXXXXX";
-    SS_CHECK(::mkdtemp(pattern.data()) != nullptr, "mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = ::supersafe::testing::TempDir;
 
 inline Hash HashOf(const std::string& label, uint64_t n) { return Keccak256(label + "/" + std::to_string(n)); }
 

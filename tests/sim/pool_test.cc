@@ -13,6 +13,7 @@
 #include "sim/runner.h"
 #include "sim/scenario.h"
 #include "sim/trace.h"
+#include "tests/temp_dir.h"
 
 namespace supersafe::sim {
 namespace {
@@ -113,24 +114,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- runs ----
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sim-pool-test-XXXXXX").string();
-    SS_CHECK(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = ::supersafe::testing::TempDir;
 
 struct SimRun {
   RunResult result;

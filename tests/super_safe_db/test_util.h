@@ -15,6 +15,7 @@
 #include "core/check.h"
 #include "core/types.h"
 #include "db/super_safe_db.h"
+#include "tests/temp_dir.h"
 
 namespace supersafe {
 // Readable failure messages.
@@ -32,27 +33,12 @@ inline void PrintTo(const Group& g, std::ostream* os) {
 
 namespace supersafe::db::testing {
 
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
+// A temp dir (tests/temp_dir.h) that also names the super-safe-db files in it.
+class TempDir : public ::supersafe::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ssdb-test-XXXXXX").string();
-    SS_CHECK(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path db() const { return path_ / SuperSafeDB::kFileName; }
-  std::filesystem::path broken() const { return path_ / (std::string(SuperSafeDB::kFileName) + ".broken"); }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : ::supersafe::testing::TempDir("ssdb-test") {}
+  std::filesystem::path db() const { return path() / SuperSafeDB::kFileName; }
+  std::filesystem::path broken() const { return path() / (std::string(SuperSafeDB::kFileName) + ".broken"); }
 };
 
 inline HashPrefix PrefixFrom(uint64_t a, uint64_t b) {
