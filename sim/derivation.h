@@ -53,6 +53,11 @@ class Derivation {
   std::vector<uint64_t> SafeNumbersOnChain() const;
   // SafeNumbersOnChain()[view] alone (view <= tip()).
   uint64_t SafeNumberOnChain(uint64_t view) const;
+  // What the node would derive, without deriving: SafeNumbersOnChain() for the views that are still
+  // on the canonical L1 chain, then one entry for every further canonical L1 block up to the head,
+  // as if the node derived through it now (no new replacements). With manual nodes, an upper
+  // bound of what any honest caller can have told the supervisor.
+  std::vector<uint64_t> ProjectSafeNumbersOnChain() const;
   // The lowest view dropped or rewritten since the last call (nullopt if views were only added):
   // every view below it is the same as at that call. For mirrors that update in place.
   std::optional<uint64_t> TakeFirstChangedView() { return std::exchange(first_changed_view_, std::nullopt); }
@@ -73,6 +78,11 @@ class Derivation {
     BlockID safe;
   };
   void DeriveNext();
+  // The local-safe head after reading L1 block k's batches on top of `safe_head`; a batch block with
+  // a replacement decided at a view <= k and < `replacement_views_below` yields that replacement.
+  BlockID ApplyBatches(uint64_t k, BlockID safe_head, uint64_t replacement_views_below) const;
+  // The newest block of the chain ending at `safe` that is on the unsafe chain.
+  uint64_t NumberOnChain(const BlockID& safe) const;
   // Resets the unsafe chain to the local-safe chain if the local-safe head is not on it.
   void AdoptSafeChain(const BlockID& safe);
   const Replacement* ReplacementOf(const Hash& original) const;

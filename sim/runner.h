@@ -37,7 +37,7 @@ struct RunResult {
   size_t steps_run = 0;      // steps applied, including the failing one
   std::string failure;       // empty when passed
   std::string trace;         // JSONL bytes
-  Hash digest;               // keccak256(trace)
+  Hash digest;               // SHA-256 of the trace bytes
   Timeline timeline;
 };
 
