@@ -75,7 +75,19 @@ std::vector<uint64_t> Derivation::ProjectSafeNumbersOnChain() const {
     safe_head = ApplyBatches(k, safe_head, canonical);
     out.push_back(NumberOnChain(safe_head));
   }
+  // Views derived from L1 blocks reorged out since: the node may have reported them before the
+  // supervisor heard of the reorg.
+  for (uint64_t v = canonical; v < views_.size(); ++v) {
+    if (v == out.size()) out.push_back(0);
+    out[v] = std::max(out[v], SafeNumberOnChain(v));
+  }
   return out;
+}
+
+std::optional<BlockID> Derivation::CanonicalSafeAt(uint64_t view) const {
+  if (view >= views_.size() || view >= l1_->blocks().size() || l1_->at(view).ref.hash != views_[view].l1_hash)
+    return std::nullopt;
+  return views_[view].safe;
 }
 
 uint64_t Derivation::SafeNumberOnChain(uint64_t view) const { return NumberOnChain(views_.at(view).safe); }

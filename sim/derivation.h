@@ -46,6 +46,8 @@ class Derivation {
   // The local-safe head derived through L1 block `view` (<= tip()).
   const BlockID& SafeAt(uint64_t view) const { return views_.at(view).safe; }
   const BlockID& safe() const { return views_.back().safe; }
+  // SafeAt(view) if the node derived `view` from the L1 block that is canonical now; else nullopt.
+  std::optional<BlockID> CanonicalSafeAt(uint64_t view) const;
   // For each view 0..tip(), the number of the newest block of its local-safe chain that is still
   // on the unsafe chain. Equal to SafeAt(view).number except for views before a replacement, whose
   // local-safe blocks above the replaced height were cut off with it (they never became
@@ -55,8 +57,10 @@ class Derivation {
   uint64_t SafeNumberOnChain(uint64_t view) const;
   // What the node would derive, without deriving: SafeNumbersOnChain() for the views that are still
   // on the canonical L1 chain, then one entry for every further canonical L1 block up to the head,
-  // as if the node derived through it now (no new replacements). With manual nodes, an upper
-  // bound of what any honest caller can have told the supervisor.
+  // as if the node derived through it now (no new replacements); where the node still holds a view
+  // derived from an L1 block reorged out since, the larger of the two. With manual nodes, an upper
+  // bound of what any honest caller can have told the supervisor, which may not have heard of the
+  // reorg yet.
   std::vector<uint64_t> ProjectSafeNumbersOnChain() const;
   // The lowest view dropped or rewritten since the last call (nullopt if views were only added):
   // every view below it is the same as at that call. For mirrors that update in place.

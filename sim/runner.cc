@@ -82,6 +82,10 @@ class Runner {
   Status Breach(const Step& step, const std::string& what) const {
     return Internal("step " + Num(step.index) + " (line " + Num(step.line) + ", " + step.kind + "): " + what);
   }
+  // The step asked for what the world cannot do (FailureKind::kStep).
+  Status Impossible(const Step& step, const std::string& what) const {
+    return InvalidArgument("step " + Num(step.index) + " (line " + Num(step.line) + ", " + step.kind + "): " + what);
+  }
   Status Apply(const Step& step);
   Status ApplyCall(const Step& step, const CallStep& call);
   // Builds `blocks` blocks on `chain`, the k-th (from 1) with the logs whose `every` divides k.
@@ -165,6 +169,7 @@ RunResult Runner::Run() {
     marks_.clear();
     result.steps_run = step.index;
     status = Apply(step);
+    if (!status.ok()) result.failure_kind = status.code() == Code::kInvalidArgument ? FailureKind::kStep : FailureKind::kInvariant;
     if (status.ok() && scenario_.nodes == NodesMode::kAuto) status = Settle(step);
     if (status.ok()) status = CollectAcks(step);
     if (host_->crashes() != crashes_seen_) {
@@ -175,6 +180,7 @@ RunResult Runner::Run() {
     if (status.ok() && scenario_.nodes == NodesMode::kAuto) PrunePools(world_, *host_, trace_);  // tx pools
     if (status.ok()) {
       if (const auto* e = std::get_if<ExpectStep>(&step.action)) status = CheckExpectation(step, e->what);
+      if (!status.ok()) result.failure_kind = FailureKind::kExpectation;
     }
     if (status.ok() && options_.check_invariants) status = CheckInvariants(step);
     if (!status.ok()) {
@@ -199,6 +205,7 @@ RunResult Runner::Run() {
     dbs[Chain(i).name()] = Sha256OfFile(EventsFile(options_.datadir, Chain(i).id())).Hex();
   trace_.Add("end", {{"passed", status.ok()}, {"databases", dbs}});
   result.passed = status.ok();
+  if (!result.passed && result.failure_kind == FailureKind::kNone) result.failure_kind = FailureKind::kInvariant;
   result.failure = status.ok() ? "" : status.message();
   timeline_.passed = result.passed;
   timeline_.failure = result.failure;
@@ -209,7 +216,7 @@ RunResult Runner::Run() {
 }
 
 Status Runner::Apply(const Step& step) {
-  auto fail = [&](const std::string& what) { return Breach(step, what); };
+  auto fail = [&](const std::string& what) { return Impossible(step, what); };
   return std::visit(
       [&](const auto& a) -> Status {
         using T = std::decay_t<decltype(a)>;
@@ -255,7 +262,7 @@ Status Runner::Apply(const Step& step) {
           marks_.push_back({MarkKind::kUnsafeReorg, c.name(), "unsafe reorg depth " + Num(a.depth)});
         } else if constexpr (std::is_same_v<T, RestartStep>) {
           Status s = host_->Restart();
-          if (!s.ok()) return fail(s.ToString());
+          if (!s.ok()) return Breach(step, s.ToString());
           marks_.push_back({MarkKind::kRestart, "", "supervisor restart"});
         } else if constexpr (std::is_same_v<T, CrashStep>) {
           host_->ArmCrash(a.db, a.torn_bytes);
@@ -291,22 +298,32 @@ Status Runner::ApplyCall(const Step& step, const CallStep& call) {
   Json ev{{"method", CallMethodName(call.method)}};
   auto block_at = [&](size_t chain, uint64_t n) -> Result<BlockRef> {
     const L2Chain& c = Chain(chain);
-    if (n >= c.unsafe().size()) return Breach(step, "chain " + c.name() + " has no block " + Num(n));
+    if (n >= c.unsafe().size()) return Impossible(step, "chain " + c.name() + " has no block " + Num(n));
     return c.unsafe()[n].ref;
   };
   auto l1_at = [&](uint64_t n) -> Result<BlockID> {
-    if (n > world_.l1().head().ref.number) return Breach(step, "L1 has no block " + Num(n));
+    if (n > world_.l1().head().ref.number) return Impossible(step, "L1 has no block " + Num(n));
     return world_.l1().at(n).ref.ID();
   };
   if (call.method != CallMethod::kCheckMessage) ev["chain"] = Chain(call.chain).name();
   const ChainID& id = Chain(call.chain).id();
   switch (call.method) {
     case CallMethod::kTryCrossSafe: {
-      SS_ASSIGN_OR_RETURN(BlockRef ls, block_at(call.chain, call.local_safe));
+      BlockID ls;
+      if (call.local_safe) {
+        SS_ASSIGN_OR_RETURN(BlockRef ref, block_at(call.chain, *call.local_safe));
+        ls = ref.ID();
+      } else {
+        std::optional<BlockID> derived = world_.derivation(call.chain).CanonicalSafeAt(call.derived_from);
+        if (!derived)
+          return Impossible(step, Chain(call.chain).name() + "'s node has not derived the canonical L1 block " +
+                                      Num(call.derived_from));
+        ls = *derived;
+      }
       SS_ASSIGN_OR_RETURN(BlockID l1, l1_at(call.derived_from));
-      ev["local_safe"] = ToJson(ls.ID());
+      ev["local_safe"] = ToJson(ls);
       ev["derived_from"] = ToJson(l1);
-      auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryCrossSafe(id, ls.ID(), l1); });
+      auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryCrossSafe(id, ls, l1); });
       out.status = r.status();
       if (r.ok()) {
         out.cross_safe = *r;

@@ -323,7 +323,7 @@ CallStep Parser::ParseCall(const YAML::Node& n, const std::string& path) {
   if (method == "tryCrossSafe") {
     CheckMap(n, path, {"method", "chain", "local_safe", "derived_from"});
     call.method = CallMethod::kTryCrossSafe;
-    call.local_safe = U64(Need(n, path, "local_safe"), path + ".local_safe");
+    call.local_safe = OptU64(n, path, "local_safe");
     call.derived_from = U64(Need(n, path, "derived_from"), path + ".derived_from");
   } else if (method == "tryFinalize") {
     CheckMap(n, path, {"method", "chain", "finalized_l1"});

@@ -119,7 +119,9 @@ const char* CallMethodName(CallMethod m);  // "tryCrossSafe", ...
 struct CallStep {
   CallMethod method = CallMethod::kTryCrossSafe;
   size_t chain = 0;                   // every method but checkMessage
-  uint64_t local_safe = 0;            // tryCrossSafe: the chain's block at this height
+  // tryCrossSafe: the chain's block at this height; absent: the block the chain's node derived
+  // through `derived_from` (the node must have derived that canonical L1 block).
+  std::optional<uint64_t> local_safe;
   uint64_t derived_from = 0;          // tryCrossSafe: the L1 block at this height
   uint64_t finalized_l1 = 0;          // tryFinalize
   std::optional<uint64_t> unsafe;     // updateLocalUnsafe (default: the node's unsafe head)

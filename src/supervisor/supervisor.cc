@@ -400,6 +400,7 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
   in.heads = base_heads;
   for (const BlockID& b : local_safe) in.limits.push_back(b.number);
   in.invalid_from = invalid_from;
+  in.judge_beyond_waits = true;
   SS_ASSIGN_OR_RETURN(CrossOutput out, AdvanceCross(in));
   for (const Invalidation& inv : out.invalidations) {
     if (inv.number != out.invalid_from[inv.chain]) continue;

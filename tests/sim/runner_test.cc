@@ -75,7 +75,35 @@ steps:
   - call: {method: tryCrossSafe, chain: A, local_safe: 2, derived_from: 1}
 )");
   ASSERT_FALSE(r.passed);
+  EXPECT_EQ(r.failure_kind, FailureKind::kInvariant);
   EXPECT_NE(r.failure.find("A cross_safe: expected at most 1, supervisor says 2"), std::string::npos) << r.failure;
+}
+
+// The runner tells a scenario asking for the impossible from a failed expectation from a breach.
+TEST(Runner, FailuresSayWhetherTheStepTheExpectationOrAnInvariantFailed) {
+  RunResult passed = RunYaml("name: ok\nchains:\n  - {name: A, id: 900}\nsteps:\n  - build: {chain: A}\n");
+  EXPECT_TRUE(passed.passed);
+  EXPECT_EQ(passed.failure_kind, FailureKind::kNone);
+  RunResult step = RunYaml(R"(name: posted
+chains:
+  - {name: A, id: 900}
+steps:
+  - build: {chain: A, blocks: 2}
+  - batch: {chain: A}
+  - reorg_unsafe: {chain: A, depth: 1}
+)");
+  EXPECT_FALSE(step.passed);
+  EXPECT_EQ(step.failure_kind, FailureKind::kStep) << step.failure;
+  EXPECT_NE(step.failure.find("already posted"), std::string::npos) << step.failure;
+  RunResult expectation = RunYaml(R"(name: wrong
+chains:
+  - {name: A, id: 900}
+steps:
+  - build: {chain: A}
+  - expect: {chain: A, unsafe: 2}
+)");
+  EXPECT_FALSE(expectation.passed);
+  EXPECT_EQ(expectation.failure_kind, FailureKind::kExpectation) << expectation.failure;
 }
 
 }  // namespace
