@@ -440,13 +440,6 @@ Result<ScanOutcome> ScanBlocks(SequentialReader& reader, ScanMode mode,
 
 // ---- Writing helpers ------------------------------------------------------------------------
 
-Status SyncDirectory(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return IOError("open directory " + dir.string() + ": " + std::strerror(errno));
-  if (::fsync(fd) != 0) FatalIOError(dir, "fsync", errno);
-  ::close(fd);
-  return Status::Ok();
-}
 
 Status CheckFollows(const BlockRef& block, const std::optional<BlockRef>& prev) {
   if (!prev) return Status::Ok();
@@ -707,12 +700,8 @@ EventDB::~EventDB() = default;
 Result<std::unique_ptr<EventDB>> EventDB::Open(const std::filesystem::path& file, const ChainID& chain_id,
                                                const OpenOptions& options) {
   const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IOError("create directory " + dir.string() + ": " + ec.message());
-  const bool existed = std::filesystem::exists(file, ec);
+  SS_RETURN_IF_ERROR(CreateDirectoriesDurably(dir));
   SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash));
-  if (!existed) SS_RETURN_IF_ERROR(SyncDirectory(dir));
   auto impl = std::make_unique<Impl>();
   impl->file = std::move(append_file);
   impl->chain_id = chain_id;

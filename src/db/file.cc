@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +30,35 @@ void FatalIOError(const std::filesystem::path& file, const std::string& what, in
 }
 
 namespace {
+std::atomic<uint64_t> directory_syncs{0};
+}  // namespace
+
+Status SyncDirectory(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IOError("open directory " + dir.string() + ": " + std::strerror(errno));
+  if (::fsync(fd) != 0) FatalIOError(dir, "fsync", errno);
+  ::close(fd);
+  directory_syncs.fetch_add(1, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Status CreateDirectoriesDurably(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (dir.empty() || std::filesystem::is_directory(dir, ec)) return Status::Ok();
+  const std::filesystem::path parent = dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
+  if (parent != dir) SS_RETURN_IF_ERROR(CreateDirectoriesDurably(parent));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return IOError("create directory " + dir.string() + ": " + std::strerror(errno));
+  return SyncDirectory(parent);
+}
+
+uint64_t DirectorySyncCount() { return directory_syncs.load(std::memory_order_relaxed); }
+
+namespace {
+std::filesystem::path DirectoryOf(const std::filesystem::path& file) {
+  return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+}
+
 Status WriteAll(int fd, const uint8_t* p, size_t n, const std::filesystem::path& path) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
@@ -44,8 +74,20 @@ Status WriteAll(int fd, const uint8_t* p, size_t n, const std::filesystem::path&
 }  // namespace
 
 Result<std::unique_ptr<AppendFile>> AppendFile::Open(const std::filesystem::path& path, CrashSwitch* crash) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  bool created = true;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  }
   if (fd < 0) return IOError("open " + path.string() + ": " + std::strerror(errno));
+  if (created) {
+    Status s = SyncDirectory(DirectoryOf(path));
+    if (!s.ok()) {
+      ::close(fd);
+      return s;
+    }
+  }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     int e = errno;
@@ -129,12 +171,16 @@ Result<uint64_t> AppendFile::MoveTailToBroken(uint64_t offset) {
   SS_RETURN_IF_ERROR(ReadAt(offset, n, tail.data()));
   std::filesystem::path broken = path_;
   broken += ".broken";
+  std::error_code ec;
+  const bool created = !std::filesystem::exists(broken, ec);
   int bfd = ::open(broken.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (bfd < 0) return IOError("open " + broken.string() + ": " + std::strerror(errno));
   Status w = WriteAll(bfd, tail.data(), tail.size(), broken);
   if (w.ok() && ::fdatasync(bfd) != 0) FatalIOError(broken, "fdatasync", errno);
   ::close(bfd);
   SS_RETURN_IF_ERROR(w);
+  // The torn bytes are kept before they are cut from the file.
+  if (created) SS_RETURN_IF_ERROR(SyncDirectory(DirectoryOf(broken)));
   SS_RETURN_IF_ERROR(Truncate(offset));
   return n;
 }

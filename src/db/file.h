@@ -33,9 +33,18 @@ class CrashSwitch {
 
 [[noreturn]] void FatalIOError(const std::filesystem::path& file, const std::string& what, int err);
 
+// fsyncs a directory, so that a file created in it survives a crash (fatal if the fsync fails).
+Status SyncDirectory(const std::filesystem::path& dir);
+// Creates `dir` and its missing ancestors, syncing the parent of each one it creates, so that the
+// new directories survive a crash. IOError naming the directory if one cannot be created.
+Status CreateDirectoriesDurably(const std::filesystem::path& dir);
+// How many times SyncDirectory ran in this process (for tests).
+uint64_t DirectorySyncCount();
+
 class AppendFile {
  public:
-  // Opens (creating if absent) `path` for reading and appending. `crash` may be null.
+  // Opens (creating if absent) `path` for reading and appending. `crash` may be null. A file it
+  // creates has its directory synced before Open returns.
   static Result<std::unique_ptr<AppendFile>> Open(const std::filesystem::path& path, CrashSwitch* crash = nullptr);
   ~AppendFile();
   AppendFile(const AppendFile&) = delete;

@@ -6,6 +6,7 @@
 #include "core/crypto.h"
 #include "core/fp.h"
 #include "db/event_db.h"
+#include "db/file.h"
 #include "db/replacement_log.h"
 #include "db/super_safe_db.h"
 #include "db/super_safe_format.h"
@@ -168,9 +169,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(const fs::path& datadir, co
     if (sources.chains.count(c.id) == 0 || sources.chains.at(c.id) == nullptr)
       return InvalidArgument("sources: no source for chain " + c.id.Decimal());
   }
-  std::error_code ec;
-  fs::create_directories(datadir / "chains", ec);
-  if (ec) return IOError("create " + (datadir / "chains").string() + ": " + ec.message());
+  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(datadir / "chains"));
 
   auto impl = std::make_unique<Impl>();
   impl->datadir = datadir;
@@ -182,8 +181,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(const fs::path& datadir, co
   SS_ASSIGN_OR_RETURN(impl->safe, db::SuperSafeDB::Open(datadir, safe_opts));
   for (const ChainConfig& c : deps.chains) {
     fs::path dir = datadir / "chains" / c.id.Decimal();
-    fs::create_directories(dir, ec);
-    if (ec) return IOError("create " + dir.string() + ": " + ec.message());
+    SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(dir));
     ChainState st;
     st.config = c;
     st.source = sources.chains.at(c.id);
