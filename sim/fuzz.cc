@@ -14,9 +14,9 @@
 namespace supersafe::sim {
 namespace {
 
-constexpr size_t kKinds = 12;
-const char* const kKindNames[kKinds] = {"build",   "batch", "mine",  "reorg_l1", "flip_flop", "finalize",
-                                        "reorg_unsafe", "restart", "crash", "call",     "derive",    "sync"};
+constexpr size_t kKinds = 13;
+const char* const kKindNames[kKinds] = {"build", "batch",   "mine",  "reorg_l1", "flip_flop", "finalize", "reorg_unsafe",
+                                        "restart", "crash", "call", "derive",   "sync",      "pool"};
 
 // SplitMix64: a fixed, documented generator, so a seed means the same case everywhere.
 class SplitMix64 {
@@ -174,6 +174,10 @@ std::string RenderStep(const FuzzStep& s, const FuzzCase& c, RenderState& st) {
       if (!c.manual) return "";
       o << "sync: {chain: " << name << "}";
       break;
+    case FuzzKind::kPool:
+      if (!(c.variant & FuzzCase::kPoolOnA)) return "";
+      o << "pool: {chain: A}";
+      break;
   }
   return o.str();
 }
@@ -212,6 +216,8 @@ Result<FuzzProfile> ParseFuzzProfile(const std::string& text, const std::string&
         SS_ASSIGN_OR_RETURN(p.steps, number(v, key, 1, 100000));
       } else if (key == "manual_percent") {
         SS_ASSIGN_OR_RETURN(p.manual_percent, number(v, key, 0, 100));
+      } else if (key == "variant_percent") {
+        SS_ASSIGN_OR_RETURN(p.variant_percent, number(v, key, 0, 100));
       } else if (key == "weights") {
         if (!v.IsMap()) return bad(v, key, "want a map of step kinds to weights");
         for (const auto& w : v) {
@@ -221,7 +227,7 @@ Result<FuzzProfile> ParseFuzzProfile(const std::string& text, const std::string&
           SS_ASSIGN_OR_RETURN(p.weights[it - std::begin(kKindNames)], number(w.second, "weights." + kind, 0, 1000000));
         }
       } else {
-        return bad(kv.first, key, "unknown key (chains, steps, manual_percent, weights)");
+        return bad(kv.first, key, "unknown key (chains, steps, manual_percent, variant_percent, weights)");
       }
     }
   } catch (const YAML::Exception& e) {
@@ -239,6 +245,7 @@ FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
   c.seed = seed;
   c.chains = profile.min_chains + rng.Below(profile.max_chains - profile.min_chains + 1);
   c.manual = rng.Below(100) < profile.manual_percent;
+  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(15);
   std::vector<uint32_t> weights = profile.weights;
   weights.resize(kKinds, 0);
   if (!c.manual) weights[static_cast<size_t>(FuzzKind::kDerive)] = weights[static_cast<size_t>(FuzzKind::kSync)] = 0;
@@ -278,8 +285,17 @@ std::string RenderScenario(const FuzzCase& c) {
   o << "name: fuzz-" << c.seed << "\n";
   o << "seed: " << c.seed << "\n";
   if (c.manual) o << "nodes: manual\n";
+  if (c.variant & FuzzCase::kShortExpiry) o << "expiry_window: 20\n";
   o << "chains:\n";
-  for (uint32_t i = 0; i < c.chains; ++i) o << "  - {name: " << ChainName(i) << ", id: " << ChainIdText(i) << "}\n";
+  static const uint32_t kBlockTime[] = {2, 3, 1, 2};
+  for (uint32_t i = 0; i < c.chains; ++i) {
+    o << "  - {name: " << ChainName(i) << ", id: " << ChainIdText(i);
+    if (c.variant & FuzzCase::kBlockTimes) o << ", block_time: " << kBlockTime[i];
+    if (i == 1 && (c.variant & FuzzCase::kLateInterop))
+      o << ", interop_time: " << 1000 + 3 * ((c.variant & FuzzCase::kBlockTimes) ? kBlockTime[i] : 2);
+    if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) o << ", policy: safe, mempool: true";
+    o << "}\n";
+  }
   o << "steps:";
   size_t rendered = 0;
   for (const FuzzStep& s : c.steps) {
@@ -357,6 +373,12 @@ FuzzCase ShrinkCase(FuzzCase failing, const std::function<bool(const FuzzCase&)>
     if (cur.manual) {
       FuzzCase cand = cur;
       cand.manual = false;
+      if (fails(cand)) cur = std::move(cand), progress = true;
+    }
+    for (uint32_t bit = 1; bit <= FuzzCase::kShortExpiry; bit <<= 1) {
+      if (!(cur.variant & bit)) continue;
+      FuzzCase cand = cur;
+      cand.variant &= ~bit;
       if (fails(cand)) cur = std::move(cand), progress = true;
     }
     // Simpler steps: the smallest choice of each field.

@@ -41,10 +41,14 @@ TEST(Fuzz, EveryRenderedCaseParsesAndCoversTheStepKinds) {
     EXPECT_EQ(sc->chains.size(), c.chains);
     for (const Step& s : sc->steps) kinds.insert(s.kind);
   }
+  size_t varied = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) varied += GenerateCase(seed, p).variant != 0;
+  EXPECT_GT(varied, 80u);
+  EXPECT_LT(varied, 160u);
   EXPECT_GT(manual, 100u);
   EXPECT_LT(manual, 200u);
   for (const char* kind : {"build", "batch", "mine", "reorg_l1", "finalize_l1", "reorg_unsafe", "restart", "crash", "call",
-                           "derive", "sync"})
+                           "derive", "sync", "pool"})
     EXPECT_TRUE(kinds.count(kind)) << kind;
 }
 
@@ -103,6 +107,7 @@ TEST(Fuzz, ShrinkingFindsTheSmallestCaseThatStillFails) {
   EXPECT_EQ(Count(small, FuzzKind::kBuild), 2u);
   EXPECT_EQ(small.chains, 1u);
   EXPECT_FALSE(small.manual);
+  EXPECT_EQ(small.variant, 0u);
   for (const FuzzStep& s : small.steps) EXPECT_EQ(s.a + s.b + s.c + s.chain, 0u);
   EXPECT_LE(runs, 1000u);
   // The budget is honoured.
