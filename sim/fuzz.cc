@@ -14,9 +14,9 @@
 namespace supersafe::sim {
 namespace {
 
-constexpr size_t kKinds = 13;
-const char* const kKindNames[kKinds] = {"build", "batch",   "mine",  "reorg_l1", "flip_flop", "finalize", "reorg_unsafe",
-                                        "restart", "crash", "call", "derive",   "sync",      "pool"};
+constexpr size_t kKinds = 14;
+const char* const kKindNames[kKinds] = {"build", "batch", "mine",   "reorg_l1", "flip_flop", "finalize", "reorg_unsafe",
+                                        "restart", "crash", "call", "derive",   "sync",      "pool",     "drop_batches"};
 
 // SplitMix64: a fixed, documented generator, so a seed means the same case everywhere.
 class SplitMix64 {
@@ -174,6 +174,7 @@ std::string RenderStep(const FuzzStep& s, const FuzzCase& c, RenderState& st) {
       if (!c.manual) return "";
       o << "sync: {chain: " << name << "}";
       break;
+    case FuzzKind::kDropBatches: o << "drop_batches: {chain: " << name << "}"; break;
     case FuzzKind::kPool:
       if (!(c.variant & FuzzCase::kPoolOnA)) return "";
       o << "pool: {chain: A}";

@@ -225,6 +225,9 @@ Status Runner::Apply(const Step& step) {
         } else if constexpr (std::is_same_v<T, BatchStep>) {
           size_t n = world_.QueueBatch(a.chain, a.through);
           trace_.Add("batch", {{"chain", Chain(a.chain).name()}, {"blocks", n}});
+        } else if constexpr (std::is_same_v<T, DropBatchesStep>) {
+          size_t n = world_.DropQueuedBatches(a.chain);
+          trace_.Add("drop_batches", {{"chain", Chain(a.chain).name()}, {"blocks", n}});
         } else if constexpr (std::is_same_v<T, MineStep>) {
           world_.Mine(a.count);
           trace_.Add("mine", {{"count", a.count}, {"head", ToJson(world_.l1().head().ref.ID())}});

@@ -77,6 +77,9 @@ struct BatchStep {
   size_t chain = 0;
   std::optional<uint64_t> through;  // default: every eligible unsafe block
 };
+struct DropBatchesStep {  // the chain's queued batches are lost: never posted
+  size_t chain = 0;
+};
 struct MineStep {
   uint64_t count = 1;
 };
@@ -164,7 +167,8 @@ struct ExpectStep {
 };
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
-                                ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep>;
+                                ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep,
+                                DropBatchesStep>;
 
 struct Step {
   size_t index = 0;   // 1-based position in `steps:`

@@ -48,7 +48,7 @@ TEST(Fuzz, EveryRenderedCaseParsesAndCoversTheStepKinds) {
   EXPECT_GT(manual, 100u);
   EXPECT_LT(manual, 200u);
   for (const char* kind : {"build", "batch", "mine", "reorg_l1", "finalize_l1", "reorg_unsafe", "restart", "crash", "call",
-                           "derive", "sync", "pool"})
+                           "derive", "sync", "pool", "drop_batches"})
     EXPECT_TRUE(kinds.count(kind)) << kind;
 }
 
