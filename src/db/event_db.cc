@@ -97,8 +97,9 @@ std::optional<Problem> CheckFileHeader(const uint8_t* h) {
 
 // The access-list checksum of every log of `blocks`, in order, into `out` (`scratch` is reused
 // between calls): AccessChecksum (core/access_list.h) computed for the whole batch at once, each
-// of its two Keccak-256 rounds through Keccak256Many (Crypto++). The two hashes cost about 0.7 us
-// a log on this project's machines, the main cost of a catch-up (bench/README.md).
+// of its two Keccak-256 rounds through one Keccak256Many call (Crypto++), which splits a large
+// batch over two threads. The two hashes cost about 0.7 us a log on one core, the main cost of a
+// catch-up (bench/README.md).
 void ComputeChecksums(std::span<const BlockRecord> blocks, const ChainID& chain_id, std::vector<Hash>& out,
                       Bytes& scratch, std::vector<ByteSpan>& spans) {
   size_t total = 0;

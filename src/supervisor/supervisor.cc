@@ -279,7 +279,7 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
     records.push_back(db::BlockRecord{ref, {}});
     block_logs.push_back(std::move(logs));
   }
-  // Every log hash of the batch at once (Keccak256Many hashes several in parallel).
+  // Every log hash of the batch at once: Keccak256Many splits a large batch over two threads.
   std::vector<const Log*> all_logs;
   for (const auto& logs : block_logs)
     for (const Log& log : logs) all_logs.push_back(&log);
