@@ -23,6 +23,8 @@ namespace {
 
 namespace layout = super_safe_format;
 constexpr uint64_t kEntry = layout::kEntrySize;
+// AppendBatch writes a big batch in pieces of about this size (see there).
+constexpr size_t kWritebackPiece = size_t{128} << 10;
 
 // ---------------------------------------------------------------------------------------------
 // Entry fields
@@ -86,7 +88,8 @@ uint32_t GroupCrc(ByteSpan group, Bytes& scratch) {
   return Crc32c(scratch);
 }
 
-// Appends `g` as chain entries followed by its seal. The group must have passed CheckArgument.
+// Appends `g` as chain entries followed by its seal, the seal's CRC field left zero (SealGroups
+// fills it). The group must have passed CheckArgument.
 void EncodeGroup(const Group& g, Bytes& out) {
   const size_t start = out.size();
   out.resize(start + (g.entries.size() + 1) * kEntry, 0);
@@ -104,8 +107,17 @@ void EncodeGroup(const Group& g, Bytes& out) {
   PutHeader(e, layout::kTypeSeal, g.l1_number, g.l1_hash);
   Store32(e + layout::kSealCount, static_cast<uint32_t>(g.entries.size()));
   Store64(e + layout::kSealTimestamp, g.l1_timestamp);
-  // The CRC field is still zero, so the bytes are exactly what GroupCrc covers.
-  Store32(e + layout::kSealCrc, Crc32c(ByteSpan(out.data() + start, out.size() - start)));
+}
+
+// Fills in the CRC of each group in `bytes`, encoded groups whose seals' CRC fields are zero (so
+// the bytes are exactly what GroupCrc covers).
+void SealGroups(std::span<uint8_t> bytes) {
+  for (size_t pos = 0; pos < bytes.size();) {
+    size_t seal = pos;
+    while (TypeOf(bytes.data() + seal) != layout::kTypeSeal) seal += kEntry;
+    Store32(bytes.data() + seal + layout::kSealCrc, Crc32c(ByteSpan(bytes.data() + pos, seal + kEntry - pos)));
+    pos = seal + kEntry;
+  }
 }
 
 Status CheckArgument(const Group& g) {
@@ -330,19 +342,23 @@ bool AllZero(const uint8_t* p, size_t n) {
 }
 
 // The end of the content: one past the last nonzero byte, rounded up to a whole entry (every entry
-// has a nonzero type byte), at most `size`. Scans back at most kMaxZeroTail bytes.
+// has a nonzero type byte), at most `size`. Scans back over at most kMaxZeroTail bytes and an entry.
 uint64_t ContentEnd(const uint8_t* base, uint64_t size, std::vector<Problem>& problems) {
-  const uint64_t floor = size > layout::kMaxZeroTail ? size - layout::kMaxZeroTail : 0;
+  const uint64_t reach = layout::kMaxZeroTail + kEntry;
+  const uint64_t floor = size > reach ? size - reach : 0;
   uint64_t end = size;
   while (end > floor && end % 8 != 0 && base[end - 1] == 0) --end;
   while (end >= floor + 8 && end % 8 == 0 && AllZero(base + end - 8, 8)) end -= 8;
   while (end > floor && base[end - 1] == 0) --end;
-  if (end == floor && floor > 0) {
-    problems.push_back({floor, "the last " + std::to_string(layout::kMaxZeroTail) +
-                                   " bytes are zero, more than preallocation leaves"});
+  const bool all_zero = end == floor && floor > 0;
+  end = std::min(size, (end + kEntry - 1) / kEntry * kEntry);
+  if (size - end > layout::kMaxZeroTail) {
+    problems.push_back({end, "the file ends in " + std::string(all_zero ? "more than " : "") +
+                                 std::to_string(size - end) + " zero bytes, more than preallocation leaves (" +
+                                 std::to_string(layout::kMaxZeroTail) + ")"});
     return size;
   }
-  return std::min(size, (end + kEntry - 1) / kEntry * kEntry);
+  return end;
 }
 
 // Evidence of a torn write in preallocated space, where the pages of one write can reach the disk
@@ -943,19 +959,36 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   const uint64_t old_size = d.file->size();
   SS_CHECK(old_size == d.entries * kEntry, "file size and entry count disagree on " + d.file->path().string());
   SS_RETURN_IF_ERROR(d.EnsureMapped(old_size + bytes.size()));
-  // Whole groups, at most kMaxWrite bytes per write and fdatasync (what bounds a torn write).
+  // Whole groups, at most kMaxWrite bytes per fdatasync (what bounds a torn write). A big batch
+  // goes out in pieces: each piece's CRCs, its write, and the start of its writeback, so that the
+  // disk writes one piece while the CRCs of the next are computed.
   {
-    size_t written = 0, slice = 0;
+    size_t piece_start = 0, piece = 0, unsynced = 0;
+    auto write_piece = [&]() -> Status {
+      if (piece == 0) return Status::Ok();
+      std::span<uint8_t> p(bytes.data() + piece_start, piece);
+      SealGroups(p);
+      const uint64_t at = d.file->size();
+      SS_RETURN_IF_ERROR(d.file->AppendNoSync(p));
+      if (piece_start + piece < bytes.size()) d.file->StartWriteback(at, piece);
+      unsynced += piece;
+      piece_start += piece;
+      piece = 0;
+      return Status::Ok();
+    };
     for (const Group& g : groups) {
       const size_t n = (g.entries.size() + 1) * kEntry;
-      if (slice + n > layout::kMaxWrite) {
-        SS_RETURN_IF_ERROR(d.file->Append(ByteSpan(bytes.data() + written, slice)));
-        written += slice;
-        slice = 0;
+      if (unsynced + piece + n > layout::kMaxWrite) {
+        SS_RETURN_IF_ERROR(write_piece());
+        d.file->Sync();
+        unsynced = 0;
+      } else if (piece >= kWritebackPiece) {
+        SS_RETURN_IF_ERROR(write_piece());
       }
-      slice += n;
+      piece += n;
     }
-    SS_RETURN_IF_ERROR(d.file->Append(ByteSpan(bytes.data() + written, slice)));
+    SS_RETURN_IF_ERROR(write_piece());
+    d.file->Sync();
   }
   SS_CHECK(d.file->size() == old_size + bytes.size(), "append did not grow " + d.file->path().string());
   d.entries += bytes.size() / kEntry;
@@ -1098,6 +1131,38 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
   findings.reserve(problems.size());
   for (Problem& p : problems) findings.push_back({file, p.offset, std::move(p.what)});
   return findings;
+}
+
+Result<uint64_t> SuperSafeContentSize(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IOError("open " + file.string() + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return IOError("stat " + file.string() + ": " + std::strerror(e));
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  uint64_t end = size;
+  std::vector<uint8_t> block(64 << 10);
+  while (end > 0) {
+    const uint64_t n = std::min<uint64_t>(block.size(), end);
+    const ssize_t r = ::pread(fd, block.data(), n, static_cast<off_t>(end - n));
+    if (r != static_cast<ssize_t>(n)) {
+      const int e = r < 0 ? errno : EIO;
+      ::close(fd);
+      return IOError("read " + file.string() + ": " + std::strerror(e));
+    }
+    uint64_t k = n;
+    while (k > 0 && block[k - 1] == 0) --k;
+    if (k > 0) {
+      end = end - n + k;
+      break;
+    }
+    end -= n;
+  }
+  ::close(fd);
+  return std::min(size, (end + kEntry - 1) / kEntry * kEntry);
 }
 
 }  // namespace supersafe::db

@@ -45,7 +45,7 @@ inline constexpr size_t kSealReserved = 45;   // zero to the end of the entry
 // kMaxZeroTail.
 inline constexpr uint64_t kPreallocChunk = uint64_t{4} << 20;
 inline constexpr uint64_t kMaxWrite = uint64_t{1} << 20;
-inline constexpr uint64_t kMaxZeroTail = kPreallocChunk + kMaxWrite;
+inline constexpr uint64_t kMaxZeroTail = kPreallocChunk + kMaxWrite + kEntrySize;
 // A torn write that ends inside a seal leaves its bytes zero from a sector boundary on.
 inline constexpr uint64_t kSector = 512;
 
