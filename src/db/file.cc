@@ -91,11 +91,6 @@ void AppendFile::Reserve(uint64_t end) {
   allocated_ = target;
 }
 
-void AppendFile::StartWriteback(uint64_t offset, uint64_t len) {
-  // Only a hint: an error here shows again at the fdatasync that follows.
-  (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
-}
-
 Status AppendFile::ReadAt(uint64_t offset, size_t len, uint8_t* out) const {
   size_t done = 0;
   while (done < len) {

@@ -66,9 +66,6 @@ class AppendFile {
   // Appends without syncing; the bytes are durable only after Sync().
   Status AppendNoSync(ByteSpan data);
   void Sync();
-  // Starts writeback of [offset, offset+len) without waiting (sync_file_range); durability still
-  // comes only from Sync.
-  void StartWriteback(uint64_t offset, uint64_t len);
   // Cuts the file to `new_size` (<= size), dropping any preallocated bytes, and syncs.
   Status Truncate(uint64_t new_size);
 

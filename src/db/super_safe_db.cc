@@ -23,8 +23,6 @@ namespace {
 
 namespace layout = super_safe_format;
 constexpr uint64_t kEntry = layout::kEntrySize;
-// AppendBatch writes a big batch in pieces of about this size (see there).
-constexpr size_t kWritebackPiece = size_t{128} << 10;
 
 // ---------------------------------------------------------------------------------------------
 // Entry fields
@@ -88,8 +86,7 @@ uint32_t GroupCrc(ByteSpan group, Bytes& scratch) {
   return Crc32c(scratch);
 }
 
-// Appends `g` as chain entries followed by its seal, the seal's CRC field left zero (SealGroups
-// fills it). The group must have passed CheckArgument.
+// Appends `g` as chain entries followed by its seal. The group must have passed CheckArgument.
 void EncodeGroup(const Group& g, Bytes& out) {
   const size_t start = out.size();
   out.resize(start + (g.entries.size() + 1) * kEntry, 0);
@@ -107,17 +104,8 @@ void EncodeGroup(const Group& g, Bytes& out) {
   PutHeader(e, layout::kTypeSeal, g.l1_number, g.l1_hash);
   Store32(e + layout::kSealCount, static_cast<uint32_t>(g.entries.size()));
   Store64(e + layout::kSealTimestamp, g.l1_timestamp);
-}
-
-// Fills in the CRC of each group in `bytes`, encoded groups whose seals' CRC fields are zero (so
-// the bytes are exactly what GroupCrc covers).
-void SealGroups(std::span<uint8_t> bytes) {
-  for (size_t pos = 0; pos < bytes.size();) {
-    size_t seal = pos;
-    while (TypeOf(bytes.data() + seal) != layout::kTypeSeal) seal += kEntry;
-    Store32(bytes.data() + seal + layout::kSealCrc, Crc32c(ByteSpan(bytes.data() + pos, seal + kEntry - pos)));
-    pos = seal + kEntry;
-  }
+  // The CRC field is still zero, so the bytes are exactly what GroupCrc covers.
+  Store32(e + layout::kSealCrc, Crc32c(ByteSpan(out.data() + start, out.size() - start)));
 }
 
 Status CheckArgument(const Group& g) {
@@ -959,36 +947,13 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   const uint64_t old_size = d.file->size();
   SS_CHECK(old_size == d.entries * kEntry, "file size and entry count disagree on " + d.file->path().string());
   SS_RETURN_IF_ERROR(d.EnsureMapped(old_size + bytes.size()));
-  // Whole groups, at most kMaxWrite bytes per fdatasync (what bounds a torn write). A big batch
-  // goes out in pieces: each piece's CRCs, its write, and the start of its writeback, so that the
-  // disk writes one piece while the CRCs of the next are computed.
-  {
-    size_t piece_start = 0, piece = 0, unsynced = 0;
-    auto write_piece = [&]() -> Status {
-      if (piece == 0) return Status::Ok();
-      std::span<uint8_t> p(bytes.data() + piece_start, piece);
-      SealGroups(p);
-      const uint64_t at = d.file->size();
-      SS_RETURN_IF_ERROR(d.file->AppendNoSync(p));
-      if (piece_start + piece < bytes.size()) d.file->StartWriteback(at, piece);
-      unsynced += piece;
-      piece_start += piece;
-      piece = 0;
-      return Status::Ok();
-    };
-    for (const Group& g : groups) {
-      const size_t n = (g.entries.size() + 1) * kEntry;
-      if (unsynced + piece + n > layout::kMaxWrite) {
-        SS_RETURN_IF_ERROR(write_piece());
-        d.file->Sync();
-        unsynced = 0;
-      } else if (piece >= kWritebackPiece) {
-        SS_RETURN_IF_ERROR(write_piece());
-      }
-      piece += n;
-    }
-    SS_RETURN_IF_ERROR(write_piece());
-    d.file->Sync();
+  // Whole groups, at most kMaxWrite bytes per write and fdatasync (what bounds a torn write).
+  for (size_t g = 0, start = 0; g < groups.size();) {
+    size_t end = start;
+    for (; g < groups.size() && end - start + (groups[g].entries.size() + 1) * kEntry <= layout::kMaxWrite; ++g)
+      end += (groups[g].entries.size() + 1) * kEntry;
+    SS_RETURN_IF_ERROR(d.file->Append(ByteSpan(bytes.data() + start, end - start)));
+    start = end;
   }
   SS_CHECK(d.file->size() == old_size + bytes.size(), "append did not grow " + d.file->path().string());
   d.entries += bytes.size() / kEntry;
