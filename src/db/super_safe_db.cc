@@ -405,7 +405,6 @@ std::variant<uint64_t, Problem> TornWriteStart(const uint8_t* base, uint64_t zer
 struct Content {
   uint64_t end = 0;
   uint64_t keep = 0;
-  std::optional<uint64_t> last_seal;  // entry index, when keep > 0
   std::vector<Problem> problems;
 };
 
@@ -436,7 +435,6 @@ Content AnalyzeFile(const uint8_t* base, uint64_t size, Bytes& scratch) {
     c.keep = std::get<uint64_t>(start);
     auto [tail, problems] = check(c.keep);
     SS_CHECK(!problems.empty() || tail.torn_offset == c.keep, "a torn-write start that is not after a seal");
-    c.last_seal = tail.last_seal;
     c.problems = std::move(problems);
     TrimTornEnd(base, size, c);
   };
@@ -461,7 +459,6 @@ Content AnalyzeFile(const uint8_t* base, uint64_t size, Bytes& scratch) {
     }
   }
   c.keep = tail.torn_offset;
-  c.last_seal = tail.last_seal;
   c.problems = std::move(problems);
   TrimTornEnd(base, size, c);
   return c;
