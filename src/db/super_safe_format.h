@@ -41,13 +41,11 @@ inline constexpr size_t kSealReserved = 45;   // zero to the end of the entry
 
 // Preallocation (docs/db-format.md, "Preallocation and the zero tail"). The file grows in whole
 // chunks; every write (one fdatasync each) holds at most kMaxWrite bytes, so only the last
-// kMaxWrite bytes of content can belong to a torn write, and the zero tail is shorter than
-// kMaxZeroTail.
+// kMaxWrite bytes of content can belong to a torn write, and the zero tail is at most
+// kMaxZeroTail bytes (a chunk, a torn write, an entry).
 inline constexpr uint64_t kPreallocChunk = uint64_t{4} << 20;
 inline constexpr uint64_t kMaxWrite = uint64_t{1} << 20;
 inline constexpr uint64_t kMaxZeroTail = kPreallocChunk + kMaxWrite + kEntrySize;
-// A torn write that ends inside a seal leaves its bytes zero from a sector boundary on.
-inline constexpr uint64_t kSector = 512;
 
 }  // namespace super_safe_format
 }  // namespace supersafe::db
