@@ -417,7 +417,9 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
     e.chain_index = static_cast<uint32_t>(i);
     BlockID local = local_safe[i];
     if (out.invalid_from[i] <= local.number) {
-      local = Resolve(i, out.invalid_from[i]);
+      // A chain still awaiting its replacement keeps the invalid block it was given: its node may
+      // have indexed the replacement at that height already.
+      if (out.invalid_from[i] < local.number) local = Resolve(i, out.invalid_from[i]);
       e.flags |= db::kFlagLocalSafeInvalid;
     }
     e.local_safe_number = local.number;
