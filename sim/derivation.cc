@@ -81,6 +81,9 @@ std::vector<uint64_t> Derivation::ProjectSafeNumbersOnChain() const {
     if (v == out.size()) out.push_back(0);
     out[v] = std::max(out[v], SafeNumberOnChain(v));
   }
+  // Non-decreasing, so that the bound at the newest view covers an answer from an older view the
+  // supervisor may still hold (a reorg to a fork that derives less).
+  for (uint64_t v = 1; v < out.size(); ++v) out[v] = std::max(out[v], out[v - 1]);
   return out;
 }
 

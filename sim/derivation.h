@@ -58,9 +58,9 @@ class Derivation {
   // What the node would derive, without deriving: SafeNumbersOnChain() for the views that are still
   // on the canonical L1 chain, then one entry for every further canonical L1 block up to the head,
   // as if the node derived through it now (no new replacements); where the node still holds a view
-  // derived from an L1 block reorged out since, the larger of the two. With manual nodes, an upper
-  // bound of what any honest caller can have told the supervisor, which may not have heard of the
-  // reorg yet.
+  // derived from an L1 block reorged out since, the larger of the two; then made non-decreasing.
+  // With manual nodes, an upper bound of what any honest caller can have told the supervisor, which
+  // may not have heard of the reorg yet.
   std::vector<uint64_t> ProjectSafeNumbersOnChain() const;
   // The lowest view dropped or rewritten since the last call (nullopt if views were only added):
   // every view below it is the same as at that call. For mirrors that update in place.
