@@ -1,6 +1,8 @@
-// Keccak256Many and Crc32cMany split over two threads against the same batch hashed inline (bench/README.md,
-// "Keccak-256 batches"): batches of 64-byte inputs (one permutation each, like the event-log DB's
-// access-list checksums), the two ways interleaved in one loop so that both see the same load.
+// Keccak256Many and Crc32cMany split over two threads against the same batch done inline
+// (bench/README.md, "Keccak-256 over both cores" and "Catching up with the seals' CRCs over both
+// cores"): batches of 64-byte inputs for Keccak (one permutation each, like the event-log DB's
+// access-list checksums) and of 810-byte ones for CRC-32C (super-safe-db groups), the two ways
+// interleaved in one loop so that both see the same load.
 // calls batches come back to back (the event-log DB hashes two rounds per append), then gap_us
 // sleeps, as a DB append does while it waits for fdatasync, so that the worker has gone to sleep
 // when the next batch comes.
