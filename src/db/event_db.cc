@@ -512,6 +512,8 @@ Result<bool> TornInPreallocatedSpace(SequentialReader& reader, uint64_t p, const
     if (prev && (prev->number == UINT64_MAX || cp.ref.number != prev->number + 1 || cp.ref.parent_hash != prev->hash))
       return false;
     extent = std::min(cp.size(), end - p);
+  } else if (extent == kCheckpointSize && c[kCheckpointSize - 1] == 0 && end - p >= kCheckpointSize + kEntrySize) {
+    extent += kEntrySize;  // zeros that run on from the checkpoint into the entry after it
   }
   // Rule 1: an all-zero entry of this block within the last kMaxWrite bytes of content.
   uint64_t from = end > kMaxWrite ? end - kMaxWrite : 0;
