@@ -192,20 +192,21 @@ std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
   if (f.fd < 0) f.fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (f.fd < 0 || ::fstat(f.fd, &st) != 0) return f.Verify(f.path);  // names what is wrong
-  auto size = static_cast<uint64_t>(st.st_size);
-  {
-    const uint64_t from = full || !f.clean ? 0 : std::min(f.verified, size);
-    size = f.kind == File::Kind::kSafe
-               ? ContentEnd(f.fd, db::super_safe_format::kEntrySize, 0, from, size, read_buffer_)
-               : ContentEnd(f.fd, db::event_format::kEntrySize, db::event_format::kFileHeaderSize, from, size,
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  auto content_end = [&](uint64_t from) {
+    return f.kind == File::Kind::kSafe
+               ? ContentEnd(f.fd, db::super_safe_format::kEntrySize, 0, from, file_size, read_buffer_)
+               : ContentEnd(f.fd, db::event_format::kEntrySize, db::event_format::kFileHeaderSize, from, file_size,
                             read_buffer_);
-  }
+  };
+  uint64_t size = content_end(full || !f.clean ? 0 : std::min(f.verified, file_size));
 
   // The whole file, as the verifier sees it; when sound, the bookkeeping for later steps.
   Bytes& buf = read_buffer_;
   auto whole = [&] {
     if (!full && f.clean) rewritten_ = true;
     f.clean = false;
+    size = content_end(0);  // a rewound file may end before the bytes verified before
     std::vector<db::Finding> findings = f.Verify(f.path);
     if (findings.empty() && ReadAt(f.fd, 0, size, buf)) f.Advance(buf.data(), 0, size);
     return findings;
