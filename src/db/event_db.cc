@@ -812,7 +812,7 @@ Result<std::unique_ptr<EventDB>> EventDB::Open(const std::filesystem::path& file
                                                const OpenOptions& options) {
   const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
   SS_RETURN_IF_ERROR(CreateDirectoriesDurably(dir));
-  SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash, kPreallocChunk));
+  SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash, kPreallocChunk, PreallocMode::kWriteZeros));
   auto impl = std::make_unique<Impl>();
   impl->file = std::move(append_file);
   impl->chain_id = chain_id;
