@@ -4,7 +4,7 @@
 // after fdatasync; an fsync failure is fatal (the process stops with a message naming the file,
 // it never retries and continues). Reads use pread and never change the file.
 //
-// Preallocated mode (Open with `prealloc_chunk` > 0, used by the super-safe-db): the file is opened
+// Preallocated mode (Open with `prealloc_chunk` > 0, used by the super-safe-db and the event-log DBs): the file is opened
 // without O_APPEND and grows in steps of whole chunks (a size-extending fallocate, then fsync), so an
 // append's fdatasync need not commit a new file size. The file is then [content][zero bytes];
 // size() is the end of the content, which the owner, who can tell content from zeros, sets with
