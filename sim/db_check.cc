@@ -35,13 +35,12 @@ bool ReadAt(int fd, uint64_t offset, size_t len, Bytes& out) {
   return true;
 }
 
-// The super-safe-db's content ends where its preallocated zero tail starts: at the first all-zero
-// entry (valid content has none, docs/db-format.md), looked for from entry `from` on; the file
-// size if there is none.
-uint64_t SafeContentEnd(int fd, uint64_t from, uint64_t size, Bytes& scratch) {
-  constexpr uint64_t kEntry = db::super_safe_format::kEntrySize;
-  constexpr uint64_t kBlock = 1024 * kEntry;
-  for (uint64_t at = from / kEntry * kEntry; at + kEntry <= size; at += kBlock) {
+// Both databases' content ends where the preallocated zero tail starts: at the first all-zero
+// entry of `kEntry` bytes (valid content has none, docs/db-format.md and docs/event-db-format.md),
+// looked for from entry `from` on (at least `floor`); the file size if there is none.
+uint64_t ContentEnd(int fd, uint64_t kEntry, uint64_t floor, uint64_t from, uint64_t size, Bytes& scratch) {
+  const uint64_t kBlock = 1024 * kEntry;
+  for (uint64_t at = std::max(floor, from / kEntry * kEntry); at + kEntry <= size; at += kBlock) {
     const uint64_t n = std::min(kBlock, (size - at) / kEntry * kEntry);
     if (!ReadAt(fd, at, n, scratch)) return size;
     for (uint64_t e = 0; e < n; e += kEntry)
@@ -193,17 +192,21 @@ std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
   if (f.fd < 0) f.fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (f.fd < 0 || ::fstat(f.fd, &st) != 0) return f.Verify(f.path);  // names what is wrong
-  auto size = static_cast<uint64_t>(st.st_size);
-  if (f.kind == File::Kind::kSafe) {
-    const uint64_t from = full || !f.clean ? 0 : std::min(f.verified, size);
-    size = SafeContentEnd(f.fd, from, size, read_buffer_);
-  }
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  auto content_end = [&](uint64_t from) {
+    return f.kind == File::Kind::kSafe
+               ? ContentEnd(f.fd, db::super_safe_format::kEntrySize, 0, from, file_size, read_buffer_)
+               : ContentEnd(f.fd, db::event_format::kEntrySize, db::event_format::kFileHeaderSize, from, file_size,
+                            read_buffer_);
+  };
+  uint64_t size = content_end(full || !f.clean ? 0 : std::min(f.verified, file_size));
 
   // The whole file, as the verifier sees it; when sound, the bookkeeping for later steps.
   Bytes& buf = read_buffer_;
   auto whole = [&] {
     if (!full && f.clean) rewritten_ = true;
     f.clean = false;
+    size = content_end(0);  // a rewound file may end before the bytes verified before
     std::vector<db::Finding> findings = f.Verify(f.path);
     if (findings.empty() && ReadAt(f.fd, 0, size, buf)) f.Advance(buf.data(), 0, size);
     return findings;

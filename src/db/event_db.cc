@@ -377,6 +377,10 @@ enum class ScanMode { kStopAtCorruption, kReportAll };
 struct ScanOutcome {
   std::vector<Finding> corruption;    // in file order
   std::optional<uint64_t> torn_from;  // where a torn tail (an incomplete block) begins
+  std::optional<uint64_t> first_bad;  // where the block of the first corruption starts
+  std::optional<BlockRef> before_bad;  // the block before it, if any
+  std::optional<uint64_t> last_bad;   // the same for the last corruption (kReportAll)
+  std::optional<BlockRef> before_last_bad;
 };
 
 // Walks the blocks after the file header. kStopAtCorruption (Open) stops at the first corruption;
@@ -386,12 +390,18 @@ Result<ScanOutcome> ScanBlocks(SequentialReader& reader, ScanMode mode,
                                const std::function<void(uint64_t, const Checkpoint&)>& on_block) {
   const uint64_t size = reader.size();
   ScanOutcome out;
-  auto report = [&](uint64_t offset, std::string what) {
-    out.corruption.push_back(Finding{reader.file(), offset, std::move(what)});
-  };
   std::optional<BlockRef> prev;
   std::vector<Problem> problems;
   uint64_t p = kFileHeaderSize;
+  auto report = [&](uint64_t offset, std::string what) {
+    if (!out.first_bad) {
+      out.first_bad = p;
+      out.before_bad = prev;
+    }
+    out.last_bad = p;
+    out.before_last_bad = prev;
+    out.corruption.push_back(Finding{reader.file(), offset, std::move(what)});
+  };
   while (p < size) {
     if (size - p < kCheckpointSize) {
       out.torn_from = p;
@@ -437,6 +447,85 @@ Result<ScanOutcome> ScanBlocks(SequentialReader& reader, ScanMode mode,
     p += cp.size();
   }
   return out;
+}
+
+// ---- The zero tail (docs/event-db-format.md, "Preallocation and the zero tail") ------------
+
+// Where the content of a file of `size` bytes ends. Scans back over at most kMaxZeroTail bytes
+// and an entry, never the whole file.
+struct ContentBounds {
+  uint64_t size = 0;
+  uint64_t last = 0;  // one past the last nonzero byte (within reach)
+  uint64_t end = 0;   // `last` rounded up to a whole entry, at most `size`: the content end
+  std::optional<Problem> problem;  // a zero tail longer than preallocation leaves
+  bool zero_tail() const { return end < size && !problem; }
+};
+
+Result<ContentBounds> FindContentEnd(int fd, uint64_t size, const std::filesystem::path& file) {
+  ContentBounds b{size, size, size, std::nullopt};
+  const uint64_t reach = kMaxZeroTail + kEntrySize;
+  const uint64_t floor = size > reach ? size - reach : 0;
+  static const Bytes zeros(64 << 10, 0);
+  Bytes block(zeros.size());
+  uint64_t last = size;
+  while (last > floor) {
+    const uint64_t n = std::min<uint64_t>(block.size(), last - floor);
+    SS_RETURN_IF_ERROR(PreadExact(fd, block.data(), n, last - n, file));
+    if (std::memcmp(block.data(), zeros.data(), n) == 0) {
+      last -= n;
+      continue;
+    }
+    uint64_t k = n;
+    while (block[k - 1] == 0) --k;
+    last = last - n + k;
+    break;
+  }
+  b.last = last;
+  b.end = std::min(size, (last + kEntrySize - 1) / kEntrySize * kEntrySize);
+  if (size - b.end > kMaxZeroTail)
+    b.problem = Problem{b.end, "the file ends in " + std::string(last == floor ? "more than " : "") +
+                                   std::to_string(size - b.end) + " zero bytes, more than preallocation leaves (" +
+                                   std::to_string(kMaxZeroTail) + ")"};
+  return b;
+}
+
+// A header cut by a crash: a file shorter than the header, or, in a file with a zero tail, an
+// unsound header whose nonzero bytes end before the header does (`header` is the first
+// kFileHeaderSize bytes when the file has them).
+bool TornHeader(const ContentBounds& b, const uint8_t* header) {
+  if (b.size < kFileHeaderSize || b.end < kFileHeaderSize) return true;
+  return b.zero_tail() && b.last < kFileHeaderSize && CheckFileHeader(header).has_value();
+}
+
+// Rules 1 and 2 of "Preallocation and the zero tail": whether the first unsound block, at `p`
+// (after `prev`), of content ending at reader.size() with its last nonzero byte before `last`, is
+// a write torn in preallocated space. Asked only for a file with a zero tail.
+Result<bool> TornInPreallocatedSpace(SequentialReader& reader, uint64_t p, const std::optional<BlockRef>& prev,
+                                     uint64_t last) {
+  const uint64_t end = reader.size();
+  uint64_t extent = std::min<uint64_t>(kCheckpointSize, end - p);  // the checkpoint, or the whole block
+  SS_ASSIGN_OR_RETURN(const uint8_t* c, reader.View(p, extent));
+  const bool sound_checkpoint = extent == kCheckpointSize && !CheckCheckpoint(c);
+  if (sound_checkpoint) {
+    const Checkpoint cp = DecodeCheckpoint(c);
+    // Zeros do not make a sound checkpoint of another block.
+    if (prev && (prev->number == UINT64_MAX || cp.ref.number != prev->number + 1 || cp.ref.parent_hash != prev->hash))
+      return false;
+    extent = std::min(cp.size(), end - p);
+  } else if (extent == kCheckpointSize && c[kCheckpointSize - 1] == 0 && end - p >= kCheckpointSize + kEntrySize) {
+    extent += kEntrySize;  // zeros that run on from the checkpoint into the entry after it
+  }
+  // Rule 1: an all-zero entry of this block within the last kMaxWrite bytes of content.
+  uint64_t from = end > kMaxWrite ? end - kMaxWrite : 0;
+  from = std::max(p, (from + kEntrySize - 1) / kEntrySize * kEntrySize);
+  for (uint64_t e = from; e + kEntrySize <= p + extent; e += kEntrySize) {
+    SS_ASSIGN_OR_RETURN(const uint8_t* bytes, reader.View(e, kEntrySize));
+    if (AllZero(bytes, kEntrySize)) return true;
+  }
+  // Rule 2: the block is the last one and ends in zero bytes: judged as ending at its last nonzero
+  // byte, it is incomplete (a sound checkpoint whose block runs past, or a partial checkpoint).
+  if (last < end && p + extent == end) return sound_checkpoint || last - p < kCheckpointSize;
+  return false;
 }
 
 // ---- Writing helpers ------------------------------------------------------------------------
@@ -608,6 +697,7 @@ struct EventDB::Impl {
   FileReader reader;                    // covers [0, data_end)
   bool write_failed = false;            // a write failed: no more writes until reopened
   Bytes write_buffer;
+  std::vector<size_t> block_ends;  // in write_buffer
   std::vector<Hash> checksums;  // of the logs being appended
   Bytes checksum_scratch;
   std::vector<ByteSpan> checksum_spans;
@@ -665,14 +755,22 @@ struct EventDB::Impl {
 
 Status EventDB::Impl::Recover() {
   const std::filesystem::path& path = file->path();
-  if (file->size() < kFileHeaderSize) {
+  ContentBounds bounds{file->size(), file->size(), file->size(), std::nullopt};
+  uint8_t header[kFileHeaderSize] = {};
+  if (file->size() >= kFileHeaderSize) {
+    SS_ASSIGN_OR_RETURN(bounds, FindContentEnd(file->fd(), file->size(), path));
+    SS_RETURN_IF_ERROR(file->ReadAt(0, kFileHeaderSize, header));
+  }
+  file->SetContentSize(bounds.end);
+  if (TornHeader(bounds, header)) {
+    // In a file with a zero tail the torn bytes end at the last nonzero one.
+    if (bounds.zero_tail()) file->SetContentSize(bounds.last);
     if (file->size() > 0) {
       SS_ASSIGN_OR_RETURN(recovery.torn_bytes, file->MoveTailToBroken(0));
     }
     SS_RETURN_IF_ERROR(file->Append(EncodeFileHeader(chain_id)));
+    bounds = ContentBounds{file->size(), file->size(), file->size(), std::nullopt};
   } else {
-    uint8_t header[kFileHeaderSize];
-    SS_RETURN_IF_ERROR(file->ReadAt(0, kFileHeaderSize, header));
     if (auto problem = CheckFileHeader(header)) return CorruptionAt(path, problem->offset, problem->what);
     const ChainID stored = ChainID::FromBytes32(HashAt(header + kHeaderChainID));
     if (stored != chain_id)
@@ -682,11 +780,23 @@ Status EventDB::Impl::Recover() {
   SS_ASSIGN_OR_RETURN(ScanOutcome scan, ScanBlocks(scan_reader, ScanMode::kStopAtCorruption,
                                                    [this](uint64_t offset, const Checkpoint& cp) { AddBlock(offset, cp); }));
   if (!scan.corruption.empty()) {
-    const Finding& f = scan.corruption.front();
-    return CorruptionAt(path, f.offset, f.what);
+    bool torn = false;
+    if (bounds.zero_tail()) {
+      SS_ASSIGN_OR_RETURN(torn, TornInPreallocatedSpace(scan_reader, *scan.first_bad, scan.before_bad, bounds.last));
+    }
+    if (!torn) {
+      const Finding& f = scan.corruption.front();
+      return CorruptionAt(path, f.offset, f.what);
+    }
+    scan.torn_from = scan.first_bad;
   }
+  if (bounds.problem) return CorruptionAt(path, bounds.problem->offset, bounds.problem->what);
   if (scan.torn_from) {
     SS_CHECK(*scan.torn_from == data_end, "torn tail does not start after the last sound block");
+    if (bounds.zero_tail()) {
+      SS_CHECK(bounds.last > data_end, "a torn tail without a nonzero byte");
+      file->SetContentSize(bounds.last);
+    }
     SS_ASSIGN_OR_RETURN(const uint64_t moved, file->MoveTailToBroken(*scan.torn_from));
     recovery.torn_bytes += moved;
   }
@@ -702,7 +812,7 @@ Result<std::unique_ptr<EventDB>> EventDB::Open(const std::filesystem::path& file
                                                const OpenOptions& options) {
   const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
   SS_RETURN_IF_ERROR(CreateDirectoriesDurably(dir));
-  SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash));
+  SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash, kPreallocChunk, PreallocMode::kWriteZeros));
   auto impl = std::make_unique<Impl>();
   impl->file = std::move(append_file);
   impl->chain_id = chain_id;
@@ -728,13 +838,27 @@ Status EventDB::AppendBatch(std::span<const BlockRecord> blocks) {
   if (blocks.empty()) return Status::Ok();
   ComputeChecksums(blocks, d.chain_id, d.checksums, d.checksum_scratch, d.checksum_spans);
   d.write_buffer.clear();
+  d.block_ends.clear();
   const Hash* checksums = d.checksums.data();
   for (const BlockRecord& b : blocks) {
     EncodeBlock(b, checksums, d.write_buffer);
     checksums += b.logs.size();
+    d.block_ends.push_back(d.write_buffer.size());
   }
   SS_CHECK(d.file->size() == d.data_end, "event DB file size drifted from the block index");
-  SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Append(d.write_buffer)));
+  // Whole blocks, at most kMaxWrite bytes a write and fdatasync (what bounds where a torn write's
+  // zeros can be); a larger block alone, in pieces of kMaxWrite bytes.
+  const Bytes& bytes = d.write_buffer;
+  for (size_t start = 0, next = 0; start < bytes.size();) {
+    size_t stop = start;
+    while (next < d.block_ends.size() && d.block_ends[next] - start <= kMaxWrite) stop = d.block_ends[next++];
+    if (stop == start) {
+      stop = std::min<size_t>(start + kMaxWrite, d.block_ends[next]);
+      if (stop == d.block_ends[next]) ++next;
+    }
+    SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Append(ByteSpan(bytes.data() + start, stop - start))));
+    start = stop;
+  }
   const uint64_t batch_start = d.data_end;
   uint64_t offset = batch_start;
   for (const BlockRecord& b : blocks) {
@@ -866,19 +990,42 @@ std::vector<Finding> VerifyEventDB(const std::filesystem::path& file) {
   uint8_t header[kFileHeaderSize];
   if (Status read = PreadExact(fd, header, kFileHeaderSize, 0, file); !read.ok())
     return {Finding{file, 0, read.ToString()}};
+  // As Open judges the end: the zero tail is no finding, a torn write one finding for all of it.
+  Result<ContentBounds> bounds = FindContentEnd(fd, size, file);
+  if (!bounds.ok()) return {Finding{file, 0, bounds.status().ToString()}};
+  if (TornHeader(*bounds, header))
+    return {Finding{file, 0, "torn file header: " + std::to_string(bounds->zero_tail() ? bounds->last : bounds->end) +
+                                 " bytes"}};
   if (auto problem = CheckFileHeader(header)) findings.push_back(Finding{file, problem->offset, problem->what});
-  SequentialReader reader(fd, size, file);
+  SequentialReader reader(fd, bounds->end, file);
   Result<ScanOutcome> scan = ScanBlocks(reader, ScanMode::kReportAll, [](uint64_t, const Checkpoint&) {});
+  // A torn write is the first bad block on (what Open recovers), else maybe the last bad block on.
+  for (int i = 0; i < 2 && scan.ok() && !scan->corruption.empty() && bounds->zero_tail(); ++i) {
+    const uint64_t p = i == 0 ? *scan->first_bad : *scan->last_bad;
+    if (i == 1 && p == *scan->first_bad) break;
+    Result<bool> torn = TornInPreallocatedSpace(reader, p, i == 0 ? scan->before_bad : scan->before_last_bad,
+                                                bounds->last);
+    if (!torn.ok()) scan = torn.status();
+    if (scan.ok() && *torn) {
+      std::erase_if(scan->corruption, [p](const Finding& f) { return f.offset >= p; });
+      scan->torn_from = p;
+      break;
+    }
+  }
   if (!scan.ok()) {
     findings.push_back(Finding{file, 0, scan.status().ToString()});
     return findings;
   }
   findings.insert(findings.end(), scan->corruption.begin(), scan->corruption.end());
-  if (scan->torn_from)
+  if (bounds->problem) {
+    findings.push_back(Finding{file, bounds->problem->offset, bounds->problem->what});
+  } else if (scan->torn_from) {
+    const uint64_t torn_end = bounds->zero_tail() ? bounds->last : size;
     findings.push_back(Finding{file, *scan->torn_from,
-                               "torn tail: " + std::to_string(size - *scan->torn_from) +
+                               "torn tail: " + std::to_string(torn_end - *scan->torn_from) +
                                    " bytes of an incomplete block (recovery moves them to " +
                                    file.filename().string() + ".broken)"});
+  }
   return findings;
 }
 

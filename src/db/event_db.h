@@ -5,7 +5,8 @@
 // Blocks are appended in order (each one's parent hash must be the previous block's hash) with a
 // checkpoint per block; a block with its logs, their access-list checksums (computed by the append)
 // and its executing-message links is appended with one write and made durable before Append
-// returns. Rewind truncates to a block.
+// returns. Rewind truncates to a block. The file is preallocated in chunks of zeros, so it is
+// [content][zero tail]; Open finds the content end by scanning back over at most kMaxZeroTail.
 //
 // Memory and reads: the DB keeps a 16-byte index entry per block in memory and reads the file
 // through a read-only shared mapping, so a lookup is a memory access. Pages of the file that

@@ -71,4 +71,12 @@ inline constexpr uint64_t BlockSize(uint64_t log_count, uint64_t exec_count) {
   return (kCheckpointEntries + 2 * log_count + kExecLinkEntries * exec_count) * kEntrySize;
 }
 
+// Preallocation (docs/event-db-format.md, "Preallocation and the zero tail"). The file grows in
+// whole chunks; every write (one fdatasync each) holds at most kMaxWrite bytes (whole blocks, or a
+// piece of one larger block), so only the last kMaxWrite bytes of content can hold the zeros of a
+// torn write, and the zero tail is at most kMaxZeroTail bytes (a chunk, a torn write, an entry).
+inline constexpr uint64_t kPreallocChunk = uint64_t{4} << 20;
+inline constexpr uint64_t kMaxWrite = uint64_t{1} << 20;
+inline constexpr uint64_t kMaxZeroTail = kPreallocChunk + kMaxWrite + kEntrySize;
+
 }  // namespace supersafe::db::event_format

@@ -78,7 +78,7 @@ Status WriteAll(int fd, const uint8_t* p, size_t n, const std::filesystem::path&
 }  // namespace
 
 Result<std::unique_ptr<AppendFile>> AppendFile::Open(const std::filesystem::path& path, CrashSwitch* crash,
-                                                     uint64_t prealloc_chunk) {
+                                                     uint64_t prealloc_chunk, PreallocMode mode) {
   // pwrite on an O_APPEND descriptor appends on Linux, so preallocated files go without it.
   const int append = prealloc_chunk > 0 ? 0 : O_APPEND;
   bool created = true;
@@ -106,7 +106,7 @@ Result<std::unique_ptr<AppendFile>> AppendFile::Open(const std::filesystem::path
     return IOError(path.string() + " is not a regular file");
   }
   return std::unique_ptr<AppendFile>(
-      new AppendFile(path, fd, static_cast<uint64_t>(st.st_size), crash, prealloc_chunk));
+      new AppendFile(path, fd, static_cast<uint64_t>(st.st_size), crash, prealloc_chunk, mode));
 }
 
 AppendFile::~AppendFile() { ::close(fd_); }
@@ -125,6 +125,17 @@ void AppendFile::Reserve(uint64_t end) {
   if (end < allocated_) return;
   // At least one zero byte stays after the content, so even a full write leaves a zero tail.
   const uint64_t target = (end / chunk_ + 1) * chunk_;
+  if (mode_ == PreallocMode::kWriteZeros) {
+    static const Bytes zeros(uint64_t{1} << 20, 0);
+    for (uint64_t at = allocated_; at < target;) {
+      const uint64_t n = std::min<uint64_t>(zeros.size(), target - at);
+      if (!WriteAll(fd_, zeros.data(), n, path_, at).ok()) FatalIOError(path_, "write", errno);
+      at += n;
+    }
+    if (::fsync(fd_) != 0) FatalIOError(path_, "fsync", errno);
+    allocated_ = target;
+    return;
+  }
   if (::fallocate(fd_, 0, static_cast<off_t>(allocated_), static_cast<off_t>(target - allocated_)) != 0) {
     if (errno == EOPNOTSUPP) return;  // the write extends the file instead
     FatalIOError(path_, "fallocate", errno);

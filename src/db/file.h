@@ -4,13 +4,16 @@
 // after fdatasync; an fsync failure is fatal (the process stops with a message naming the file,
 // it never retries and continues). Reads use pread and never change the file.
 //
-// Preallocated mode (Open with `prealloc_chunk` > 0, used by the super-safe-db): the file is opened
+// Preallocated mode (Open with `prealloc_chunk` > 0, used by the super-safe-db and the event-log DBs): the file is opened
 // without O_APPEND and grows in steps of whole chunks (a size-extending fallocate, then fsync), so an
 // append's fdatasync need not commit a new file size. The file is then [content][zero bytes];
 // size() is the end of the content, which the owner, who can tell content from zeros, sets with
 // SetContentSize after Open (Open sets it to the file size). Appends write with pwrite at size().
 // Truncate and MoveTailToBroken cut the file itself, so no stale bytes stay past the content. On a
-// file system without fallocate the file just grows by its writes.
+// file system without fallocate the file just grows by its writes. With PreallocMode::kWriteZeros
+// (the event-log DBs) a chunk is written as zeros instead (then fsync): ext4 keeps fallocated
+// space as unwritten extents, and the first write into each block must convert its extent, a
+// metadata change that the append's fdatasync then commits; written zeros need no conversion.
 //
 // Simulated crashes: a CrashSwitch shared with the simulator can be armed so that the next Append
 // writes only its first `torn_bytes` bytes and then fails with kIOError ("simulated crash"). After
@@ -49,12 +52,15 @@ Status CreateDirectoriesDurably(const std::filesystem::path& dir);
 // How many times SyncDirectory ran in this process (for tests).
 uint64_t DirectorySyncCount();
 
+enum class PreallocMode : uint8_t { kFallocate, kWriteZeros };
+
 class AppendFile {
  public:
   // Opens (creating if absent) `path` for reading and appending. `crash` may be null. A file it
   // creates has its directory synced before Open returns.
   static Result<std::unique_ptr<AppendFile>> Open(const std::filesystem::path& path, CrashSwitch* crash = nullptr,
-                                                  uint64_t prealloc_chunk = 0);
+                                                  uint64_t prealloc_chunk = 0,
+                                                  PreallocMode mode = PreallocMode::kFallocate);
   ~AppendFile();
   AppendFile(const AppendFile&) = delete;
   AppendFile& operator=(const AppendFile&) = delete;
@@ -83,8 +89,8 @@ class AppendFile {
   Result<uint64_t> MoveTailToBroken(uint64_t offset);
 
  private:
-  AppendFile(std::filesystem::path path, int fd, uint64_t size, CrashSwitch* crash, uint64_t chunk)
-      : path_(std::move(path)), fd_(fd), size_(size), allocated_(size), crash_(crash), chunk_(chunk) {}
+  AppendFile(std::filesystem::path path, int fd, uint64_t size, CrashSwitch* crash, uint64_t chunk, PreallocMode mode)
+      : path_(std::move(path)), fd_(fd), size_(size), allocated_(size), crash_(crash), chunk_(chunk), mode_(mode) {}
   Status CheckAlive() const;
   // Preallocated mode: makes the file longer than `end` bytes (whole chunks), synced.
   void Reserve(uint64_t end);
@@ -95,6 +101,7 @@ class AppendFile {
   uint64_t allocated_;
   CrashSwitch* crash_;
   uint64_t chunk_;
+  PreallocMode mode_;
   bool dead_ = false;
 };
 

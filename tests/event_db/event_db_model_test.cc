@@ -26,6 +26,7 @@ namespace {
 struct Model {
   std::vector<BlockRecord> blocks;  // what the DB must hold, in order
   bool planted_rewind_bug = false;  // the shrink test's deliberate model fault: rewinds are forgotten
+  ChainID chain_id;                 // the DB's
 
   std::optional<BlockRef> Latest() const { return blocks.empty() ? std::nullopt : std::optional(blocks.back().ref); }
   const BlockRecord* Find(uint64_t number) const {
@@ -145,9 +146,9 @@ struct AppendConflicting : Command {
     b.ref.number = m.Latest()->number + (kind == kGap ? 2 : kind == kRepeat ? 0 : 1);
     b.ref.parent_hash = m.Latest()->hash;
     if (kind == kOtherParent) b.ref.parent_hash.bytes[0] ^= 1;
-    const auto size = std::filesystem::file_size(sut.file);
+    const Bytes before = testing::ReadFileBytes(sut.file);
     RC_ASSERT(sut.db->Append(b).code() == Code::kConflictingData);
-    RC_ASSERT(std::filesystem::file_size(sut.file) == size);
+    RC_ASSERT(testing::ReadFileBytes(sut.file) == before);
     ExpectSameTip(m, sut);
   }
   void show(std::ostream& os) const override {
@@ -199,7 +200,9 @@ struct Reopen : Command {
 };
 
 // A crash tears the write of 1..3 blocks after `torn` bytes; the DB refuses writes until it is
-// reopened, and recovery keeps exactly the blocks that were complete.
+// reopened, and recovery keeps exactly the blocks that were complete. The write goes into
+// preallocated space, where the bytes it did not write read as zeros: a block whose unwritten
+// bytes are zeros anyway is complete, and the torn bytes end at the last nonzero one.
 struct CrashAppend : Command {
   std::vector<BlockRecord> blocks;
   uint64_t torn;
@@ -208,22 +211,49 @@ struct CrashAppend : Command {
     for (const auto& b : blocks) total += EncodedSize(b);
     torn = *rc::gen::inRange<uint64_t>(1, total);
   }
-  size_t CompleteBlocks() const {
+  // The bytes the batch encodes to, from a file of its own (chain `chain`).
+  Bytes Encoded(const ChainID& chain) const { return testing::EncodedBytes(blocks, chain); }
+  // What is on disk after the crash: the first `torn` bytes, then zeros.
+  Bytes OnDisk(const Bytes& encoded) const {
+    Bytes out(encoded.begin(), encoded.begin() + static_cast<ptrdiff_t>(torn));
+    out.resize(encoded.size(), 0);
+    return out;
+  }
+  size_t CompleteBlocks(const Bytes& encoded) const {
+    const Bytes disk = OnDisk(encoded);
+    size_t n = 0;
+    for (uint64_t end = 0; n < blocks.size();) {
+      const uint64_t start = end;
+      end += EncodedSize(blocks[n]);
+      if (!std::equal(encoded.begin() + static_cast<ptrdiff_t>(start), encoded.begin() + static_cast<ptrdiff_t>(end),
+                      disk.begin() + static_cast<ptrdiff_t>(start)))
+        break;
+      ++n;
+    }
+    return n;
+  }
+  size_t CompleteBlocks() const {  // without the encoding: the blocks the torn bytes cover whole
     size_t n = 0;
     for (uint64_t end = 0; n < blocks.size() && (end += EncodedSize(blocks[n])) <= torn;) ++n;
     return n;
   }
   void checkPreconditions(const Model& m) const override { RC_PRE(Follows(blocks, m)); }
-  void apply(Model& m) const override { m.blocks.insert(m.blocks.end(), blocks.begin(), blocks.begin() + CompleteBlocks()); }
+  void apply(Model& m) const override {
+    m.blocks.insert(m.blocks.end(), blocks.begin(), blocks.begin() + CompleteBlocks(Encoded(m.chain_id)));
+  }
   void run(const Model& m, Sut& sut) const override {
     sut.crash.Arm(torn);
     RC_ASSERT(sut.db->AppendBatch(blocks).code() == Code::kIOError);
     RC_ASSERT(sut.db->Append(blocks[0]).code() == Code::kIOError);  // no more writes
     RC_ASSERT(sut.db->RewindTo(0).code() == Code::kIOError);
     sut.Reopen();
+    const Bytes encoded = Encoded(sut.chain_id);
+    const size_t complete = CompleteBlocks(encoded);
+    RC_ASSERT(complete >= CompleteBlocks());
     uint64_t complete_bytes = 0;
-    for (size_t i = 0; i < CompleteBlocks(); ++i) complete_bytes += EncodedSize(blocks[i]);
-    RC_ASSERT(sut.db->recovery().torn_bytes == torn - complete_bytes);
+    for (size_t i = 0; i < complete; ++i) complete_bytes += EncodedSize(blocks[i]);
+    const uint64_t torn_end = complete == blocks.size() ? complete_bytes : testing::TrimmedEnd(encoded, complete_bytes, torn);
+    RC_ASSERT(sut.db->recovery().torn_bytes == torn_end - complete_bytes);
     Model after = m;
     apply(after);
     ExpectSameTip(after, sut);
@@ -300,8 +330,9 @@ struct SetWindow : Command {
 };
 
 void CheckAgainstModel(bool planted_rewind_bug) {
-  Sut sut(*GenBigChainID());
-  rc::state::check(Model{.blocks = {}, .planted_rewind_bug = planted_rewind_bug}, sut,
+  const ChainID chain = *GenBigChainID();
+  Sut sut(chain);
+  rc::state::check(Model{.blocks = {}, .planted_rewind_bug = planted_rewind_bug, .chain_id = chain}, sut,
                    rc::state::gen::execOneOfWithArgs<AppendBlocks, AppendBlocks, AppendConflicting, RewindTo, Clear,
                                                      Reopen, CrashAppend, Lookup, Lookup, SetWindow>());
 }

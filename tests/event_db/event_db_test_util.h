@@ -14,6 +14,7 @@
 
 #include "core/crypto.h"
 #include "db/event_db.h"
+#include "db/event_db_format.h"
 #include "tests/temp_dir.h"
 
 namespace supersafe::db::testing {
@@ -59,6 +60,42 @@ inline void WriteFileBytes(const std::filesystem::path& p, const Bytes& bytes) {
   SS_CHECK(::pwrite(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()), "write " + p.string());
   SS_CHECK(::ftruncate(fd, static_cast<off_t>(bytes.size())) == 0, "truncate " + p.string());
   ::close(fd);
+}
+
+// The file's content without the preallocated zero tail: up to its last nonzero byte, rounded up
+// to a whole entry, at most the file size.
+inline Bytes ContentBytes(const std::filesystem::path& p) {
+  Bytes bytes = ReadFileBytes(p);
+  size_t end = bytes.size();
+  while (end > 0 && bytes[end - 1] == 0) --end;
+  constexpr size_t kEntry = event_format::kEntrySize;
+  bytes.resize(std::min(bytes.size(), (end + kEntry - 1) / kEntry * kEntry));
+  return bytes;
+}
+
+// One past the last nonzero byte of bytes[from, to), or `from`: where a torn write that wrote
+// bytes[from, to) into preallocated space ends.
+inline size_t TrimmedEnd(const Bytes& bytes, size_t from, size_t to) {
+  while (to > from && bytes[to - 1] == 0) --to;
+  return to;
+}
+
+// The bytes `blocks` encode to (in a file of their own, chain `chain`), without the file header.
+inline Bytes EncodedBytes(const std::vector<BlockRecord>& blocks, const ChainID& chain) {
+  TempDir dir;
+  const auto file = dir.path() / "encoded.db";
+  {
+    auto db = EventDB::Open(file, chain);
+    SS_CHECK(db.ok() && (*db)->AppendBatch(blocks).ok(), "encoding blocks");
+  }
+  size_t end = event_format::kFileHeaderSize;
+  for (const BlockRecord& b : blocks) {
+    const auto execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
+    end += event_format::BlockSize(b.logs.size(), static_cast<uint64_t>(execs));
+  }
+  const Bytes bytes = ReadFileBytes(file);
+  SS_CHECK(bytes.size() >= end, "encoded file too short");
+  return Bytes(bytes.begin() + event_format::kFileHeaderSize, bytes.begin() + static_cast<ptrdiff_t>(end));
 }
 
 }  // namespace supersafe::db::testing
