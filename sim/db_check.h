@@ -15,7 +15,8 @@
 // recovered torn write) the whole file is verified again. When the new bytes show a problem, the
 // findings reported are those of the verifier on the whole file. Full() verifies the whole files;
 // the runner calls it at the end of a run, so damage to bytes verified earlier that the context
-// comparison cannot see is still found there.
+// comparison cannot see is still found there. The super-safe-db is taken to end where its
+// preallocated zero tail starts (its first all-zero entry); the verifier judges that tail itself.
 #pragma once
 
 #include <filesystem>

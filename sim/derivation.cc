@@ -1,6 +1,7 @@
 #include "sim/derivation.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace supersafe::sim {
 
@@ -25,21 +26,26 @@ std::optional<uint64_t> Derivation::DeriveTo(uint64_t to) {
   return dropped;
 }
 
-void Derivation::DeriveNext() {
-  const uint64_t k = tip() + 1;
-  const L1Block& l1 = l1_->at(k);
-  BlockID safe_head = safe();
-  for (const Batch& batch : l1.batches) {
+BlockID Derivation::ApplyBatches(uint64_t k, BlockID safe_head, uint64_t replacement_views_below) const {
+  for (const Batch& batch : l1_->at(k).batches) {
     if (batch.chain_index != chain_->index()) continue;
     for (const L2Block& blk : batch.blocks) {
       if (blk.ref.number != safe_head.number + 1 || blk.ref.parent_hash != safe_head.hash) continue;
-      if (const Replacement* r = ReplacementOf(blk.ref.hash); r != nullptr && r->view <= k) {
+      if (const Replacement* r = ReplacementOf(blk.ref.hash);
+          r != nullptr && r->view <= k && r->view < replacement_views_below) {
         safe_head = r->replacement;  // decided earlier: the replacement, and the rest of the batch is dropped
         break;
       }
       safe_head = blk.ID();
     }
   }
+  return safe_head;
+}
+
+void Derivation::DeriveNext() {
+  const uint64_t k = tip() + 1;
+  const L1Block& l1 = l1_->at(k);
+  BlockID safe_head = ApplyBatches(k, safe(), UINT64_MAX);
   for (const Replacement& r : replacements_) {
     if (r.view != k) continue;
     auto at = AncestorAt(safe_head, r.original.number);
@@ -56,9 +62,41 @@ std::vector<uint64_t> Derivation::SafeNumbersOnChain() const {
   return out;
 }
 
-uint64_t Derivation::SafeNumberOnChain(uint64_t view) const {
+std::vector<uint64_t> Derivation::ProjectSafeNumbersOnChain() const {
+  uint64_t canonical = 1;  // views 0 .. canonical-1 were derived from today's canonical L1 blocks
+  while (canonical < views_.size() && canonical < l1_->blocks().size() &&
+         l1_->at(canonical).ref.hash == views_[canonical].l1_hash)
+    ++canonical;
+  std::vector<uint64_t> out;
+  out.reserve(l1_->blocks().size());
+  for (uint64_t v = 0; v < canonical; ++v) out.push_back(SafeNumberOnChain(v));
+  BlockID safe_head = views_[canonical - 1].safe;
+  for (uint64_t k = canonical; k < l1_->blocks().size(); ++k) {
+    safe_head = ApplyBatches(k, safe_head, canonical);
+    out.push_back(NumberOnChain(safe_head));
+  }
+  // Views derived from L1 blocks reorged out since: the node may have reported them before the
+  // supervisor heard of the reorg.
+  for (uint64_t v = canonical; v < views_.size(); ++v) {
+    if (v == out.size()) out.push_back(0);
+    out[v] = std::max(out[v], SafeNumberOnChain(v));
+  }
+  // Non-decreasing, so that the bound at the newest view covers an answer from an older view the
+  // supervisor may still hold (a reorg to a fork that derives less).
+  for (uint64_t v = 1; v < out.size(); ++v) out[v] = std::max(out[v], out[v - 1]);
+  return out;
+}
+
+std::optional<BlockID> Derivation::CanonicalSafeAt(uint64_t view) const {
+  if (view >= views_.size() || view >= l1_->blocks().size() || l1_->at(view).ref.hash != views_[view].l1_hash)
+    return std::nullopt;
+  return views_[view].safe;
+}
+
+uint64_t Derivation::SafeNumberOnChain(uint64_t view) const { return NumberOnChain(views_.at(view).safe); }
+
+uint64_t Derivation::NumberOnChain(const BlockID& safe) const {
   const auto& unsafe = chain_->unsafe();
-  const BlockID& safe = views_.at(view).safe;
   if (safe.number < unsafe.size() && unsafe[safe.number].ref.hash == safe.hash) return safe.number;
   const L2Block* blk = chain_->Find(safe.hash, safe.number);
   while (blk != nullptr && !(blk->ref.number < unsafe.size() && unsafe[blk->ref.number].ref.hash == blk->ref.hash))

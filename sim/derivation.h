@@ -46,6 +46,8 @@ class Derivation {
   // The local-safe head derived through L1 block `view` (<= tip()).
   const BlockID& SafeAt(uint64_t view) const { return views_.at(view).safe; }
   const BlockID& safe() const { return views_.back().safe; }
+  // SafeAt(view) if the node derived `view` from the L1 block that is canonical now; else nullopt.
+  std::optional<BlockID> CanonicalSafeAt(uint64_t view) const;
   // For each view 0..tip(), the number of the newest block of its local-safe chain that is still
   // on the unsafe chain. Equal to SafeAt(view).number except for views before a replacement, whose
   // local-safe blocks above the replaced height were cut off with it (they never became
@@ -53,6 +55,13 @@ class Derivation {
   std::vector<uint64_t> SafeNumbersOnChain() const;
   // SafeNumbersOnChain()[view] alone (view <= tip()).
   uint64_t SafeNumberOnChain(uint64_t view) const;
+  // What the node would derive, without deriving: SafeNumbersOnChain() for the views that are still
+  // on the canonical L1 chain, then one entry for every further canonical L1 block up to the head,
+  // as if the node derived through it now (no new replacements); where the node still holds a view
+  // derived from an L1 block reorged out since, the larger of the two; then made non-decreasing.
+  // With manual nodes, an upper bound of what any honest caller can have told the supervisor, which
+  // may not have heard of the reorg yet.
+  std::vector<uint64_t> ProjectSafeNumbersOnChain() const;
   // The lowest view dropped or rewritten since the last call (nullopt if views were only added):
   // every view below it is the same as at that call. For mirrors that update in place.
   std::optional<uint64_t> TakeFirstChangedView() { return std::exchange(first_changed_view_, std::nullopt); }
@@ -73,6 +82,11 @@ class Derivation {
     BlockID safe;
   };
   void DeriveNext();
+  // The local-safe head after reading L1 block k's batches on top of `safe_head`; a batch block with
+  // a replacement decided at a view <= k and < `replacement_views_below` yields that replacement.
+  BlockID ApplyBatches(uint64_t k, BlockID safe_head, uint64_t replacement_views_below) const;
+  // The newest block of the chain ending at `safe` that is on the unsafe chain.
+  uint64_t NumberOnChain(const BlockID& safe) const;
   // Resets the unsafe chain to the local-safe chain if the local-safe head is not on it.
   void AdoptSafeChain(const BlockID& safe);
   const Replacement* ReplacementOf(const Hash& original) const;

@@ -32,12 +32,20 @@ struct RunOptions {
   bool check_invariants = true;
 };
 
+// Why a run failed. kStep: a step asked for what the world cannot do (a reorg_unsafe reaching a
+// posted block, a finalize depth beyond the L1 head, a call naming a block that does not exist):
+// the scenario is wrong, not the supervisor. kExpectation: an `expect` step did not hold.
+// kInvariant: a check the runner makes after every step (databases, reference model,
+// acknowledgments), the supervisor failing to reopen, or the nodes not settling.
+enum class FailureKind { kNone, kStep, kExpectation, kInvariant };
+
 struct RunResult {
   bool passed = false;
   size_t steps_run = 0;      // steps applied, including the failing one
   std::string failure;       // empty when passed
+  FailureKind failure_kind = FailureKind::kNone;
   std::string trace;         // JSONL bytes
-  Hash digest;               // keccak256(trace)
+  Hash digest;               // SHA-256 of the trace bytes
   Timeline timeline;
 };
 

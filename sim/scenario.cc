@@ -323,7 +323,7 @@ CallStep Parser::ParseCall(const YAML::Node& n, const std::string& path) {
   if (method == "tryCrossSafe") {
     CheckMap(n, path, {"method", "chain", "local_safe", "derived_from"});
     call.method = CallMethod::kTryCrossSafe;
-    call.local_safe = U64(Need(n, path, "local_safe"), path + ".local_safe");
+    call.local_safe = OptU64(n, path, "local_safe");
     call.derived_from = U64(Need(n, path, "derived_from"), path + ".derived_from");
   } else if (method == "tryFinalize") {
     CheckMap(n, path, {"method", "chain", "finalized_l1"});
@@ -477,6 +477,9 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     s.chain = Chain(Need(body, path, "chain"), path + ".chain");
     s.through = OptU64(body, path, "through");
     step.action = s;
+  } else if (kind == "drop_batches") {
+    CheckMap(body, path, {"chain"});
+    step.action = DropBatchesStep{Chain(Need(body, path, "chain"), path + ".chain")};
   } else if (kind == "mine") {
     MineStep s;
     s.count = U64(body, path);
@@ -543,7 +546,8 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
   } else {
     Fail(n.begin()->first, where,
          "unknown step '" + kind +
-             "' (build, batch, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, pool, call, expect)");
+             "' (build, batch, drop_batches, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, "
+             "pool, call, expect)");
   }
   return step;
 }

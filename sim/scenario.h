@@ -77,6 +77,9 @@ struct BatchStep {
   size_t chain = 0;
   std::optional<uint64_t> through;  // default: every eligible unsafe block
 };
+struct DropBatchesStep {  // the chain's queued batches are lost: never posted
+  size_t chain = 0;
+};
 struct MineStep {
   uint64_t count = 1;
 };
@@ -119,7 +122,9 @@ const char* CallMethodName(CallMethod m);  // "tryCrossSafe", ...
 struct CallStep {
   CallMethod method = CallMethod::kTryCrossSafe;
   size_t chain = 0;                   // every method but checkMessage
-  uint64_t local_safe = 0;            // tryCrossSafe: the chain's block at this height
+  // tryCrossSafe: the chain's block at this height; absent: the block the chain's node derived
+  // through `derived_from` (the node must have derived that canonical L1 block).
+  std::optional<uint64_t> local_safe;
   uint64_t derived_from = 0;          // tryCrossSafe: the L1 block at this height
   uint64_t finalized_l1 = 0;          // tryFinalize
   std::optional<uint64_t> unsafe;     // updateLocalUnsafe (default: the node's unsafe head)
@@ -162,7 +167,8 @@ struct ExpectStep {
 };
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
-                                ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep>;
+                                ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep,
+                                DropBatchesStep>;
 
 struct Step {
   size_t index = 0;   // 1-based position in `steps:`

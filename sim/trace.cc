@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/crypto.h"
+#include "sim/digest.h"
 
 namespace supersafe::sim {
 
@@ -136,7 +136,7 @@ Fields& Fields::Block(std::string_view key, const BlockID& id) {
 }
 
 Hash Trace::Digest() const {
-  return Keccak256(ByteSpan(reinterpret_cast<const uint8_t*>(bytes_.data()), bytes_.size()));
+  return Sha256(ByteSpan(reinterpret_cast<const uint8_t*>(bytes_.data()), bytes_.size()));
 }
 
 }  // namespace supersafe::sim

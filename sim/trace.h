@@ -1,7 +1,7 @@
 // The run trace: one JSON object per line per event (step start, node calls with their arguments
 // and results, builds, reorgs, crashes, expectation results). Keys keep insertion order and every
 // value derives from the scenario and seed, so the same run gives the same bytes on any machine;
-// Digest() (keccak256 of the bytes) lets CI compare two runs.
+// Digest() (SHA-256 of the bytes, as `sha256sum` of the trace file) lets CI compare two runs.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -42,6 +42,14 @@ void World::SyncPostedIndex() const {
   }
 }
 
+size_t World::DropQueuedBatches(size_t chain) {
+  std::vector<Batch>& queue = chains_.at(chain)->queue();
+  size_t blocks = 0;
+  for (const Batch& b : queue) blocks += b.blocks.size();
+  queue.clear();
+  return blocks;
+}
+
 bool World::IsPosted(size_t chain, const Hash& hash) const {
   SyncPostedIndex();
   if (posted_.at(chain).count(hash) != 0) return true;

@@ -39,6 +39,9 @@ class World {
   // are in no batch on the canonical L1 or in the queue, up to `through` (default all). Returns
   // the number of blocks queued (0: nothing to post, no batch).
   size_t QueueBatch(size_t chain, std::optional<uint64_t> through);
+  // The batcher loses the chain's queued batches (they are never posted); their blocks can be
+  // batched again. Returns the number of blocks they held.
+  size_t DropQueuedBatches(size_t chain);
   // Mines `count` L1 blocks; every queued batch goes into the first.
   void Mine(uint64_t count);
   // Drops the newest `depth` L1 blocks and mines `depth` new ones on fork `fork`; with

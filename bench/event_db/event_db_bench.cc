@@ -3,9 +3,10 @@
 //    same bytes, interleaved in the same process; the ratio is the figure.
 //  - CatchUp: one write and one fdatasync per 100 blocks of 100 logs; logs per second.
 //  - Contains and ContainsChecksum on a 100-million-log DB (1M blocks x 100 logs), built once per
-//    run by a child process in a temporary directory on disk (/var/tmp) and removed at exit, with
-//    the whole file mapped or a mapped window of the newest 64 MiB (older blocks by pread); the
-//    process's resident memory (VmRSS, RssAnon, RssFile) is reported after the lookups.
+//    run by a child process in a temporary directory (under /var/tmp, or SUPERSAFE_BENCH_DIR) and
+//    removed at exit, with the whole file mapped or a mapped window of the newest 64 MiB (older
+//    blocks by pread); the process's resident memory (VmRSS, RssAnon, RssFile) is reported after
+//    the lookups.
 //  - PreadLookup: the same lookups as single pread calls, to show what the mmap read path buys.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -62,8 +63,9 @@ class BenchDir {
  public:
   static const std::filesystem::path& Get() {
     if (path().empty()) {
-      std::string pattern = "/var/tmp/supersafe-event-db-bench-XXXXXX";
-      SS_CHECK(::mkdtemp(pattern.data()) != nullptr, "mkdtemp under /var/tmp");
+      const char* env = std::getenv("SUPERSAFE_BENCH_DIR");
+      std::string pattern = std::string(env != nullptr ? env : "/var/tmp") + "/supersafe-event-db-bench-XXXXXX";
+      SS_CHECK(::mkdtemp(pattern.data()) != nullptr, "mkdtemp " + pattern);
       path() = pattern;
     }
     return path();

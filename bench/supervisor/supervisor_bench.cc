@@ -2,6 +2,9 @@
 //   BM_CrossSafePromotion  - L2 blocks promoted to cross-safe per second: 8 chains, 10 logs per
 //                            block, one executing message in ten blocks; views of 500 blocks per
 //                            chain, one group write (fdatasync) per view.
+//   BM_Indexing            - catching up: logs indexed per second (log hashes, access-list
+//                            checksums, event-log DB appends, cross-unsafe), 2 chains of 20 000
+//                            blocks x 10 logs, one UpdateLocalUnsafe per 1000 blocks of a chain.
 //   BM_CheckMessage        - in-process CheckMessage against 100 million indexed logs.
 //   BM_CheckAccessList     - in-process checkAccessList (one message per call), same DB.
 // The databases live in SUPERSAFE_BENCH_DIR (default /var/tmp) and are removed at the end.
@@ -143,6 +146,32 @@ void BM_CrossSafePromotion(benchmark::State& state) {
   fs::remove_all(dir);
 }
 BENCHMARK(BM_CrossSafePromotion)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_Indexing(benchmark::State& state) {
+  constexpr size_t kChains = 2;
+  constexpr uint64_t kBlocks = 20000;
+  constexpr uint64_t kStep = 1000;
+  constexpr uint32_t kLogs = 10;
+  World world(kChains, kBlocks, kLogs);
+  uint64_t logs = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    fs::path dir = BenchDir("indexing");
+    auto sup = supervisor::Supervisor::Open(dir, world.deps, world.sources).value();
+    state.ResumeTiming();
+    for (uint64_t n = kStep; n <= kBlocks; n += kStep) {
+      for (size_t c = 0; c < kChains; ++c)
+        SS_CHECK(sup->UpdateLocalUnsafe(world.deps.chains[c].id, world.chains[c]->Ref(n)).ok(), "index");
+    }
+    logs += kChains * kBlocks * kLogs;
+    state.PauseTiming();
+    sup.reset();
+    fs::remove_all(dir);
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(logs));
+}
+BENCHMARK(BM_Indexing)->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // 2 chains x 5 million blocks x 10 logs = 100 million logs, written straight into the event-log
 // DBs, then opened by the supervisor (which recomputes cross-unsafe over all of them).

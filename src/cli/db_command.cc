@@ -92,9 +92,16 @@ bool DumpSuperSafe(const fs::path& file, bool json) {
     std::cerr << "supersafe db dump: cannot read " << file.string() << "\n";
     return false;
   }
+  // The entries end where the zero tail of preallocation starts (docs/db-format.md).
+  auto content = db::SuperSafeContentSize(file);
+  if (!content.ok()) {
+    std::cerr << "supersafe db dump: " << content.status().ToString() << "\n";
+    return false;
+  }
   std::vector<uint8_t> e(fmt::kEntrySize);
   uint64_t offset = 0;
-  while (in.read(reinterpret_cast<char*>(e.data()), static_cast<std::streamsize>(e.size()))) {
+  while (offset + fmt::kEntrySize <= *content &&
+         in.read(reinterpret_cast<char*>(e.data()), static_cast<std::streamsize>(e.size()))) {
     ordered_json j = e[0] == fmt::kTypeChain  ? ChainEntryJson(e.data())
                      : e[0] == fmt::kTypeSeal ? SealJson(e.data())
                                               : ordered_json{{"type", "unknown"}, {"byte", e[0]}, {"l1Number", 0}, {"l1Hash", ""}};
@@ -102,6 +109,18 @@ bool DumpSuperSafe(const fs::path& file, bool json) {
     j["offset"] = offset;
     std::cout << (json ? j.dump() : EntryLine(offset, j)) << "\n";
     offset += fmt::kEntrySize;
+  }
+  if (offset < *content) {
+    in.read(reinterpret_cast<char*>(e.data()), static_cast<std::streamsize>(*content - offset));
+  } else {
+    in.clear();
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<uint64_t>(in.tellg());
+    if (size > *content)
+      std::cout << (json ? ordered_json{{"file", "supersafe.db"}, {"offset", offset}, {"type", "zeroTail"}, {"bytes", size - *content}}.dump()
+                         : std::to_string(offset) + " zero tail of " + std::to_string(size - *content) + " bytes (preallocated)")
+                << "\n";
+    return true;
   }
   if (in.gcount() > 0) std::cout << (json ? ordered_json{{"file", "supersafe.db"}, {"offset", offset}, {"type", "torn"}, {"bytes", in.gcount()}}.dump()
                                          : std::to_string(offset) + " torn tail of " + std::to_string(in.gcount()) + " bytes")

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/db_command.h"
+#include "cli/fuzz_command.h"
 #include "cli/sim_command.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   supersafe::cli::AddSimCommand(app, exit_code);
   supersafe::cli::AddDbCommand(app, exit_code);
+  supersafe::cli::AddFuzzCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

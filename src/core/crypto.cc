@@ -1,5 +1,11 @@
 #include "core/crypto.h"
 
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include <cryptopp/keccak.h>
 
 #include <cryptopp/crc.h>
@@ -17,14 +23,120 @@ Hash Keccak256(ByteSpan data) {
   return out;
 }
 
-void Keccak256Many(std::span<const ByteSpan> in, std::span<Hash> out) {
-  SS_CHECK(in.size() == out.size(), "Keccak256Many: as many outputs as inputs");
-  // One Crypto++ object, restarted by each Final, for the whole batch.
+namespace {
+
+// Hashes handed out at a time to either thread of a split batch: small enough that the caller
+// never waits long for the worker's last share, large enough to keep the shared counter cold.
+constexpr size_t kChunk = 16;
+
+void HashRange(std::span<const ByteSpan> in, std::span<Hash> out, size_t begin, size_t end) {
+  // One Crypto++ object, restarted by each Final.
   CryptoPP::Keccak_256 k;
-  for (size_t i = 0; i < in.size(); ++i) {
+  for (size_t i = begin; i < end; ++i) {
     k.Update(in[i].data(), in[i].size());
     k.Final(out[i].data());
   }
+}
+
+// Set in a forked child (whose copy of the worker has no thread) and when the worker is
+// destroyed at exit: from then on every batch is hashed inline.
+constinit std::atomic<bool> g_worker_unavailable{false};
+
+// The second thread of Keccak256Many: one at a time, a caller posts a batch, both threads take
+// chunks of it from a shared counter, and the caller returns once the worker has left the batch.
+class Worker {
+ public:
+  // The worker, its thread started on first use; nullptr when unavailable.
+  static Worker* Get() {
+    if (g_worker_unavailable.load(std::memory_order_acquire)) return nullptr;
+    static Worker worker;
+    return &worker;
+  }
+
+  // Hashes the batch with the worker's help; false (nothing done) if another caller holds it.
+  bool Run(std::span<const ByteSpan> in, std::span<Hash> out) {
+    if (busy_.test_and_set(std::memory_order_acquire)) return false;
+    in_ = in;
+    out_ = out;
+    next_.store(0, std::memory_order_relaxed);
+    state_.store(kPosted, std::memory_order_release);
+    state_.notify_all();
+    Drain();
+    int s = kPosted;
+    // Withdraw the batch if the worker has not taken it yet; otherwise wait for it to leave.
+    if (!state_.compare_exchange_strong(s, kIdle, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      while (s != kDone) {
+        state_.wait(s, std::memory_order_acquire);
+        s = state_.load(std::memory_order_acquire);
+      }
+      state_.store(kIdle, std::memory_order_relaxed);
+    }
+    busy_.clear(std::memory_order_release);
+    return true;
+  }
+
+ private:
+  enum State : int { kIdle, kPosted, kTaken, kDone, kStop };
+
+  Worker() {
+    ::pthread_atfork(nullptr, nullptr, [] { g_worker_unavailable.store(true, std::memory_order_release); });
+    thread_ = new std::thread([this] { Loop(); });
+  }
+  ~Worker() {
+    const bool forked = g_worker_unavailable.exchange(true, std::memory_order_acq_rel);
+    if (forked) return;  // this process's copy of the thread does not exist: leave it
+    while (busy_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+    state_.store(kStop, std::memory_order_release);
+    state_.notify_all();
+    thread_->join();
+    delete thread_;
+  }
+
+  void Loop() {
+    while (true) {
+      int s = state_.load(std::memory_order_acquire);
+      if (s == kStop) return;
+      if (s != kPosted) {
+        state_.wait(s, std::memory_order_acquire);
+        continue;
+      }
+      if (!state_.compare_exchange_strong(s, kTaken, std::memory_order_acq_rel, std::memory_order_acquire))
+        continue;  // withdrawn by its caller
+      Drain();
+      state_.store(kDone, std::memory_order_release);
+      state_.notify_all();
+    }
+  }
+
+  // Claims chunks of the posted batch until none is left.
+  void Drain() {
+    const size_t n = in_.size();
+    for (size_t begin = next_.fetch_add(kChunk, std::memory_order_relaxed); begin < n;
+         begin = next_.fetch_add(kChunk, std::memory_order_relaxed))
+      HashRange(in_, out_, begin, std::min(n, begin + kChunk));
+  }
+
+  std::atomic<int> state_{kIdle};
+  std::atomic_flag busy_;  // held by the caller whose batch is posted
+  std::atomic<size_t> next_{0};
+  std::span<const ByteSpan> in_;
+  std::span<Hash> out_;
+  std::thread* thread_ = nullptr;  // not joined in a forked child, hence a pointer
+};
+
+}  // namespace
+
+void Keccak256Many(std::span<const ByteSpan> in, std::span<Hash> out) {
+  SS_CHECK(in.size() == out.size(), "Keccak256Many: as many outputs as inputs");
+  if (in.size() >= kKeccak256ManySplitMin) {
+    if (Worker* w = Worker::Get(); w != nullptr && w->Run(in, out)) return;
+  }
+  HashRange(in, out, 0, in.size());
+}
+
+void Keccak256ManyInline(std::span<const ByteSpan> in, std::span<Hash> out) {
+  SS_CHECK(in.size() == out.size(), "Keccak256ManyInline: as many outputs as inputs");
+  HashRange(in, out, 0, in.size());
 }
 
 uint32_t Crc32c(ByteSpan data) {

@@ -97,8 +97,9 @@ std::optional<Problem> CheckFileHeader(const uint8_t* h) {
 
 // The access-list checksum of every log of `blocks`, in order, into `out` (`scratch` is reused
 // between calls): AccessChecksum (core/access_list.h) computed for the whole batch at once, each
-// of its two Keccak-256 rounds through Keccak256Many (Crypto++). The two hashes cost about 0.7 us
-// a log on this project's machines, the main cost of a catch-up (bench/README.md).
+// of its two Keccak-256 rounds through one Keccak256Many call (Crypto++), which splits a large
+// batch over two threads. The two hashes cost about 0.7 us a log on one core, the main cost of a
+// catch-up (bench/README.md).
 void ComputeChecksums(std::span<const BlockRecord> blocks, const ChainID& chain_id, std::vector<Hash>& out,
                       Bytes& scratch, std::vector<ByteSpan>& spans) {
   size_t total = 0;
@@ -440,13 +441,6 @@ Result<ScanOutcome> ScanBlocks(SequentialReader& reader, ScanMode mode,
 
 // ---- Writing helpers ------------------------------------------------------------------------
 
-Status SyncDirectory(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return IOError("open directory " + dir.string() + ": " + std::strerror(errno));
-  if (::fsync(fd) != 0) FatalIOError(dir, "fsync", errno);
-  ::close(fd);
-  return Status::Ok();
-}
 
 Status CheckFollows(const BlockRef& block, const std::optional<BlockRef>& prev) {
   if (!prev) return Status::Ok();
@@ -707,12 +701,8 @@ EventDB::~EventDB() = default;
 Result<std::unique_ptr<EventDB>> EventDB::Open(const std::filesystem::path& file, const ChainID& chain_id,
                                                const OpenOptions& options) {
   const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IOError("create directory " + dir.string() + ": " + ec.message());
-  const bool existed = std::filesystem::exists(file, ec);
+  SS_RETURN_IF_ERROR(CreateDirectoriesDurably(dir));
   SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash));
-  if (!existed) SS_RETURN_IF_ERROR(SyncDirectory(dir));
   auto impl = std::make_unique<Impl>();
   impl->file = std::move(append_file);
   impl->chain_id = chain_id;

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "core/crypto.h"
 #include "db/super_safe_format.h"
@@ -111,7 +112,9 @@ void EncodeGroup(const Group& g, Bytes& out) {
 
 Status CheckArgument(const Group& g) {
   if (g.entries.empty()) return InvalidArgument("a group needs at least one chain entry");
-  if (g.entries.size() > UINT32_MAX) return InvalidArgument("too many chain entries in one group");
+  if ((g.entries.size() + 1) * kEntry > layout::kMaxWrite)
+    return InvalidArgument("too many chain entries in one group (" + std::to_string(g.entries.size()) + "; at most " +
+                           std::to_string(layout::kMaxWrite / kEntry - 1) + ")");
   for (size_t k = 0; k < g.entries.size(); ++k) {
     const ChainEntry& c = g.entries[k];
     if (k > 0 && c.chain_index <= g.entries[k - 1].chain_index)
@@ -311,6 +314,156 @@ std::vector<Problem> CheckLastGroup(const uint8_t* base, uint64_t seal, Bytes& s
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The zero tail and torn writes in preallocated space (docs/db-format.md, "Preallocation and the
+// zero tail").
+
+bool AllZero(const uint8_t* p, size_t n) {
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (w != 0) return false;
+  }
+  for (; n > 0; ++p, --n)
+    if (*p != 0) return false;
+  return true;
+}
+
+// The end of the content: one past the last nonzero byte, rounded up to a whole entry (every entry
+// has a nonzero type byte), at most `size`. Scans back over at most kMaxZeroTail bytes and an entry.
+uint64_t ContentEnd(const uint8_t* base, uint64_t size, std::vector<Problem>& problems) {
+  const uint64_t reach = layout::kMaxZeroTail + kEntry;
+  const uint64_t floor = size > reach ? size - reach : 0;
+  uint64_t end = size;
+  while (end > floor && end % 8 != 0 && base[end - 1] == 0) --end;
+  while (end >= floor + 8 && end % 8 == 0 && AllZero(base + end - 8, 8)) end -= 8;
+  while (end > floor && base[end - 1] == 0) --end;
+  const bool all_zero = end == floor && floor > 0;
+  end = std::min(size, (end + kEntry - 1) / kEntry * kEntry);
+  if (size - end > layout::kMaxZeroTail) {
+    problems.push_back({end, "the file ends in " + std::string(all_zero ? "more than " : "") +
+                                 std::to_string(size - end) + " zero bytes, more than preallocation leaves (" +
+                                 std::to_string(layout::kMaxZeroTail) + ")"});
+    return size;
+  }
+  return end;
+}
+
+// Evidence of a torn write in preallocated space, where the pages of one write can reach the disk
+// in any order: the first all-zero entry within the last kMaxWrite bytes of content (valid data
+// never has one). Returns where its run of zero bytes starts.
+std::optional<uint64_t> ZeroRunInLastWrite(const uint8_t* base, uint64_t end) {
+  const uint64_t entries = end / kEntry;
+  const uint64_t window = layout::kMaxWrite / kEntry;
+  for (uint64_t k = entries > window ? entries - window : 0; k < entries; ++k) {
+    const uint8_t* e = base + k * kEntry;
+    if (e[0] != 0 || !AllZero(e, kEntry)) continue;
+    uint64_t start = k * kEntry;
+    while (start > 0 && start + kEntry > k * kEntry && base[start - 1] == 0) --start;
+    return start;
+  }
+  return std::nullopt;
+}
+
+// A torn write in preallocated space that ended inside the last entry left the rest of that entry
+// zero, so it reads as a whole entry with wrong fields. Asked when the content up to `end` is not
+// sound: returns where the entry's bytes end (one past its last nonzero byte) if the entry can be
+// such a prefix: a chain entry ending in a zero byte, or a seal whose timestamp's last byte is zero
+// too (a whole seal ends in its timestamp; the 45 bytes after it are zero anyway). Not when the
+// entry is an acknowledged seal with a damaged type byte.
+std::optional<uint64_t> PaddedLastEntry(const uint8_t* base, uint64_t end, const std::vector<Problem>& problems) {
+  if (end < kEntry || end % kEntry != 0) return std::nullopt;
+  const uint64_t last = end - kEntry;
+  for (const Problem& p : problems)
+    if (p.what.starts_with("seal with a damaged type byte")) return std::nullopt;
+  uint64_t stop = end;
+  while (stop > last && base[stop - 1] == 0) --stop;
+  const uint64_t limit = TypeOf(base + last) == layout::kTypeSeal ? layout::kSealReserved - 1 : kEntry - 1;
+  if (stop - last > limit) return std::nullopt;
+  return stop;
+}
+
+// Where the torn write that left zero bytes from `zero_start` on begins: right after the last seal
+// that the zeros left whole (its bytes before the reserved ones all before `zero_start`). The
+// entries between are chain entries or the seal the zeros cut into.
+std::variant<uint64_t, Problem> TornWriteStart(const uint8_t* base, uint64_t zero_start) {
+  for (uint64_t j = (zero_start + kEntry - 1) / kEntry; j-- > 0;) {
+    const uint8_t* e = base + j * kEntry;
+    if (zero_start - j * kEntry > layout::kMaxWrite + kEntry)
+      return Problem{j * kEntry, "no seal within " + std::to_string(layout::kMaxWrite) +
+                                     " bytes before the zero bytes at offset " + std::to_string(zero_start)};
+    if (TypeOf(e) == layout::kTypeSeal && j * kEntry + layout::kSealReserved <= zero_start) return (j + 1) * kEntry;
+    if (TypeOf(e) != layout::kTypeChain && TypeOf(e) != layout::kTypeSeal)
+      return Problem{j * kEntry, "unknown entry type " + HexOf(TypeOf(e)) + " before the zero bytes at offset " +
+                                     std::to_string(zero_start)};
+  }
+  return uint64_t{0};
+}
+
+// What Open (and Verify) make of the file: where the content ends, how much of it stays (the rest
+// is a torn write), or why it is corrupt.
+struct Content {
+  uint64_t end = 0;
+  uint64_t keep = 0;
+  std::vector<Problem> problems;
+};
+
+// In a file with a zero tail (`size` past the content), a torn write ends at its last nonzero
+// byte: zero bytes after it cannot be told from the zero tail.
+void TrimTornEnd(const uint8_t* base, uint64_t size, Content& c) {
+  if (!c.problems.empty() || c.keep == c.end || c.end == size) return;
+  while (c.end > c.keep && base[c.end - 1] == 0) --c.end;
+}
+
+Content AnalyzeFile(const uint8_t* base, uint64_t size, Bytes& scratch) {
+  Content c;
+  c.end = ContentEnd(base, size, c.problems);
+  if (!c.problems.empty()) return c;
+  // The bytes up to `keep` must end in a sound group; after it, a torn write.
+  auto check = [&](uint64_t keep) {
+    Tail tail = AnalyzeTail(base, keep, scratch);
+    std::vector<Problem> problems = std::move(tail.problems);
+    if (problems.empty() && tail.last_seal) problems = CheckLastGroup(base, *tail.last_seal, scratch);
+    return std::make_pair(std::move(tail), std::move(problems));
+  };
+  auto cut_at_zeros = [&](uint64_t zero_start) {
+    auto start = TornWriteStart(base, zero_start);
+    if (const Problem* p = std::get_if<Problem>(&start)) {
+      c.problems.push_back(*p);
+      return;
+    }
+    c.keep = std::get<uint64_t>(start);
+    auto [tail, problems] = check(c.keep);
+    SS_CHECK(!problems.empty() || tail.torn_offset == c.keep, "a torn-write start that is not after a seal");
+    c.problems = std::move(problems);
+    TrimTornEnd(base, size, c);
+  };
+  // The rules for torn writes in preallocated space hold only where there is a zero tail: a file
+  // without one opens as it always did.
+  const bool zero_tail = c.end < size;
+  if (zero_tail) {
+    if (auto zeros = ZeroRunInLastWrite(base, c.end)) {
+      cut_at_zeros(*zeros);
+      return c;
+    }
+  }
+  auto [tail, problems] = check(c.end);
+  if (!problems.empty() && zero_tail) {
+    if (auto partial = PaddedLastEntry(base, c.end, problems)) {
+      auto [tail2, problems2] = check(*partial);
+      if (problems2.empty()) {
+        c.end = *partial;
+        tail = std::move(tail2);
+        problems = std::move(problems2);
+      }
+    }
+  }
+  c.keep = tail.torn_offset;
+  c.problems = std::move(problems);
+  TrimTornEnd(base, size, c);
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -743,22 +896,23 @@ Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::pa
   if (!std::filesystem::is_directory(status)) return IOError(dir.string() + ": not a directory");
 
   auto impl = std::make_unique<Impl>();
-  SS_ASSIGN_OR_RETURN(impl->file, AppendFile::Open(dir / kFileName, options.crash));
+  SS_ASSIGN_OR_RETURN(impl->file, AppendFile::Open(dir / kFileName, options.crash, layout::kPreallocChunk));
   const uint64_t size = impl->file->size();
   SS_RETURN_IF_ERROR(impl->EnsureMapped(size));
 
   Bytes scratch;
-  Tail tail = AnalyzeTail(impl->base, size, scratch);
-  std::vector<Problem> problems = std::move(tail.problems);
-  if (problems.empty() && tail.last_seal) problems = CheckLastGroup(impl->base, *tail.last_seal, scratch);
-  if (!problems.empty()) return Corruption(Describe(impl->file->path(), problems.front()));
-
-  if (tail.torn_offset < size) {
-    SS_ASSIGN_OR_RETURN(impl->recovery.torn_bytes, impl->file->MoveTailToBroken(tail.torn_offset));
+  Content content = AnalyzeFile(impl->base, size, scratch);
+  if (!content.problems.empty()) {
+    std::sort(content.problems.begin(), content.problems.end());
+    return Corruption(Describe(impl->file->path(), content.problems.front()));
   }
-  SS_CHECK(impl->file->size() == tail.torn_offset && tail.torn_offset % kEntry == 0,
+  impl->file->SetContentSize(content.end);
+  if (content.keep < content.end) {
+    SS_ASSIGN_OR_RETURN(impl->recovery.torn_bytes, impl->file->MoveTailToBroken(content.keep));
+  }
+  SS_CHECK(impl->file->size() == content.keep && content.keep % kEntry == 0,
            "recovery left " + impl->file->path().string() + " at a size that is not its last seal's end");
-  impl->entries = tail.torn_offset / kEntry;
+  impl->entries = content.keep / kEntry;
   impl->RefreshIndex();
   return std::unique_ptr<SuperSafeDB>(new SuperSafeDB(std::move(impl)));
 }
@@ -810,7 +964,14 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   const uint64_t old_size = d.file->size();
   SS_CHECK(old_size == d.entries * kEntry, "file size and entry count disagree on " + d.file->path().string());
   SS_RETURN_IF_ERROR(d.EnsureMapped(old_size + bytes.size()));
-  SS_RETURN_IF_ERROR(d.file->Append(bytes));
+  // Whole groups, at most kMaxWrite bytes per write and fdatasync (what bounds a torn write).
+  for (size_t g = 0, start = 0; g < groups.size();) {
+    size_t end = start;
+    for (; g < groups.size() && end - start + (groups[g].entries.size() + 1) * kEntry <= layout::kMaxWrite; ++g)
+      end += (groups[g].entries.size() + 1) * kEntry;
+    SS_RETURN_IF_ERROR(d.file->Append(ByteSpan(bytes.data() + start, end - start)));
+    start = end;
+  }
   SS_CHECK(d.file->size() == old_size + bytes.size(), "append did not grow " + d.file->path().string());
   d.entries += bytes.size() / kEntry;
   d.RefreshIndex();
@@ -1448,7 +1609,12 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
 
   std::vector<Problem> problems;
   Bytes scratch;
-  const uint64_t entries = size / kEntry;
+  // As Open judges the end: the zero tail is no finding, a torn write is one finding for all of it.
+  Content content = AnalyzeFile(base, size, scratch);
+  const bool torn = content.problems.empty() && content.keep < content.end;
+  const uint64_t checked = torn ? content.keep : content.end;
+  problems = std::move(content.problems);
+  const uint64_t entries = checked / kEntry;
   // The newest group seen for the current L1 number, and the one for the L1 number before it.
   std::optional<GroupBytes> current, previous_key;
   for (uint64_t i = 0; i < entries; ++i) {
@@ -1468,12 +1634,14 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
     }
     current = gb;
   }
-  Tail tail = AnalyzeTail(base, size, scratch);
-  problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
-  if (tail.problems.empty() && tail.torn_offset < size)
-    problems.push_back({tail.torn_offset, "torn write: the last " + std::to_string(size - tail.torn_offset) +
-                                              " bytes are not sealed (opening moves them to " +
-                                              file.filename().string() + ".broken)"});
+  if (torn) {
+    problems.push_back({content.keep, "torn write: the " + std::to_string(content.end - content.keep) +
+                                          " bytes from here are not sealed whole (opening moves them to " +
+                                          file.filename().string() + ".broken)"});
+  } else {
+    Tail tail = AnalyzeTail(base, checked, scratch);
+    problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
+  }
   ::munmap(mapping, size);
 
   std::sort(problems.begin(), problems.end());
@@ -1482,6 +1650,38 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
   findings.reserve(problems.size());
   for (Problem& p : problems) findings.push_back({file, p.offset, std::move(p.what)});
   return findings;
+}
+
+Result<uint64_t> SuperSafeContentSize(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IOError("open " + file.string() + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return IOError("stat " + file.string() + ": " + std::strerror(e));
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  uint64_t end = size;
+  std::vector<uint8_t> block(64 << 10);
+  while (end > 0) {
+    const uint64_t n = std::min<uint64_t>(block.size(), end);
+    const ssize_t r = ::pread(fd, block.data(), n, static_cast<off_t>(end - n));
+    if (r != static_cast<ssize_t>(n)) {
+      const int e = r < 0 ? errno : EIO;
+      ::close(fd);
+      return IOError("read " + file.string() + ": " + std::strerror(e));
+    }
+    uint64_t k = n;
+    while (k > 0 && block[k - 1] == 0) --k;
+    if (k > 0) {
+      end = end - n + k;
+      break;
+    }
+    end -= n;
+  }
+  ::close(fd);
+  return std::min(size, (end + kEntry - 1) / kEntry * kEntry);
 }
 
 }  // namespace supersafe::db

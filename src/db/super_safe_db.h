@@ -60,8 +60,10 @@ class SuperSafeDB {
  public:
   static constexpr const char* kFileName = "supersafe.db";
 
-  // Opens or creates <dir>/supersafe.db. A torn tail (a partial entry, or entries after the last
-  // seal) is moved to supersafe.db.broken and truncated. Corruption elsewhere (bad seal CRC, an
+  // Opens or creates <dir>/supersafe.db. The file is preallocated in chunks; its content ends at
+  // the last nonzero byte (docs/db-format.md, "Preallocation and the zero tail"). A torn tail (a
+  // partial entry, entries after the last seal, or a write that left zeros inside preallocated
+  // space) is moved to supersafe.db.broken and truncated, zero tail and all. Corruption elsewhere (bad seal CRC, an
   // out-of-order key, an unknown entry type) refuses to open with kCorruption naming file and
   // offset. Opening does not scan the whole file.
   // kIOError if `dir` does not exist (it is not created) or is not a directory, or the file cannot
@@ -79,8 +81,9 @@ class SuperSafeDB {
   // A simulated crash (armed CrashSwitch) leaves a torn prefix on disk, returns kIOError, and every
   // later write fails; reads keep answering from the groups before the crash.
   Status Append(const Group& group);
-  // Appends several groups with one write and one fdatasync (catching up a backlog). The groups are
-  // checked as successive Appends would check them; if any is rejected, nothing is written.
+  // Appends several groups with one fdatasync per 1 MiB of groups (catching up a backlog). The
+  // groups are checked as successive Appends would check them; if any is rejected, nothing is
+  // written. A group larger than 1 MiB (11,649 chains) is rejected with kInvalidArgument.
   Status AppendBatch(std::span<const Group> groups);
   // Durably removes every group with L1 number >= l1_number.
   Status TruncateFrom(uint64_t l1_number);
@@ -175,10 +178,15 @@ struct Finding {
 };
 
 // Reads the whole file without changing it and reports every torn tail, bad CRC, out-of-order key,
-// unknown type or nonzero reserved byte.
+// unknown type or nonzero reserved byte. The zero tail of preallocation is no finding; the end of
+// the file is judged as Open judges it.
 // Also every group that is malformed (count, chain order, L1 block of its entries) or breaks the
 // Append rules (a chain dropped, a cross-safe number falling), sorted by offset. A file that cannot
 // be read is one finding at offset 0.
 std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file);
+
+// The size of supersafe.db's content: the file size without the zero tail (the same rule as Open,
+// without its bound). kIOError if the file cannot be read.
+Result<uint64_t> SuperSafeContentSize(const std::filesystem::path& file);
 
 }  // namespace supersafe::db

@@ -39,5 +39,13 @@ inline constexpr size_t kSealCrc = 33;        // 4 bytes: CRC-32C of the group's
 inline constexpr size_t kSealTimestamp = 37;  // 8 bytes: L1 block timestamp
 inline constexpr size_t kSealReserved = 45;   // zero to the end of the entry
 
+// Preallocation (docs/db-format.md, "Preallocation and the zero tail"). The file grows in whole
+// chunks; every write (one fdatasync each) holds at most kMaxWrite bytes, so only the last
+// kMaxWrite bytes of content can belong to a torn write, and the zero tail is at most
+// kMaxZeroTail bytes (a chunk, a torn write, an entry).
+inline constexpr uint64_t kPreallocChunk = uint64_t{4} << 20;
+inline constexpr uint64_t kMaxWrite = uint64_t{1} << 20;
+inline constexpr uint64_t kMaxZeroTail = kPreallocChunk + kMaxWrite + kEntrySize;
+
 }  // namespace super_safe_format
 }  // namespace supersafe::db

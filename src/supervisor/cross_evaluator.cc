@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
+#include <string>
 
 #include "supervisor/validity.h"
 
@@ -38,6 +40,9 @@ class Evaluator {
           if (v == Verdict::kInvalid) changed = true;
           break;
         }
+      }
+      if (!changed && in_.judge_beyond_waits) {
+        SS_ASSIGN_OR_RETURN(changed, JudgeBeyondWaits());
       }
     }
     return CrossOutput{heads_, invalid_from_, std::move(invalidations_)};
@@ -118,6 +123,63 @@ class Evaluator {
     }
     for (const Member& m : set) heads_[m.chain] = m.number;
     return Verdict::kPromote;
+  }
+
+  // The blocks above the heads that no candidate reaches yet: marks the first one of each chain that
+  // is invalid in its own right, then the blocks on same-timestamp cycles. True if it marked any.
+  Result<bool> JudgeBeyondWaits() {
+    std::map<uint64_t, std::vector<Member>> by_timestamp;  // every block above the heads
+    for (size_t c = 0; c < heads_.size(); ++c) {
+      for (uint64_t n = heads_[c] + 1; n <= in_.limits[c] && n < invalid_from_[c]; ++n) {
+        SS_ASSIGN_OR_RETURN(Member m, Load(c, n));
+        if (n > heads_[c] + 1) {  // the candidate itself was judged by TryPromote
+          if (auto why = OwnViolation(m)) {
+            MarkInvalid(c, n, *why);
+            return true;
+          }
+        }
+        by_timestamp[m.timestamp].push_back(std::move(m));
+      }
+    }
+    for (auto& [timestamp, set] : by_timestamp) {
+      if (set.size() < 2 && !ReferencesOwnBlock(set[0])) continue;
+      std::map<size_t, size_t> member_of_chain;
+      for (size_t i = 0; i < set.size(); ++i) member_of_chain[set[i].chain] = i;
+      if (auto cyclic = FindCycle(set, member_of_chain)) {
+        MarkInvalid(cyclic->first, cyclic->second, "executing message on a same-timestamp cycle");
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool ReferencesOwnBlock(const Member& m) const {
+    for (const db::LogRecord& log : m.logs)
+      if (log.exec && log.exec->block_number == m.number && *ChainIndexOf(*in_.deps, log.exec->chain_id) == m.chain)
+        return true;
+    return false;
+  }
+
+  // Why a block's messages make it invalid whatever happens to the blocks before it, if they do.
+  std::optional<std::string> OwnViolation(const Member& m) const {
+    const ChainConfig& chain = in_.deps->chains[m.chain];
+    for (size_t i = 0; i < m.logs.size(); ++i) {
+      if (!m.logs[i].exec) continue;
+      const db::ExecRef& ref = *m.logs[i].exec;
+      if (auto why = StaticViolation(*in_.deps, chain, m.number, m.timestamp, ref)) return why;
+      size_t s = *ChainIndexOf(*in_.deps, ref.chain_id);
+      if (ref.block_number >= invalid_from_[s])
+        return "references block #" + std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal() +
+               ", which is invalid or built on an invalid block";
+      if (ref.block_number > in_.limits[s]) continue;
+      BlockRef source_block;
+      db::Presence p = in_.events[s]->Contains(ref.block_number, ref.log_index, ref.log_hash, &source_block);
+      if (p == db::Presence::kUnknown) continue;
+      if (p == db::Presence::kConflicts || source_block.timestamp != ref.timestamp)
+        return "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
+               std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal();
+    }
+    return std::nullopt;
   }
 
   // The log-level graph of the set: log i -> log i+1 of a block; initiating log -> executing log.

@@ -8,6 +8,14 @@
 // whose message breaks a rule is invalid; so is one that references a log in an invalid block or
 // in a block built on one (those are dropped with the rest of the batch). A message whose source is
 // not yet eligible (above the source chain's limit) makes its block wait.
+//
+// With `judge_beyond_waits` (cross-safe), a block is invalid in its own right even while a block
+// before it waits (domain.md: "a block is invalid in view N if one of its messages is invalid"):
+// once no candidate moves, the blocks after a waiting candidate, up to the limit, are judged too:
+// a message that breaks a static rule, names a log its known source block does not hold, names a
+// block that is invalid or built on one, names a later log of its own block, or lies on a
+// same-timestamp log-level cycle makes its block invalid. Nothing is invalidated this way without
+// the flag (cross-unsafe, where failing blocks only stop the head).
 #pragma once
 
 #include <string>
@@ -32,6 +40,7 @@ struct CrossInput {
   std::vector<uint64_t> heads;             // already promoted, per chain
   std::vector<uint64_t> limits;            // highest eligible block, per chain (>= heads)
   std::vector<uint64_t> invalid_from;      // first block known invalid, per chain, or kNoBlock
+  bool judge_beyond_waits = false;
 };
 
 struct CrossOutput {

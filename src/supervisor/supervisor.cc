@@ -6,6 +6,7 @@
 #include "core/crypto.h"
 #include "core/fp.h"
 #include "db/event_db.h"
+#include "db/file.h"
 #include "db/replacement_log.h"
 #include "db/super_safe_db.h"
 #include "db/super_safe_format.h"
@@ -168,9 +169,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(const fs::path& datadir, co
     if (sources.chains.count(c.id) == 0 || sources.chains.at(c.id) == nullptr)
       return InvalidArgument("sources: no source for chain " + c.id.Decimal());
   }
-  std::error_code ec;
-  fs::create_directories(datadir / "chains", ec);
-  if (ec) return IOError("create " + (datadir / "chains").string() + ": " + ec.message());
+  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(datadir / "chains"));
 
   auto impl = std::make_unique<Impl>();
   impl->datadir = datadir;
@@ -182,8 +181,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(const fs::path& datadir, co
   SS_ASSIGN_OR_RETURN(impl->safe, db::SuperSafeDB::Open(datadir, safe_opts));
   for (const ChainConfig& c : deps.chains) {
     fs::path dir = datadir / "chains" / c.id.Decimal();
-    fs::create_directories(dir, ec);
-    if (ec) return IOError("create " + dir.string() + ": " + ec.message());
+    SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(dir));
     ChainState st;
     st.config = c;
     st.source = sources.chains.at(c.id);
@@ -281,7 +279,7 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
     records.push_back(db::BlockRecord{ref, {}});
     block_logs.push_back(std::move(logs));
   }
-  // Every log hash of the batch at once (Keccak256Many hashes several in parallel).
+  // Every log hash of the batch at once: Keccak256Many splits a large batch over two threads.
   std::vector<const Log*> all_logs;
   for (const auto& logs : block_logs)
     for (const Log& log : logs) all_logs.push_back(&log);
@@ -400,6 +398,7 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
   in.heads = base_heads;
   for (const BlockID& b : local_safe) in.limits.push_back(b.number);
   in.invalid_from = invalid_from;
+  in.judge_beyond_waits = true;
   SS_ASSIGN_OR_RETURN(CrossOutput out, AdvanceCross(in));
   for (const Invalidation& inv : out.invalidations) {
     if (inv.number != out.invalid_from[inv.chain]) continue;
@@ -418,7 +417,9 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
     e.chain_index = static_cast<uint32_t>(i);
     BlockID local = local_safe[i];
     if (out.invalid_from[i] <= local.number) {
-      local = Resolve(i, out.invalid_from[i]);
+      // A chain still awaiting its replacement keeps the invalid block it was given: its node may
+      // have indexed the replacement at that height already.
+      if (out.invalid_from[i] < local.number) local = Resolve(i, out.invalid_from[i]);
       e.flags |= db::kFlagLocalSafeInvalid;
     }
     e.local_safe_number = local.number;

@@ -1,13 +1,87 @@
 // Keccak256Many hashes like Keccak256, whatever the mix of input lengths.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "core/crypto.h"
 
 namespace supersafe {
 namespace {
+
+// `count` inputs of random lengths: mostly one Keccak block (as the event-log DB's and the log
+// hashes' inputs are), with the edges of the rate and some of several blocks.
+std::vector<Bytes> RandomInputs(std::mt19937_64& rng, size_t count) {
+  std::vector<Bytes> inputs(count);
+  for (Bytes& b : inputs) {
+    const size_t kind = rng() % 8;
+    const size_t len = kind == 0 ? 136 + rng() % 400 : kind == 1 ? 135 + rng() % 2 : rng() % 136;
+    b.resize(len);
+    for (uint8_t& x : b) x = static_cast<uint8_t>(rng());
+  }
+  return inputs;
+}
+
+// Keccak256Many against Keccak256 one by one; the number of mismatches.
+size_t Mismatches(const std::vector<Bytes>& inputs) {
+  std::vector<ByteSpan> spans(inputs.begin(), inputs.end());
+  std::vector<Hash> out(inputs.size());
+  Keccak256Many(spans, out);
+  size_t bad = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) bad += out[i] == Keccak256(spans[i]) ? 0 : 1;
+  return bad;
+}
+
+TEST(Keccak256Many, SplitBatchesEqualKeccak256OneByOne) {
+  // Around the split threshold and well above it (split between the caller and the worker).
+  std::mt19937_64 rng(11);
+  constexpr size_t kMin = kKeccak256ManySplitMin;
+  for (size_t count : {size_t{0}, size_t{1}, kMin - 1, kMin, kMin + 1, 2 * kMin + 3, size_t{5000}, size_t{20011}}) {
+    for (int round = 0; round < 3; ++round)
+      EXPECT_EQ(Mismatches(RandomInputs(rng, count)), 0u) << count << " inputs, round " << round;
+  }
+}
+
+TEST(Keccak256Many, ConcurrentCallersEachGetTheirOwnHashes) {
+  // Several threads at once, with batches on both sides of the threshold: one of them at a time
+  // has the worker's help, the others hash inline; every output is its own input's hash.
+  constexpr int kThreads = 4;
+  std::vector<size_t> bad(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t, &bad] {
+      std::mt19937_64 rng(100 + t);
+      for (int round = 0; round < 40; ++round) {
+        const size_t count = round % 3 == 0 ? rng() % kKeccak256ManySplitMin : kKeccak256ManySplitMin + rng() % 3000;
+        bad[t] += Mismatches(RandomInputs(rng, count));
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(bad[t], 0u) << "thread " << t;
+}
+
+TEST(Keccak256Many, WorksInAForkedChildAndItsExit) {
+  // The worker's thread is not copied into a child: the child hashes inline and exits normally
+  // (its copy of the worker is not joined).
+  std::mt19937_64 rng(5);
+  ASSERT_EQ(Mismatches(RandomInputs(rng, 4 * kKeccak256ManySplitMin)), 0u);  // the worker runs now
+  const std::vector<Bytes> inputs = RandomInputs(rng, 4 * kKeccak256ManySplitMin);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(20);  // a hang fails the test instead of blocking it
+    std::exit(Mismatches(inputs) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "child did not exit normally, status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
 
 TEST(Keccak256Many, EqualsKeccak256ForEveryLengthAndBatchSize) {
   std::mt19937_64 rng(7);

@@ -173,6 +173,37 @@ TEST(EventDB, EveryStoredChecksumIsCoresAccessChecksum) {
   EXPECT_EQ(checked, 126u);
 }
 
+TEST(EventDB, ALargeBatchWritesTheBytesOfSingleAppends) {
+  // A batch big enough for Keccak256Many to split its checksums over two threads writes the same
+  // file as block-by-block appends, whose small batches are hashed inline.
+  TempDir dir;
+  std::vector<BlockRecord> blocks;
+  size_t logs = 0;
+  for (uint64_t n = 20; n < 60; ++n) {
+    blocks.push_back(ChainBlock(n, static_cast<uint32_t>(n % 7 == 0 ? 0 : 60 + n % 50)));
+    logs += blocks.back().logs.size();
+  }
+  ASSERT_GE(logs, 4 * kKeccak256ManySplitMin);
+  ASSERT_LT(blocks[1].logs.size(), kKeccak256ManySplitMin);
+  {
+    auto batch = OpenOrDie(dir.path() / "batch.db");
+    ASSERT_TRUE(batch->AppendBatch(blocks).ok());
+    auto single = OpenOrDie(dir.path() / "single.db");
+    for (const BlockRecord& b : blocks) ASSERT_TRUE(single->Append(b).ok());
+  }
+  const Bytes batch_bytes = ReadFileBytes(dir.path() / "batch.db");
+  EXPECT_EQ(batch_bytes.size(), ReadFileBytes(dir.path() / "single.db").size());
+  EXPECT_TRUE(batch_bytes == ReadFileBytes(dir.path() / "single.db"));
+  auto db = OpenOrDie(dir.path() / "batch.db");
+  for (const BlockRecord& b : blocks) {
+    for (uint32_t i = 0; i < b.logs.size(); ++i) {
+      const Hash want = AccessChecksum(b.logs[i].log_hash, kChain, b.ref.number, b.ref.timestamp, i);
+      ASSERT_EQ(db->ContainsChecksum(b.ref.number, i, b.ref.timestamp, want), Presence::kFound)
+          << "block " << b.ref.number << " log " << i;
+    }
+  }
+}
+
 TEST(EventDB, ChecksumEntriesFollowTheLogs) {
   // The documented layout: per log, in log order after the log entries, 0x08, three zero bytes,
   // the log index, then AccessChecksum(logHash, chainID, number, timestamp, index).

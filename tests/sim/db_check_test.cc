@@ -117,7 +117,7 @@ TEST_F(DatabaseCheckTest, DamageInNewBytesIsReportedAsTheVerifierReportsIt) {
 
 TEST_F(DatabaseCheckTest, SuperSafeDamageInNewBytesIsReportedAsTheVerifierReportsIt) {
   EXPECT_EQ(Show(check_.Step()), "");
-  const uint64_t end = fs::file_size(dir_.path() / db::SuperSafeDB::kFileName);
+  const uint64_t end = *db::SuperSafeContentSize(dir_.path() / db::SuperSafeDB::kFileName);
   ASSERT_EQ(safe_->Append(MakeGroup(2)), Status::Ok());
   FlipByte(dir_.path() / db::SuperSafeDB::kFileName, end + 40);
   const std::vector<db::Finding> whole = Whole();

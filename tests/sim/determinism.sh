@@ -1,5 +1,7 @@
 #!/bin/sh
-# Runs one scenario twice with --trace and checks the traces are identical byte for byte.
+# Runs one scenario twice with --trace and checks the traces are identical byte for byte, that the
+# printed digest is `sha256sum` of the trace file, and that the trace's end event names the SHA-256
+# of the kept supersafe.db.
 # Usage: determinism.sh SUPERSAFE SCENARIO
 set -eu
 exe=$1
@@ -7,10 +9,14 @@ scenario=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$exe" sim "$scenario" --trace "$dir/one.jsonl" > "$dir/one.out"
-"$exe" sim "$scenario" --trace "$dir/two.jsonl" > "$dir/two.out"
+"$exe" sim "$scenario" --trace "$dir/two.jsonl" --datadir "$dir/data" > "$dir/two.out"
 cmp "$dir/one.jsonl" "$dir/two.jsonl"
 grep digest "$dir/one.out" > "$dir/one.digest"
 grep digest "$dir/two.out" > "$dir/two.digest"
 cmp "$dir/one.digest" "$dir/two.digest"
 test -s "$dir/one.jsonl"
+trace_sha=$(sha256sum "$dir/one.jsonl" | cut -d' ' -f1)
+grep -q "digest 0x$trace_sha" "$dir/one.out"
+db_sha=$(sha256sum "$dir/data/supersafe.db" | cut -d' ' -f1)
+tail -n 1 "$dir/two.jsonl" | grep -q "\"supersafe.db\":\"0x$db_sha\""
 echo "deterministic: $(cat "$dir/one.digest")"

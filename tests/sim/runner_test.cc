@@ -1,5 +1,5 @@
 // Whole runs through sim::RunScenario for runner features without a scenario file of their own:
-// `every: N` log specs in multi-block builds.
+// `every: N` log specs in multi-block builds; the manual-mode bound of the reference-model check.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -56,6 +56,54 @@ steps:
   // Blocks 1..6: payload 0x01 in each, the exec in the 3rd and 6th, payload 0x02 in the 2nd, 4th
   // and 6th; then the reorg's 2 blocks: the exec in the 2nd only.
   EXPECT_EQ(LogCounts(r.trace, "B"), (std::vector<int>{1, 2, 2, 2, 1, 3, 0, 1}));
+}
+
+// With manual nodes a direct call may run ahead of the nodes' derivation (the scenario
+// manual-call-ahead-of-derivation.yaml passes), but the supervisor is still bounded by what the L1
+// chain holds: a call claiming a block whose batch is not on L1 is accepted by the supervisor (it
+// trusts its op-node) and then caught by the check.
+TEST(Runner, ManualModeBoundsTheSupervisorByWhatL1Holds) {
+  RunResult r = RunYaml(R"(name: false-claim
+nodes: manual
+chains:
+  - {name: A, id: 900}
+steps:
+  - build: {chain: A, blocks: 2}
+  - sync: {chain: A}
+  - batch: {chain: A, through: 1}
+  - mine: 1
+  - call: {method: tryCrossSafe, chain: A, local_safe: 2, derived_from: 1}
+)");
+  ASSERT_FALSE(r.passed);
+  EXPECT_EQ(r.failure_kind, FailureKind::kInvariant);
+  EXPECT_NE(r.failure.find("A cross_safe: expected at most 1, supervisor says 2"), std::string::npos) << r.failure;
+}
+
+// The runner tells a scenario asking for the impossible from a failed expectation from a breach.
+TEST(Runner, FailuresSayWhetherTheStepTheExpectationOrAnInvariantFailed) {
+  RunResult passed = RunYaml("name: ok\nchains:\n  - {name: A, id: 900}\nsteps:\n  - build: {chain: A}\n");
+  EXPECT_TRUE(passed.passed);
+  EXPECT_EQ(passed.failure_kind, FailureKind::kNone);
+  RunResult step = RunYaml(R"(name: posted
+chains:
+  - {name: A, id: 900}
+steps:
+  - build: {chain: A, blocks: 2}
+  - batch: {chain: A}
+  - reorg_unsafe: {chain: A, depth: 1}
+)");
+  EXPECT_FALSE(step.passed);
+  EXPECT_EQ(step.failure_kind, FailureKind::kStep) << step.failure;
+  EXPECT_NE(step.failure.find("already posted"), std::string::npos) << step.failure;
+  RunResult expectation = RunYaml(R"(name: wrong
+chains:
+  - {name: A, id: 900}
+steps:
+  - build: {chain: A}
+  - expect: {chain: A, unsafe: 2}
+)");
+  EXPECT_FALSE(expectation.passed);
+  EXPECT_EQ(expectation.failure_kind, FailureKind::kExpectation) << expectation.failure;
 }
 
 }  // namespace

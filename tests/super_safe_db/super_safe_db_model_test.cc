@@ -21,6 +21,7 @@
 namespace supersafe::db {
 namespace {
 
+using ::supersafe::db::testing::EncodeGroupBytes;
 using ::supersafe::db::testing::PrefixFrom;
 using ::supersafe::db::testing::TempDir;
 constexpr size_t kEntry = super_safe_format::kEntrySize;
@@ -320,15 +321,29 @@ Code ModelWrite(Model& m, const std::vector<Group>& batch) {
   return Code::kOk;
 }
 
-// Reopening: the whole groups of a torn batch survive, its partial tail goes to .broken.
+// Reopening: the whole groups of a torn batch survive, its partial tail goes to .broken. In the
+// preallocated file the bytes the tear did not write read as zero: a group missing only zero bytes
+// (its seal's reserved bytes) is whole, and the torn bytes end at the last nonzero one written.
 uint64_t ModelReopen(Model& m) {
+  std::vector<uint8_t> bytes;
+  for (const Group& g : m.torn_groups) {
+    const std::vector<uint8_t> b = EncodeGroupBytes(g);
+    bytes.insert(bytes.end(), b.begin(), b.end());
+  }
+  const size_t written = std::min<size_t>(m.torn_bytes, bytes.size());
+  auto zero_from = [&](size_t from, size_t to) {
+    return std::all_of(bytes.begin() + static_cast<ptrdiff_t>(from), bytes.begin() + static_cast<ptrdiff_t>(to),
+                       [](uint8_t b) { return b == 0; });
+  };
   size_t kept = 0;
   for (const Group& g : m.torn_groups) {
-    if (kept + Bytes(g) > m.torn_bytes) break;
+    if (kept + Bytes(g) > written && !zero_from(written, kept + Bytes(g))) break;
     kept += Bytes(g);
     m.groups.push_back(g);
   }
-  const uint64_t torn = m.torn_bytes - kept;
+  size_t end = written;
+  while (end > kept && bytes[end - 1] == 0) --end;
+  const uint64_t torn = end > kept ? end - kept : 0;
   m.torn_groups.clear();
   m.torn_bytes = 0;
   m.dead = false;

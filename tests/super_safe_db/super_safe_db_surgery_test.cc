@@ -1,5 +1,7 @@
 // Byte surgery on supersafe.db, in the style of LevelDB's log tests: cut the tail at every length,
-// flip every byte, break CRCs, reorder keys, delete a seal. Every case must end in a clean recovery
+// flip every byte, break CRCs, reorder keys, delete a seal. Every case runs twice: on a file that
+// ends with its content (as files written before preallocation do) and on one followed by a zero
+// tail (as preallocation leaves it; there a cut leaves zeros where the missing bytes were). Every case must end in a clean recovery
 // that loses only the unsealed tail, or in a refusal to open that names an offset inside the
 // damaged group; VerifySuperSafeDB must report the same offset. Damage before the last group may
 // also leave Open unaware (it reads only the end of the file) but never changes the file.
@@ -16,6 +18,7 @@
 namespace supersafe::db {
 namespace {
 
+using ::supersafe::db::testing::ContentBytes;
 using ::supersafe::db::testing::MakeGroup;
 using ::supersafe::db::testing::ReadBytes;
 using ::supersafe::db::testing::TempDir;
@@ -45,7 +48,7 @@ struct Reference {
       ranges.emplace_back(offset, end);
       offset = end;
     }
-    bytes = ReadBytes(dir.db());
+    bytes = ContentBytes(dir.db());
     SS_CHECK(bytes.size() == offset, "unexpected file size");
   }
 
@@ -59,6 +62,27 @@ struct Reference {
 const Reference& Ref() {
   static const Reference* ref = new Reference();
   return *ref;
+}
+
+// The zero bytes after the content in this run of the tests (the test parameter).
+size_t g_zero_tail = 0;
+
+class SuperSafeDBSurgery : public ::testing::TestWithParam<size_t> {
+ protected:
+  void SetUp() override { g_zero_tail = GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(ZeroTail, SuperSafeDBSurgery, ::testing::Values(size_t{0}, size_t{5000}),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return info.param == 0 ? std::string("none") : std::to_string(info.param) + "_bytes";
+                         });
+
+// Writes `content` and the zero tail; returns the file's bytes.
+std::vector<uint8_t> WriteDb(const TempDir& dir, const std::vector<uint8_t>& content) {
+  std::vector<uint8_t> file = content;
+  file.resize(content.size() + g_zero_tail, 0);
+  WriteBytes(dir.db(), file);
+  return file;
 }
 
 std::optional<uint64_t> NamedOffset(const Status& s) {
@@ -92,20 +116,29 @@ void ExpectHoldsGroupsUpTo(const SuperSafeDB& db, size_t boundary) {
 
 // The tail cut at every length from one byte to past the last two groups and an entry: the groups
 // that were whole survive, the rest goes to supersafe.db.broken, and Verify reported it as torn.
-TEST(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) {
+// With a zero tail the cut bytes read as zeros: a seal missing only its reserved zeros is whole,
+// and the torn bytes end at the last nonzero one.
+TEST_P(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) {
   const Reference& ref = Ref();
   const size_t last_two = ref.bytes.size() - ref.ranges[3].first;
   for (size_t cut = 1; cut <= last_two + kEntry; ++cut) {
     SCOPED_TRACE("cut " + std::to_string(cut));
     TempDir dir;
     const size_t size = ref.bytes.size() - cut;
-    std::vector<uint8_t> damaged(ref.bytes.begin(), ref.bytes.begin() + static_cast<ptrdiff_t>(size));
-    WriteBytes(dir.db(), damaged);
-    const size_t group = ref.GroupAt(size);  // the first group that is not whole
-    const size_t boundary = group == 0 ? 0 : ref.ranges[group - 1].second;
+    const std::vector<uint8_t> damaged(ref.bytes.begin(), ref.bytes.begin() + static_cast<ptrdiff_t>(size));
+    const std::vector<uint8_t> file = WriteDb(dir, damaged);
+    size_t boundary = 0, torn_end = size;
+    for (size_t g = 0; g < ref.groups.size(); ++g) {
+      const size_t whole = g_zero_tail == 0 ? ref.ranges[g].second : ref.ranges[g].second - kEntry + layout::kSealReserved;
+      if (whole <= size) boundary = ref.ranges[g].second;
+    }
+    if (g_zero_tail > 0) {
+      while (torn_end > boundary && damaged[torn_end - 1] == 0) --torn_end;
+      torn_end = std::max(torn_end, boundary);
+    }
 
     auto findings = VerifySuperSafeDB(dir.db());
-    if (boundary == size) {
+    if (boundary >= torn_end) {
       EXPECT_THAT(findings, ::testing::IsEmpty());
     } else {
       ASSERT_EQ(findings.size(), 1u);
@@ -115,12 +148,17 @@ TEST(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) {
 
     auto db = SuperSafeDB::Open(dir.path());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    EXPECT_EQ((*db)->recovery().torn_bytes, size - boundary);
+    const size_t torn = boundary >= torn_end ? 0 : torn_end - boundary;
+    EXPECT_EQ((*db)->recovery().torn_bytes, torn);
     ExpectHoldsGroupsUpTo(**db, boundary);
-    EXPECT_EQ(ReadBytes(dir.db()), std::vector<uint8_t>(damaged.begin(), damaged.begin() + static_cast<ptrdiff_t>(boundary)));
-    if (boundary < size) {
-      EXPECT_EQ(ReadBytes(dir.broken()), std::vector<uint8_t>(damaged.begin() + static_cast<ptrdiff_t>(boundary), damaged.end()));
+    const std::vector<uint8_t> kept(ref.bytes.begin(), ref.bytes.begin() + static_cast<ptrdiff_t>(boundary));
+    if (torn > 0) {
+      EXPECT_EQ(ReadBytes(dir.db()), kept);  // cut at the last seal, zero tail and all
+      EXPECT_EQ(ReadBytes(dir.broken()), std::vector<uint8_t>(damaged.begin() + static_cast<ptrdiff_t>(boundary),
+                                                              damaged.begin() + static_cast<ptrdiff_t>(torn_end)));
     } else {
+      EXPECT_EQ(ReadBytes(dir.db()), file);
+      EXPECT_EQ(ContentBytes(dir.db()), kept);
       EXPECT_FALSE(std::filesystem::exists(dir.broken()));
     }
     EXPECT_THAT(VerifySuperSafeDB(dir.db()), ::testing::IsEmpty());
@@ -132,7 +170,7 @@ void ExpectCaught(const std::vector<uint8_t>& damaged, size_t group) {
   const Reference& ref = Ref();
   const auto [start, end] = ref.ranges[group];
   TempDir dir;
-  WriteBytes(dir.db(), damaged);
+  const std::vector<uint8_t> file = WriteDb(dir, damaged);
 
   auto findings = VerifySuperSafeDB(dir.db());
   EXPECT_TRUE(std::any_of(findings.begin(), findings.end(),
@@ -153,13 +191,13 @@ void ExpectCaught(const std::vector<uint8_t>& damaged, size_t group) {
     EXPECT_LT(*offset, end) << db.status().ToString();
     EXPECT_THAT(findings, Contains(Field(&Finding::offset, *offset))) << db.status().ToString();
   }
-  EXPECT_EQ(ReadBytes(dir.db()), damaged);
+  EXPECT_EQ(ReadBytes(dir.db()), file);
   EXPECT_FALSE(std::filesystem::exists(dir.broken()));
 }
 
 // Every byte of every entry and seal, flipped in its low bit and its high bit; type bytes also
 // turned from chain entry to seal and back.
-TEST(SuperSafeDBSurgery, FlippingAnyByteIsCaughtAndNamed) {
+TEST_P(SuperSafeDBSurgery, FlippingAnyByteIsCaughtAndNamed) {
   const Reference& ref = Ref();
   for (size_t offset = 0; offset < ref.bytes.size(); ++offset) {
     std::vector<uint8_t> masks = {0x01, 0x80};
@@ -174,7 +212,7 @@ TEST(SuperSafeDBSurgery, FlippingAnyByteIsCaughtAndNamed) {
   }
 }
 
-TEST(SuperSafeDBSurgery, ABrokenSealCrcIsCorruption) {
+TEST_P(SuperSafeDBSurgery, ABrokenSealCrcIsCorruption) {
   const Reference& ref = Ref();
   for (size_t group : {size_t{1}, ref.groups.size() - 1}) {
     SCOPED_TRACE("group " + std::to_string(group));
@@ -183,14 +221,14 @@ TEST(SuperSafeDBSurgery, ABrokenSealCrcIsCorruption) {
     PutU32BE(damaged.data() + seal + layout::kSealCrc, GetU32BE(damaged.data() + seal + layout::kSealCrc) + 1);
     ExpectCaught(damaged, group);
     TempDir dir;
-    WriteBytes(dir.db(), damaged);
+    WriteDb(dir, damaged);
     EXPECT_THAT(VerifySuperSafeDB(dir.db()),
                 Contains(AllOf(Field(&Finding::offset, seal), Field(&Finding::what, HasSubstr("CRC mismatch")))));
   }
   TempDir dir;
   std::vector<uint8_t> damaged = ref.bytes;
   damaged[ref.bytes.size() - kEntry + layout::kSealCrc] ^= 0x10;
-  WriteBytes(dir.db(), damaged);
+  WriteDb(dir, damaged);
   auto db = SuperSafeDB::Open(dir.path());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(),
@@ -199,18 +237,18 @@ TEST(SuperSafeDBSurgery, ABrokenSealCrcIsCorruption) {
 
 // A torn write never leaves a whole seal behind, so a last seal whose type byte says "chain entry"
 // is damage to acknowledged data, not a torn tail to discard.
-TEST(SuperSafeDBSurgery, ASealWithADamagedTypeByteIsNotATornWrite) {
+TEST_P(SuperSafeDBSurgery, ASealWithADamagedTypeByteIsNotATornWrite) {
   const Reference& ref = Ref();
   std::vector<uint8_t> damaged = ref.bytes;
   const size_t seal = ref.bytes.size() - kEntry;
   damaged[seal] = layout::kTypeChain;
   TempDir dir;
-  WriteBytes(dir.db(), damaged);
+  const std::vector<uint8_t> file = WriteDb(dir, damaged);
   auto db = SuperSafeDB::Open(dir.path());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(seal) +
                                                ": seal with a damaged type byte"));
-  EXPECT_EQ(ReadBytes(dir.db()), damaged);
+  EXPECT_EQ(ReadBytes(dir.db()), file);
 }
 
 std::vector<uint8_t> Swapped(size_t first, size_t second) {
@@ -223,14 +261,14 @@ std::vector<uint8_t> Swapped(size_t first, size_t second) {
   return out;
 }
 
-TEST(SuperSafeDBSurgery, GroupsOutOfKeyOrderAreCorruption) {
+TEST_P(SuperSafeDBSurgery, GroupsOutOfKeyOrderAreCorruption) {
   const Reference& ref = Ref();
   // Groups 2 (L1 6) and 3 (L1 8) swapped in the middle: each is sound, the order is not.
   {
     std::vector<uint8_t> damaged = Swapped(2, 3);
     const size_t seal_of_8 = ref.ranges[2].first + (ref.ranges[3].second - ref.ranges[3].first) - kEntry;
     TempDir dir;
-    WriteBytes(dir.db(), damaged);
+    WriteDb(dir, damaged);
     EXPECT_THAT(VerifySuperSafeDB(dir.db()),
                 Contains(AllOf(Field(&Finding::offset, seal_of_8), Field(&Finding::what, HasSubstr("out-of-order key")))));
   }
@@ -239,17 +277,17 @@ TEST(SuperSafeDBSurgery, GroupsOutOfKeyOrderAreCorruption) {
     std::vector<uint8_t> damaged = Swapped(3, 4);
     const size_t seal_of_9 = ref.ranges[3].first + (ref.ranges[4].second - ref.ranges[4].first) - kEntry;
     TempDir dir;
-    WriteBytes(dir.db(), damaged);
+    const std::vector<uint8_t> file = WriteDb(dir, damaged);
     auto db = SuperSafeDB::Open(dir.path());
     ASSERT_FALSE(db.ok());
     EXPECT_THAT(db.status().message(),
                 HasSubstr("corruption at offset " + std::to_string(seal_of_9) + ": out-of-order key: L1 number 9"));
     EXPECT_THAT(VerifySuperSafeDB(dir.db()), Contains(Field(&Finding::offset, seal_of_9)));
-    EXPECT_EQ(ReadBytes(dir.db()), damaged);
+    EXPECT_EQ(ReadBytes(dir.db()), file);
   }
 }
 
-TEST(SuperSafeDBSurgery, ChainEntriesOutOfOrderInAGroupAreCorruption) {
+TEST_P(SuperSafeDBSurgery, ChainEntriesOutOfOrderInAGroupAreCorruption) {
   const Reference& ref = Ref();
   for (size_t group : {size_t{3}, size_t{4}}) {
     SCOPED_TRACE("group " + std::to_string(group));
@@ -261,13 +299,13 @@ TEST(SuperSafeDBSurgery, ChainEntriesOutOfOrderInAGroupAreCorruption) {
 }
 
 // Without group 3's seal, group 4 does not start after a seal.
-TEST(SuperSafeDBSurgery, AMissingSealIsCorruption) {
+TEST_P(SuperSafeDBSurgery, AMissingSealIsCorruption) {
   const Reference& ref = Ref();
   std::vector<uint8_t> damaged = ref.bytes;
   const size_t seal = ref.ranges[3].second - kEntry;
   damaged.erase(damaged.begin() + static_cast<ptrdiff_t>(seal), damaged.begin() + static_cast<ptrdiff_t>(seal + kEntry));
   TempDir dir;
-  WriteBytes(dir.db(), damaged);
+  const std::vector<uint8_t> file = WriteDb(dir, damaged);
   auto db = SuperSafeDB::Open(dir.path());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(seal - kEntry) +
@@ -276,7 +314,7 @@ TEST(SuperSafeDBSurgery, AMissingSealIsCorruption) {
 }
 
 // Unsealed entries that cannot be one torn group are damage, not a torn write.
-TEST(SuperSafeDBSurgery, AnUnsealedTailThatIsNoTornGroupIsCorruption) {
+TEST_P(SuperSafeDBSurgery, AnUnsealedTailThatIsNoTornGroupIsCorruption) {
   const Reference& ref = Ref();
   std::vector<uint8_t> damaged = ref.bytes;
   // The last group's chain entries twice, for L1 blocks 10 and 11, without seals.
@@ -289,13 +327,13 @@ TEST(SuperSafeDBSurgery, AnUnsealedTailThatIsNoTornGroupIsCorruption) {
   }
   const size_t first_of_11 = ref.bytes.size() + (end - kEntry - start);
   TempDir dir;
-  WriteBytes(dir.db(), damaged);
+  const std::vector<uint8_t> file = WriteDb(dir, damaged);
   auto db = SuperSafeDB::Open(dir.path());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(first_of_11)));
   EXPECT_THAT(VerifySuperSafeDB(dir.db()),
               Contains(AllOf(Field(&Finding::offset, first_of_11), Field(&Finding::what, HasSubstr("different L1 blocks")))));
-  EXPECT_EQ(ReadBytes(dir.db()), damaged);
+  EXPECT_EQ(ReadBytes(dir.db()), file);
 }
 
 }  // namespace

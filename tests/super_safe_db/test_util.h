@@ -4,7 +4,9 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,8 +15,10 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/crypto.h"
 #include "core/types.h"
 #include "db/super_safe_db.h"
+#include "db/super_safe_format.h"
 #include "tests/temp_dir.h"
 
 namespace supersafe {
@@ -71,6 +75,46 @@ inline std::vector<uint8_t> ReadBytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
+
+// A group's bytes as docs/db-format.md lays them out (chain entries, then the seal with its CRC),
+// written here from the document, independently of the code under test.
+inline std::vector<uint8_t> EncodeGroupBytes(const Group& g) {
+  namespace f = super_safe_format;
+  std::vector<uint8_t> out((g.entries.size() + 1) * f::kEntrySize, 0);
+  uint8_t* e = out.data();
+  auto header = [&](uint8_t type) {
+    e[f::kType] = type;
+    PutU64BE(e + f::kL1Number, g.l1_number);
+    std::memcpy(e + f::kL1Hash, g.l1_hash.data(), HashPrefix::kSize);
+  };
+  for (const ChainEntry& c : g.entries) {
+    header(f::kTypeChain);
+    PutU32BE(e + f::kChainIndex, c.chain_index);
+    PutU64BE(e + f::kLocalSafeNumber, c.local_safe_number);
+    std::memcpy(e + f::kLocalSafeHash, c.local_safe_hash.data(), HashPrefix::kSize);
+    PutU64BE(e + f::kCrossSafeNumber, c.cross_safe_number);
+    std::memcpy(e + f::kCrossSafeHash, c.cross_safe_hash.data(), HashPrefix::kSize);
+    e[f::kFlags] = c.flags;
+    e += f::kEntrySize;
+  }
+  header(f::kTypeSeal);
+  PutU32BE(e + f::kSealCount, static_cast<uint32_t>(g.entries.size()));
+  PutU64BE(e + f::kSealTimestamp, g.l1_timestamp);
+  PutU32BE(e + f::kSealCrc, Crc32c(out));
+  return out;
+}
+
+// The content of supersafe.db without the zero tail preallocation leaves (docs/db-format.md): up to
+// the last nonzero byte, rounded up to a whole 90-byte entry but not past the end of the file.
+inline std::vector<uint8_t> ContentBytes(const std::filesystem::path& p) {
+  std::vector<uint8_t> bytes = ReadBytes(p);
+  size_t end = bytes.size();
+  while (end > 0 && bytes[end - 1] == 0) --end;
+  constexpr size_t kEntry = super_safe_format::kEntrySize;
+  bytes.resize(std::min(bytes.size(), (end + kEntry - 1) / kEntry * kEntry));
+  return bytes;
+}
+inline size_t ContentSize(const std::filesystem::path& p) { return ContentBytes(p).size(); }
 
 inline void WriteBytes(const std::filesystem::path& p, const std::vector<uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);

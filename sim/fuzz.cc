@@ -1,0 +1,472 @@
+#include "sim/fuzz.h"
+
+#include <stdlib.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim/scenario.h"
+#include "sim/seed.h"
+
+namespace supersafe::sim {
+namespace {
+
+constexpr size_t kKinds = 14;
+const char* const kKindNames[kKinds] = {"build", "batch", "mine",   "reorg_l1", "flip_flop", "finalize", "reorg_unsafe",
+                                        "restart", "crash", "call", "derive",   "sync",      "pool",     "drop_batches"};
+
+// SplitMix64: a fixed, documented generator, so a seed means the same case everywhere.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  uint32_t Below(uint32_t n) { return n == 0 ? 0 : static_cast<uint32_t>(Next() % n); }
+
+ private:
+  uint64_t state_;
+};
+
+std::string ChainName(uint32_t i) { return std::string(1, static_cast<char>('A' + i)); }
+
+std::string ChainIdText(uint32_t i) {
+  // The third chain's ID does not fit 64 bits.
+  return i == 2 ? "\"0x10000000000000001\"" : std::to_string(900 + i);
+}
+
+// What the renderer knows of the world while it writes the steps.
+struct RenderState {
+  uint64_t l1_head = 0;
+  uint64_t finalized = 0;
+  std::string fork = "main";
+  std::vector<std::pair<std::string, uint64_t>> reorgs;  // (fork before, depth), newest last
+  uint32_t forks_made = 0;
+  std::vector<uint64_t> height;       // blocks built per chain (replacements may make it less)
+  std::vector<uint64_t> derived;      // manual: the newest L1 block a derive step reached
+  std::vector<std::string> messages;  // named init messages, in emission order
+  int last_build_chain = -1;          // the previous step was a build of this chain ...
+  uint64_t last_build_blocks = 0;     // ... of this many blocks
+  uint32_t junk = 0;
+};
+
+// One rendered step, or empty when the intent is left out.
+std::string RenderStep(const FuzzStep& s, const FuzzCase& c, RenderState& st) {
+  const uint32_t chain = s.chain % c.chains;
+  const std::string name = ChainName(chain);
+  std::ostringstream o;
+  const int build_chain = st.last_build_chain;
+  st.last_build_chain = -1;
+  switch (s.kind) {
+    case FuzzKind::kBuild: {
+      uint64_t blocks = 1 + s.a % 3;
+      std::string logs;
+      bool force = false;
+      switch (static_cast<FuzzLogs>(s.b % 6)) {
+        case FuzzLogs::kNone: break;
+        case FuzzLogs::kInit:
+          blocks = 1;
+          st.messages.push_back("m" + std::to_string(st.messages.size() + 1));
+          logs = "{init: " + st.messages.back() + "}";
+          break;
+        case FuzzLogs::kForcedExec: force = true; [[fallthrough]];
+        case FuzzLogs::kExec:
+          if (!st.messages.empty()) logs = "{exec: " + st.messages[s.c % st.messages.size()] + "}";
+          break;
+        case FuzzLogs::kInvalidExec: {
+          // A payload nobody emitted: the block is invalid once its source is known, and is replaced.
+          const uint32_t source = s.c % c.chains;
+          const uint64_t block = std::min<uint64_t>(st.height[source], 1 + s.c % 4);
+          logs = "{exec: {chain: " + ChainName(source) + ", block: " + std::to_string(block) +
+                 ", log: 0, payload: junk" + std::to_string(++st.junk) + "}}";
+          force = true;
+          break;
+        }
+        case FuzzLogs::kPayload: logs = "{payload: \"0x0" + std::to_string(1 + s.c % 9) + "\"}"; break;
+      }
+      o << "build: {chain: " << name << ", blocks: " << blocks;
+      if (!logs.empty()) o << ", logs: [" << logs << "]";
+      if (force) o << ", force: true";
+      o << "}";
+      st.height[chain] += blocks;
+      st.last_build_chain = static_cast<int>(chain);
+      st.last_build_blocks = blocks;
+      break;
+    }
+    case FuzzKind::kBatch: o << "batch: {chain: " << name << "}"; break;
+    case FuzzKind::kMine: {
+      const uint64_t count = 1 + s.a % 2;
+      st.l1_head += count;
+      o << "mine: " << count;
+      break;
+    }
+    case FuzzKind::kReorgL1: {
+      const uint64_t depth = std::min<uint64_t>(1 + s.a % 3, st.l1_head - st.finalized);
+      if (depth == 0) return "";
+      st.reorgs.push_back({st.fork, depth});
+      st.fork = "f" + std::to_string(++st.forks_made);
+      o << "reorg_l1: {depth: " << depth << ", fork: " << st.fork << ", keep_batches: " << (s.b % 2 ? "true" : "false")
+        << "}";
+      break;
+    }
+    case FuzzKind::kFlipFlop: {
+      if (st.reorgs.empty()) return "";
+      auto [back_to, depth] = st.reorgs.back();
+      depth = std::min<uint64_t>(depth, st.l1_head - st.finalized);
+      if (depth == 0) return "";
+      st.reorgs.pop_back();
+      st.fork = back_to;
+      o << "reorg_l1: {depth: " << depth << ", fork: " << back_to << ", keep_batches: true}";
+      break;
+    }
+    case FuzzKind::kFinalize: {
+      const uint64_t below = s.a % 4;
+      st.finalized = std::max(st.finalized, st.l1_head >= below ? st.l1_head - below : 0);
+      o << "finalize_l1: {number: " << st.finalized << "}";
+      break;
+    }
+    case FuzzKind::kReorgUnsafe: {
+      if (build_chain != static_cast<int>(chain)) return "";
+      const uint64_t depth = std::min<uint64_t>(1 + s.a % 2, st.last_build_blocks);
+      o << "reorg_unsafe: {chain: " << name << ", depth: " << depth << "}";
+      break;
+    }
+    case FuzzKind::kRestart: o << "restart: {}"; break;
+    case FuzzKind::kCrash:
+      o << "crash: {torn_bytes: " << 1 + s.a % 400 << ", db: " << (s.b % 2 ? "events" : "safe") << "}";
+      break;
+    case FuzzKind::kCall:
+      switch (static_cast<FuzzCall>(s.a % 5)) {
+        case FuzzCall::kTryCrossSafe: {
+          // What the node derived through an L1 block it has derived: duplicated, late or early.
+          const uint64_t tip = c.manual ? st.derived[chain] : st.l1_head;
+          o << "call: {method: tryCrossSafe, chain: " << name << ", derived_from: " << (tip - s.b % (tip + 1)) << "}";
+          break;
+        }
+        case FuzzCall::kTryFinalize:
+          o << "call: {method: tryFinalize, chain: " << name
+            << ", finalized_l1: " << (st.finalized - s.b % (st.finalized + 1)) << "}";
+          break;
+        case FuzzCall::kUpdateLocalUnsafe: o << "call: {method: updateLocalUnsafe, chain: " << name << "}"; break;
+        case FuzzCall::kGetCrossUnsafe:
+          o << "call: {method: getCrossUnsafe, chain: " << name << ", max_number: " << s.b % 8 << "}";
+          break;
+        case FuzzCall::kCheckMessage:
+          if (st.messages.empty()) return "";
+          o << "call: {method: checkMessage, message: " << st.messages[s.c % st.messages.size()] << "}";
+          break;
+      }
+      break;
+    case FuzzKind::kDerive: {
+      if (!c.manual) return "";
+      const uint64_t to = st.l1_head >= s.a % 3 ? st.l1_head - s.a % 3 : 0;
+      st.derived[chain] = std::max(st.derived[chain], to);
+      o << "derive: {chain: " << name << ", to_l1: " << to << "}";
+      break;
+    }
+    case FuzzKind::kSync:
+      if (!c.manual) return "";
+      o << "sync: {chain: " << name << "}";
+      break;
+    case FuzzKind::kDropBatches: o << "drop_batches: {chain: " << name << "}"; break;
+    case FuzzKind::kPool:
+      if (!(c.variant & FuzzCase::kPoolOnA)) return "";
+      o << "pool: {chain: A}";
+      break;
+  }
+  return o.str();
+}
+
+// "step 7 (line 23, expect): what" -> "what"
+std::string WithoutStepPrefix(const std::string& failure) {
+  if (failure.rfind("step ", 0) != 0) return failure;
+  const size_t at = failure.find("): ");
+  return at == std::string::npos ? failure : failure.substr(at + 3);
+}
+
+}  // namespace
+
+Result<FuzzProfile> ParseFuzzProfile(const std::string& text, const std::string& file) {
+  FuzzProfile p;
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) return InvalidArgument(file + ": a fuzz profile is a map");
+    auto bad = [&](const YAML::Node& n, const std::string& key, const std::string& what) {
+      return InvalidArgument(file + ":" + std::to_string(n.Mark().line + 1) + ": " + key + ": " + what);
+    };
+    auto number = [&](const YAML::Node& n, const std::string& key, uint32_t lo, uint32_t hi) -> Result<uint32_t> {
+      uint64_t v = 0;
+      if (!n.IsScalar() || !YAML::convert<uint64_t>::decode(n, v) || v < lo || v > hi)
+        return bad(n, key, "want a whole number in " + std::to_string(lo) + ".." + std::to_string(hi));
+      return static_cast<uint32_t>(v);
+    };
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (key == "chains") {
+        if (!v.IsSequence() || v.size() != 2) return bad(v, key, "want [min, max]");
+        SS_ASSIGN_OR_RETURN(p.min_chains, number(v[0], key, 1, 4));
+        SS_ASSIGN_OR_RETURN(p.max_chains, number(v[1], key, p.min_chains, 4));
+      } else if (key == "steps") {
+        SS_ASSIGN_OR_RETURN(p.steps, number(v, key, 1, 100000));
+      } else if (key == "manual_percent") {
+        SS_ASSIGN_OR_RETURN(p.manual_percent, number(v, key, 0, 100));
+      } else if (key == "variant_percent") {
+        SS_ASSIGN_OR_RETURN(p.variant_percent, number(v, key, 0, 100));
+      } else if (key == "weights") {
+        if (!v.IsMap()) return bad(v, key, "want a map of step kinds to weights");
+        for (const auto& w : v) {
+          const std::string kind = w.first.as<std::string>();
+          const auto* it = std::find(std::begin(kKindNames), std::end(kKindNames), kind);
+          if (it == std::end(kKindNames)) return bad(w.first, "weights." + kind, "not a step kind");
+          SS_ASSIGN_OR_RETURN(p.weights[it - std::begin(kKindNames)], number(w.second, "weights." + kind, 0, 1000000));
+        }
+      } else {
+        return bad(kv.first, key, "unknown key (chains, steps, manual_percent, variant_percent, weights)");
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(file + ": " + e.what());
+  }
+  return p;
+}
+
+FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
+  const Hash salt = SubsystemSalt(seed, "fuzz");
+  uint64_t state = 0;
+  for (int i = 0; i < 8; ++i) state = state << 8 | salt.bytes[i];
+  SplitMix64 rng(state);
+  FuzzCase c;
+  c.seed = seed;
+  c.chains = profile.min_chains + rng.Below(profile.max_chains - profile.min_chains + 1);
+  c.manual = rng.Below(100) < profile.manual_percent;
+  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(15);
+  std::vector<uint32_t> weights = profile.weights;
+  weights.resize(kKinds, 0);
+  if (!c.manual) weights[static_cast<size_t>(FuzzKind::kDerive)] = weights[static_cast<size_t>(FuzzKind::kSync)] = 0;
+  uint32_t total = 0;
+  for (uint32_t w : weights) total += w;
+  SS_CHECK(total > 0, "a fuzz profile needs a step kind with a weight");
+  for (uint32_t i = 0; i < profile.steps; ++i) {
+    uint32_t pick = rng.Below(total);
+    size_t kind = 0;
+    while (pick >= weights[kind]) pick -= weights[kind++];
+    FuzzStep s;
+    s.kind = static_cast<FuzzKind>(kind);
+    s.chain = rng.Below(c.chains);
+    s.a = rng.Below(1000);
+    s.c = rng.Below(1000);
+    if (s.kind == FuzzKind::kBuild) {
+      const uint32_t r = rng.Below(100);  // none, init, exec, forced exec, invalid exec, payload
+      s.b = static_cast<uint32_t>(r < 25   ? FuzzLogs::kNone
+                                  : r < 55 ? FuzzLogs::kInit
+                                  : r < 78 ? FuzzLogs::kExec
+                                  : r < 84 ? FuzzLogs::kForcedExec
+                                  : r < 92 ? FuzzLogs::kInvalidExec
+                                           : FuzzLogs::kPayload);
+    } else {
+      s.b = rng.Below(1000);
+    }
+    c.steps.push_back(s);
+  }
+  return c;
+}
+
+std::string RenderScenario(const FuzzCase& c) {
+  RenderState st;
+  st.height.assign(c.chains, 0);
+  st.derived.assign(c.chains, 0);
+  std::ostringstream o;
+  o << "name: fuzz-" << c.seed << "\n";
+  o << "seed: " << c.seed << "\n";
+  if (c.manual) o << "nodes: manual\n";
+  if (c.variant & FuzzCase::kShortExpiry) o << "expiry_window: 20\n";
+  o << "chains:\n";
+  static const uint32_t kBlockTime[] = {2, 3, 1, 2};
+  for (uint32_t i = 0; i < c.chains; ++i) {
+    o << "  - {name: " << ChainName(i) << ", id: " << ChainIdText(i);
+    if (c.variant & FuzzCase::kBlockTimes) o << ", block_time: " << kBlockTime[i];
+    if (i == 1 && (c.variant & FuzzCase::kLateInterop))
+      o << ", interop_time: " << 1000 + 3 * ((c.variant & FuzzCase::kBlockTimes) ? kBlockTime[i] : 2);
+    if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) o << ", policy: safe, mempool: true";
+    o << "}\n";
+  }
+  o << "steps:";
+  size_t rendered = 0;
+  for (const FuzzStep& s : c.steps) {
+    std::string line = RenderStep(s, c, st);
+    if (line.empty()) continue;
+    o << "\n  - " << line;
+    ++rendered;
+  }
+  o << (rendered == 0 ? " []\n" : "\n");
+  return o.str();
+}
+
+RunResult RunCase(const FuzzCase& c) {
+  RunResult r;
+  const std::string file = "fuzz-" + std::to_string(c.seed) + ".yaml";
+  auto scenario = ParseScenario(RenderScenario(c), file);
+  if (!scenario.ok()) {
+    r.failure = "generated scenario does not parse: " + scenario.status().ToString();
+    r.failure_kind = FailureKind::kInvariant;
+    return r;
+  }
+  std::string dir = (std::filesystem::temp_directory_path() / "supersafe-fuzz-XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr) {
+    r.failure = "cannot create a temporary directory under " + dir;
+    r.failure_kind = FailureKind::kInvariant;
+    return r;
+  }
+  RunOptions options;
+  options.seed = c.seed;
+  options.datadir = dir;
+  r = RunScenario(*scenario, options);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return r;
+}
+
+std::string FailureSignature(const RunResult& r) {
+  static const char* const kKindText[] = {"none", "step", "expectation", "invariant"};
+  std::string what = WithoutStepPrefix(r.failure);
+  std::erase_if(what, [](char ch) { return ch >= '0' && ch <= '9'; });
+  return std::string(kKindText[static_cast<size_t>(r.failure_kind)]) + ": " + what;
+}
+
+FuzzCase ShrinkCase(FuzzCase failing, const std::function<bool(const FuzzCase&)>& still_fails, size_t max_runs,
+                    size_t* runs) {
+  size_t calls = 0;
+  auto fails = [&](const FuzzCase& candidate) {
+    if (calls >= max_runs) return false;
+    ++calls;
+    return still_fails(candidate);
+  };
+  FuzzCase cur = std::move(failing);
+  for (bool progress = true; progress && calls < max_runs;) {
+    progress = false;
+    // Drop runs of steps, long ones first.
+    for (size_t chunk = std::max<size_t>(1, cur.steps.size() / 2);; chunk /= 2) {
+      for (size_t i = 0; i + chunk <= cur.steps.size();) {
+        FuzzCase cand = cur;
+        cand.steps.erase(cand.steps.begin() + i, cand.steps.begin() + i + chunk);
+        if (fails(cand)) {
+          cur = std::move(cand);
+          progress = true;
+        } else {
+          i += chunk;
+        }
+      }
+      if (chunk == 1) break;
+    }
+    // Fewer chains, then automatic nodes.
+    if (cur.chains > 1) {
+      FuzzCase cand = cur;
+      --cand.chains;
+      if (fails(cand)) cur = std::move(cand), progress = true;
+    }
+    if (cur.manual) {
+      FuzzCase cand = cur;
+      cand.manual = false;
+      if (fails(cand)) cur = std::move(cand), progress = true;
+    }
+    for (uint32_t bit = 1; bit <= FuzzCase::kShortExpiry; bit <<= 1) {
+      if (!(cur.variant & bit)) continue;
+      FuzzCase cand = cur;
+      cand.variant &= ~bit;
+      if (fails(cand)) cur = std::move(cand), progress = true;
+    }
+    // Simpler steps: the smallest choice of each field.
+    for (size_t i = 0; i < cur.steps.size(); ++i) {
+      for (uint32_t FuzzStep::*field : {&FuzzStep::a, &FuzzStep::b, &FuzzStep::c, &FuzzStep::chain}) {
+        if (cur.steps[i].*field == 0) continue;
+        FuzzCase cand = cur;
+        cand.steps[i].*field = 0;
+        if (fails(cand)) cur = std::move(cand), progress = true;
+      }
+    }
+  }
+  if (runs != nullptr) *runs = calls;
+  return cur;
+}
+
+}  // namespace supersafe::sim
+
+namespace supersafe::sim {
+
+int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err) {
+  FuzzProfile profile;
+  if (cmd.profile) {
+    std::ifstream f(*cmd.profile, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (!f) {
+      err << "supersafe fuzz: " << *cmd.profile << ": cannot read\n";
+      return 2;
+    }
+    auto p = ParseFuzzProfile(text.str(), *cmd.profile);
+    if (!p.ok()) {
+      err << "supersafe fuzz: " << p.status().message() << "\n";
+      return 2;
+    }
+    profile = *p;
+  }
+  if (cmd.shards == 0 || cmd.shard == 0 || cmd.shard > cmd.shards) {
+    err << "supersafe fuzz: --shard I/N wants 1 <= I <= N\n";
+    return 2;
+  }
+  out << "supersafe fuzz: seeds " << cmd.seed_start << ".." << cmd.seed_start + cmd.seeds - 1 << " (shard " << cmd.shard
+      << "/" << cmd.shards << "); profile " << cmd.profile.value_or("default") << ": chains " << profile.min_chains << "-"
+      << profile.max_chains << ", " << profile.steps << " steps, " << profile.manual_percent
+      << "% manual nodes; failures to " << cmd.out << "\n";
+  size_t ran = 0, failed = 0, discarded = 0;
+  const uint64_t mine = (cmd.seeds + cmd.shards - cmd.shard) / cmd.shards;
+  for (uint64_t offset = cmd.shard - 1; offset < cmd.seeds; offset += cmd.shards) {
+    const uint64_t seed = cmd.seed_start + offset;
+    const FuzzCase c = GenerateCase(seed, profile);
+    const RunResult r = RunCase(c);
+    ++ran;
+    if (r.failure_kind == FailureKind::kStep) ++discarded;
+    if (!r.passed && r.failure_kind != FailureKind::kStep) {
+      ++failed;
+      if (cmd.progress) err << "\r\033[K" << std::flush;
+      out << "FAIL seed " << seed << ": " << r.failure << "\n";
+      const std::string signature = FailureSignature(r);
+      size_t runs = 0;
+      const FuzzCase small = ShrinkCase(
+          c, [&](const FuzzCase& cand) { return FailureSignature(RunCase(cand)) == signature; }, cmd.max_shrink_runs,
+          &runs);
+      const RunResult again = RunCase(small);
+      std::error_code ec;
+      std::filesystem::create_directories(cmd.out, ec);
+      const std::filesystem::path file = std::filesystem::path(cmd.out) / ("fuzz-" + std::to_string(seed) + ".yaml");
+      std::ofstream f(file, std::ios::binary | std::ios::trunc);
+      f << "# Found by supersafe fuzz (seed " << seed << "), shrunk from " << c.steps.size() << " to " << small.steps.size()
+        << " step intents in " << runs << " runs.\n# Fails with: " << again.failure << "\n"
+        << RenderScenario(small);
+      f.close();
+      if (ec || !f) {
+        err << "supersafe fuzz: cannot write " << file.string() << "\n";
+        return 2;
+      }
+      out << "  shrunk to " << small.steps.size() << " steps in " << runs << " runs: " << file.string() << "\n"
+          << "  fails with: " << again.failure << "\n"
+          << "  replay: supersafe sim " << file.string() << "\n";
+    }
+    if (cmd.progress)
+      err << "\r  fuzz: " << ran << "/" << mine << " seeds, " << failed << " failed, " << discarded << " discarded"
+          << std::flush;
+  }
+  if (cmd.progress) err << "\r\033[K" << std::flush;
+  out << "fuzz: " << ran << " seeds, " << ran - failed - discarded << " passed, " << failed << " failed, " << discarded
+      << " discarded (a step the world could not do)\n";
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace supersafe::sim

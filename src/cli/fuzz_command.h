@@ -1,0 +1,11 @@
+// `supersafe fuzz [--profile FILE] [--seeds N] [--seed-start S] [--shard I/N] [--out DIR]`
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace supersafe::cli {
+
+// Registers the `fuzz` subcommand on `app`; when it runs, its exit code goes to `exit_code`.
+void AddFuzzCommand(CLI::App& app, int& exit_code);
+
+}  // namespace supersafe::cli

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `supersafe fuzz`: a band of seeds passes and writes nothing; --shard I/N runs every N-th seed;
+# bad arguments and profiles exit 2 with a message naming what is wrong.
+set -euo pipefail
+supersafe=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+out=$("$supersafe" fuzz --seeds 4 --seed-start 10 --out "$work/failures")
+echo "$out" | grep -q "^supersafe fuzz: seeds 10..13 (shard 1/1)" || { echo "header: $out"; exit 1; }
+echo "$out" | grep -q "^fuzz: 4 seeds, [0-9]* passed, 0 failed" || { echo "summary: $out"; exit 1; }
+[ ! -e "$work/failures" ] || { echo "a passing run created the failure directory"; exit 1; }
+
+out=$("$supersafe" fuzz --seeds 10 --seed-start 1 --shard 2/3 --out "$work/failures")
+echo "$out" | grep -q "^fuzz: 3 seeds," || { echo "shard 2/3 of 10 seeds: $out"; exit 1; }
+
+expect_usage_error() {
+  set +e
+  msg=$("$supersafe" fuzz "$@" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || { echo "fuzz $*: exit $rc, want 2: $msg"; exit 1; }
+  echo "$msg" | grep -q "$want" || { echo "fuzz $*: message '$msg' does not name '$want'"; exit 1; }
+}
+want="want I/N" expect_usage_error --seeds 1 --shard 3
+want="1 <= I <= N" expect_usage_error --seeds 1 --shard 4/3
+printf 'steps: 10\ncolour: red\n' > "$work/profile.yaml"
+want="colour: unknown key" expect_usage_error --seeds 1 --profile "$work/profile.yaml"
+echo "fuzz cli: ok"

@@ -1,0 +1,66 @@
+// Durable file creation (db/file.h): a created file, a created directory and a created `.broken`
+// file each get their parent directory synced; opening what exists syncs nothing.
+#include "db/file.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/temp_dir.h"
+
+namespace supersafe::db {
+namespace {
+
+TEST(AppendFile, CreatingAFileSyncsItsDirectoryOnce) {
+  testing::TempDir dir;
+  const uint64_t before = DirectorySyncCount();
+  {
+    auto f = AppendFile::Open(dir.path() / "x.db");
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_TRUE((*f)->Append(ByteSpan(reinterpret_cast<const uint8_t*>("abcdef"), 6)).ok());
+  }
+  EXPECT_EQ(DirectorySyncCount(), before + 1);
+  auto again = AppendFile::Open(dir.path() / "x.db");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->size(), 6u);
+  EXPECT_EQ(DirectorySyncCount(), before + 1);
+}
+
+TEST(AppendFile, MovingATornTailSyncsTheNewBrokenFile) {
+  testing::TempDir dir;
+  auto f = AppendFile::Open(dir.path() / "x.db");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append(ByteSpan(reinterpret_cast<const uint8_t*>("abcdef"), 6)).ok());
+  const uint64_t before = DirectorySyncCount();
+  auto moved = (*f)->MoveTailToBroken(4);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 2u);
+  EXPECT_EQ(DirectorySyncCount(), before + 1);  // x.db.broken was created
+  ASSERT_TRUE((*f)->MoveTailToBroken(2).ok());
+  EXPECT_EQ(DirectorySyncCount(), before + 1);  // it exists now: appended to, directory unchanged
+  std::ifstream broken(dir.path() / "x.db.broken", std::ios::binary);
+  std::string kept((std::istreambuf_iterator<char>(broken)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(kept, "efcd");
+}
+
+TEST(CreateDirectoriesDurably, SyncsTheParentOfEveryDirectoryItCreates) {
+  testing::TempDir dir;
+  const uint64_t before = DirectorySyncCount();
+  ASSERT_TRUE(CreateDirectoriesDurably(dir.path() / "a" / "b" / "c").ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "a" / "b" / "c"));
+  EXPECT_EQ(DirectorySyncCount(), before + 3);
+  ASSERT_TRUE(CreateDirectoriesDurably(dir.path() / "a" / "b" / "c").ok());
+  EXPECT_EQ(DirectorySyncCount(), before + 3);
+}
+
+TEST(CreateDirectoriesDurably, AFileInTheWayIsAnErrorNamingTheDirectory) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "plain") << "x";
+  Status s = CreateDirectoriesDurably(dir.path() / "plain" / "sub");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find((dir.path() / "plain" / "sub").string()), std::string::npos) << s.message();
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "plain" / "sub"));
+}
+
+}  // namespace
+}  // namespace supersafe::db
