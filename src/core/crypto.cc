@@ -25,9 +25,10 @@ Hash Keccak256(ByteSpan data) {
 
 namespace {
 
-// Hashes handed out at a time to either thread of a split batch: small enough that the caller
+// Inputs handed out at a time to either thread of a split batch: small enough that the caller
 // never waits long for the worker's last share, large enough to keep the shared counter cold.
-constexpr size_t kChunk = 16;
+constexpr size_t kKeccakChunk = 16;  // ~5 us of Keccak for one-block inputs
+constexpr size_t kCrcChunk = 8;      // ~1.3 us of CRC-32C for 810-byte groups
 
 void HashRange(std::span<const ByteSpan> in, std::span<Hash> out, size_t begin, size_t end) {
   // One Crypto++ object, restarted by each Final.
@@ -38,12 +39,36 @@ void HashRange(std::span<const ByteSpan> in, std::span<Hash> out, size_t begin, 
   }
 }
 
+uint32_t LoadCrc(const uint8_t* b) {
+  return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
+}
+
+void CrcRange(std::span<const ByteSpan> in, std::span<uint32_t> out, size_t begin, size_t end) {
+  // Crypto++ uses the SSE4.2 / ARMv8 CRC instructions when the CPU has them; Final restarts it.
+  CryptoPP::CRC32C c;
+  uint8_t crc[4];
+  for (size_t i = begin; i < end; ++i) {
+    c.Update(in[i].data(), in[i].size());
+    c.Final(crc);  // little-endian
+    out[i] = LoadCrc(crc);
+  }
+}
+
 // Set in a forked child (whose copy of the worker has no thread) and when the worker is
-// destroyed at exit: from then on every batch is hashed inline.
+// destroyed at exit: from then on every batch is done inline.
 constinit std::atomic<bool> g_worker_unavailable{false};
 
-// The second thread of Keccak256Many: one at a time, a caller posts a batch, both threads take
-// chunks of it from a shared counter, and the caller returns once the worker has left the batch.
+// A batch of `n` items that either thread can process in any [begin, end) range.
+struct Job {
+  size_t n = 0;
+  size_t chunk = 1;
+  void (*range)(const void* ctx, size_t begin, size_t end) = nullptr;
+  const void* ctx = nullptr;
+};
+
+// The second thread of Keccak256Many and Crc32cMany: one at a time, a caller posts a batch, both
+// threads take chunks of it from a shared counter, and the caller returns once the worker has left
+// the batch.
 class Worker {
  public:
   // The worker, its thread started on first use; nullptr when unavailable.
@@ -53,11 +78,10 @@ class Worker {
     return &worker;
   }
 
-  // Hashes the batch with the worker's help; false (nothing done) if another caller holds it.
-  bool Run(std::span<const ByteSpan> in, std::span<Hash> out) {
+  // Runs the batch with the worker's help; false (nothing done) if another caller holds it.
+  bool Run(const Job& job) {
     if (busy_.test_and_set(std::memory_order_acquire)) return false;
-    in_ = in;
-    out_ = out;
+    job_ = job;
     next_.store(0, std::memory_order_relaxed);
     state_.store(kPosted, std::memory_order_release);
     state_.notify_all();
@@ -110,26 +134,41 @@ class Worker {
 
   // Claims chunks of the posted batch until none is left.
   void Drain() {
-    const size_t n = in_.size();
-    for (size_t begin = next_.fetch_add(kChunk, std::memory_order_relaxed); begin < n;
-         begin = next_.fetch_add(kChunk, std::memory_order_relaxed))
-      HashRange(in_, out_, begin, std::min(n, begin + kChunk));
+    const Job& j = job_;
+    for (size_t begin = next_.fetch_add(j.chunk, std::memory_order_relaxed); begin < j.n;
+         begin = next_.fetch_add(j.chunk, std::memory_order_relaxed))
+      j.range(j.ctx, begin, std::min(j.n, begin + j.chunk));
   }
 
   std::atomic<int> state_{kIdle};
   std::atomic_flag busy_;  // held by the caller whose batch is posted
   std::atomic<size_t> next_{0};
-  std::span<const ByteSpan> in_;
-  std::span<Hash> out_;
+  Job job_;
   std::thread* thread_ = nullptr;  // not joined in a forked child, hence a pointer
 };
+
+// Runs `job` split with the worker if it is free and available; false (nothing done) otherwise.
+bool RunSplit(const Job& job) {
+  Worker* w = Worker::Get();
+  return w != nullptr && w->Run(job);
+}
 
 }  // namespace
 
 void Keccak256Many(std::span<const ByteSpan> in, std::span<Hash> out) {
   SS_CHECK(in.size() == out.size(), "Keccak256Many: as many outputs as inputs");
   if (in.size() >= kKeccak256ManySplitMin) {
-    if (Worker* w = Worker::Get(); w != nullptr && w->Run(in, out)) return;
+    struct Ctx {
+      std::span<const ByteSpan> in;
+      std::span<Hash> out;
+    } ctx{in, out};
+    const Job job{in.size(), kKeccakChunk,
+                  [](const void* c, size_t begin, size_t end) {
+                    const Ctx& x = *static_cast<const Ctx*>(c);
+                    HashRange(x.in, x.out, begin, end);
+                  },
+                  &ctx};
+    if (RunSplit(job)) return;
   }
   HashRange(in, out, 0, in.size());
 }
@@ -139,13 +178,40 @@ void Keccak256ManyInline(std::span<const ByteSpan> in, std::span<Hash> out) {
   HashRange(in, out, 0, in.size());
 }
 
+void Crc32cMany(std::span<const ByteSpan> in, std::span<uint32_t> out) {
+  SS_CHECK(in.size() == out.size(), "Crc32cMany: as many outputs as inputs");
+  if (in.size() >= 2) {
+    size_t bytes = 0;
+    for (const ByteSpan& b : in) bytes += b.size();
+    if (bytes >= kCrc32cManySplitMinBytes) {
+      struct Ctx {
+        std::span<const ByteSpan> in;
+        std::span<uint32_t> out;
+      } ctx{in, out};
+      const Job job{in.size(), kCrcChunk,
+                    [](const void* c, size_t begin, size_t end) {
+                      const Ctx& x = *static_cast<const Ctx*>(c);
+                      CrcRange(x.in, x.out, begin, end);
+                    },
+                    &ctx};
+      if (RunSplit(job)) return;
+    }
+  }
+  CrcRange(in, out, 0, in.size());
+}
+
+void Crc32cManyInline(std::span<const ByteSpan> in, std::span<uint32_t> out) {
+  SS_CHECK(in.size() == out.size(), "Crc32cManyInline: as many outputs as inputs");
+  CrcRange(in, out, 0, in.size());
+}
+
 uint32_t Crc32c(ByteSpan data) {
   // Crypto++ uses the SSE4.2 / ARMv8 CRC instructions when the CPU has them.
   CryptoPP::CRC32C c;
   c.Update(data.data(), data.size());
   uint8_t out[4];
   c.Final(out);  // little-endian
-  return uint32_t{out[0]} | uint32_t{out[1]} << 8 | uint32_t{out[2]} << 16 | uint32_t{out[3]} << 24;
+  return LoadCrc(out);
 }
 
 }  // namespace supersafe

@@ -88,11 +88,9 @@ uint32_t GroupCrc(ByteSpan group, Bytes& scratch) {
   return Crc32c(scratch);
 }
 
-// Appends `g` as chain entries followed by its seal. The group must have passed CheckArgument.
-void EncodeGroup(const Group& g, Bytes& out) {
-  const size_t start = out.size();
-  out.resize(start + (g.entries.size() + 1) * kEntry, 0);
-  uint8_t* e = out.data() + start;
+// Writes `g` at `e` as chain entries followed by its seal, every byte of them, with the seal's CRC
+// field zero (the bytes GroupCrc covers); returns the end. The group must have passed CheckArgument.
+uint8_t* EncodeGroup(const Group& g, uint8_t* e) {
   for (const ChainEntry& c : g.entries) {
     PutHeader(e, layout::kTypeChain, g.l1_number, g.l1_hash);
     Store32(e + layout::kChainIndex, c.chain_index);
@@ -103,11 +101,13 @@ void EncodeGroup(const Group& g, Bytes& out) {
     e[layout::kFlags] = c.flags;
     e += kEntry;
   }
+  static_assert(layout::kFlags + 1 == kEntry, "a chain entry's fields cover it");
   PutHeader(e, layout::kTypeSeal, g.l1_number, g.l1_hash);
   Store32(e + layout::kSealCount, static_cast<uint32_t>(g.entries.size()));
+  Store32(e + layout::kSealCrc, 0);
   Store64(e + layout::kSealTimestamp, g.l1_timestamp);
-  // The CRC field is still zero, so the bytes are exactly what GroupCrc covers.
-  Store32(e + layout::kSealCrc, Crc32c(ByteSpan(out.data() + start, out.size() - start)));
+  std::memset(e + layout::kSealReserved, 0, kEntry - layout::kSealReserved);
+  return e + kEntry;
 }
 
 Status CheckArgument(const Group& g) {
@@ -553,7 +553,12 @@ struct SuperSafeDB::Impl {
   const uint8_t* base = nullptr;  // read-only shared mapping of the file
   size_t mapped = 0;              // mapping length; may reach past the end of the file
   uint64_t entries = 0;           // complete entries; when non-zero the last one is a seal
-  Bytes encoded;                  // AppendBatch's buffer, kept to spare fresh pages per batch
+  // AppendBatch's buffers, kept to spare fresh pages per batch: the encoded groups (not
+  // value-initialised; EncodeGroup writes every byte), and each group's bytes and CRC.
+  std::unique_ptr<uint8_t[]> encoded;
+  size_t encoded_capacity = 0;
+  std::vector<ByteSpan> group_spans;
+  std::vector<uint32_t> group_crcs;
 
   // The position index (docs/db-format.md, "Lookups"): slot b covers the L1 numbers
   // [first_key + (b << slot_shift), first_key + ((b + 1) << slot_shift)) and remembers, once a
@@ -925,14 +930,44 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   Impl& d = *impl_;
   if (d.file->dead()) return IOError(d.file->path().string() + ": handle is dead after a simulated crash; reopen");
   auto context = [](const Group& g) { return "group for L1 block " + std::to_string(g.l1_number); };
-  for (const Group& g : groups) {
-    if (Status s = CheckArgument(g); !s.ok()) return s.WithContext(context(g));
-  }
   if (groups.empty()) return Status::Ok();
 
-  Bytes& bytes = d.encoded;
-  bytes.clear();
-  for (const Group& g : groups) EncodeGroup(g, bytes);
+  // Each group is checked and encoded in one visit (its entries are read from memory once); the
+  // next groups' entries are prefetched meanwhile, since a caller's groups are separate heap blocks.
+  size_t total = 0;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const size_t n = groups[i].entries.size();
+    if (n == 0 || (n + 1) * kEntry > layout::kMaxWrite) {
+      // Nothing is allocated for it; the first rejected group (this one or one before) is reported.
+      for (size_t j = 0; j <= i; ++j) {
+        if (Status s = CheckArgument(groups[j]); !s.ok()) return s.WithContext(context(groups[j]));
+      }
+    }
+    total += (n + 1) * kEntry;
+  }
+  if (d.encoded_capacity < total) {
+    d.encoded_capacity = std::max(total, 2 * d.encoded_capacity);
+    d.encoded = std::make_unique_for_overwrite<uint8_t[]>(d.encoded_capacity);
+  }
+  const ByteSpan bytes(d.encoded.get(), total);
+  std::vector<ByteSpan>& spans = d.group_spans;
+  spans.resize(groups.size());
+  constexpr size_t kPrefetchAhead = 4;
+  uint8_t* out = d.encoded.get();
+  for (size_t i = 0; i < groups.size(); ++i) {
+    if (i + kPrefetchAhead < groups.size()) {
+      const std::vector<ChainEntry>& ahead = groups[i + kPrefetchAhead].entries;
+      const auto* p = reinterpret_cast<const char*>(ahead.data());
+      const size_t n = ahead.size() * sizeof(ChainEntry);
+      for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off);
+    }
+    const Group& g = groups[i];
+    if (Status s = CheckArgument(g); !s.ok()) return s.WithContext(context(g));
+    uint8_t* end = EncodeGroup(g, out);
+    spans[i] = ByteSpan(out, static_cast<size_t>(end - out));
+    out = end;
+  }
+  SS_CHECK(out == bytes.data() + bytes.size(), "AppendBatch encoded a size other than it reserved");
 
   // Keys never fall, only the tip is revised, and cross-safe numbers never fall between the newest
   // revisions of successive L1 blocks. `tip` is the newest group; `below_tip` the newest group of
@@ -960,6 +995,13 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
     }
     tip = gb;
   }
+
+  // The seals' CRCs, over both cores for a large batch (Crc32cMany).
+  std::vector<uint32_t>& crcs = d.group_crcs;
+  crcs.resize(groups.size());
+  Crc32cMany(spans, crcs);
+  for (size_t i = 0; i < groups.size(); ++i)
+    Store32(const_cast<uint8_t*>(spans[i].data()) + spans[i].size() - kEntry + layout::kSealCrc, crcs[i]);
 
   const uint64_t old_size = d.file->size();
   SS_CHECK(old_size == d.entries * kEntry, "file size and entry count disagree on " + d.file->path().string());

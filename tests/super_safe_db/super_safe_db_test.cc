@@ -23,6 +23,7 @@ using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::Field;
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace layout = super_safe_format;
 
 std::unique_ptr<SuperSafeDB> OpenOk(const TempDir& dir, const OpenOptions& options = {}) {
@@ -174,6 +175,57 @@ TEST(SuperSafeDB, AppendBatchWritesAllGroupsOrNone) {
   EXPECT_EQ(db->AppendBatch(bad).code(), Code::kInvalidArgument);
   EXPECT_EQ(db->entry_count(), 16u);
   EXPECT_EQ(ContentSize(dir.db()), 16u * layout::kEntrySize);
+}
+
+// AppendBatch reuses its encoding buffer without clearing it: batches of other shapes after a large
+// one (whose CRCs are computed over both cores) still store exactly the documented bytes, seals'
+// reserved zeros included where the previous batch had chain fields.
+TEST(SuperSafeDB, AppendBatchWritesTheDocumentedBytesWhateverCameBefore) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  std::vector<Group> all;
+  std::vector<Group> large;
+  for (uint64_t l1 = 1; l1 <= 6000; ++l1) large.push_back(MakeGroup(l1, 1));
+  ASSERT_EQ(db->AppendBatch(large), Status::Ok());  // 1.08 MB: two writes
+  all.insert(all.end(), large.begin(), large.end());
+  // Chains may be added, never dropped: every later group has more chains, so its seals fall
+  // where the buffer held chain entries before.
+  for (uint32_t chains : {2u, 3u, 7u}) {
+    std::vector<Group> batch;
+    for (uint64_t k = 1; k <= 1200; ++k) batch.push_back(MakeGroup(all.back().l1_number + k, chains));
+    ASSERT_EQ(db->AppendBatch(batch), Status::Ok());
+    all.insert(all.end(), batch.begin(), batch.end());
+    all.push_back(MakeGroup(all.back().l1_number + 1, chains));
+    ASSERT_EQ(db->Append(all.back()), Status::Ok());
+  }
+  std::vector<uint8_t> want;
+  for (const Group& g : all) {
+    const auto b = testing::EncodeGroupBytes(g);
+    want.insert(want.end(), b.begin(), b.end());
+  }
+  EXPECT_EQ(ContentBytes(dir.db()), want);
+  EXPECT_THAT(VerifySuperSafeDB(dir.db()), ::testing::IsEmpty());
+}
+
+// The first bad group of a batch is the one reported, whichever check rejects a later one.
+TEST(SuperSafeDB, AppendBatchReportsItsFirstBadGroup) {
+  TempDir dir;
+  auto db = OpenOk(dir);
+  Group flags = MakeGroup(2);
+  flags.entries[1].flags = 0x80;
+  Group empty = MakeGroup(3);
+  empty.entries.clear();
+  const auto max_chains = static_cast<uint32_t>(layout::kMaxWrite / layout::kEntrySize - 1);
+  for (const Group& later : {empty, MakeGroup(3, max_chains + 1)}) {
+    Status s = db->AppendBatch(std::vector<Group>{MakeGroup(1), flags, later});
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    EXPECT_THAT(s.message(), AllOf(HasSubstr("unknown flag bits"), HasSubstr("L1 block 2")));
+    s = db->AppendBatch(std::vector<Group>{MakeGroup(1), later, flags});
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    EXPECT_THAT(s.message(), AllOf(Not(HasSubstr("flag")), HasSubstr("L1 block 3")));
+  }
+  EXPECT_TRUE(db->empty());
+  EXPECT_EQ(ContentSize(dir.db()), 0u);
 }
 
 // A crash switch armed once fires on the first write: a batch that tore was one write.
