@@ -10,7 +10,8 @@
 // one loop, so that both meet the same disk (the steadiest ratios on a shared machine).
 // Reads: two 10-million-entry supersafe.db files built once in a temp dir (warm page cache), one
 // shaped as the supervisor writes it (Lookup10M_regular/*) and one irregular (Lookup10M/*): At,
-// AtOrBefore and FirstCrossSafeAtLeast with random keys, Open, VerifySuperSafeDB.
+// AtOrBefore and FirstCrossSafeAtLeast with random keys, their batched forms (Multi*/16 and
+// Multi*/256: keys per call), Open, VerifySuperSafeDB.
 //
 // Temp files go to $SUPERSAFE_BENCH_DIR, else /var/tmp (disk, not tmpfs), and are removed.
 #include <benchmark/benchmark.h>
@@ -502,6 +503,72 @@ void BM_FirstLocalSafeAtLeast(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Batched lookups: state.range(0) random keys per call (the same keys as the single-key rows, in
+// the same order), items_per_second counting keys. The outputs are allocated once, as a caller
+// serving batches would keep them.
+template <Shape kShape, bool kExact>
+void BM_MultiAt(benchmark::State& state) {
+  BigDB& b = Big(kShape);
+  const auto keys = RandomKeys(kFirstL1, b.last_l1);
+  const auto batch = static_cast<size_t>(state.range(0));
+  std::vector<Group> out(batch);
+  std::unique_ptr<bool[]> found(new bool[batch]);
+  size_t i = 0, hits = 0;
+  for (auto _ : state) {
+    const std::span<const uint64_t> some(keys.data() + (i & (keys.size() - 1)), batch);
+    hits += kExact ? b.db->MultiAt(some, out, std::span<bool>(found.get(), batch))
+                   : b.db->MultiAtOrBefore(some, out, std::span<bool>(found.get(), batch));
+    benchmark::DoNotOptimize(out.data());
+    i += batch;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
+  state.counters["hit_ratio"] = static_cast<double>(hits) / static_cast<double>(state.iterations() * batch);
+}
+
+// One chain's entry (chain i % 8) instead of the whole group.
+template <Shape kShape, bool kExact>
+void BM_MultiChainAt(benchmark::State& state) {
+  BigDB& b = Big(kShape);
+  const auto l1 = RandomKeys(kFirstL1, b.last_l1);
+  std::vector<SuperSafeDB::ChainL1Key> keys(l1.size());
+  for (size_t k = 0; k < keys.size(); ++k) keys[k] = {static_cast<uint32_t>(k % kChains), l1[k]};
+  const auto batch = static_cast<size_t>(state.range(0));
+  std::vector<SuperSafeDB::ChainView> out(batch);
+  std::unique_ptr<bool[]> found(new bool[batch]);
+  size_t i = 0, hits = 0;
+  for (auto _ : state) {
+    const std::span<const SuperSafeDB::ChainL1Key> some(keys.data() + (i & (keys.size() - 1)), batch);
+    hits += kExact ? b.db->MultiChainAt(some, out, std::span<bool>(found.get(), batch))
+                   : b.db->MultiChainAtOrBefore(some, out, std::span<bool>(found.get(), batch));
+    benchmark::DoNotOptimize(out.data());
+    i += batch;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
+  state.counters["hit_ratio"] = static_cast<double>(hits) / static_cast<double>(state.iterations() * batch);
+}
+
+template <Shape kShape, bool kCross>
+void BM_MultiFirstAtLeast(benchmark::State& state) {
+  BigDB& b = Big(kShape);
+  const auto numbers = RandomKeys(b.min_cross, b.max_cross);
+  std::vector<SuperSafeDB::ChainL2Key> keys(numbers.size());
+  for (size_t k = 0; k < keys.size(); ++k) keys[k] = {static_cast<uint32_t>(k % kChains), numbers[k]};
+  const auto batch = static_cast<size_t>(state.range(0));
+  std::vector<std::optional<uint64_t>> out(batch);
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::span<const SuperSafeDB::ChainL2Key> some(keys.data() + (i & (keys.size() - 1)), batch);
+    if (kCross) {
+      b.db->MultiFirstCrossSafeAtLeast(some, out);
+    } else {
+      b.db->MultiFirstLocalSafeAtLeast(some, out);
+    }
+    benchmark::DoNotOptimize(out.data());
+    i += batch;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
+}
+
 template <Shape kShape>
 void BM_Open(benchmark::State& state) {
   BigDB& b = Big(kShape);
@@ -531,6 +598,12 @@ void BM_Verify(benchmark::State& state) {
   BENCHMARK(BM_AtOrBeforeInto<shape>)->Name(prefix "/AtOrBefore_into_caller_group");                    \
   BENCHMARK(BM_FirstCrossSafeAtLeast<shape>)->Name(prefix "/FirstCrossSafeAtLeast");                    \
   BENCHMARK(BM_FirstLocalSafeAtLeast<shape>)->Name(prefix "/FirstLocalSafeAtLeast");                    \
+  BENCHMARK(BM_MultiAt<shape, true>)->Name(prefix "/MultiAt")->Arg(16)->Arg(256);                      \
+  BENCHMARK(BM_MultiAt<shape, false>)->Name(prefix "/MultiAtOrBefore")->Arg(16)->Arg(256);             \
+  BENCHMARK(BM_MultiChainAt<shape, true>)->Name(prefix "/MultiChainAt")->Arg(16)->Arg(256);            \
+  BENCHMARK(BM_MultiChainAt<shape, false>)->Name(prefix "/MultiChainAtOrBefore")->Arg(16)->Arg(256);   \
+  BENCHMARK(BM_MultiFirstAtLeast<shape, true>)->Name(prefix "/MultiFirstCrossSafeAtLeast")->Arg(16)->Arg(256); \
+  BENCHMARK(BM_MultiFirstAtLeast<shape, false>)->Name(prefix "/MultiFirstLocalSafeAtLeast")->Arg(16)->Arg(256); \
   BENCHMARK(BM_Open<shape>)->Name(prefix "/Open")->Unit(benchmark::kMillisecond);                       \
   BENCHMARK(BM_Verify<shape>)->Name(prefix "/Verify")->Unit(benchmark::kMillisecond)->Iterations(5)
 SSDB_LOOKUPS("Lookup10M_regular", Shape::kRegular);

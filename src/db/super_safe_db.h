@@ -110,6 +110,58 @@ class SuperSafeDB {
   std::optional<uint64_t> FirstCrossSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const;
   std::optional<uint64_t> FirstLocalSafeAtLeast(uint32_t chain_index, uint64_t l2_number) const;
 
+  // Batched lookups, for a caller with many independent keys at once (an RPC batch), in the manner
+  // of RocksDB's MultiGet. Answer i is exactly what the single-key lookup gives for key i (the
+  // newest revision of an L1 number wins, a miss is a miss); only the memory reads of different
+  // keys overlap: a few keys are in flight at a time, each with the cache lines of its next read
+  // prefetched, so one key's cache misses wait alongside the others' instead of one after another
+  // (docs/db-format.md, "Batched lookups"). A call with one key costs about what the single-key
+  // lookup does; from two keys on they are faster, up to 4 × on 10 million entries.
+  // - Keys come in any order, may repeat, and may lie before the first group, after the last one,
+  //   or in gaps; an empty database answers every key with a miss.
+  // - Output spans are indexed like the keys and must be at least as long (checked; a shorter one
+  //   stops the process). Entries past keys.size() are left alone.
+  // - Stored bytes that contradict the format stop the process, as in the single-key lookups; a
+  //   lookup checks only what it reads, so one that reads fewer entries (the Chain* ones) can
+  //   answer where At would stop.
+  // - Thread-compatible like the other const methods; nothing is allocated except through the
+  //   Group outputs of MultiAt / MultiAtOrBefore (whose capacity is reused, as with At(n, Group*)).
+
+  // found[i] = At(l1_numbers[i], &out[i]); out[i] is unchanged where found[i] is false. Returns
+  // how many were found.
+  size_t MultiAt(std::span<const uint64_t> l1_numbers, std::span<Group> out, std::span<bool> found) const;
+  // found[i] = AtOrBefore(l1_numbers[i], &out[i]), as above.
+  size_t MultiAtOrBefore(std::span<const uint64_t> l1_numbers, std::span<Group> out, std::span<bool> found) const;
+
+  struct ChainL1Key {
+    uint32_t chain_index = 0;
+    uint64_t l1_number = 0;
+  };
+  // One chain's entry in the group of one L1 view, with that group's L1 block.
+  struct ChainView {
+    uint64_t l1_number = 0;
+    HashPrefix l1_hash;
+    uint64_t l1_timestamp = 0;
+    ChainEntry entry;
+    bool operator==(const ChainView&) const = default;
+  };
+  // One chain of At(l1_number) (resp. AtOrBefore(l1_number)), without copying the rest of the
+  // group: found[i] is whether that group exists and has chain keys[i].chain_index, and out[i] is
+  // then its L1 block and that chain's entry (out[i] unchanged otherwise). It reads only the seal,
+  // the key after it and the chain's entry, not the whole group. Returns how many were found.
+  size_t MultiChainAt(std::span<const ChainL1Key> keys, std::span<ChainView> out, std::span<bool> found) const;
+  size_t MultiChainAtOrBefore(std::span<const ChainL1Key> keys, std::span<ChainView> out,
+                              std::span<bool> found) const;
+
+  struct ChainL2Key {
+    uint32_t chain_index = 0;
+    uint64_t l2_number = 0;
+  };
+  // out[i] = FirstCrossSafeAtLeast(keys[i].chain_index, keys[i].l2_number) (resp. local-safe),
+  // the same L1 number even where local-safe numbers fall and several would do.
+  void MultiFirstCrossSafeAtLeast(std::span<const ChainL2Key> keys, std::span<std::optional<uint64_t>> out) const;
+  void MultiFirstLocalSafeAtLeast(std::span<const ChainL2Key> keys, std::span<std::optional<uint64_t>> out) const;
+
   ~SuperSafeDB();
 
  private:

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <set>
 
@@ -185,6 +186,77 @@ void CheckFirstAtLeast(const std::map<uint64_t, Group>& effective, uint32_t chai
   RC_ASSERT(rose_here);
 }
 
+// The batched lookups, in one unsorted batch with duplicates: every L1 number around the file's,
+// against the model; one chain's entry against the model's group; FirstXAtLeast against the
+// single-key answer (itself checked against the model).
+void CheckBatchesAgainstModel(const SuperSafeDB& db, const std::map<uint64_t, Group>& effective,
+                              const std::set<uint32_t>& chains) {
+  const uint64_t lo = effective.empty() ? 0 : effective.begin()->first;
+  const uint64_t hi = effective.empty() ? 3 : effective.rbegin()->first;
+  std::vector<uint64_t> keys = {UINT64_MAX};
+  for (uint64_t l1 = lo == 0 ? 0 : lo - 1; l1 <= hi + 1; ++l1) keys.push_back(l1);
+  keys.insert(keys.end(), keys.begin(), keys.begin() + static_cast<ptrdiff_t>(std::min<size_t>(keys.size(), 5)));
+  std::reverse(keys.begin(), keys.end());
+  std::vector<SuperSafeDB::ChainL1Key> chain_keys;
+  for (uint64_t l1 : keys)
+    for (uint32_t chain : chains) chain_keys.push_back({chain, l1});
+  std::vector<SuperSafeDB::ChainL2Key> l2_keys;
+  for (uint32_t chain : chains) {
+    for (uint64_t n : {uint64_t{0}, uint64_t{1}, uint64_t{UINT64_MAX}}) l2_keys.push_back({chain, n});
+    for (const auto& [l1, g] : effective)
+      for (const ChainEntry& e : g.entries)
+        if (e.chain_index == chain)
+          for (uint64_t n : {e.cross_safe_number, e.cross_safe_number + 1, e.local_safe_number,
+                             e.local_safe_number + 1})
+            l2_keys.push_back({chain, n});
+  }
+  std::reverse(l2_keys.begin(), l2_keys.end());
+
+  auto expected = [&](uint64_t l1, bool exact) -> std::optional<Group> {
+    auto after = effective.upper_bound(l1);
+    if (after == effective.begin()) return std::nullopt;
+    const Group& g = std::prev(after)->second;
+    if (exact && g.l1_number != l1) return std::nullopt;
+    return g;
+  };
+  for (const bool exact : {true, false}) {
+    std::vector<Group> out(keys.size());
+    std::unique_ptr<bool[]> found(new bool[keys.size()]);
+    const std::span<bool> found_span(found.get(), keys.size());
+    const size_t hits = exact ? db.MultiAt(keys, out, found_span) : db.MultiAtOrBefore(keys, out, found_span);
+    size_t want_hits = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const std::optional<Group> want = expected(keys[i], exact);
+      RC_ASSERT(found[i] == want.has_value());
+      if (want) RC_ASSERT(out[i] == *want);
+      want_hits += want.has_value();
+    }
+    RC_ASSERT(hits == want_hits);
+
+    std::vector<SuperSafeDB::ChainView> views(chain_keys.size());
+    std::unique_ptr<bool[]> chain_found(new bool[chain_keys.size()]);
+    (void)(exact ? db.MultiChainAt(chain_keys, views, std::span<bool>(chain_found.get(), chain_keys.size()))
+                 : db.MultiChainAtOrBefore(chain_keys, views, std::span<bool>(chain_found.get(), chain_keys.size())));
+    for (size_t i = 0; i < chain_keys.size(); ++i) {
+      std::optional<SuperSafeDB::ChainView> want;
+      if (const std::optional<Group> g = expected(chain_keys[i].l1_number, exact)) {
+        for (const ChainEntry& e : g->entries)
+          if (e.chain_index == chain_keys[i].chain_index)
+            want = SuperSafeDB::ChainView{g->l1_number, g->l1_hash, g->l1_timestamp, e};
+      }
+      RC_ASSERT(chain_found[i] == want.has_value());
+      if (want) RC_ASSERT(views[i] == *want);
+    }
+  }
+  std::vector<std::optional<uint64_t>> cross(l2_keys.size()), local(l2_keys.size());
+  db.MultiFirstCrossSafeAtLeast(l2_keys, cross);
+  db.MultiFirstLocalSafeAtLeast(l2_keys, local);
+  for (size_t i = 0; i < l2_keys.size(); ++i) {
+    RC_ASSERT(cross[i] == db.FirstCrossSafeAtLeast(l2_keys[i].chain_index, l2_keys[i].l2_number));
+    RC_ASSERT(local[i] == db.FirstLocalSafeAtLeast(l2_keys[i].chain_index, l2_keys[i].l2_number));
+  }
+}
+
 void CheckAgainstModel(const SuperSafeDB& db, const Model& m) {
   const std::map<uint64_t, Group> effective = m.Effective();
   RC_ASSERT(db.entry_count() == m.Entries());
@@ -194,6 +266,7 @@ void CheckAgainstModel(const SuperSafeDB& db, const Model& m) {
     RC_ASSERT(!db.At(0));
     RC_ASSERT(!db.AtOrBefore(UINT64_MAX));
     RC_ASSERT(!db.FirstCrossSafeAtLeast(0, 0));
+    CheckBatchesAgainstModel(db, effective, {0, 1});
     return;
   }
   const uint64_t lo = effective.begin()->first, hi = effective.rbegin()->first;
@@ -223,6 +296,7 @@ void CheckAgainstModel(const SuperSafeDB& db, const Model& m) {
       CheckFirstAtLeast(effective, chain, n, false, db.FirstLocalSafeAtLeast(chain, n));
     }
   }
+  CheckBatchesAgainstModel(db, effective, chains);
 }
 
 // Applies a write of `batch` to the model; returns the status the database must give.
