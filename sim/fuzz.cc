@@ -424,9 +424,9 @@ int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err)
   out << "supersafe fuzz: seeds " << cmd.seed_start << ".." << cmd.seed_start + cmd.seeds - 1 << " (shard " << cmd.shard
       << "/" << cmd.shards << "); profile " << cmd.profile.value_or("default") << ": chains " << profile.min_chains << "-"
       << profile.max_chains << ", " << profile.steps << " steps, " << profile.manual_percent
-      << "% manual nodes; failures to " << cmd.out << "\n";
+      << "% manual nodes; failures to " << cmd.out << std::endl;
   size_t ran = 0, failed = 0, discarded = 0;
-  const uint64_t mine = (cmd.seeds + cmd.shards - cmd.shard) / cmd.shards;
+  const uint64_t share = (cmd.seeds + cmd.shards - cmd.shard) / cmd.shards;
   for (uint64_t offset = cmd.shard - 1; offset < cmd.seeds; offset += cmd.shards) {
     const uint64_t seed = cmd.seed_start + offset;
     const FuzzCase c = GenerateCase(seed, profile);
@@ -457,10 +457,10 @@ int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err)
       }
       out << "  shrunk to " << small.steps.size() << " steps in " << runs << " runs: " << file.string() << "\n"
           << "  fails with: " << again.failure << "\n"
-          << "  replay: supersafe sim " << file.string() << "\n";
+          << "  replay: supersafe sim " << file.string() << std::endl;
     }
     if (cmd.progress)
-      err << "\r  fuzz: " << ran << "/" << mine << " seeds, " << failed << " failed, " << discarded << " discarded"
+      err << "\r  fuzz: " << ran << "/" << share << " seeds, " << failed << " failed, " << discarded << " discarded"
           << std::flush;
   }
   if (cmd.progress) err << "\r\033[K" << std::flush;
