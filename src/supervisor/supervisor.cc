@@ -49,7 +49,8 @@ struct ChainState {
   std::unique_ptr<db::EventDB> events;
   std::unique_ptr<db::ReplacementLog> replacements;
   uint64_t cross_unsafe = 0;
-  std::optional<BlockID> reported;  // local-safe reported for the L1 block after the tip
+  std::optional<BlockID> reported;  // local-safe reported for the L1 block after the tip ...
+  Hash reported_from;               // ... whose hash this was when the report came
   // Hashes of indexed blocks by number, as the event-log DB gave them while its latest block was
   // `memo_latest` (Impl::IndexedHash): the same latest block means the same blocks below it, as
   // every appended block links to its parent. Heads are resolved many times between writes.
@@ -525,6 +526,11 @@ Result<CrossSafeAnswer> Supervisor::TryCrossSafe(const ChainID& chain, const Blo
     if (s.Resolve(c, e.local_safe_number).hash != s.LocalSafeOf(c, e).hash)
       return Conflicting("localSafe " + local_safe.ToString() + " does not descend from the stored local-safe");
     s.chains[c].reported = local_safe;
+    s.chains[c].reported_from = derived_from.hash;
+    // A report derived from an L1 block that is no longer canonical does not count: its node must
+    // derive again (nobody may have told the supervisor of the reorg; the tip group is unchanged).
+    for (ChainState& st : s.chains)
+      if (st.reported && st.reported_from != derived_from.hash) st.reported.reset();
     for (const ChainState& st : s.chains)
       if (!st.reported) return Future("L1 block #" + std::to_string(derived_from.number) + " waits for every chain's report");
     std::vector<uint64_t> base;
