@@ -112,11 +112,8 @@ void AppendHexString(std::string& out, const Hash& h) {
 }  // namespace
 
 Fields& Fields::Block(std::string_view key, const BlockRef& ref) {
-  Key(key);
-  text_ += "{\"number\":";
-  text_ += std::to_string(ref.number);
-  text_ += ",\"hash\":";
-  AppendHexString(text_, ref.hash);
+  Block(key, ref.ID());
+  text_.pop_back();  // the '}' of {number, hash}
   text_ += ",\"parent\":";
   AppendHexString(text_, ref.parent_hash);
   text_ += ",\"timestamp\":";

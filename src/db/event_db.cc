@@ -810,7 +810,7 @@ EventDB::~EventDB() = default;
 
 Result<std::unique_ptr<EventDB>> EventDB::Open(const std::filesystem::path& file, const ChainID& chain_id,
                                                const OpenOptions& options) {
-  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  const std::filesystem::path dir = DirectoryOf(file);
   SS_RETURN_IF_ERROR(CreateDirectoriesDurably(dir));
   SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash, kPreallocChunk, PreallocMode::kWriteZeros));
   auto impl = std::make_unique<Impl>();

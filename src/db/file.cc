@@ -43,10 +43,14 @@ Status SyncDirectory(const std::filesystem::path& dir) {
   return Status::Ok();
 }
 
+std::filesystem::path DirectoryOf(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
 Status CreateDirectoriesDurably(const std::filesystem::path& dir) {
   std::error_code ec;
   if (dir.empty() || std::filesystem::is_directory(dir, ec)) return Status::Ok();
-  const std::filesystem::path parent = dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
+  const std::filesystem::path parent = DirectoryOf(dir);
   if (parent != dir) SS_RETURN_IF_ERROR(CreateDirectoriesDurably(parent));
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return IOError("create directory " + dir.string() + ": " + std::strerror(errno));
@@ -56,10 +60,6 @@ Status CreateDirectoriesDurably(const std::filesystem::path& dir) {
 uint64_t DirectorySyncCount() { return directory_syncs.load(std::memory_order_relaxed); }
 
 namespace {
-std::filesystem::path DirectoryOf(const std::filesystem::path& file) {
-  return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-}
-
 // Writes at `offset` (pwrite) when it is set, else at the file position.
 Status WriteAll(int fd, const uint8_t* p, size_t n, const std::filesystem::path& path,
                 std::optional<uint64_t> offset = std::nullopt) {

@@ -46,6 +46,8 @@ class CrashSwitch {
 
 // fsyncs a directory, so that a file created in it survives a crash (fatal if the fsync fails).
 Status SyncDirectory(const std::filesystem::path& dir);
+// The directory that holds `path` ("." for a bare name).
+std::filesystem::path DirectoryOf(const std::filesystem::path& path);
 // Creates `dir` and its missing ancestors, syncing the parent of each one it creates, so that the
 // new directories survive a crash. IOError naming the directory if one cannot be created.
 Status CreateDirectoriesDurably(const std::filesystem::path& dir);

@@ -72,37 +72,19 @@ class Evaluator {
     // invalid makes its block invalid even while another message of the set still waits.
     bool waiting = false;
     for (size_t m = 0; m < set.size(); ++m) {
-      const ChainConfig& chain = in_.deps->chains[set[m].chain];
       for (const db::LogRecord& log : set[m].logs) {
         if (!log.exec) continue;
         const db::ExecRef& ref = *log.exec;
-        if (auto why = StaticViolation(*in_.deps, chain, set[m].number, set[m].timestamp, ref)) {
-          MarkInvalid(set[m].chain, set[m].number, *why);
+        MessageVerdict v = JudgeMessage(set[m], ref);
+        if (v.kind == MessageVerdict::kInvalid) {
+          MarkInvalid(set[m].chain, set[m].number, std::move(v.reason));
           return Verdict::kInvalid;
         }
-        size_t s = *ChainIndexOf(*in_.deps, ref.chain_id);
-        if (ref.block_number >= invalid_from_[s]) {
-          MarkInvalid(set[m].chain, set[m].number,
-                      "references block #" + std::to_string(ref.block_number) + " of chain " +
-                          ref.chain_id.Decimal() + ", which is invalid or built on an invalid block");
-          return Verdict::kInvalid;
-        }
-        if (ref.block_number > in_.limits[s]) {
+        if (v.kind == MessageVerdict::kWait) {
           waiting = true;
           continue;
         }
-        BlockRef source_block;
-        db::Presence p = in_.events[s]->Contains(ref.block_number, ref.log_index, ref.log_hash, &source_block);
-        if (p == db::Presence::kUnknown) {
-          waiting = true;
-          continue;
-        }
-        if (p == db::Presence::kConflicts || source_block.timestamp != ref.timestamp) {
-          MarkInvalid(set[m].chain, set[m].number,
-                      "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
-                          std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal());
-          return Verdict::kInvalid;
-        }
+        const size_t s = v.source_chain;
         if (ref.block_number <= heads_[s]) continue;
         // Same timestamp: the source joins the set; it must be its chain's next candidate
         // (one block per chain per timestamp). An earlier-timestamp source must be promoted first.
@@ -162,24 +144,37 @@ class Evaluator {
 
   // Why a block's messages make it invalid whatever happens to the blocks before it, if they do.
   std::optional<std::string> OwnViolation(const Member& m) const {
-    const ChainConfig& chain = in_.deps->chains[m.chain];
-    for (size_t i = 0; i < m.logs.size(); ++i) {
-      if (!m.logs[i].exec) continue;
-      const db::ExecRef& ref = *m.logs[i].exec;
-      if (auto why = StaticViolation(*in_.deps, chain, m.number, m.timestamp, ref)) return why;
-      size_t s = *ChainIndexOf(*in_.deps, ref.chain_id);
-      if (ref.block_number >= invalid_from_[s])
-        return "references block #" + std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal() +
-               ", which is invalid or built on an invalid block";
-      if (ref.block_number > in_.limits[s]) continue;
-      BlockRef source_block;
-      db::Presence p = in_.events[s]->Contains(ref.block_number, ref.log_index, ref.log_hash, &source_block);
-      if (p == db::Presence::kUnknown) continue;
-      if (p == db::Presence::kConflicts || source_block.timestamp != ref.timestamp)
-        return "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
-               std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal();
+    for (const db::LogRecord& log : m.logs) {
+      if (!log.exec) continue;
+      MessageVerdict v = JudgeMessage(m, *log.exec);
+      if (v.kind == MessageVerdict::kInvalid) return std::move(v.reason);
     }
     return std::nullopt;
+  }
+
+  // One executing message of block `m`, on its own: invalid (a static rule, a reference into an
+  // invalid block or one built on it, a log its known source block does not hold), waiting (the
+  // source is above its chain's limit or not indexed), or known in `source_chain`.
+  struct MessageVerdict {
+    enum Kind { kInvalid, kWait, kKnown } kind;
+    std::string reason;       // kInvalid
+    size_t source_chain = 0;  // kKnown
+  };
+  MessageVerdict JudgeMessage(const Member& m, const db::ExecRef& ref) const {
+    if (auto why = StaticViolation(*in_.deps, in_.deps->chains[m.chain], m.number, m.timestamp, ref))
+      return {MessageVerdict::kInvalid, *why};
+    const size_t s = *ChainIndexOf(*in_.deps, ref.chain_id);
+    if (ref.block_number >= invalid_from_[s])
+      return {MessageVerdict::kInvalid, "references block #" + std::to_string(ref.block_number) + " of chain " +
+                                            ref.chain_id.Decimal() + ", which is invalid or built on an invalid block"};
+    if (ref.block_number > in_.limits[s]) return {MessageVerdict::kWait, ""};
+    BlockRef source_block;
+    const db::Presence p = in_.events[s]->Contains(ref.block_number, ref.log_index, ref.log_hash, &source_block);
+    if (p == db::Presence::kUnknown) return {MessageVerdict::kWait, ""};
+    if (p == db::Presence::kConflicts || source_block.timestamp != ref.timestamp)
+      return {MessageVerdict::kInvalid, "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
+                                            std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal()};
+    return {MessageVerdict::kKnown, "", s};
   }
 
   // The log-level graph of the set: log i -> log i+1 of a block; initiating log -> executing log.
