@@ -6,12 +6,12 @@
 #include <atomic>
 #include <thread>
 
-#include <cryptopp/keccak.h>
+#include <climits>
 
-#include <cryptopp/crc.h>
+#include <cryptopp/keccak.h>
+#include <isa-l/crc.h>
 
 #include "core/check.h"
-
 
 namespace supersafe {
 
@@ -28,7 +28,6 @@ namespace {
 // Inputs handed out at a time to either thread of a split batch: small enough that the caller
 // never waits long for the worker's last share, large enough to keep the shared counter cold.
 constexpr size_t kKeccakChunk = 16;  // ~5 us of Keccak for one-block inputs
-constexpr size_t kCrcChunk = 8;      // ~1.3 us of CRC-32C for 810-byte groups
 
 void HashRange(std::span<const ByteSpan> in, std::span<Hash> out, size_t begin, size_t end) {
   // One Crypto++ object, restarted by each Final.
@@ -36,21 +35,6 @@ void HashRange(std::span<const ByteSpan> in, std::span<Hash> out, size_t begin, 
   for (size_t i = begin; i < end; ++i) {
     k.Update(in[i].data(), in[i].size());
     k.Final(out[i].data());
-  }
-}
-
-uint32_t LoadCrc(const uint8_t* b) {
-  return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
-}
-
-void CrcRange(std::span<const ByteSpan> in, std::span<uint32_t> out, size_t begin, size_t end) {
-  // Crypto++ uses the SSE4.2 / ARMv8 CRC instructions when the CPU has them; Final restarts it.
-  CryptoPP::CRC32C c;
-  uint8_t crc[4];
-  for (size_t i = begin; i < end; ++i) {
-    c.Update(in[i].data(), in[i].size());
-    c.Final(crc);  // little-endian
-    out[i] = LoadCrc(crc);
   }
 }
 
@@ -66,7 +50,7 @@ struct Job {
   const void* ctx = nullptr;
 };
 
-// The second thread of Keccak256Many and Crc32cMany: one at a time, a caller posts a batch, both
+// The second thread of Keccak256Many: one at a time, a caller posts a batch, both
 // threads take chunks of it from a shared counter, and the caller returns once the worker has left
 // the batch.
 class Worker {
@@ -178,40 +162,22 @@ void Keccak256ManyInline(std::span<const ByteSpan> in, std::span<Hash> out) {
   HashRange(in, out, 0, in.size());
 }
 
-void Crc32cMany(std::span<const ByteSpan> in, std::span<uint32_t> out) {
-  SS_CHECK(in.size() == out.size(), "Crc32cMany: as many outputs as inputs");
-  if (in.size() >= 2) {
-    size_t bytes = 0;
-    for (const ByteSpan& b : in) bytes += b.size();
-    if (bytes >= kCrc32cManySplitMinBytes) {
-      struct Ctx {
-        std::span<const ByteSpan> in;
-        std::span<uint32_t> out;
-      } ctx{in, out};
-      const Job job{in.size(), kCrcChunk,
-                    [](const void* c, size_t begin, size_t end) {
-                      const Ctx& x = *static_cast<const Ctx*>(c);
-                      CrcRange(x.in, x.out, begin, end);
-                    },
-                    &ctx};
-      if (RunSplit(job)) return;
-    }
+uint32_t Crc32c(ByteSpan data) { return Crc32cExtend(0, data); }
+
+uint32_t Crc32cExtend(uint32_t crc32c, ByteSpan data) {
+  // ISA-L's iSCSI CRC is CRC-32C without the initial and final inversions; it takes an int length,
+  // hence the pieces.
+  constexpr size_t kPiece = size_t{1} << 30;
+  unsigned crc = ~crc32c;
+  const uint8_t* p = data.data();
+  for (size_t left = data.size(); left > 0;) {
+    const size_t n = std::min(left, kPiece);
+    static_assert(kPiece <= INT_MAX);
+    crc = crc32_iscsi(const_cast<uint8_t*>(p), static_cast<int>(n), crc);
+    p += n;
+    left -= n;
   }
-  CrcRange(in, out, 0, in.size());
-}
-
-void Crc32cManyInline(std::span<const ByteSpan> in, std::span<uint32_t> out) {
-  SS_CHECK(in.size() == out.size(), "Crc32cManyInline: as many outputs as inputs");
-  CrcRange(in, out, 0, in.size());
-}
-
-uint32_t Crc32c(ByteSpan data) {
-  // Crypto++ uses the SSE4.2 / ARMv8 CRC instructions when the CPU has them.
-  CryptoPP::CRC32C c;
-  c.Update(data.data(), data.size());
-  uint8_t out[4];
-  c.Final(out);  // little-endian
-  return LoadCrc(out);
+  return ~crc;
 }
 
 }  // namespace supersafe

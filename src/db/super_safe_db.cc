@@ -82,10 +82,11 @@ void DecodeChainEntry(const uint8_t* e, ChainEntry& c) {
 }
 
 // CRC-32C of a group's bytes (its chain entries, then its seal) with the seal's CRC field as zero.
-uint32_t GroupCrc(ByteSpan group, Bytes& scratch) {
-  scratch.assign(group.begin(), group.end());
-  std::memset(scratch.data() + scratch.size() - kEntry + layout::kSealCrc, 0, 4);
-  return Crc32c(scratch);
+uint32_t GroupCrc(ByteSpan group) {
+  static constexpr uint8_t kZeroCrc[4] = {};
+  const size_t crc_at = group.size() - kEntry + layout::kSealCrc;
+  const uint32_t crc = Crc32cExtend(Crc32c(group.first(crc_at)), ByteSpan(kZeroCrc, 4));
+  return Crc32cExtend(crc, group.subspan(crc_at + 4));
 }
 
 // Writes `g` at `e` as chain entries followed by its seal, every byte of them, with the seal's CRC
@@ -189,7 +190,7 @@ void CheckEntryAlone(const uint8_t* e, uint64_t offset, std::vector<Problem>& ou
 
 // The group closed by the seal at entry index `seal` of `base`: its count, its CRC, and that it is
 // chain entries of the seal's L1 block in ascending chain order, starting right after a seal.
-void CheckGroup(const uint8_t* base, uint64_t seal, Bytes& scratch, std::vector<Problem>& out) {
+void CheckGroup(const uint8_t* base, uint64_t seal, std::vector<Problem>& out) {
   const uint8_t* s = base + seal * kEntry;
   const uint64_t seal_offset = seal * kEntry;
   const uint32_t count = SealCountOf(s);
@@ -201,7 +202,7 @@ void CheckGroup(const uint8_t* base, uint64_t seal, Bytes& scratch, std::vector<
   }
   const uint64_t start = seal - count;
   const uint32_t stored = Load32(s + layout::kSealCrc);
-  const uint32_t computed = GroupCrc(ByteSpan(base + start * kEntry, (count + 1) * kEntry), scratch);
+  const uint32_t computed = GroupCrc(ByteSpan(base + start * kEntry, (count + 1) * kEntry));
   if (stored != computed) {
     // Which bytes are wrong is unknown, the count included: checking the range it implies would
     // only name entries that may well be sound.
@@ -240,7 +241,7 @@ struct Tail {
   std::vector<Problem> problems;      // not a torn write: corruption
 };
 
-Tail AnalyzeTail(const uint8_t* base, uint64_t size, Bytes& scratch) {
+Tail AnalyzeTail(const uint8_t* base, uint64_t size) {
   Tail t;
   const uint64_t entries = size / kEntry;
   uint64_t first = entries;  // first entry after the last seal
@@ -284,7 +285,7 @@ Tail AnalyzeTail(const uint8_t* base, uint64_t size, Bytes& scratch) {
     if (SealCountOf(e) == last - first) {
       Bytes group(base + first * kEntry, base + entries * kEntry);
       group[group.size() - kEntry + layout::kType] = layout::kTypeSeal;
-      if (GroupCrc(group, scratch) == Load32(e + layout::kSealCrc))
+      if (GroupCrc(group) == Load32(e + layout::kSealCrc))
         t.problems.push_back({last * kEntry, "seal with a damaged type byte " + HexOf(TypeOf(e))});
     }
   }
@@ -299,13 +300,13 @@ Problem OutOfOrder(const uint8_t* e, uint64_t offset) {
 
 // Open's structural checks: the last group in full; then, if it is sound, that the entry before
 // it is a seal of no higher key and the file starts with a chain entry of no higher key.
-std::vector<Problem> CheckLastGroup(const uint8_t* base, uint64_t seal, Bytes& scratch) {
+std::vector<Problem> CheckLastGroup(const uint8_t* base, uint64_t seal) {
   std::vector<Problem> out;
   const uint8_t* s = base + seal * kEntry;
   const uint32_t count = SealCountOf(s);
   const uint64_t start = count >= 1 && count <= seal ? seal - count : seal;
   for (uint64_t k = start; k <= seal; ++k) CheckEntryAlone(base + k * kEntry, k * kEntry, out);
-  CheckGroup(base, seal, scratch, out);
+  CheckGroup(base, seal, out);
   if (out.empty() && count < seal && L1Of(s - (count + 1) * kEntry) > L1Of(s))
     out.push_back(OutOfOrder(s - (count + 1) * kEntry, (seal - count - 1) * kEntry));
   if (out.empty() && (TypeOf(base) != layout::kTypeChain || L1Of(base) > L1Of(s))) {
@@ -417,15 +418,15 @@ void TrimTornEnd(const uint8_t* base, uint64_t size, Content& c) {
   while (c.end > c.keep && base[c.end - 1] == 0) --c.end;
 }
 
-Content AnalyzeFile(const uint8_t* base, uint64_t size, Bytes& scratch) {
+Content AnalyzeFile(const uint8_t* base, uint64_t size) {
   Content c;
   c.end = ContentEnd(base, size, c.problems);
   if (!c.problems.empty()) return c;
   // The bytes up to `keep` must end in a sound group; after it, a torn write.
   auto check = [&](uint64_t keep) {
-    Tail tail = AnalyzeTail(base, keep, scratch);
+    Tail tail = AnalyzeTail(base, keep);
     std::vector<Problem> problems = std::move(tail.problems);
-    if (problems.empty() && tail.last_seal) problems = CheckLastGroup(base, *tail.last_seal, scratch);
+    if (problems.empty() && tail.last_seal) problems = CheckLastGroup(base, *tail.last_seal);
     return std::make_pair(std::move(tail), std::move(problems));
   };
   auto cut_at_zeros = [&](uint64_t zero_start) {
@@ -553,12 +554,10 @@ struct SuperSafeDB::Impl {
   const uint8_t* base = nullptr;  // read-only shared mapping of the file
   size_t mapped = 0;              // mapping length; may reach past the end of the file
   uint64_t entries = 0;           // complete entries; when non-zero the last one is a seal
-  // AppendBatch's buffers, kept to spare fresh pages per batch: the encoded groups (not
-  // value-initialised; EncodeGroup writes every byte), and each group's bytes and CRC.
+  // AppendBatch's buffer, kept to spare fresh pages per batch: the encoded groups (not
+  // value-initialised; EncodeGroup writes every byte).
   std::unique_ptr<uint8_t[]> encoded;
   size_t encoded_capacity = 0;
-  std::vector<ByteSpan> group_spans;
-  std::vector<uint32_t> group_crcs;
 
   // The position index (docs/db-format.md, "Lookups"): slot b covers the L1 numbers
   // [first_key + (b << slot_shift), first_key + ((b + 1) << slot_shift)) and remembers, once a
@@ -905,8 +904,7 @@ Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::pa
   const uint64_t size = impl->file->size();
   SS_RETURN_IF_ERROR(impl->EnsureMapped(size));
 
-  Bytes scratch;
-  Content content = AnalyzeFile(impl->base, size, scratch);
+  Content content = AnalyzeFile(impl->base, size);
   if (!content.problems.empty()) {
     std::sort(content.problems.begin(), content.problems.end());
     return Corruption(Describe(impl->file->path(), content.problems.front()));
@@ -950,8 +948,6 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
     d.encoded = std::make_unique_for_overwrite<uint8_t[]>(d.encoded_capacity);
   }
   const ByteSpan bytes(d.encoded.get(), total);
-  std::vector<ByteSpan>& spans = d.group_spans;
-  spans.resize(groups.size());
   constexpr size_t kPrefetchAhead = 4;
   uint8_t* out = d.encoded.get();
   for (size_t i = 0; i < groups.size(); ++i) {
@@ -964,7 +960,7 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
     const Group& g = groups[i];
     if (Status s = CheckArgument(g); !s.ok()) return s.WithContext(context(g));
     uint8_t* end = EncodeGroup(g, out);
-    spans[i] = ByteSpan(out, static_cast<size_t>(end - out));
+    Store32(end - kEntry + layout::kSealCrc, Crc32c(ByteSpan(out, static_cast<size_t>(end - out))));
     out = end;
   }
   SS_CHECK(out == bytes.data() + bytes.size(), "AppendBatch encoded a size other than it reserved");
@@ -995,13 +991,6 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
     }
     tip = gb;
   }
-
-  // The seals' CRCs, over both cores for a large batch (Crc32cMany).
-  std::vector<uint32_t>& crcs = d.group_crcs;
-  crcs.resize(groups.size());
-  Crc32cMany(spans, crcs);
-  for (size_t i = 0; i < groups.size(); ++i)
-    Store32(const_cast<uint8_t*>(spans[i].data()) + spans[i].size() - kEntry + layout::kSealCrc, crcs[i]);
 
   const uint64_t old_size = d.file->size();
   SS_CHECK(old_size == d.entries * kEntry, "file size and entry count disagree on " + d.file->path().string());
@@ -1650,9 +1639,8 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
   const auto* base = static_cast<const uint8_t*>(mapping);
 
   std::vector<Problem> problems;
-  Bytes scratch;
   // As Open judges the end: the zero tail is no finding, a torn write is one finding for all of it.
-  Content content = AnalyzeFile(base, size, scratch);
+  Content content = AnalyzeFile(base, size);
   const bool torn = content.problems.empty() && content.keep < content.end;
   const uint64_t checked = torn ? content.keep : content.end;
   problems = std::move(content.problems);
@@ -1666,7 +1654,7 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
     if (i > 0 && L1Of(e) < L1Of(e - kEntry)) problems.push_back(OutOfOrder(e - kEntry, offset - kEntry));
     if (TypeOf(e) != layout::kTypeSeal) continue;
     const size_t before = problems.size();
-    CheckGroup(base, i, scratch, problems);
+    CheckGroup(base, i, problems);
     const uint32_t count = SealCountOf(e);
     if (problems.size() != before || count == 0 || count > i) continue;
     const GroupBytes gb{e - count * kEntry, count};
@@ -1681,7 +1669,7 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
                                           " bytes from here are not sealed whole (opening moves them to " +
                                           file.filename().string() + ".broken)"});
   } else {
-    Tail tail = AnalyzeTail(base, checked, scratch);
+    Tail tail = AnalyzeTail(base, checked);
     problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
   }
   ::munmap(mapping, size);
