@@ -204,6 +204,11 @@ RunResult Runner::Run() {
   for (size_t i = 0; i < world_.chain_count(); ++i)
     dbs[Chain(i).name()] = Sha256OfFile(EventsFile(options_.datadir, Chain(i).id())).Hex();
   trace_.Add("end", {{"passed", status.ok()}, {"databases", dbs}});
+  if (status.ok() && options_.at_end)
+    (void)host_->Call([&](supervisor::Supervisor& sv) {
+      options_.at_end(sv, world_);
+      return Status::Ok();
+    });
   result.passed = status.ok();
   if (!result.passed && result.failure_kind == FailureKind::kNone) result.failure_kind = FailureKind::kInvariant;
   result.failure = status.ok() ? "" : status.message();

@@ -15,13 +15,20 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "core/types.h"
 #include "sim/scenario.h"
 #include "sim/timeline.h"
 
+namespace supersafe::supervisor {
+class Supervisor;
+}
+
 namespace supersafe::sim {
+
+class World;
 
 struct RunOptions {
   uint64_t seed = 0;                // the seed of this run (the file's, or --seed)
@@ -30,6 +37,9 @@ struct RunOptions {
   // Benchmarks only (bench/sim): false skips the invariant checks after each step (databases,
   // acknowledgments, reference model) and at the end; expectations are still checked.
   bool check_invariants = true;
+  // Called once at the end of a run that passed, after its trace is complete, with the supervisor
+  // and the world as they stand then (`supersafe export` reads the fault-proof answers here).
+  std::function<void(supervisor::Supervisor&, const World&)> at_end;
 };
 
 // Why a run failed. kStep: a step asked for what the world cannot do (a reorg_unsafe reaching a

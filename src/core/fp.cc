@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/crypto.h"
+#include "core/rlp.h"
 
 namespace supersafe {
 
@@ -55,6 +56,49 @@ Result<SuperV1> DecodeSuperV1(ByteSpan preimage, size_t max_chains) {
     out.chains.push_back(c);
   }
   return out;
+}
+
+Bytes EncodeTransitionState(const TransitionState& state) {
+  std::vector<rlp::Item> progress;
+  for (const OptimisticBlock& b : state.pending_progress)
+    progress.push_back(rlp::Item::List({rlp::Item::String(b.block_hash.span()), rlp::Item::String(b.output_root.span())}));
+  Bytes out{kTransitionStateVersion};
+  Bytes body = rlp::Encode(
+      rlp::Item::List({rlp::Item::String(state.super_root), rlp::Item::List(std::move(progress)), rlp::Item::Uint(state.step)}));
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+Result<TransitionState> DecodeTransitionState(ByteSpan preimage) {
+  if (preimage.empty()) return InvalidArgument("TransitionState: empty preimage");
+  if (preimage[0] != kTransitionStateVersion)
+    return InvalidArgument("TransitionState: version byte " + std::to_string(preimage[0]) + " is not 255");
+  auto decoded = rlp::Decode(preimage.subspan(1));
+  if (!decoded.ok()) return decoded.status().WithContext("TransitionState");
+  const rlp::Item& root = *decoded;
+  if (!root.is_list || root.items.size() != 3)
+    return InvalidArgument("TransitionState: want a list of 3 items [superRoot, pendingProgress, step]");
+  const rlp::Item& super = root.items[0];
+  const rlp::Item& progress = root.items[1];
+  if (super.is_list) return InvalidArgument("TransitionState: superRoot is a list, want bytes");
+  if (!progress.is_list) return InvalidArgument("TransitionState: pendingProgress is bytes, want a list");
+  TransitionState out;
+  out.super_root = super.bytes;
+  for (size_t i = 0; i < progress.items.size(); ++i) {
+    const rlp::Item& b = progress.items[i];
+    const std::string which = "TransitionState: pendingProgress[" + std::to_string(i) + "]";
+    if (!b.is_list || b.items.size() != 2) return InvalidArgument(which + ": want [blockHash, outputRoot]");
+    for (const rlp::Item& h : b.items)
+      if (h.is_list || h.bytes.size() != 32) return InvalidArgument(which + ": want two 32-byte hashes");
+    out.pending_progress.push_back({Hash::FromSpan(b.items[0].bytes), Hash::FromSpan(b.items[1].bytes)});
+  }
+  SS_ASSIGN_OR_RETURN(out.step, rlp::DecodeUint(root.items[2], "TransitionState: step"));
+  return out;
+}
+
+const Hash& InvalidState() {
+  static const Hash kHash = Keccak256(kInvalidStatePreimage);
+  return kHash;
 }
 
 }  // namespace supersafe

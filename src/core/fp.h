@@ -1,6 +1,7 @@
 // Fault-proof encodings that must match the OP Stack byte for byte (formats.md).
 #pragma once
 
+#include <string_view>
 #include <vector>
 
 #include "core/types.h"
@@ -33,5 +34,35 @@ Bytes EncodeSuperV1(const SuperV1& super);
 Result<SuperV1> DecodeSuperV1(ByteSpan preimage, size_t max_chains);
 // keccak256(EncodeSuperV1(super))
 Hash SuperRoot(const SuperV1& super);
+
+// One chain's block derived part way through a super-root transition.
+struct OptimisticBlock {
+  Hash block_hash;
+  Hash output_root;
+  bool operator==(const OptimisticBlock&) const = default;
+};
+
+// The state between two super roots: `step` of the transition from `super_root` (the SuperV1
+// preimage of the prior timestamp, kept as raw bytes as op-program keeps it) with the blocks
+// derived so far.
+struct TransitionState {
+  Bytes super_root;
+  std::vector<OptimisticBlock> pending_progress;
+  uint64_t step = 0;
+  bool operator==(const TransitionState&) const = default;
+};
+
+inline constexpr uint8_t kTransitionStateVersion = 0xFF;
+
+// 0xFF ‖ RLP([super_root, [[blockHash, outputRoot], ...], step])
+Bytes EncodeTransitionState(const TransitionState& state);
+// Rejects an empty input, another version byte, non-canonical or malformed RLP, a shape other than
+// [bytes, [[32 bytes, 32 bytes], ...], uint64], and bytes after the list (kInvalidArgument).
+Result<TransitionState> DecodeTransitionState(ByteSpan preimage);
+
+// The claim of a state that cannot be reached: keccak256 of these 7 bytes (InvalidState).
+inline constexpr std::string_view kInvalidStatePreimage = "invalid";
+// 0xffd7db0f9d5cdeb49c4c9eba649d4dc6d852d64671e65488e57f58584992ac68
+const Hash& InvalidState();
 
 }  // namespace supersafe
