@@ -3,6 +3,7 @@
 
 #include "cli/db_command.h"
 #include "cli/fuzz_command.h"
+#include "cli/serve_command.h"
 #include "cli/sim_command.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   supersafe::cli::AddSimCommand(app, exit_code);
   supersafe::cli::AddDbCommand(app, exit_code);
   supersafe::cli::AddFuzzCommand(app, exit_code);
+  supersafe::cli::AddServeCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
