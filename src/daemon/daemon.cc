@@ -1,6 +1,14 @@
 #include "daemon/daemon.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "daemon/config.h"
+#include "db/file.h"
 
 namespace supersafe::daemon {
 
@@ -42,11 +50,19 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, std::f
   }
   SS_ASSIGN_OR_RETURN(supervisor::DependencySet set, BuildDependencySet(deps, rollups, genesis_l1));
 
+  // One process per data directory: the lock lives as long as the descriptor (a crash releases it).
+  const std::string datadir = "--datadir " + config.datadir.string();
+  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(config.datadir).WithContext(datadir));
+  d->lock_fd_ = ::open((config.datadir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (d->lock_fd_ < 0) return InvalidArgument(datadir + ": cannot open LOCK: " + std::strerror(errno));
+  if (::flock(d->lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    return InvalidArgument(datadir + ": in use by another process (its LOCK is held)");
+
   supervisor::Sources sources;
   sources.l1 = d->l1_.get();
   for (auto& [id, client] : d->l2_) sources.chains[id] = client.get();
   auto core = supervisor::Supervisor::Open(config.datadir, set, sources);
-  if (!core.ok()) return core.status().WithContext("--datadir " + config.datadir.string());
+  if (!core.ok()) return core.status().WithContext(datadir);
   d->core_ = std::move(core).value();
   d->dispatcher_ = std::make_unique<rpc::Dispatcher>(*d->core_, d->core_mu_);
   SS_ASSIGN_OR_RETURN(d->server_, Server::Start(d->config_.server, *d->core_, d->core_mu_, *d->dispatcher_));
@@ -67,8 +83,12 @@ void Daemon::Stop() {
   if (poller_.joinable()) poller_.join();
   if (server_) server_->Stop();
   server_.reset();
-  std::lock_guard<std::mutex> g(core_mu_);
-  core_.reset();
+  {
+    std::lock_guard<std::mutex> g(core_mu_);
+    core_.reset();
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
 }
 
 void Daemon::PollLoop() {

@@ -3,8 +3,9 @@
 //
 // Start() does everything that can fail at startup, in order, and stops at the first error with a
 // message naming the flag or file: read and check the dependency set and rollup configs, check
-// the upstream URLs, fetch and check the genesis L1 block(s), open the data directory
-// (<datadir>/supersafe.db, <datadir>/chains/<id>/events.db, as the simulator's supervisor does),
+// the upstream URLs, fetch and check the genesis L1 block(s), lock and open the data directory
+// (<datadir>/LOCK, held while the daemon runs; <datadir>/supersafe.db, <datadir>/chains/<id>/events.db,
+// as the simulator's supervisor does),
 // bind the RPC address, then start the poll loop.
 //
 // Concurrency contract: one mutex (`core_mu`) guards the core. The HTTP workers (through the
@@ -69,6 +70,7 @@ class Daemon {
   std::function<void(const std::string&)> log_;
   std::unique_ptr<L1Client> l1_;
   std::map<ChainID, std::unique_ptr<L2Client>> l2_;
+  int lock_fd_ = -1;  // flock on <datadir>/LOCK while the daemon runs
   std::mutex core_mu_;
   std::unique_ptr<supervisor::Supervisor> core_;
   std::unique_ptr<rpc::Dispatcher> dispatcher_;

@@ -3,11 +3,10 @@
 #include <cryptopp/hmac.h>
 #include <cryptopp/sha.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/types.h"
+#include "daemon/config.h"
 
 namespace supersafe::daemon {
 
@@ -79,11 +78,8 @@ Result<JwtSecret> ParseJwtSecret(std::string_view text) {
 }
 
 Result<JwtSecret> ReadJwtSecret(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return InvalidArgument("admin JWT secret " + file.string() + ": cannot read the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto secret = ParseJwtSecret(ss.str());
+  SS_ASSIGN_OR_RETURN(std::string text, ReadTextFile(file, "admin JWT secret"));
+  auto secret = ParseJwtSecret(text);
   if (!secret.ok()) return secret.status().WithContext("admin JWT secret " + file.string());
   return secret;
 }

@@ -42,8 +42,8 @@ struct ServerOptions {
 
 class Server {
  public:
-  // Binds addr:port and serves on a background thread. `core`, `core_mu` and `dispatcher` must
-  // outlive the server. Errors: kInvalidArgument when the address cannot be bound (in use, not
+  // Binds addr:port and serves on a background thread; sets the dispatcher's observer to this
+  // server's metrics. `core`, `core_mu` and `dispatcher` must outlive the server. Errors: kInvalidArgument when the address cannot be bound (in use, not
   // local, malformed), naming it.
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, supervisor::Supervisor& core,
                                                std::mutex& core_mu, rpc::Dispatcher& dispatcher);

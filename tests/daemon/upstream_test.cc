@@ -326,6 +326,9 @@ TEST_F(DaemonTest, StartupErrorsNameWhatIsWrong) {
   config_ = saved;
   StartDaemon();
   EXPECT_EQ(Rpc("admin_getFailsafeEnabled", Json::array())["error"]["code"], rpc::kUnauthorized);
+  expect("in use by another process");  // a second daemon over the same data directory
+  daemon_->Stop();
+  EXPECT_TRUE(StartError().ok());
 }
 
 }  // namespace
