@@ -4,10 +4,6 @@
 
 namespace supersafe::daemon {
 
-Metrics::Metrics() {
-  for (const std::string& m : rpc::Dispatcher::Methods()) latency_[m];
-}
-
 void Metrics::RecordCall(const rpc::CallRecord& call) {
   const double seconds = std::chrono::duration<double>(call.elapsed).count();
   std::string result = call.code == 0 ? "ok" : std::to_string(call.code);

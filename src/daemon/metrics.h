@@ -16,7 +16,6 @@ namespace supersafe::daemon {
 
 class Metrics {
  public:
-  Metrics();
   void RecordCall(const rpc::CallRecord& call);
   void RecordHttp(const std::string& path, int status);
   // The exposition, with supersafe_head{chain,level} from `heads` (chain ID -> heads).

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <atomic>
+
 namespace supersafe::daemon {
 
 namespace {
@@ -40,7 +42,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, supe
       return InvalidArgument("rpc address " + where + ": cannot listen (port in use or address not local)");
     s->port_ = options.port;
   }
-  s->thread_ = std::thread([srv = s->http_.get()] { srv->listen_after_bind(); });
+  auto returned = std::make_shared<std::atomic<bool>>(false);
+  s->thread_ = std::thread([srv = s->http_.get(), returned] {
+    srv->listen_after_bind();
+    *returned = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs: wait for it, so Stop() always stops.
+  while (!s->http_->is_running() && !*returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (*returned) return Internal("rpc address " + where + ": the server stopped right after it started");
   return s;
 }
 

@@ -69,6 +69,7 @@ class FakeNode {
     server_.set_keep_alive_timeout(1);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::yield();  // stop() before the loop runs would not stop it
   }
 
   Result<BlockRef> ByNumber(uint64_t n) { return l1_ ? l1_->BlockByNumber(n) : l2_->BlockByNumber(n); }
