@@ -22,6 +22,7 @@
 #include "core/messages.h"
 #include "daemon/daemon.h"
 #include "daemon/upstream.h"
+#include "tests/daemon/fake_node.h"
 
 extern char** environ;
 
@@ -155,15 +156,8 @@ TEST(Anvil, DaemonIndexesARealNodeAndServesItsLogs) {
                              "application/json");
       return res ? Json::parse(res->body) : Json();
     };
-    auto wait_for = [&](const std::function<bool()>& done) {
-      for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
-        if (done()) return true;
-        std::this_thread::sleep_for(20ms);
-      }
-      return done();
-    };
 
-    ASSERT_TRUE(wait_for([&] { return rpc("supervisor_localUnsafe", {"900"})["result"] == rpc::Encode(IdOf(block1)); }));
+    ASSERT_TRUE(WaitUntil([&] { return rpc("supervisor_localUnsafe", {"900"})["result"] == rpc::Encode(IdOf(block1)); }));
     Identifier id{origin, 1, 0, 1002, ChainID(uint64_t{900})};
     const Hash payload = PayloadHashOf(Log{origin, {topic}, {}});
     EXPECT_EQ(rpc("supervisor_checkMessage", {rpc::Encode(id), payload.Hex()})["result"], "cross-unsafe");

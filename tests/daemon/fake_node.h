@@ -1,4 +1,4 @@
-// An in-process upstream node for daemon tests: an httplib server on an ephemeral port answering
+// Helpers of the daemon tests. FakeNode: an in-process upstream node: an httplib server on an ephemeral port answering
 // the eth_* calls the daemon makes, from the harness's FakeL1 or FakeChain. Mutate the chain only
 // inside Locked(); `mode` makes the node misbehave.
 #pragma once
@@ -15,6 +15,15 @@
 #include "tests/supervisor/harness.h"
 
 namespace supersafe::testing {
+
+// Bounded polling for a condition another thread brings about: true once `done` holds.
+inline bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
 
 inline Hash FakeStateRoot(const Hash& block) { return HashOf("state/" + block.Hex()); }
 inline Hash FakeStorageRoot(const Hash& block) { return HashOf("mp/" + block.Hex()); }

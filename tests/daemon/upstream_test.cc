@@ -202,14 +202,6 @@ class DaemonTest : public ::testing::Test {
     EXPECT_TRUE(res);
     return res ? Json::parse(res->body) : Json();
   }
-  // Bounded polling: true once `done` holds, false after 10 s.
-  bool WaitFor(const std::function<bool()>& done) {
-    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
-      if (done()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return done();
-  }
   void Build(size_t c, std::vector<Log> logs = {}) { l2_nodes_[c]->Locked([&] { chains_[c]->Build(std::move(logs)); }); }
 
   FakeL1 l1_;
@@ -229,8 +221,8 @@ TEST_F(DaemonTest, FollowsUpstreamNodesAndServesTheCore) {
   StartDaemon();
   Build(0, {FakeChain::Init("m")});
   Build(1, {chains_[0]->Exec(1, 0)});
-  ASSERT_TRUE(WaitFor([&] { return Rpc("supervisor_localUnsafe", {"901"})["result"]["number"] == 1; }));
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] { return Rpc("supervisor_localUnsafe", {"901"})["result"]["number"] == 1; }));
+  ASSERT_TRUE(WaitUntil([&] {
     return Rpc("supervisor_checkMessage", {rpc::Encode(chains_[0]->IdOf(1, 0)), chains_[0]->PayloadOf(1, 0).Hex()})["result"] ==
            "cross-unsafe";
   }));
@@ -245,7 +237,7 @@ TEST_F(DaemonTest, FollowsUpstreamNodesAndServesTheCore) {
   // L1 finality is forwarded by the poll loop.
   l1_node_->Locked([&] { l1_.Mine(); });
   l1_node_->set_finalized(2);
-  ASSERT_TRUE(WaitFor([&] { return Rpc("supervisor_finalizedL1", Json::array())["result"] == rpc::Encode(l1_.at(1)); }));
+  ASSERT_TRUE(WaitUntil([&] { return Rpc("supervisor_finalizedL1", Json::array())["result"] == rpc::Encode(l1_.at(1)); }));
   EXPECT_EQ(Rpc("supervisor_finalized", {"900"})["result"], rpc::Encode(chains_[0]->block(1).ID()));
 
   // Outputs come from eth_getBlockByHash and eth_getProof.
@@ -257,7 +249,7 @@ TEST_F(DaemonTest, FollowsUpstreamNodesAndServesTheCore) {
 
   // A node that goes away is logged; the daemon keeps serving.
   l2_nodes_[1]->Shutdown();
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     std::lock_guard<std::mutex> g(log_mu_);
     for (const auto& line : log_)
       if (line.find("poll chain 901: IO_ERROR") != std::string::npos) return true;
@@ -279,7 +271,7 @@ TEST_F(DaemonTest, IndexesALongChainInBoundedSteps) {
   config_.index_step = 7;
   for (int i = 0; i < 30; ++i) Build(0);
   StartDaemon();
-  ASSERT_TRUE(WaitFor([&] { return Rpc("supervisor_localUnsafe", {"900"})["result"]["number"] == 30; }));
+  ASSERT_TRUE(WaitUntil([&] { return Rpc("supervisor_localUnsafe", {"900"})["result"]["number"] == 30; }));
 }
 
 TEST_F(DaemonTest, StartupErrorsNameWhatIsWrong) {
