@@ -4,14 +4,13 @@
 // Start() does everything that can fail at startup, in order, and stops at the first error with a
 // message naming the flag or file: read and check the dependency set and rollup configs, check
 // the upstream URLs, fetch and check the genesis L1 block(s), lock and open the data directory
-// (<datadir>/LOCK, held while the daemon runs; <datadir>/supersafe.db, <datadir>/chains/<id>/events.db,
-// as the simulator's supervisor does),
-// bind the RPC address, then start the poll loop.
+// (<datadir>/LOCK, held while the daemon runs; supersafe.db and chains/<id>/events.db as the
+// simulator's supervisor keeps them), bind the RPC address, then start the poll loop.
 //
 // Concurrency contract: one mutex (`core_mu`) guards the core. The HTTP workers (through the
 // dispatcher), /metrics, /healthz and the poll loop each hold it for one core call at a time; the
-// core's own upstream fetches happen under it, bounded by the upstream timeout. Upstream polls of
-// heads run without it.
+// core's own upstream fetches (and those of /metrics, which reads heads with their L1 blocks) happen
+// under it, each bounded by the upstream timeout. The poll loop fetches the nodes' heads without it.
 //
 // The poll loop, every `poll_interval`: for each chain, fetch the node's latest block and index up
 // to `index_step` blocks towards it (UpdateLocalUnsafe); fetch L1's finalized block and forward

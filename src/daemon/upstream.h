@@ -49,7 +49,7 @@ class JsonRpcClient {
   std::mutex mu_;
   std::unique_ptr<httplib::Client> http_;
   std::string path_;
-  std::string name_;  // "l1 (http://...)" for messages
+  std::string name_;  // "--l1-rpc (http://...)", for messages
   uint64_t next_id_ = 1;
 };
 
