@@ -4,6 +4,7 @@
 #include "cli/db_command.h"
 #include "cli/export_command.h"
 #include "cli/fuzz_command.h"
+#include "cli/serve_command.h"
 #include "cli/sim_command.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   supersafe::cli::AddDbCommand(app, exit_code);
   supersafe::cli::AddFuzzCommand(app, exit_code);
   supersafe::cli::AddExportCommand(app, exit_code);
+  supersafe::cli::AddServeCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

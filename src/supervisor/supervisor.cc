@@ -263,6 +263,9 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
     --k;
   }
   bool rewound = k < latest.number;
+  if (rewound && k < floor)
+    return Conflicting("chain " + chain.config.id.Decimal() + ": unsafe head #" + std::to_string(head.number) +
+                       " is below cross-safe #" + std::to_string(floor) + "; wait for L1 to rewind cross-safe first");
   if (rewound) SS_RETURN_IF_ERROR(Written(chain.events->RewindTo(k)));
   std::vector<db::BlockRecord> records;
   std::vector<std::vector<Log>> block_logs;
@@ -349,6 +352,23 @@ Status Supervisor::UpdateLocalUnsafe(const ChainID& chain, const BlockRef& unsaf
   if (unsafe.number < impl_->chains[c].config.genesis.number)
     return InvalidArgument("unsafe.number " + std::to_string(unsafe.number) + " is below the chain's genesis");
   return impl_->IndexThrough(c, unsafe);
+}
+
+Status Supervisor::RewindUnsafe(const ChainID& chain, const BlockID& block) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  const uint64_t local_safe = s.Tip().entries[c].local_safe_number;
+  if (block.number < local_safe)
+    return Conflicting("block #" + std::to_string(block.number) + " is below the local-safe head #" +
+                       std::to_string(local_safe) + " of chain " + chain.Decimal() + "; derived data rewinds through L1");
+  auto stored = s.IndexedHash(c, block.number);
+  if (!stored || *stored != block.hash)
+    return Conflicting("block " + block.ToString() + " is not indexed for chain " + chain.Decimal());
+  if (block.number == s.chains[c].events->Latest()->number) return Status::Ok();
+  SS_RETURN_IF_ERROR(s.Written(s.chains[c].events->RewindTo(block.number)));
+  s.RecomputeCrossUnsafe(true);
+  return Status::Ok();
 }
 
 Result<BlockID> Supervisor::GetCrossUnsafe(const ChainID& chain, uint64_t max_number) {

@@ -145,6 +145,11 @@ class Supervisor {
   // fetching logs from the chain source; an unsafe reorg rewinds the event-log DB, never below
   // cross-safe (kConflictingData: wait for L1 to rewind cross-safe first).
   Status UpdateLocalUnsafe(const ChainID& chain, const BlockRef& unsafe);
+  // Operator rewind (admin_rewind): drops the chain's indexed unsafe blocks after `block`, which
+  // must be indexed with that hash. Refused with kConflictingData below the local-safe head of the
+  // newest group (derived data only rewinds through L1) or for a block that is not indexed;
+  // changes nothing then. Recomputes every chain's cross-unsafe head.
+  Status RewindUnsafe(const ChainID& chain, const BlockID& block);
   // Latest cross-unsafe at or below max_number.
   Result<BlockID> GetCrossUnsafe(const ChainID& chain, uint64_t max_number);
   // rpc.md: accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData.

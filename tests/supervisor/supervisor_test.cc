@@ -371,6 +371,22 @@ TEST_F(SupervisorTest, UnsafeReorgRewindsButNeverBelowCrossSafe) {
   EXPECT_EQ(HeadsOf(0).unsafe.number, 3u);
 }
 
+TEST_F(SupervisorTest, AStaleUnsafeHeadBelowCrossSafeIsRefused) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(0).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {2, 0});
+  ASSERT_EQ(CrossSafe(0), 2u);
+  // A late sync-status call names an older block of the same chain: it must not cut the index
+  // below cross-safe (found by the daemon's bad-input test).
+  EXPECT_EQ(sup_->UpdateLocalUnsafe(kA, chain(0).block(1)).code(), Code::kConflictingData);
+  EXPECT_EQ(HeadsOf(0).unsafe.number, 2u);
+  EXPECT_EQ(CrossSafe(0), 2u);
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, chain(0).block(2)).ok());
+}
+
 TEST_F(SupervisorTest, UnsafeReorgDropsDependentCrossUnsafe) {
   Start({kA, kB});
   chain(0).Build({FakeChain::Init("m")});

@@ -1,0 +1,165 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/config.h"
+#include "db/file.h"
+
+namespace supersafe::daemon {
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, std::function<void(const std::string&)> log) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->config_ = config;
+  d->log_ = std::move(log);
+
+  SS_ASSIGN_OR_RETURN(std::string deps_text, ReadTextFile(config.dependency_set, "--dependency-set"));
+  SS_ASSIGN_OR_RETURN(DependencyFile deps, ParseDependencySet(deps_text, config.dependency_set.filename().string()));
+  SS_ASSIGN_OR_RETURN(std::string rollup_text, ReadTextFile(config.rollup_config_set, "--rollup-config-set"));
+  SS_ASSIGN_OR_RETURN(auto rollups, ParseRollupConfigSet(rollup_text, config.rollup_config_set.filename().string()));
+  if (config.admin_jwt_secret) {
+    SS_ASSIGN_OR_RETURN(JwtSecret secret, ReadJwtSecret(*config.admin_jwt_secret));
+    d->config_.server.jwt = secret;
+  }
+
+  SS_ASSIGN_OR_RETURN(auto l1_rpc, JsonRpcClient::Create("--l1-rpc", config.l1_rpc, config.upstream_timeout));
+  d->l1_ = std::make_unique<L1Client>(std::move(l1_rpc));
+  for (const ChainID& id : deps.chains) {
+    auto it = config.l2_rpc.find(id);
+    if (it == config.l2_rpc.end()) return InvalidArgument("--l2-rpc: no URL for chain " + id.Decimal() + " of the dependency set");
+    SS_ASSIGN_OR_RETURN(auto rpc, JsonRpcClient::Create("--l2-rpc " + id.Decimal(), it->second, config.upstream_timeout));
+    d->l2_[id] = std::make_unique<L2Client>(std::move(rpc));
+  }
+  for (const auto& [id, url] : config.l2_rpc)
+    if (!d->l2_.count(id)) return InvalidArgument("--l2-rpc: chain " + id.Decimal() + " is not in the dependency set");
+
+  // The genesis group sits at the newest genesis L1 block; every chain's genesis.l1 must be canonical.
+  BlockRef genesis_l1;
+  bool first = true;
+  for (const auto& [id, r] : rollups) {
+    auto l1 = d->l1_->BlockByNumber(r.genesis_l1.number);
+    const std::string which = "rollup config of chain " + id.Decimal() + ": genesis.l1 " + r.genesis_l1.ToString();
+    if (!l1.ok()) return InvalidArgument(which + ": cannot fetch it from L1: " + l1.status().message());
+    if (l1->hash != r.genesis_l1.hash) return InvalidArgument(which + " is not the L1 block at that height (" + l1->hash.Hex() + ")");
+    if (first || l1->number > genesis_l1.number) genesis_l1 = *l1;
+    first = false;
+  }
+  SS_ASSIGN_OR_RETURN(supervisor::DependencySet set, BuildDependencySet(deps, rollups, genesis_l1));
+
+  // One process per data directory: the lock lives as long as the descriptor (a crash releases it).
+  const std::string datadir = "--datadir " + config.datadir.string();
+  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(config.datadir).WithContext(datadir));
+  d->lock_fd_ = ::open((config.datadir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (d->lock_fd_ < 0) return InvalidArgument(datadir + ": cannot open LOCK: " + std::strerror(errno));
+  if (::flock(d->lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    return InvalidArgument(datadir + ": in use by another process (its LOCK is held)");
+
+  supervisor::Sources sources;
+  sources.l1 = d->l1_.get();
+  for (auto& [id, client] : d->l2_) sources.chains[id] = client.get();
+  auto core = supervisor::Supervisor::Open(config.datadir, set, sources);
+  if (!core.ok()) return core.status().WithContext(datadir);
+  d->core_ = std::move(core).value();
+  d->dispatcher_ = std::make_unique<rpc::Dispatcher>(*d->core_, d->core_mu_);
+  SS_ASSIGN_OR_RETURN(d->server_, Server::Start(d->config_.server, *d->core_, d->core_mu_, *d->dispatcher_));
+  d->log_("serving JSON-RPC on " + config.server.addr + ":" + std::to_string(d->server_->port()) + " for " +
+          std::to_string(set.chains.size()) + " chains; data directory " + config.datadir.string());
+  if (config.poll_interval.count() > 0) d->poller_ = std::thread([p = d.get()] { p->PollLoop(); });
+  return d;
+}
+
+Daemon::~Daemon() { Stop(); }
+
+void Daemon::Stop() {
+  {
+    std::lock_guard<std::mutex> g(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (poller_.joinable()) poller_.join();
+  if (server_) server_->Stop();
+  server_.reset();
+  {
+    std::lock_guard<std::mutex> g(core_mu_);
+    core_.reset();
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
+void Daemon::PollLoop() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    PollOnce();
+    lock.lock();
+    stop_cv_.wait_for(lock, config_.poll_interval, [this] { return stopping_; });
+  }
+}
+
+void Daemon::Note(const std::string& key, const Status& s) {
+  std::string now = s.ok() ? "" : s.ToString();
+  std::string& last = last_note_[key];
+  if (now == last) return;
+  log_(key + (s.ok() ? ": ok again" : ": " + now));
+  last = now;
+}
+
+void Daemon::PollOnce() {
+  for (auto& [id, client] : l2_) {
+    const std::string key = "poll chain " + id.Decimal();
+    auto head = client->Latest();
+    if (!head.ok()) {
+      Note(key, head.status());
+      continue;
+    }
+    std::lock_guard<std::mutex> g(core_mu_);
+    if (!core_) return;
+    auto tip = core_->LocalUnsafe(id);
+    if (!tip.ok()) {
+      Note(key, tip.status());
+      continue;
+    }
+    if (tip->hash == head->hash) {
+      Note(key, Status::Ok());
+      continue;
+    }
+    BlockRef target = *head;
+    if (head->number > tip->number && head->number - tip->number > config_.index_step) {
+      auto step = client->BlockByNumber(tip->number + config_.index_step);
+      if (!step.ok()) {
+        Note(key, step.status());
+        continue;
+      }
+      target = *step;
+    }
+    Note(key, core_->UpdateLocalUnsafe(id, target));
+  }
+
+  auto finalized = l1_->Finalized();
+  if (!finalized.ok() || !*finalized) {
+    Note("poll L1 finality", finalized.status());
+    return;
+  }
+  std::lock_guard<std::mutex> g(core_mu_);
+  if (!core_) return;
+  auto sync = core_->GetSyncStatus();
+  if (!sync.ok()) {
+    Note("poll L1 finality", sync.status());
+    return;
+  }
+  const uint64_t n = std::min((*finalized)->number, sync->min_synced_l1.number);
+  if (auto current = core_->FinalizedL1(); current.ok() && current->number >= n) return;
+  auto block = n == (*finalized)->number ? Result<BlockRef>(**finalized) : l1_->BlockByNumber(n);
+  if (!block.ok()) {
+    Note("poll L1 finality", block.status());
+    return;
+  }
+  Note("poll L1 finality", core_->TryFinalize(sync->chains.begin()->first, block->ID()).status());
+}
+
+}  // namespace supersafe::daemon

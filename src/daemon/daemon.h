@@ -1,0 +1,84 @@
+// `supersafe serve`: the supervisor core over its data directory, fed by upstream L1 and L2 nodes,
+// served over HTTP JSON-RPC (docs/rpc.md).
+//
+// Start() does everything that can fail at startup, in order, and stops at the first error with a
+// message naming the flag or file: read and check the dependency set and rollup configs, check
+// the upstream URLs, fetch and check the genesis L1 block(s), lock and open the data directory
+// (<datadir>/LOCK, held while the daemon runs; supersafe.db and chains/<id>/events.db as the
+// simulator's supervisor keeps them), bind the RPC address, then start the poll loop.
+//
+// Concurrency contract: one mutex (`core_mu`) guards the core. The HTTP workers (through the
+// dispatcher), /metrics, /healthz and the poll loop each hold it for one core call at a time; the
+// core's own upstream fetches (and those of /metrics, which reads heads with their L1 blocks) happen
+// under it, each bounded by the upstream timeout. The poll loop fetches the nodes' heads without it.
+//
+// The poll loop, every `poll_interval`: for each chain, fetch the node's latest block and index up
+// to `index_step` blocks towards it (UpdateLocalUnsafe); fetch L1's finalized block and forward
+// it with TryFinalize once the super-safe-db holds its group (or the newest group below it).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "daemon/server.h"
+#include "daemon/upstream.h"
+#include "rpc/dispatcher.h"
+#include "supervisor/supervisor.h"
+
+namespace supersafe::daemon {
+
+struct DaemonConfig {
+  std::filesystem::path datadir;
+  std::filesystem::path dependency_set;
+  std::filesystem::path rollup_config_set;
+  std::optional<std::filesystem::path> admin_jwt_secret;
+  std::string l1_rpc;
+  std::map<ChainID, std::string> l2_rpc;
+  ServerOptions server;  // `jwt` is filled from admin_jwt_secret
+  std::chrono::milliseconds poll_interval{2000};  // 0: no poll loop
+  std::chrono::milliseconds upstream_timeout{10000};
+  uint64_t index_step = 1000;  // most unsafe blocks indexed per chain per poll
+};
+
+class Daemon {
+ public:
+  // `log` receives one line per event (startup, upstream trouble, shutdown); it must be thread-safe.
+  static Result<std::unique_ptr<Daemon>> Start(const DaemonConfig& config, std::function<void(const std::string&)> log);
+  ~Daemon();  // Stop()
+
+  int port() const { return server_->port(); }
+  // Stops the poll loop and the server (in-flight requests finish), then closes the data
+  // directory. Idempotent.
+  void Stop();
+  // One round of the poll loop, now (the loop calls it; tests may too).
+  void PollOnce();
+
+ private:
+  Daemon() = default;
+  void PollLoop();
+  void Note(const std::string& key, const Status& s);
+
+  DaemonConfig config_;
+  std::function<void(const std::string&)> log_;
+  std::unique_ptr<L1Client> l1_;
+  std::map<ChainID, std::unique_ptr<L2Client>> l2_;
+  int lock_fd_ = -1;  // flock on <datadir>/LOCK while the daemon runs
+  std::mutex core_mu_;
+  std::unique_ptr<supervisor::Supervisor> core_;
+  std::unique_ptr<rpc::Dispatcher> dispatcher_;
+  std::unique_ptr<Server> server_;
+  std::thread poller_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::map<std::string, std::string> last_note_;  // poll loop only: log a condition when it changes
+};
+
+}  // namespace supersafe::daemon

@@ -1,0 +1,68 @@
+// The HTTP front of the daemon (cpp-httplib): POST / carries JSON-RPC (rpc::Dispatcher), GET
+// /healthz answers 200 "ok" while the core is usable (503 once a write failed), GET /metrics the
+// Prometheus text (daemon/metrics.h).
+//
+// Limits: a body over `max_body` bytes is refused with HTTP 413 before it is parsed; batches are
+// capped by the dispatcher; a client that sends or reads slower than `io_timeout` between bytes is
+// disconnected. Admin calls need `Authorization: Bearer <JWT>` (daemon/jwt.h) when a secret is
+// configured; without a secret they are refused. A missing or bad token only refuses the admin
+// calls of the request (JSON-RPC error -32001 naming why); other calls run as usual.
+//
+// Threads: httplib serves each connection on a worker of its pool; the dispatcher serializes the
+// core calls. Start() binds before returning, so a port in use is an error of Start().
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/status.h"
+#include "daemon/jwt.h"
+#include "daemon/metrics.h"
+#include "rpc/dispatcher.h"
+#include "supervisor/supervisor.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace supersafe::daemon {
+
+struct ServerOptions {
+  std::string addr = "127.0.0.1";
+  int port = 8545;  // 0: any free port (see Server::port())
+  size_t max_body = 5 * 1024 * 1024;
+  std::chrono::seconds io_timeout{10};
+  std::chrono::seconds keep_alive{2};  // idle keep-alive connections close after this; bounds Stop()
+  std::optional<JwtSecret> jwt;
+};
+
+class Server {
+ public:
+  // Binds addr:port and serves on a background thread; sets the dispatcher's observer to this
+  // server's metrics. `core`, `core_mu` and `dispatcher` must outlive the server. Errors: kInvalidArgument when the address cannot be bound (in use, not
+  // local, malformed), naming it.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, supervisor::Supervisor& core,
+                                               std::mutex& core_mu, rpc::Dispatcher& dispatcher);
+  ~Server();  // Stop()
+
+  int port() const { return port_; }
+  // Stops accepting, lets in-flight requests finish, joins the serving thread. Idempotent.
+  void Stop();
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  Server() = default;
+  void Install(supervisor::Supervisor& core, std::mutex& core_mu, rpc::Dispatcher& dispatcher);
+
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
+  Metrics metrics_;
+};
+
+}  // namespace supersafe::daemon

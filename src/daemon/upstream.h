@@ -1,0 +1,83 @@
+// Clients of the daemon's upstream nodes over JSON-RPC HTTP (cpp-httplib), implementing the core's
+// source interfaces (supervisor/supervisor.h). The core calls them synchronously, under the
+// daemon's core mutex; each client also serializes its own requests, so the poll loop may use it
+// without that mutex.
+//
+// What is fetched when (docs/rpc.md, "Upstream"):
+// - L1Client::BlockByNumber: eth_getBlockByNumber(n, false), whenever the core checks that a group's
+//   L1 block is still canonical or reads an L1 block's hash and time.
+// - L1Client::Finalized: eth_getBlockByNumber("finalized", false), by the poll loop.
+// - L2Client::BlockByNumber / Latest: eth_getBlockByNumber, when the core indexes unsafe blocks
+//   and by the poll loop.
+// - L2Client::Logs: eth_getBlockReceipts(blockHash), each log checked to belong to that block.
+// - L2Client::OutputPreimage: eth_getBlockByHash (stateRoot) and eth_getProof of the
+//   L2ToL1MessagePasser at that block hash (storageHash).
+//
+// Errors: kNotFound only when the node answers that the block does not exist (null); anything else
+// that went wrong (no connection, timeout, HTTP status, a JSON-RPC error, a malformed or
+// inconsistent answer) is kIOError naming the upstream and the method, so the core never mistakes
+// an unreachable node for a reorg.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "rpc/codec.h"
+#include "supervisor/supervisor.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace supersafe::daemon {
+
+class JsonRpcClient {
+ public:
+  // `url` is http://host[:port][/path]; kInvalidArgument naming it otherwise (https is not built in).
+  static Result<std::unique_ptr<JsonRpcClient>> Create(const std::string& name, const std::string& url,
+                                                       std::chrono::milliseconds timeout);
+  ~JsonRpcClient();
+  // The `result` member of the answer (JSON null included).
+  Result<rpc::Json> Call(const std::string& method, rpc::Json params);
+  const std::string& name() const { return name_; }
+
+ private:
+  JsonRpcClient() = default;
+  std::mutex mu_;
+  std::unique_ptr<httplib::Client> http_;
+  std::string path_;
+  std::string name_;  // "--l1-rpc (http://...)", for messages
+  uint64_t next_id_ = 1;
+};
+
+// An eth block object's header fields; kIOError naming the field when malformed.
+Result<BlockRef> BlockRefFromEth(const rpc::Json& block, const std::string& who);
+
+class L1Client : public supervisor::L1Source {
+ public:
+  explicit L1Client(std::unique_ptr<JsonRpcClient> rpc) : rpc_(std::move(rpc)) {}
+  Result<BlockRef> BlockByNumber(uint64_t number) override;
+  // The node's finalized block; nullopt when it has none yet.
+  Result<std::optional<BlockRef>> Finalized();
+
+ private:
+  std::unique_ptr<JsonRpcClient> rpc_;
+};
+
+class L2Client : public supervisor::ChainSource {
+ public:
+  explicit L2Client(std::unique_ptr<JsonRpcClient> rpc) : rpc_(std::move(rpc)) {}
+  Result<BlockRef> BlockByNumber(uint64_t number) override;
+  Result<std::vector<Log>> Logs(const BlockID& block) override;
+  Result<Bytes> OutputPreimage(const BlockID& block) override;
+  // The node's newest block.
+  Result<BlockRef> Latest();
+
+ private:
+  std::unique_ptr<JsonRpcClient> rpc_;
+};
+
+}  // namespace supersafe::daemon

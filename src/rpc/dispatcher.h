@@ -1,0 +1,86 @@
+// JSON-RPC 2.0 over the supervisor core, independent of any transport: a request body in, a
+// response body out (docs/rpc.md lists the methods and the decisions where the spec is silent).
+//
+// Handles single requests, batches (at most `max_batch` calls, else one -32600 error) and
+// notifications (no `id`: executed, never answered). Errors: -32700 for a body that is not JSON,
+// -32600 for a request that is not a JSON-RPC 2.0 call, -32601 for an unknown method, -32602 for
+// params that do not decode (the message names the field), the OP Stack codes for domain errors
+// (core/status.h), kUnauthorized for an admin method without a valid token, kFailsafe for
+// checkAccessList in failsafe mode. Bad input is rejected before the core is called, so it never
+// changes stored data.
+//
+// Concurrency: every call into the core holds `core_mu` (the owner's mutex, shared with anything
+// else that drives the core, such as the daemon's upstream poll loop); calls of a batch take it one
+// at a time. Handle() itself may be called from many threads at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "rpc/codec.h"
+#include "supervisor/supervisor.h"
+
+namespace supersafe::rpc {
+
+constexpr int kParseError = -32700;
+constexpr int kInvalidRequest = -32600;
+constexpr int kMethodNotFound = -32601;
+constexpr int kInvalidParams = -32602;
+constexpr int kUnauthorized = -32001;  // admin method without a valid JWT
+constexpr int kFailsafe = -32002;      // checkAccessList while failsafe mode is on
+
+// What the transport established about the caller.
+struct CallContext {
+  bool admin = false;            // a valid admin token came with the request
+  std::string admin_denied_why;  // why not, for the error message ("no Authorization header", ...)
+};
+
+// One finished call, for metrics: the method name ("unknown" for names outside the surface) and
+// 0 or the JSON-RPC error code.
+struct CallRecord {
+  std::string_view method;
+  int code = 0;
+  std::chrono::nanoseconds elapsed{0};
+};
+
+class Dispatcher {
+ public:
+  struct Options {
+    size_t max_batch = 100;
+  };
+  // `core` and `core_mu` must outlive the dispatcher.
+  Dispatcher(supervisor::Supervisor& core, std::mutex& core_mu, Options options);
+  Dispatcher(supervisor::Supervisor& core, std::mutex& core_mu) : Dispatcher(core, core_mu, Options{}) {}
+
+  // The response body for one request body; nullopt when every call was a notification.
+  std::optional<std::string> Handle(std::string_view body, const CallContext& ctx);
+
+  // Called after every call (under no lock); set before serving.
+  void set_observer(std::function<void(const CallRecord&)> observer) { observer_ = std::move(observer); }
+
+  bool failsafe() const { return failsafe_.load(); }
+  void set_failsafe(bool on) { failsafe_.store(on); }
+
+  // Every method name of the surface, for metrics labels.
+  static const std::vector<std::string>& Methods();
+
+ private:
+  Json Call(const Json& request, const CallContext& ctx, bool* notification);
+  Result<Json> Invoke(std::string_view method, const Json& request);
+
+  supervisor::Supervisor& core_;
+  std::mutex& core_mu_;
+  Options options_;
+  std::atomic<bool> failsafe_{false};
+  std::function<void(const CallRecord&)> observer_;
+};
+
+// A JSON-RPC error object; `id` null when the request had none that could be read.
+Json ErrorResponse(const Json& id, int code, const std::string& message);
+
+}  // namespace supersafe::rpc

@@ -1,0 +1,327 @@
+// The upstream clients against in-process fake nodes, the configuration files, and the whole
+// daemon (files, upstream polling, HTTP) end to end, including its startup errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/fp.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/upstream.h"
+#include "tests/daemon/fake_node.h"
+
+namespace supersafe::testing {
+namespace {
+
+using rpc::Json;
+using namespace std::chrono_literals;
+
+std::unique_ptr<daemon::JsonRpcClient> ClientOf(const std::string& url, std::chrono::milliseconds timeout = 2000ms) {
+  auto c = daemon::JsonRpcClient::Create("test", url, timeout);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return std::move(c).value();
+}
+
+ChainConfig ConfigOf(uint64_t id) {
+  ChainConfig cfg;
+  cfg.id = ChainID(id);
+  cfg.genesis.timestamp = 1000;
+  cfg.genesis.hash = HashOf("genesis/" + cfg.id.Decimal());
+  cfg.block_time = 2;
+  return cfg;
+}
+
+TEST(Upstream, UrlsAreCheckedUpFront) {
+  for (const char* bad : {"localhost:8545", "https://x:1", "http://", "http://:80", "http://h:0", "http://h:99999",
+                          "http://h:8a", "ftp://h"}) {
+    auto c = daemon::JsonRpcClient::Create("--l1-rpc", bad, 1000ms);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find(std::string("--l1-rpc URL '") + bad + "'"), std::string::npos);
+  }
+  EXPECT_TRUE(daemon::JsonRpcClient::Create("x", "http://127.0.0.1:8545/rpc/v1", 1000ms).ok());
+  EXPECT_TRUE(daemon::JsonRpcClient::Create("x", "http://node", 1000ms).ok());
+}
+
+TEST(Upstream, L1ClientReadsBlocksAndFinality) {
+  FakeL1 l1;
+  l1.Mine();
+  l1.Mine();
+  FakeNode node(&l1);
+  daemon::L1Client client(ClientOf(node.url()));
+  EXPECT_EQ(*client.BlockByNumber(2), l1.at(2));
+  EXPECT_EQ(client.BlockByNumber(3).status().code(), Code::kNotFound);
+  EXPECT_FALSE(client.Finalized()->has_value());
+  node.set_finalized(1);
+  EXPECT_EQ(**client.Finalized(), l1.at(1));
+
+  // Trouble is an I/O error naming the upstream and the method, never "not found".
+  for (auto mode : {FakeNode::Mode::kHttp500, FakeNode::Mode::kRpcError, FakeNode::Mode::kGarbage}) {
+    node.mode = mode;
+    auto r = client.BlockByNumber(1);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kIOError) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("eth_getBlockByNumber"), std::string::npos) << r.status().message();
+  }
+  node.mode = FakeNode::Mode::kNormal;
+  node.Shutdown();
+  auto down = client.BlockByNumber(1);
+  EXPECT_EQ(down.status().code(), Code::kIOError) << down.status().ToString();
+}
+
+TEST(Upstream, MalformedBlocksAreRefusedNamingTheField) {
+  Json block{{"hash", "0x12"}, {"number", "0x1"}, {"parentHash", HashOf("p").Hex()}, {"timestamp", "0x2"}};
+  auto r = daemon::BlockRefFromEth(block, "l1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kIOError);
+  EXPECT_NE(r.status().message().find("block.hash"), std::string::npos);
+  block["hash"] = HashOf("h").Hex();
+  block.erase("timestamp");
+  EXPECT_NE(daemon::BlockRefFromEth(block, "l1").status().message().find("block.timestamp missing"), std::string::npos);
+  block["timestamp"] = 2;
+  EXPECT_NE(daemon::BlockRefFromEth(block, "l1").status().message().find("block.timestamp"), std::string::npos);
+}
+
+TEST(Upstream, L2ClientReadsHeadersLogsAndOutputs) {
+  FakeChain chain(ConfigOf(900));
+  chain.Build({FakeChain::Init("a"), FakeChain::Init("b")});
+  chain.Build({chain.Exec(1, 1)});
+  FakeNode node(&chain);
+  daemon::L2Client client(ClientOf(node.url()));
+  EXPECT_EQ(*client.Latest(), chain.head());
+  EXPECT_EQ(*client.BlockByNumber(1), chain.block(1));
+  EXPECT_EQ(*client.Logs(chain.block(1).ID()), *chain.Logs(chain.block(1).ID()));
+  EXPECT_EQ(*client.Logs(chain.block(2).ID()), *chain.Logs(chain.block(2).ID()));
+  EXPECT_TRUE(client.Logs(chain.block(0).ID())->empty());
+  EXPECT_EQ(client.Logs(BlockID{HashOf("gone"), 1}).status().code(), Code::kNotFound);
+  EXPECT_EQ(*client.OutputPreimage(chain.block(2).ID()), *chain.OutputPreimage(chain.block(2).ID()));
+  EXPECT_EQ(client.OutputPreimage(BlockID{HashOf("gone"), 1}).status().code(), Code::kNotFound);
+}
+
+TEST(Config, FilesAreParsedWithErrorsNamingTheField) {
+  auto deps = daemon::ParseDependencySet(R"({"dependencies":{"901":{},"0x384":{"activationTime":0}},
+                                            "overrideMessageExpiryWindow":3600})", "deps.json");
+  ASSERT_TRUE(deps.ok()) << deps.status().ToString();
+  ASSERT_EQ(deps->chains.size(), 2u);
+  EXPECT_EQ(deps->chains[0].Decimal(), "900");  // ascending chain ID gives the chain index
+  EXPECT_EQ(deps->expiry_window, 3600u);
+  EXPECT_EQ(daemon::ParseDependencySet(R"({"dependencies":{"9":{}}})", "d")->expiry_window, 604800u);
+
+  auto bad_deps = [](const std::string& text, const std::string& want) {
+    auto r = daemon::ParseDependencySet(text, "deps.json");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  };
+  bad_deps("{", "deps.json: not valid JSON");
+  bad_deps("[]", "want a JSON object");
+  bad_deps("{}", "deps.json.dependencies: missing");
+  bad_deps(R"({"dependencies":{}})", "non-empty");
+  bad_deps(R"({"dependencies":{"x1":{}}})", "key 'x1'");
+  bad_deps(R"({"dependencies":{"900":{},"0x384":{}}})", "listed twice");
+  bad_deps(R"({"dependencies":{"1":{}},"overrideMessageExpiryWindow":-5})", "overrideMessageExpiryWindow");
+
+  const std::string h = HashOf("g").Hex();
+  const std::string good = R"({"900":{"genesis":{"l1":{"hash":")" + h + R"(","number":0},"l2":{"hash":")" + h +
+                           R"(","number":0},"l2_time":1000},"block_time":2,"interop_time":1004}})";
+  auto rollups = daemon::ParseRollupConfigSet(good, "rollup.json");
+  ASSERT_TRUE(rollups.ok()) << rollups.status().ToString();
+  EXPECT_EQ(rollups->at(ChainID(uint64_t{900})).interop_time, 1004u);
+  auto bad_rollup = [](std::string text, const std::string& want) {
+    auto r = daemon::ParseRollupConfigSet(text, "rollup.json");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  };
+  bad_rollup(R"({"900":{"block_time":2}})", "rollup.json.900.genesis: missing");
+  std::string short_hash = good;
+  short_hash.replace(short_hash.find(h), h.size(), "0x1234");
+  bad_rollup(short_hash, "rollup.json.900.genesis.l1.hash");
+  bad_rollup(std::string(good).replace(good.find("\"block_time\":2"), 14, "\"block_time\":0"), "block_time: must be positive");
+  bad_rollup(std::string(good).replace(good.find("1000"), 4, "1e3"), "rollup.json.900.genesis.l2_time");
+
+  auto set = daemon::BuildDependencySet(*daemon::ParseDependencySet(R"({"dependencies":{"900":{},"901":{}}})", "d"),
+                                        *rollups, BlockRef{});
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find("no config for chain 901"), std::string::npos);
+  auto both = *rollups;
+  both[ChainID(uint64_t{901})] = both.begin()->second;
+  EXPECT_TRUE(daemon::BuildDependencySet(*daemon::ParseDependencySet(R"({"dependencies":{"900":{},"901":{}}})", "d"), both,
+                                         BlockRef{}).ok());
+  set = daemon::BuildDependencySet(*daemon::ParseDependencySet(R"({"dependencies":{"901":{}}})", "d"), both, BlockRef{});
+  EXPECT_NE(set.status().message().find("chain 900 is not in the dependency set"), std::string::npos);
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("supersafe-daemon-" + std::to_string(::getpid()) + "-" +
+                                                     std::to_string(counter_++));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    for (uint64_t id : {900, 901}) chains_.push_back(std::make_unique<FakeChain>(ConfigOf(id)));
+    l1_node_ = std::make_unique<FakeNode>(&l1_);
+    for (auto& c : chains_) l2_nodes_.push_back(std::make_unique<FakeNode>(c.get()));
+    Write("deps.json", R"({"dependencies":{"901":{},"900":{}}})");
+    Json rollups = Json::object();
+    for (auto& c : chains_)
+      rollups[c->config().id.Decimal()] = {
+          {"genesis", {{"l1", rpc::Encode(l1_.at(0).ID())}, {"l2", rpc::Encode(c->block(0).ID())}, {"l2_time", 1000}}},
+          {"block_time", 2}};
+    Write("rollup.json", rollups.dump());
+    Write("jwt.hex", std::string(64, '7'));
+    config_.datadir = dir_ / "data";
+    config_.dependency_set = dir_ / "deps.json";
+    config_.rollup_config_set = dir_ / "rollup.json";
+    config_.admin_jwt_secret = dir_ / "jwt.hex";
+    config_.l1_rpc = l1_node_->url();
+    for (size_t i = 0; i < chains_.size(); ++i) config_.l2_rpc[chains_[i]->config().id] = l2_nodes_[i]->url();
+    config_.server.port = 0;
+    config_.poll_interval = 20ms;
+    config_.upstream_timeout = 2000ms;
+  }
+  void TearDown() override {
+    daemon_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  void StartDaemon() {
+    auto d = daemon::Daemon::Start(config_, [this](const std::string& line) {
+      std::lock_guard<std::mutex> g(log_mu_);
+      log_.push_back(line);
+    });
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    daemon_ = std::move(d).value();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", daemon_->port());
+  }
+  Status StartError() {
+    auto d = daemon::Daemon::Start(config_, [](const std::string&) {});
+    return d.ok() ? Status::Ok() : d.status();
+  }
+  Json Rpc(const std::string& method, Json params) {
+    auto res = client_->Post("/", Json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}}.dump(),
+                             "application/json");
+    EXPECT_TRUE(res);
+    return res ? Json::parse(res->body) : Json();
+  }
+  void Build(size_t c, std::vector<Log> logs = {}) { l2_nodes_[c]->Locked([&] { chains_[c]->Build(std::move(logs)); }); }
+
+  FakeL1 l1_;
+  std::vector<std::unique_ptr<FakeChain>> chains_;
+  std::unique_ptr<FakeNode> l1_node_;
+  std::vector<std::unique_ptr<FakeNode>> l2_nodes_;
+  daemon::DaemonConfig config_;
+  std::unique_ptr<daemon::Daemon> daemon_;
+  std::unique_ptr<httplib::Client> client_;
+  std::filesystem::path dir_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(DaemonTest, FollowsUpstreamNodesAndServesTheCore) {
+  StartDaemon();
+  Build(0, {FakeChain::Init("m")});
+  Build(1, {chains_[0]->Exec(1, 0)});
+  ASSERT_TRUE(WaitUntil([&] { return Rpc("supervisor_localUnsafe", {"901"})["result"]["number"] == 1; }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Rpc("supervisor_checkMessage", {rpc::Encode(chains_[0]->IdOf(1, 0)), chains_[0]->PayloadOf(1, 0).Hex()})["result"] ==
+           "cross-unsafe";
+  }));
+
+  // The op-node side over HTTP: both chains report L1 block 1.
+  l1_node_->Locked([&] { l1_.Mine(); });
+  EXPECT_EQ(Rpc("supervisor_tryCrossSafe", {"900", rpc::Encode(chains_[0]->block(1).ID()), rpc::Encode(l1_.at(1).ID())})
+                ["error"]["code"], -321401);
+  Json accepted = Rpc("supervisor_tryCrossSafe", {"901", rpc::Encode(chains_[1]->block(1).ID()), rpc::Encode(l1_.at(1).ID())});
+  EXPECT_EQ(accepted["result"]["status"], "accept") << accepted.dump();
+
+  // L1 finality is forwarded by the poll loop.
+  l1_node_->Locked([&] { l1_.Mine(); });
+  l1_node_->set_finalized(2);
+  ASSERT_TRUE(WaitUntil([&] { return Rpc("supervisor_finalizedL1", Json::array())["result"] == rpc::Encode(l1_.at(1)); }));
+  EXPECT_EQ(Rpc("supervisor_finalized", {"900"})["result"], rpc::Encode(chains_[0]->block(1).ID()));
+
+  // Outputs come from eth_getBlockByHash and eth_getProof.
+  Json root = Rpc("supervisor_superRootAtTimestamp", {"0x3ea"});
+  ASSERT_TRUE(root.contains("result")) << root.dump();
+  Hash want = *OutputRoot(OutputV0Preimage(FakeStateRoot(chains_[0]->block(1).hash), FakeStorageRoot(chains_[0]->block(1).hash),
+                                           chains_[0]->block(1).hash));
+  EXPECT_EQ(root["result"]["chains"][0]["canonical"], want.Hex());
+
+  // A node that goes away is logged; the daemon keeps serving.
+  l2_nodes_[1]->Shutdown();
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> g(log_mu_);
+    for (const auto& line : log_)
+      if (line.find("poll chain 901: IO_ERROR") != std::string::npos) return true;
+    return false;
+  }));
+  EXPECT_EQ(client_->Get("/healthz")->status, 200);
+  EXPECT_EQ(Rpc("supervisor_localSafe", {"901"})["result"]["derived"], rpc::Encode(chains_[1]->block(1).ID()));
+
+  // Restarting over the same data directory gives the same heads.
+  daemon_->Stop();
+  daemon_.reset();
+  config_.poll_interval = 0ms;
+  StartDaemon();
+  EXPECT_EQ(Rpc("supervisor_crossSafe", {"900"})["result"]["derived"], rpc::Encode(chains_[0]->block(1).ID()));
+  EXPECT_EQ(Rpc("supervisor_localUnsafe", {"901"})["result"], rpc::Encode(chains_[1]->block(1).ID()));
+}
+
+TEST_F(DaemonTest, IndexesALongChainInBoundedSteps) {
+  config_.index_step = 7;
+  for (int i = 0; i < 30; ++i) Build(0);
+  StartDaemon();
+  ASSERT_TRUE(WaitUntil([&] { return Rpc("supervisor_localUnsafe", {"900"})["result"]["number"] == 30; }));
+}
+
+TEST_F(DaemonTest, StartupErrorsNameWhatIsWrong) {
+  auto expect = [&](const std::string& want) {
+    Status s = StartError();
+    EXPECT_FALSE(s.ok()) << want;
+    EXPECT_NE(s.message().find(want), std::string::npos) << s.ToString();
+  };
+  auto saved = config_;
+  config_.dependency_set = dir_ / "missing.json";
+  expect("--dependency-set");
+  config_ = saved;
+  Write("bad.json", R"({"dependencies":{"900":{}})");
+  config_.dependency_set = dir_ / "bad.json";
+  expect("bad.json: not valid JSON");
+  config_ = saved;
+  config_.l1_rpc = "localhost:1";
+  expect("--l1-rpc URL 'localhost:1'");
+  config_ = saved;
+  config_.l2_rpc.erase(ChainID(uint64_t{901}));
+  expect("--l2-rpc: no URL for chain 901");
+  config_ = saved;
+  config_.l2_rpc[ChainID(uint64_t{5})] = "http://127.0.0.1:1";
+  expect("--l2-rpc: chain 5 is not in the dependency set");
+  config_ = saved;
+  Write("jwt-bad.hex", "abc");
+  config_.admin_jwt_secret = dir_ / "jwt-bad.hex";
+  expect("admin JWT secret");
+  config_ = saved;
+  l1_node_->mode = FakeNode::Mode::kHttp500;
+  expect("genesis.l1");
+  l1_node_->mode = FakeNode::Mode::kNormal;
+  Write("rollup-bad.json", R"({"900":{"genesis":{"l1":{"hash":")" + HashOf("elsewhere").Hex() +
+                               R"(","number":0},"l2":{"hash":")" + chains_[0]->block(0).hash.Hex() +
+                               R"(","number":0},"l2_time":1000},"block_time":2},"901":{"genesis":{"l1":{"hash":")" +
+                               l1_.at(0).hash.Hex() + R"(","number":0},"l2":{"hash":")" + chains_[1]->block(0).hash.Hex() +
+                               R"(","number":0},"l2_time":1000},"block_time":2}})");
+  config_.rollup_config_set = dir_ / "rollup-bad.json";
+  expect("is not the L1 block at that height");
+  config_ = saved;
+  httplib::Server blocker;
+  config_.server.port = blocker.bind_to_any_port("127.0.0.1");
+  expect("cannot listen");
+  config_ = saved;
+  StartDaemon();
+  EXPECT_EQ(Rpc("admin_getFailsafeEnabled", Json::array())["error"]["code"], rpc::kUnauthorized);
+  expect("in use by another process");  // a second daemon over the same data directory
+  daemon_->Stop();
+  EXPECT_TRUE(StartError().ok());
+}
+
+}  // namespace
+}  // namespace supersafe::testing

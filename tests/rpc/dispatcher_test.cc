@@ -1,0 +1,229 @@
+// The dispatcher over a supervisor driven like tests/supervisor's harness: every method of the
+// surface answers what the core answers, in the wire shape, and JSON-RPC framing errors get their
+// standard codes.
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "core/access_list.h"
+#include "rpc/dispatcher.h"
+#include "tests/supervisor/harness.h"
+
+namespace supersafe::testing {
+namespace {
+
+using rpc::Json;
+
+class DispatcherTest : public SupervisorHarness {
+ protected:
+  void SetUp() override {
+    Start({ChainID(uint64_t{900}), ChainID(uint64_t{901})});
+    dispatcher_ = std::make_unique<rpc::Dispatcher>(*sup_, mu_, rpc::Dispatcher::Options{4});
+    dispatcher_->set_observer([this](const rpc::CallRecord& r) { records_.emplace_back(std::string(r.method), r.code); });
+  }
+  std::optional<Json> Raw(const std::string& body, bool admin = false) {
+    rpc::CallContext ctx{admin, admin ? "" : "no token"};
+    auto out = dispatcher_->Handle(body, ctx);
+    if (!out) return std::nullopt;
+    return Json::parse(*out);
+  }
+  Json Call(const std::string& method, Json params, bool admin = false) {
+    Json req{{"jsonrpc", "2.0"}, {"id", 7}, {"method", method}, {"params", std::move(params)}};
+    auto out = Raw(req.dump(), admin);
+    EXPECT_TRUE(out.has_value());
+    EXPECT_EQ((*out)["id"], 7);
+    return out.value_or(Json());
+  }
+  static int CodeOf(const Json& response) {
+    if (!response.contains("error")) return 0;
+    return response["error"]["code"].get<int>();
+  }
+  static std::string MessageOf(const Json& response) { return response["error"]["message"].get<std::string>(); }
+  Json Chain(size_t c) { return id(c).Decimal(); }
+  // Every chain reports L1 block `l1` through JSON-RPC; returns the last answer.
+  Json ReportAllRpc(uint64_t l1, std::vector<uint64_t> local_safe) {
+    Json last;
+    for (size_t c = 0; c < chains_.size(); ++c)
+      last = Call("supervisor_tryCrossSafe", {Chain(c), rpc::Encode(chain(c).block(local_safe[c]).ID()),
+                                              rpc::Encode(l1_.at(l1).ID())});
+    return last;
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<rpc::Dispatcher> dispatcher_;
+  std::vector<std::pair<std::string, int>> records_;
+};
+
+TEST_F(DispatcherTest, OpNodeFlowThroughJsonRpc) {
+  chain(0).Build({FakeChain::Init("hello")});
+  chain(1).Build({chain(0).Exec(1, 0)});
+  for (size_t c = 0; c < 2; ++c)
+    EXPECT_EQ(Call("supervisor_updateLocalUnsafe", {Chain(c), rpc::Encode(chain(c).head())})["result"], nullptr);
+
+  Json level = Call("supervisor_checkMessage", {rpc::Encode(chain(0).IdOf(1, 0)), chain(0).PayloadOf(1, 0).Hex()});
+  EXPECT_EQ(level["result"], SafetyLevelName(*sup_->CheckMessage(chain(0).IdOf(1, 0), chain(0).PayloadOf(1, 0))));
+  EXPECT_EQ(level["result"], "cross-unsafe");
+  Json cu = Call("supervisor_getCrossUnsafe", {Chain(1), "0x5"});
+  EXPECT_EQ(cu["result"], rpc::Encode(chain(1).block(1).ID()));
+
+  l1_.Mine();
+  Json first = Call("supervisor_tryCrossSafe", {Chain(0), rpc::Encode(chain(0).block(1).ID()), rpc::Encode(l1_.at(1).ID())});
+  EXPECT_EQ(CodeOf(first), -321401) << first.dump();
+  EXPECT_EQ(MessageOf(first).rfind("FUTURE_DATA: ", 0), 0u);
+  Json last = Call("supervisor_tryCrossSafe", {Chain(1), rpc::Encode(chain(1).block(1).ID()), rpc::Encode(l1_.at(1).ID())});
+  EXPECT_EQ(last["result"]["status"], "accept") << last.dump();
+  EXPECT_EQ(last["result"]["crossSafe"], rpc::Encode(chain(1).block(1).ID()));
+  EXPECT_EQ(last["result"]["localSafe"], rpc::Encode(chain(1).block(1).ID()));
+
+  EXPECT_EQ(CodeOf(Call("supervisor_finalizedL1", Json::array())), -321401);
+  Json fin = Call("supervisor_tryFinalize", {Chain(0), rpc::Encode(l1_.at(1).ID())});
+  EXPECT_EQ(fin["result"], rpc::Encode(chain(0).block(1).ID()));
+  EXPECT_EQ(Call("supervisor_finalizedL1", Json::array())["result"], rpc::Encode(l1_.at(1)));
+  EXPECT_EQ(Call("supervisor_finalized", {Chain(1)})["result"], rpc::Encode(chain(1).block(1).ID()));
+  EXPECT_EQ(CodeOf(Call("supervisor_tryFinalize", {Chain(0), rpc::Encode(l1_.Mine().ID())})), -321401);
+}
+
+TEST_F(DispatcherTest, ReadSurfaceAnswersWhatTheCoreAnswers) {
+  chain(0).Build({FakeChain::Init("a")});
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAllRpc(1, {1, 1});
+
+  EXPECT_EQ(Call("supervisor_localUnsafe", {Chain(0)})["result"], rpc::Encode(*sup_->LocalUnsafe(id(0))));
+  EXPECT_EQ(Call("supervisor_localSafe", {Chain(0)})["result"], rpc::Encode(*sup_->LocalSafe(id(0))));
+  Json cs = Call("supervisor_crossSafe", {"0x384"});  // hex chain IDs are accepted on input
+  EXPECT_EQ(cs["result"], rpc::Encode(*sup_->CrossSafe(id(0))));
+  EXPECT_EQ(cs["result"]["source"], rpc::Encode(l1_.at(1).ID()));
+  EXPECT_EQ(Call("supervisor_crossDerivedToSource", {Chain(0), rpc::Encode(chain(0).block(1).ID())})["result"],
+            rpc::Encode(l1_.at(1)));
+  Json all = Call("supervisor_allSafeDerivedAt", {rpc::Encode(l1_.at(1).ID())});
+  EXPECT_EQ(all["result"], rpc::Encode(*sup_->AllSafeDerivedAt(l1_.at(1).ID())));
+  EXPECT_EQ(all["result"]["901"], rpc::Encode(chain(1).block(1).ID()));
+  Json root = Call("supervisor_superRootAtTimestamp", {rpc::HexU64(1002)});
+  EXPECT_EQ(root["result"], rpc::Encode(*sup_->SuperRootAtTimestamp(1002)));
+  EXPECT_EQ(root["result"]["chains"].size(), 2u);
+  EXPECT_EQ(CodeOf(Call("supervisor_superRootAtTimestamp", {rpc::HexU64(1004)})), -321401);
+  Json sync = Call("supervisor_syncStatus", Json::array());
+  EXPECT_EQ(sync["result"], rpc::Encode(*sup_->GetSyncStatus()));
+  EXPECT_EQ(sync["result"]["chains"]["900"]["crossSafe"]["number"], 1);
+  EXPECT_EQ(Call("supervisor_dependencySetV1", nullptr)["result"]["dependencies"].size(), 2u);
+}
+
+TEST_F(DispatcherTest, DomainErrorsCarryTheOpStackCodes) {
+  Json unknown = Call("supervisor_localUnsafe", {"902"});
+  EXPECT_EQ(CodeOf(unknown), -320501);
+  EXPECT_NE(MessageOf(unknown).find("902"), std::string::npos);
+  l1_.Mine();
+  l1_.Mine();
+  Json skip = Call("supervisor_tryCrossSafe", {Chain(0), rpc::Encode(chain(0).block(0).ID()), rpc::Encode(l1_.at(2).ID())});
+  EXPECT_EQ(CodeOf(skip), -320900);
+  BlockID forged = l1_.at(1).ID();
+  forged.hash = HashOf("forged");
+  Json conflict = Call("supervisor_tryCrossSafe", {Chain(0), rpc::Encode(chain(0).block(0).ID()), rpc::Encode(forged)});
+  EXPECT_EQ(CodeOf(conflict), -320600);
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array({HashOf("x").Hex()}), "safe", {{"timestamp", "0x1"}}})),
+            -32602);
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array(), "unknown", {{"timestamp", "0x1"}}})), -32602);
+}
+
+TEST_F(DispatcherTest, CheckAccessListAndFailsafe) {
+  chain(0).Build({FakeChain::Init("m")});
+  chain(1).Build();
+  SyncAll();
+  const Log& log = FakeChain::Init("m");
+  AccessEntry e{id(0), 1, chain(0).block(1).timestamp, 0,
+                AccessChecksum(LogHashOf(log), id(0), 1, chain(0).block(1).timestamp, 0)};
+  Json entries = Json::array();
+  for (const Hash& h : EncodeAccessEntry(e)) entries.push_back(h.Hex());
+  Json desc{{"timestamp", rpc::HexU64(chain(0).block(1).timestamp + 2)}};
+  EXPECT_EQ(Call("supervisor_checkAccessList", {entries, "unsafe", desc})["result"], nullptr);
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "safe", desc})), -321401);
+
+  EXPECT_EQ(CodeOf(Call("admin_setFailsafeEnabled", {true})), rpc::kUnauthorized);
+  EXPECT_EQ(MessageOf(Call("admin_getFailsafeEnabled", Json::array())), "unauthorized: no token");
+  EXPECT_EQ(Call("admin_setFailsafeEnabled", {true}, true)["result"], nullptr);
+  EXPECT_EQ(Call("admin_getFailsafeEnabled", Json::array(), true)["result"], true);
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "unsafe", desc})), rpc::kFailsafe);
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array(), "unsafe", desc})), rpc::kFailsafe);
+  EXPECT_EQ(Call("supervisor_checkMessage", {rpc::Encode(chain(0).IdOf(1, 0)), chain(0).PayloadOf(1, 0).Hex()})["result"],
+            "cross-unsafe");
+  EXPECT_EQ(Call("admin_setFailsafeEnabled", {false}, true)["result"], nullptr);
+  EXPECT_EQ(Call("supervisor_checkAccessList", {entries, "unsafe", desc})["result"], nullptr);
+  EXPECT_EQ(CodeOf(Call("admin_setFailsafeEnabled", {"yes"}, true)), -32602);
+}
+
+TEST_F(DispatcherTest, AdminRewindDropsUnsafeBlocksButNotDerivedOnes) {
+  chain(0).Build();
+  chain(0).Build();
+  chain(1).Build();
+  SyncAll();
+  EXPECT_EQ(CodeOf(Call("admin_rewind", {Chain(0), rpc::Encode(chain(0).block(1).ID())})), rpc::kUnauthorized);
+  EXPECT_EQ(Call("admin_rewind", {Chain(0), rpc::Encode(chain(0).block(1).ID())}, true)["result"], nullptr);
+  EXPECT_EQ(sup_->LocalUnsafe(id(0))->number, 1u);
+  BlockID other{HashOf("other"), 1};
+  EXPECT_EQ(CodeOf(Call("admin_rewind", {Chain(0), rpc::Encode(other)}, true)), -320600);
+  l1_.Mine();
+  ReportAllRpc(1, {1, 1});
+  Json below = Call("admin_rewind", {Chain(0), rpc::Encode(chain(0).block(0).ID())}, true);
+  EXPECT_EQ(CodeOf(below), -320600);
+  EXPECT_EQ(sup_->LocalUnsafe(id(0))->number, 1u);
+  EXPECT_EQ(CodeOf(Call("admin_rewind", {"7", rpc::Encode(other)}, true)), -320501);
+}
+
+TEST_F(DispatcherTest, FramingErrorsGetTheStandardCodes) {
+  EXPECT_EQ(CodeOf(*Raw("{")), rpc::kParseError);
+  EXPECT_EQ((*Raw("not json"))["id"], nullptr);
+  EXPECT_EQ(CodeOf(*Raw("[]")), rpc::kInvalidRequest);
+  EXPECT_EQ(CodeOf(*Raw("5")), rpc::kInvalidRequest);
+  EXPECT_EQ(CodeOf(*Raw(R"({"id":1,"method":"supervisor_syncStatus"})")), rpc::kInvalidRequest);
+  EXPECT_EQ(CodeOf(*Raw(R"({"jsonrpc":"1.0","id":1,"method":"supervisor_syncStatus"})")), rpc::kInvalidRequest);
+  EXPECT_EQ(CodeOf(*Raw(R"({"jsonrpc":"2.0","id":{},"method":"supervisor_syncStatus"})")), rpc::kInvalidRequest);
+  EXPECT_EQ(CodeOf(*Raw(R"({"jsonrpc":"2.0","id":1,"method":5})")), rpc::kInvalidRequest);
+  Json unknown = *Raw(R"({"jsonrpc":"2.0","id":"a","method":"eth_chainId"})");
+  EXPECT_EQ(CodeOf(unknown), rpc::kMethodNotFound);
+  EXPECT_EQ(unknown["id"], "a");
+  // A name cut inside a multi-byte character still gives a valid JSON answer.
+  Json cut = *Raw(Json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", std::string(63, 'm') + "\xc3\xa9"}}.dump());
+  EXPECT_EQ(CodeOf(cut), rpc::kMethodNotFound);
+  EXPECT_EQ(MessageOf(Call("supervisor_localUnsafe", Json::array())), "params: want 1 param, got 0");
+  EXPECT_EQ(MessageOf(Call("supervisor_syncStatus", {1})), "params: want 0 params, got 1");
+  EXPECT_EQ(CodeOf(Call("supervisor_localUnsafe", {{"chainID", "900"}})), -32602);
+  EXPECT_EQ(MessageOf(Call("supervisor_localUnsafe", Json{{"chainID", "900"}})),
+            "params: by-name params are not supported; pass an array");
+  Json deep = *Raw(R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":[)" + std::string(100000, '[') +
+                   std::string(100000, ']') + "]}");
+  EXPECT_EQ(MessageOf(deep), "params[0]: want a string, got array");
+  EXPECT_EQ(CodeOf(*Raw(std::string(200000, '['))), rpc::kParseError);
+}
+
+TEST_F(DispatcherTest, BatchesAndNotifications) {
+  Json batch = Json::array();
+  batch.push_back({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "supervisor_localUnsafe"}, {"params", {Chain(0)}}});
+  batch.push_back(7);
+  batch.push_back({{"jsonrpc", "2.0"}, {"method", "supervisor_localUnsafe"}, {"params", {Chain(0)}}});
+  batch.push_back({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "nope"}});
+  Json out = *Raw(batch.dump());
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0]["id"], 1);
+  EXPECT_EQ(out[0]["result"], rpc::Encode(chain(0).block(0).ID()));
+  EXPECT_EQ(CodeOf(out[1]), rpc::kInvalidRequest);
+  EXPECT_EQ(CodeOf(out[2]), rpc::kMethodNotFound);
+
+  batch.push_back(batch[0]);
+  Json over = *Raw(batch.dump() .substr(0, batch.dump().size() - 1) + "," + batch[0].dump() + "]");
+  EXPECT_EQ(CodeOf(over), rpc::kInvalidRequest);
+  EXPECT_EQ(MessageOf(over), "invalid request: batch of 6 calls exceeds 4");
+
+  // A notification runs but is not answered; a batch of notifications answers nothing.
+  chain(0).Build();
+  Json note{{"jsonrpc", "2.0"}, {"method", "supervisor_updateLocalUnsafe"}, {"params", {Chain(0), rpc::Encode(chain(0).head())}}};
+  EXPECT_FALSE(Raw(note.dump()).has_value());
+  EXPECT_EQ(sup_->LocalUnsafe(id(0))->number, 1u);
+  EXPECT_FALSE(Raw(Json::array({note, note}).dump()).has_value());
+  EXPECT_FALSE(records_.empty());
+  EXPECT_EQ(records_.back(), std::make_pair(std::string("supervisor_updateLocalUnsafe"), 0));
+}
+
+}  // namespace
+}  // namespace supersafe::testing
