@@ -71,16 +71,6 @@ Result<GameAnswers> Gather(supervisor::Supervisor& sv, const World& world, const
   return a;
 }
 
-std::string HexU64(uint64_t v) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  do {
-    out.insert(out.begin(), kDigits[v & 0xf]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + out;
-}
-
 Json BlockIdJson(const BlockID& b) { return {{"hash", b.hash.Hex()}, {"number", b.number}}; }
 
 Json SuperRootJson(uint64_t t, const std::optional<SuperRootResponse>& r) {

@@ -26,6 +26,16 @@ std::string ToHex(ByteSpan bytes) {
   return out;
 }
 
+std::string HexU64(uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  do {
+    out.insert(out.begin(), kDigits[v & 15]);
+    v >>= 4;
+  } while (v != 0);
+  return "0x" + out;
+}
+
 Result<Bytes> ParseHexBytes(std::string_view text, std::string_view what) {
   if (!HasHexPrefix(text)) return InvalidArgument(std::string(what) + ": missing 0x prefix");
   text.remove_prefix(2);

@@ -112,7 +112,7 @@ Result<BlockRef> BlockAt(JsonRpcClient& rpc, const Json& tag, std::optional<uint
 
 }  // namespace
 
-Result<BlockRef> L1Client::BlockByNumber(uint64_t number) { return BlockAt(*rpc_, rpc::HexU64(number), number); }
+Result<BlockRef> L1Client::BlockByNumber(uint64_t number) { return BlockAt(*rpc_, HexU64(number), number); }
 
 Result<std::optional<BlockRef>> L1Client::Finalized() {
   auto b = BlockAt(*rpc_, "finalized", std::nullopt);
@@ -121,7 +121,7 @@ Result<std::optional<BlockRef>> L1Client::Finalized() {
   return std::optional<BlockRef>(*b);
 }
 
-Result<BlockRef> L2Client::BlockByNumber(uint64_t number) { return BlockAt(*rpc_, rpc::HexU64(number), number); }
+Result<BlockRef> L2Client::BlockByNumber(uint64_t number) { return BlockAt(*rpc_, HexU64(number), number); }
 Result<BlockRef> L2Client::Latest() { return BlockAt(*rpc_, "latest", std::nullopt); }
 
 Result<std::vector<Log>> L2Client::Logs(const BlockID& block) {

@@ -144,16 +144,6 @@ Result<std::vector<Hash>> DecodeHashList(const Json& j, const std::string& field
   return out;
 }
 
-std::string HexU64(uint64_t v) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  do {
-    out.insert(out.begin(), kDigits[v & 0xf]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + out;
-}
-
 Json Encode(const ChainID& id) { return id.Decimal(); }
 Json Encode(const Hash& h) { return h.Hex(); }
 Json Encode(const BlockID& b) { return Json{{"hash", b.hash.Hex()}, {"number", b.number}}; }

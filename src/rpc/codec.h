@@ -45,7 +45,6 @@ Result<supervisor::ExecutingDescriptor> DecodeExecutingDescriptor(const Json& j,
 Result<std::vector<Hash>> DecodeHashList(const Json& j, const std::string& field);
 
 // --- encoders ---
-std::string HexU64(uint64_t v);
 Json Encode(const ChainID& id);
 Json Encode(const Hash& h);
 Json Encode(const BlockID& b);

@@ -15,6 +15,13 @@ TEST(Keccak, KnownVectors) {
   EXPECT_EQ(Keccak256("invalid").Hex(), "0xffd7db0f9d5cdeb49c4c9eba649d4dc6d852d64671e65488e57f58584992ac68");
 }
 
+TEST(Hex, HexU64IsAQuantityWithoutLeadingZeros) {
+  EXPECT_EQ(HexU64(0), "0x0");
+  EXPECT_EQ(HexU64(1002), "0x3ea");
+  EXPECT_EQ(HexU64(0x100), "0x100");
+  EXPECT_EQ(HexU64(UINT64_MAX), "0xffffffffffffffff");
+}
+
 TEST(Crc32c, CheckValue) {
   std::string s = "123456789";
   EXPECT_EQ(Crc32c(ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size())), 0xE3069283u);

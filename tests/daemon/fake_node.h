@@ -90,9 +90,9 @@ class FakeNode {
   }
   static Json Header(const BlockRef& b) {
     return Json{{"hash", b.hash.Hex()},
-                {"number", rpc::HexU64(b.number)},
+                {"number", HexU64(b.number)},
                 {"parentHash", b.parent_hash.Hex()},
-                {"timestamp", rpc::HexU64(b.timestamp)},
+                {"timestamp", HexU64(b.timestamp)},
                 {"stateRoot", FakeStateRoot(b.hash).Hex()},
                 {"transactions", Json::array()}};
   }
@@ -123,7 +123,7 @@ class FakeNode {
         Json topics = Json::array();
         for (const Hash& t : l.topics) topics.push_back(t.Hex());
         Json log{{"address", l.address.Hex()}, {"topics", topics}, {"data", ToHex(l.data)},
-                 {"logIndex", rpc::HexU64(index++)}, {"blockHash", b->hash.Hex()}};
+                 {"logIndex", HexU64(index++)}, {"blockHash", b->hash.Hex()}};
         receipts.push_back(Json{{"blockHash", b->hash.Hex()}, {"logs", Json::array({log})}});
       }
       return receipts;

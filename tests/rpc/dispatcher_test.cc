@@ -100,10 +100,10 @@ TEST_F(DispatcherTest, ReadSurfaceAnswersWhatTheCoreAnswers) {
   Json all = Call("supervisor_allSafeDerivedAt", {rpc::Encode(l1_.at(1).ID())});
   EXPECT_EQ(all["result"], rpc::Encode(*sup_->AllSafeDerivedAt(l1_.at(1).ID())));
   EXPECT_EQ(all["result"]["901"], rpc::Encode(chain(1).block(1).ID()));
-  Json root = Call("supervisor_superRootAtTimestamp", {rpc::HexU64(1002)});
+  Json root = Call("supervisor_superRootAtTimestamp", {HexU64(1002)});
   EXPECT_EQ(root["result"], rpc::Encode(*sup_->SuperRootAtTimestamp(1002)));
   EXPECT_EQ(root["result"]["chains"].size(), 2u);
-  EXPECT_EQ(CodeOf(Call("supervisor_superRootAtTimestamp", {rpc::HexU64(1004)})), -321401);
+  EXPECT_EQ(CodeOf(Call("supervisor_superRootAtTimestamp", {HexU64(1004)})), -321401);
   Json sync = Call("supervisor_syncStatus", Json::array());
   EXPECT_EQ(sync["result"], rpc::Encode(*sup_->GetSyncStatus()));
   EXPECT_EQ(sync["result"]["chains"]["900"]["crossSafe"]["number"], 1);
@@ -136,7 +136,7 @@ TEST_F(DispatcherTest, CheckAccessListAndFailsafe) {
                 AccessChecksum(LogHashOf(log), id(0), 1, chain(0).block(1).timestamp, 0)};
   Json entries = Json::array();
   for (const Hash& h : EncodeAccessEntry(e)) entries.push_back(h.Hex());
-  Json desc{{"timestamp", rpc::HexU64(chain(0).block(1).timestamp + 2)}};
+  Json desc{{"timestamp", HexU64(chain(0).block(1).timestamp + 2)}};
   EXPECT_EQ(Call("supervisor_checkAccessList", {entries, "unsafe", desc})["result"], nullptr);
   EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "safe", desc})), -321401);
 
