@@ -270,7 +270,8 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
   std::vector<db::BlockRecord> records;
   std::vector<std::vector<Log>> block_logs;
   Hash parent = chain.events->Block(k)->hash;
-  for (uint64_t n = k + 1; n <= head.number; ++n) {
+  const uint64_t last = head.number - k > kMaxBlocksIndexedPerCall ? k + kMaxBlocksIndexedPerCall : head.number;
+  for (uint64_t n = k + 1; n <= last; ++n) {
     BlockRef ref = head;
     if (n != head.number) {
       SS_ASSIGN_OR_RETURN(ref, chain.source->BlockByNumber(n));
@@ -325,7 +326,8 @@ Result<db::Presence> Supervisor::Impl::EnsureIndexed(size_t c, const BlockID& bl
     if (dead) return s;
     return s.code() == Code::kConflictingData ? db::Presence::kConflicts : db::Presence::kUnknown;
   }
-  return db::Presence::kFound;
+  // IndexThrough stops after kMaxBlocksIndexedPerCall blocks: the block may not be reached yet.
+  return chain.events->Latest()->number >= block.number ? db::Presence::kFound : db::Presence::kUnknown;
 }
 
 void Supervisor::Impl::RecomputeCrossUnsafe(bool from_cross_safe) {

@@ -141,9 +141,16 @@ class Supervisor {
   bool dead() const;
 
   // --- op-node facing ---
-  // The sync-status exchange: index `unsafe` (and any blocks between the indexed tip and it),
-  // fetching logs from the chain source; an unsafe reorg rewinds the event-log DB, never below
-  // cross-safe (kConflictingData: wait for L1 to rewind cross-safe first).
+  // Every call that fetches unsafe blocks from a chain source (UpdateLocalUnsafe, GetCrossUnsafe,
+  // and TryCrossSafe for a block not indexed yet) indexes at most this many past
+  // the common ancestor, so that no one call's work grows with how far the node is ahead; the
+  // next calls go on from there. A call about a block beyond that answers as if the block were
+  // not fetched yet (unknown).
+  static constexpr uint64_t kMaxBlocksIndexedPerCall = 1024;
+  // The sync-status exchange: index `unsafe` (and any blocks between the indexed tip and it, at
+  // most kMaxBlocksIndexedPerCall), fetching logs from the chain source; an unsafe reorg rewinds
+  // the event-log DB, never below cross-safe (kConflictingData: wait for L1 to rewind cross-safe
+  // first).
   Status UpdateLocalUnsafe(const ChainID& chain, const BlockRef& unsafe);
   // Operator rewind (admin_rewind): drops the chain's indexed unsafe blocks after `block`, which
   // must be indexed with that hash. Refused with kConflictingData below the local-safe head of the

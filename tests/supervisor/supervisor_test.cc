@@ -387,6 +387,24 @@ TEST_F(SupervisorTest, AStaleUnsafeHeadBelowCrossSafeIsRefused) {
   ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, chain(0).block(2)).ok());
 }
 
+TEST_F(SupervisorTest, IndexingWorkPerCallIsBoundedAndTheNextCallsGoOn) {
+  Start({kA, kB});
+  constexpr uint64_t kStep = supervisor::Supervisor::kMaxBlocksIndexedPerCall;
+  for (uint64_t i = 0; i < 2 * kStep + 100; ++i) chain(0).Build({FakeChain::Init("m" + std::to_string(i))});
+  const BlockRef head = chain(0).head();
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, head).ok());
+  EXPECT_EQ(HeadsOf(0).unsafe, chain(0).block(kStep).ID());
+  // A message in a block not reached yet is unknown, not conflicting.
+  const uint64_t n = 2 * kStep + 50;
+  EXPECT_EQ(*sup_->CheckMessage(chain(0).IdOf(n, 0), chain(0).PayloadOf(n, 0)), SafetyLevel::kUnknown);
+  ASSERT_TRUE(sup_->GetCrossUnsafe(kA, head.number).ok());
+  EXPECT_EQ(HeadsOf(0).unsafe, chain(0).block(2 * kStep).ID());
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, head).ok());
+  EXPECT_EQ(HeadsOf(0).unsafe, head.ID());
+  EXPECT_EQ(*sup_->CheckMessage(chain(0).IdOf(n, 0), chain(0).PayloadOf(n, 0)),
+            SafetyLevel::kCrossUnsafe);
+}
+
 TEST_F(SupervisorTest, UnsafeReorgDropsDependentCrossUnsafe) {
   Start({kA, kB});
   chain(0).Build({FakeChain::Init("m")});
