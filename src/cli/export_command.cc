@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "cli/options.h"
 #include "sim/fp_export.h"
 #include "sim/scenario.h"
 
@@ -79,8 +80,8 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
   sub->add_option("FILE", args->file, "scenario file (YAML) with `games:`")->required()->check(CLI::ExistingFile);
   sub->add_option("--out", args->out, "write DIR/<scenario name>/game-<l1head>-<pre>-<post>.json")->required();
   sub->add_option("--steps-per-timestamp", args->steps, "steps per super timestamp (default 128)")
-      ->check(CLI::NonNegativeNumber);
-  CLI::Option* seed_opt = sub->add_option("--seed", *seed, "seed (default: the file's own)")->check(CLI::NonNegativeNumber);
+      ->check(Unsigned());
+  CLI::Option* seed_opt = sub->add_option("--seed", *seed, "seed (default: the file's own)")->check(Unsigned());
   sub->final_callback([=, &exit_code] {
     if (seed_opt->count() > 0) args->seed = *seed;
     exit_code = RunExport(*args);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/options.h"
 #include "sim/fuzz.h"
 
 namespace supersafe::cli {
@@ -17,8 +18,8 @@ void AddFuzzCommand(CLI::App& app, int& exit_code) {
       "fuzz", "run generated scenarios (reorgs, flip-flops, replacements, node calls, crashes); shrink every failure");
   CLI::Option* profile_opt =
       sub->add_option("--profile", *profile, "YAML profile: chains, steps, manual_percent, weights")->check(CLI::ExistingFile);
-  sub->add_option("--seeds", cmd->seeds, "how many seeds (default 100)");
-  sub->add_option("--seed-start", cmd->seed_start, "first seed (default 1)");
+  sub->add_option("--seeds", cmd->seeds, "how many seeds (default 100)")->check(Unsigned());
+  sub->add_option("--seed-start", cmd->seed_start, "first seed (default 1)")->check(Unsigned());
   sub->add_option("--shard", *shard, "I/N: run only the I-th of N shares of the seeds (1-based; default 1/1)");
   sub->add_option("--out", cmd->out, "directory for shrunk failing scenarios (default fuzz-failures)");
   sub->final_callback([=, &exit_code] {

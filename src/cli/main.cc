@@ -16,6 +16,13 @@ int main(int argc, char** argv) {
   supersafe::cli::AddFuzzCommand(app, exit_code);
   supersafe::cli::AddExportCommand(app, exit_code);
   supersafe::cli::AddServeCommand(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message (or the help); a usage error exits 2 in every subcommand, as a
+    // bad fuzz profile or export option does.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   return exit_code;
 }

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/options.h"
 #include "sim/suite.h"
 
 namespace supersafe::cli {
@@ -17,7 +18,8 @@ void AddSimCommand(CLI::App& app, int& exit_code) {
   auto timeline = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand("sim", "run scenario files in the deterministic simulator");
   sub->add_option("FILE", cmd->files, "scenario files (YAML)")->required()->check(CLI::ExistingFile);
-  CLI::Option* seed_opt = sub->add_option("--seed", *seed, "seed for every scenario (default: each file's own)");
+  CLI::Option* seed_opt = sub->add_option("--seed", *seed, "seed for every scenario (default: each file's own)")
+                                ->check(Unsigned());
   CLI::Option* datadir_opt =
       sub->add_option("--datadir", *datadir, "keep the databases in DIR (absent or empty); default: a temporary directory");
   CLI::Option* trace_opt = sub->add_option("--trace", *trace, "write the JSONL trace of every event to FILE");
