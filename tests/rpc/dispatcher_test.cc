@@ -126,7 +126,9 @@ TEST_F(DispatcherTest, DomainErrorsCarryTheOpStackCodes) {
   EXPECT_EQ(CodeOf(conflict), -320600);
   EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array({HashOf("x").Hex()}), "safe", {{"timestamp", "0x1"}}})),
             -32602);
-  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array(), "unknown", {{"timestamp", "0x1"}}})), -32602);
+  Json below = Call("supervisor_checkAccessList", {Json::array(), "unknown", {{"timestamp", "0x1"}}});
+  EXPECT_EQ(CodeOf(below), -32602);
+  EXPECT_EQ(MessageOf(below).rfind("params[1]: ", 0), 0u) << MessageOf(below);
 }
 
 TEST_F(DispatcherTest, CheckAccessListAndFailsafe) {
