@@ -162,7 +162,10 @@ Result<std::string> Render(const Scenario& sc, const ExportOptions& opt, const G
 }
 
 Result<fs::path> MakeTempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "supersafe-export-XXXXXX").string();
+  std::error_code ec;
+  const fs::path base = fs::temp_directory_path(ec);
+  if (ec) return IOError("no temporary directory: " + ec.message());
+  std::string tmpl = (base / "supersafe-export-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) return IOError("cannot create a temporary directory under " + tmpl);
   return fs::path(tmpl);
 }

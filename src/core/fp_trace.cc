@@ -40,7 +40,10 @@ Result<uint64_t> TargetBlockNumber(const RollupTiming& timing, uint64_t timestam
   if (timing.block_time == 0) return InvalidArgument("rollup config: block time is zero");
   if (timestamp < timing.genesis_time)
     return InvalidArgument("timestamp " + Num(timestamp) + " is before genesis " + Num(timing.genesis_time));
-  return timing.genesis_number + (timestamp - timing.genesis_time) / timing.block_time;
+  const uint64_t blocks = (timestamp - timing.genesis_time) / timing.block_time;
+  if (blocks > UINT64_MAX - timing.genesis_number)
+    return InvalidArgument("timestamp " + Num(timestamp) + ": the block number exceeds 2^64-1");
+  return timing.genesis_number + blocks;
 }
 
 Result<TracePoint> PointAt(uint64_t trace_index, uint64_t prestate, uint64_t poststate, uint64_t steps_per_timestamp) {

@@ -24,7 +24,7 @@ struct RollupTiming {
   uint64_t block_time = 2;
 };
 // The chain's last block at or before `timestamp`: genesisNumber + (timestamp - genesisTime) /
-// blockTime. kInvalidArgument before genesis or for a zero block time.
+// blockTime. kInvalidArgument before genesis, for a zero block time, or past block 2^64-1.
 Result<uint64_t> TargetBlockNumber(const RollupTiming& timing, uint64_t timestamp);
 
 // One supervisor_superRootAtTimestamp answer.

@@ -68,7 +68,25 @@ void Server::Install(supervisor::Supervisor& core, std::mutex& core_mu, rpc::Dis
     metrics_.RecordHttp(PathLabel(req.path), res.status);
   });
 
-  http_->Post("/", [this, &dispatcher](const httplib::Request& req, httplib::Response& res) {
+  http_->Post("/", [this, &dispatcher](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& read) {
+    // httplib holds Content-Length to max_body but inflates a compressed body without a bound.
+    std::string body;
+    bool too_large = false;
+    auto receive = [&](const char* data, size_t n) {
+      too_large = n > options_.max_body - body.size();
+      if (!too_large) body.append(data, n);
+      return !too_large;
+    };
+    // A multipart body is no JSON-RPC body: its parts are read and dropped, so it answers -32700.
+    const bool multipart = req.is_multipart_form_data();
+    const bool complete = multipart ? read([](const httplib::MultipartFormData&) { return true; }, receive) : read(receive);
+    if (multipart) body.clear();
+    if (!complete) {
+      if (too_large) res.status = 413;  // else httplib has set 413 (Content-Length) or 400
+      res.set_header("Connection", "close");
+      return;
+    }
     rpc::CallContext ctx;
     if (!options_.jwt) {
       ctx.admin_denied_why = "admin methods are disabled (no admin JWT secret configured)";
@@ -85,12 +103,12 @@ void Server::Install(supervisor::Supervisor& core, std::mutex& core_mu, rpc::Dis
         if (!v.ok()) ctx.admin_denied_why = v.message();
       }
     }
-    std::optional<std::string> body = dispatcher.Handle(req.body, ctx);
-    if (!body) {
+    std::optional<std::string> answer = dispatcher.Handle(body, ctx);
+    if (!answer) {
       res.status = 204;
       return;
     }
-    res.set_content(*body, "application/json");
+    res.set_content(*answer, "application/json");
   });
 
   http_->Get("/healthz", [&core, &core_mu](const httplib::Request&, httplib::Response& res) {

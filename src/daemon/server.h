@@ -2,9 +2,9 @@
 // /healthz answers 200 "ok" while the core is usable (503 once a write failed), GET /metrics the
 // Prometheus text (daemon/metrics.h).
 //
-// Limits: a body over `max_body` bytes is refused with HTTP 413 before it is parsed; batches are
-// capped by the dispatcher; a client that sends or reads slower than `io_timeout` between bytes is
-// disconnected. Admin calls need `Authorization: Bearer <JWT>` (daemon/jwt.h) when a secret is
+// Limits: a body over `max_body` bytes, as sent or as decompressed, is refused with HTTP 413
+// before it is parsed; batches are capped by the dispatcher; a client that sends or reads slower
+// than `io_timeout` between bytes is disconnected. Admin calls need `Authorization: Bearer <JWT>` (daemon/jwt.h) when a secret is
 // configured; without a secret they are refused. A missing or bad token only refuses the admin
 // calls of the request (JSON-RPC error -32001 naming why); other calls run as usual.
 //

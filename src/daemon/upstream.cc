@@ -162,6 +162,8 @@ Result<Bytes> L2Client::OutputPreimage(const BlockID& block) {
   SS_ASSIGN_OR_RETURN(Json header, rpc_->Call("eth_getBlockByHash", Json::array({block.hash.Hex(), false})));
   const std::string who = rpc_->name() + " output of " + block.ToString();
   if (header.is_null()) return NotFound(who + ": no such block");
+  SS_ASSIGN_OR_RETURN(BlockRef answered, BlockRefFromEth(header, who));
+  if (!(answered.ID() == block)) return Upstream(who, "eth_getBlockByHash answered block " + answered.ID().ToString());
   SS_ASSIGN_OR_RETURN(const Json* state, Field(header, "stateRoot", who, "block"));
   SS_ASSIGN_OR_RETURN(Hash state_root, FromUpstream(rpc::DecodeHash(*state, "block.stateRoot"), who));
   Json at{{"blockHash", block.hash.Hex()}};

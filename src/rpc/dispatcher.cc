@@ -173,6 +173,8 @@ Result<Json> Dispatcher::Invoke(std::string_view method, const Json& request) {
     SS_ASSIGN_OR_RETURN(const Json* p, params_of(3));
     SS_ASSIGN_OR_RETURN(std::vector<Hash> entries, DecodeHashList((*p)[0], P(0)));
     SS_ASSIGN_OR_RETURN(SafetyLevel min_safety, DecodeSafetyLevel((*p)[1], P(1)));
+    if (min_safety < SafetyLevel::kUnsafe)
+      return ParamsError(P(1) + ": want unsafe, cross-unsafe, safe or finalized, got " + SafetyLevelName(min_safety));
     SS_ASSIGN_OR_RETURN(supervisor::ExecutingDescriptor desc, DecodeExecutingDescriptor((*p)[2], P(2)));
     auto g = lock();
     Status s = core_.CheckAccessList(entries, min_safety, desc);

@@ -125,6 +125,10 @@ TEST(SuperTrace, TargetBlockNumber) {
   EXPECT_EQ(TargetBlockNumber(t, 1002).value(), 6u);
   EXPECT_FALSE(TargetBlockNumber(t, 999).ok());
   EXPECT_FALSE(TargetBlockNumber({1000, 0, 0}, 1000).ok());
+  // A block number past 2^64-1 is an error, not a wrapped-around small one.
+  EXPECT_EQ(TargetBlockNumber({0, UINT64_MAX - 1, 1}, 1).value(), UINT64_MAX);
+  EXPECT_FALSE(TargetBlockNumber({0, UINT64_MAX - 1, 1}, 2).ok());
+  EXPECT_FALSE(TargetBlockNumber({0, 2, 1}, UINT64_MAX).ok());
 }
 
 // Two chains (900, 901), block time 2 from 1000; the answer at each timestamp has the block of

@@ -143,6 +143,77 @@ TEST_F(HttpTest, BodyAndBatchLimits) {
   EXPECT_TRUE(note->body.empty());
 }
 
+// A body of more than max_body bytes, sent chunked or compressed, is refused like a plain one.
+TEST_F(HttpTest, ChunkedAndCompressedBodiesAreHeldToTheLimit) {
+  const size_t kMax = 5 * 1024 * 1024;
+  const std::string big = std::string(kMax + 1024, ' ') + "{}";
+  auto raw = [&](const std::string& head, const std::string& body) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string all = head + body;
+    size_t sent = 0;
+    while (sent < all.size()) {
+      ssize_t n = ::send(fd, all.data() + sent, all.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    std::string answer;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
+      answer.append(buf, static_cast<size_t>(n));
+      if (answer.find("\r\n\r\n") != std::string::npos) break;
+    }
+    ::close(fd);
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  std::string chunked;
+  for (size_t at = 0; at < big.size(); at += 65536) {
+    std::string part = big.substr(at, 65536);
+    std::ostringstream size;
+    size << std::hex << part.size();
+    chunked += size.str() + "\r\n" + part + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  EXPECT_EQ(raw("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n", chunked),
+            "HTTP/1.1 413 Payload Too Large");
+
+  std::string gz;
+  httplib::detail::gzip_compressor c;
+  ASSERT_TRUE(c.compress(big.data(), big.size(), true, [&](const char* d, size_t n) {
+    gz.append(d, n);
+    return true;
+  }));
+  ASSERT_LT(gz.size(), kMax);
+  auto gzip_post = [&](const std::string& gz) {
+    return raw("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                   std::to_string(gz.size()) + "\r\n\r\n",
+               gz);
+  };
+  EXPECT_EQ(gzip_post(gz), "HTTP/1.1 413 Payload Too Large");
+  // Under the limit once inflated, a compressed body is served as usual.
+  const std::string call = Req("supervisor_localUnsafe", {"900"});
+  std::string small;
+  httplib::detail::gzip_compressor c2;
+  ASSERT_TRUE(c2.compress(call.data(), call.size(), true, [&](const char* d, size_t n) {
+    small.append(d, n);
+    return true;
+  }));
+  EXPECT_EQ(gzip_post(small), "HTTP/1.1 200 OK");
+  // A multipart body is read and dropped: no JSON-RPC body, so a parse error.
+  auto multipart = client_->Post("/", httplib::MultipartFormDataItems{{"call", call, "", ""}});
+  ASSERT_TRUE(multipart);
+  EXPECT_EQ(multipart->status, 200);
+  EXPECT_EQ(CodeOf(Json::parse(multipart->body, nullptr, false)), rpc::kParseError) << multipart->body;
+  EXPECT_EQ(CodeOf(PostJson(call)), 0);
+}
+
 TEST_F(HttpTest, SlowClientsAreCutOff) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

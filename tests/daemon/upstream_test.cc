@@ -97,6 +97,35 @@ TEST(Upstream, L2ClientReadsHeadersLogsAndOutputs) {
   EXPECT_EQ(client.OutputPreimage(BlockID{HashOf("gone"), 1}).status().code(), Code::kNotFound);
 }
 
+// A node that answers eth_getBlockByHash with another block: its state root is not this output's.
+TEST(Upstream, AnOutputIsReadOnlyFromTheBlockAskedFor) {
+  FakeChain chain(ConfigOf(900));
+  chain.Build();
+  chain.Build();
+  const BlockRef other = chain.block(1);
+  httplib::Server node;
+  node.Post("/", [&](const httplib::Request& req, httplib::Response& res) {
+    Json r = Json::parse(req.body);
+    Json result = r["method"] == "eth_getBlockByHash"
+                      ? Json{{"hash", other.hash.Hex()}, {"number", HexU64(other.number)},
+                             {"parentHash", other.parent_hash.Hex()}, {"timestamp", HexU64(other.timestamp)},
+                             {"stateRoot", FakeStateRoot(other.hash).Hex()}}
+                      : Json{{"storageHash", FakeStorageRoot(other.hash).Hex()}};
+    res.set_content(Json{{"jsonrpc", "2.0"}, {"id", r["id"]}, {"result", result}}.dump(), "application/json");
+  });
+  node.set_keep_alive_timeout(1);
+  const int port = node.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { node.listen_after_bind(); });
+  ASSERT_TRUE(WaitUntil([&] { return node.is_running(); }));
+  daemon::L2Client client(ClientOf("http://127.0.0.1:" + std::to_string(port)));
+  auto output = client.OutputPreimage(chain.block(2).ID());
+  node.stop();
+  serving.join();
+  ASSERT_FALSE(output.ok());
+  EXPECT_EQ(output.status().code(), Code::kIOError) << output.status().ToString();
+  EXPECT_NE(output.status().message().find("answered block #1"), std::string::npos) << output.status().message();
+}
+
 TEST(Config, FilesAreParsedWithErrorsNamingTheField) {
   auto deps = daemon::ParseDependencySet(R"({"dependencies":{"901":{},"0x384":{"activationTime":0}},
                                             "overrideMessageExpiryWindow":3600})", "deps.json");

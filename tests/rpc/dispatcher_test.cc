@@ -3,7 +3,9 @@
 // standard codes.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
+#include <random>
 
 #include "core/access_list.h"
 #include "rpc/dispatcher.h"
@@ -124,7 +126,9 @@ TEST_F(DispatcherTest, DomainErrorsCarryTheOpStackCodes) {
   EXPECT_EQ(CodeOf(conflict), -320600);
   EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array({HashOf("x").Hex()}), "safe", {{"timestamp", "0x1"}}})),
             -32602);
-  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array(), "unknown", {{"timestamp", "0x1"}}})), -32602);
+  Json below = Call("supervisor_checkAccessList", {Json::array(), "unknown", {{"timestamp", "0x1"}}});
+  EXPECT_EQ(CodeOf(below), -32602);
+  EXPECT_EQ(MessageOf(below).rfind("params[1]: ", 0), 0u) << MessageOf(below);
 }
 
 TEST_F(DispatcherTest, CheckAccessListAndFailsafe) {
@@ -223,6 +227,77 @@ TEST_F(DispatcherTest, BatchesAndNotifications) {
   EXPECT_FALSE(Raw(Json::array({note, note}).dump()).has_value());
   EXPECT_FALSE(records_.empty());
   EXPECT_EQ(records_.back(), std::make_pair(std::string("supervisor_updateLocalUnsafe"), 0));
+}
+
+
+// Mutated calls of every method: each gets a JSON-RPC answer with a standard or OP Stack code,
+// params errors naming the param, and never an exception.
+TEST_F(DispatcherTest, MutatedCallsGetErrorsNotExceptions) {
+  chain(0).Build({FakeChain::Init("m")});
+  chain(1).Build({chain(0).Exec(1, 0)});
+  for (size_t c = 0; c < 2; ++c)
+    ASSERT_EQ(CodeOf(Call("supervisor_updateLocalUnsafe", {Chain(c), rpc::Encode(chain(c).head())})), 0);
+  Identifier ident{};
+  ident.chain_id = id(0);
+  ident.block_number = 1;
+  const Json block = rpc::Encode(chain(0).block(1).ID());
+  const Json l1 = rpc::Encode(l1_.at(0).ID());
+  const std::vector<std::pair<std::string, Json>> calls = {
+      {"supervisor_checkMessage", {rpc::Encode(ident), HashOf("p").Hex()}},
+      {"supervisor_getCrossUnsafe", {Chain(0), "0x1"}},
+      {"supervisor_tryCrossSafe", {Chain(0), block, l1}},
+      {"supervisor_tryFinalize", {Chain(1), l1}},
+      {"supervisor_updateLocalUnsafe", {Chain(0), rpc::Encode(chain(0).head())}},
+      {"supervisor_checkAccessList",
+       {Json::array({HashOf("a").Hex()}), "unsafe", {{"timestamp", "0x10"}, {"timeout", "0x2"}, {"chainID", "900"}}}},
+      {"supervisor_crossDerivedToSource", {Chain(1), block}},
+      {"supervisor_localSafe", {Chain(0)}},
+      {"supervisor_superRootAtTimestamp", {"0x10"}},
+      {"supervisor_allSafeDerivedAt", {l1}},
+      {"supervisor_syncStatus", Json::array()},
+      {"admin_setFailsafeEnabled", {false}},
+      {"admin_rewind", {Chain(0), block}},
+  };
+  const std::vector<Json> junk = {nullptr, true, -1, 1.5, 1e300, Json::parse("18446744073709551616"),
+                                  Json::parse("18446744073709551615"), "", "0x", "0x0", "0xffffffffffffffffff",
+                                  "-1", "0x-1", " 900", "900 ", "1e3", Json::array(), Json::object(),
+                                  Json::array({Json::array({Json::array()})}), "\xc3\xa9\xe2\x82\xac",
+                                  std::string(70, 'f'), "0x" + std::string(64, 'g')};
+  std::mt19937_64 rng(12345);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  std::function<void(Json&, int)> mutate = [&](Json& j, int depth) {
+    if (depth > 0 && (j.is_object() || j.is_array()) && !j.empty() && pick(4) != 0) {
+      if (j.is_array()) return mutate(j[pick(j.size())], depth - 1);
+      auto it = j.begin();
+      std::advance(it, pick(j.size()));
+      if (pick(5) == 0) return void(j.erase(it.key()));
+      return mutate(*it, depth - 1);
+    }
+    j = junk[pick(junk.size())];
+  };
+  for (int i = 0; i < 20000; ++i) {
+    const auto& [method, params] = calls[pick(calls.size())];
+    Json req{{"jsonrpc", "2.0"}, {"id", i}, {"method", method}, {"params", params}};
+    mutate(req["params"], 5);
+    if (pick(20) == 0) mutate(req, 1);
+    const std::string body = req.dump();
+    std::optional<std::string> out;
+    try {
+      out = dispatcher_->Handle(body, rpc::CallContext{pick(2) == 0, "no token"});
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << body << " threw " << e.what();
+      continue;
+    }
+    if (!out) continue;
+    Json r = Json::parse(*out, nullptr, false);
+    ASSERT_FALSE(r.is_discarded()) << body;
+    if (!r.contains("error")) continue;
+    const int code = CodeOf(r);
+    EXPECT_TRUE((code <= -32000 && code >= -32700) || code <= -320000) << body << " -> " << *out;
+    if (code == rpc::kInvalidParams) {
+      EXPECT_EQ(MessageOf(r).rfind("params", 0), 0u) << body << " -> " << *out;
+    }
+  }
 }
 
 }  // namespace
