@@ -15,6 +15,7 @@
 #include "db/event_db.h"
 #include "db/event_db_format.h"
 #include "db/super_safe_format.h"
+#include "sim/temp_dir.h"
 
 namespace supersafe::sim {
 
@@ -219,7 +220,9 @@ std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
 
   // The new bytes with their context, in a scratch file the verifier reads like the real one.
   if (scratch_fd_ < 0) {
-    std::string name = (fs::temp_directory_path() / "supersafe-db-check-XXXXXX").string();
+    auto base = TempBase();
+    SS_CHECK(base.ok(), "the database check needs a scratch file: " + base.status().message());
+    std::string name = (*base / "supersafe-db-check-XXXXXX").string();
     scratch_fd_ = ::mkstemp(name.data());
     SS_CHECK(scratch_fd_ >= 0, "cannot create a scratch file " + name + ": " + std::strerror(errno));
     scratch_path_ = name;

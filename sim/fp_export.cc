@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "sim/temp_dir.h"
 #include "sim/runner.h"
 #include "sim/trace.h"
 #include "sim/world.h"
@@ -161,15 +162,6 @@ Result<std::string> Render(const Scenario& sc, const ExportOptions& opt, const G
   return Layout(doc);
 }
 
-Result<fs::path> MakeTempDir() {
-  std::error_code ec;
-  const fs::path base = fs::temp_directory_path(ec);
-  if (ec) return IOError("no temporary directory: " + ec.message());
-  std::string tmpl = (base / "supersafe-export-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) return IOError("cannot create a temporary directory under " + tmpl);
-  return fs::path(tmpl);
-}
-
 }  // namespace
 
 std::string GameFileName(const GameSpec& game) {
@@ -178,7 +170,7 @@ std::string GameFileName(const GameSpec& game) {
 
 Result<std::vector<GameFixture>> ExportFixtures(const Scenario& scenario, const ExportOptions& options) {
   SS_RETURN_IF_ERROR(CheckGames(scenario, options));
-  SS_ASSIGN_OR_RETURN(fs::path datadir, MakeTempDir());
+  SS_ASSIGN_OR_RETURN(fs::path datadir, MakeTempDir("supersafe-export"));
   std::vector<GameAnswers> answers;
   supervisor::DependencySet deps;
   Status gathered = Internal("the run ended before the fault-proof answers were read");

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/temp_dir.h"
 #include "sim/scenario.h"
 #include "sim/seed.h"
 
@@ -318,18 +319,18 @@ RunResult RunCase(const FuzzCase& c) {
     r.failure_kind = FailureKind::kInvariant;
     return r;
   }
-  std::string dir = (std::filesystem::temp_directory_path() / "supersafe-fuzz-XXXXXX").string();
-  if (::mkdtemp(dir.data()) == nullptr) {
-    r.failure = "cannot create a temporary directory under " + dir;
+  auto dir = MakeTempDir("supersafe-fuzz");
+  if (!dir.ok()) {
+    r.failure = dir.status().message();
     r.failure_kind = FailureKind::kInvariant;
     return r;
   }
   RunOptions options;
   options.seed = c.seed;
-  options.datadir = dir;
+  options.datadir = *dir;
   r = RunScenario(*scenario, options);
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove_all(*dir, ec);
   return r;
 }
 
@@ -419,6 +420,11 @@ int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err)
   }
   if (cmd.shards == 0 || cmd.shard == 0 || cmd.shard > cmd.shards) {
     err << "supersafe fuzz: --shard I/N wants 1 <= I <= N\n";
+    return 2;
+  }
+  // Every case runs in a temporary directory: without one, no case could run (not a case failure).
+  if (auto base = TempBase(); !base.ok()) {
+    err << "supersafe fuzz: " << base.status().message() << "\n";
     return 2;
   }
   out << "supersafe fuzz: seeds " << cmd.seed_start << ".." << cmd.seed_start + cmd.seeds - 1 << " (shard " << cmd.shard

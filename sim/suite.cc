@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sim/temp_dir.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 #include "sim/timeline.h"
@@ -21,12 +22,6 @@ Status PrepareDatadir(const fs::path& dir) {
   if (ec) return IOError(dir.string() + ": cannot create: " + ec.message());
   if (!fs::is_empty(dir, ec) || ec) return InvalidArgument(dir.string() + ": --datadir must be absent or empty");
   return Status::Ok();
-}
-
-Result<fs::path> MakeTempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "supersafe-sim-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) return IOError("cannot create a temporary directory under " + tmpl);
-  return fs::path(tmpl);
 }
 
 fs::path PerScenario(const fs::path& file, const std::string& name) {
@@ -79,7 +74,7 @@ int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
         continue;
       }
     } else {
-      auto t = MakeTempDir();
+      auto t = MakeTempDir("supersafe-sim");
       if (!t.ok()) {
         err << t.status().ToString() << "\n";
         return 2;

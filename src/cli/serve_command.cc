@@ -25,8 +25,10 @@ struct ServeArgs {
 void Log(const std::string& line) {
   static std::mutex mu;
   std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);  // the poll thread and the main thread both log
   char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
   std::lock_guard<std::mutex> g(mu);
   std::cerr << stamp << " supersafe serve: " << line << std::endl;
 }

@@ -9,6 +9,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 "$supersafe" sim "$scenario" --datadir "$work/data" >/dev/null
+
+# Without a temporary directory, a run that needs one is refused with a message, not an abort.
+set +e
+msg=$(TMPDIR="$work/missing" "$supersafe" sim "$scenario" 2>&1)
+rc=$?
+set -e
+[ "$rc" -eq 2 ] && echo "$msg" | grep -q "no temporary directory (TMPDIR)" ||
+  { echo "sim without TMPDIR: exit $rc: $msg"; exit 1; }
 out=$("$supersafe" db verify "$work/data")
 echo "$out" | grep -q " 0 findings" || { echo "clean verify: $out"; exit 1; }
 
