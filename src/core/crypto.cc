@@ -4,9 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
-
 #include <climits>
+#include <thread>
 
 #include <cryptopp/keccak.h>
 #include <isa-l/crc.h>
