@@ -70,6 +70,22 @@ class HttpTest : public SupervisorHarness {
     return Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}}.dump();
   }
   static int CodeOf(const Json& r) { return r.contains("error") ? r["error"]["code"].get<int>() : 0; }
+  // A raw TCP connection to the server (-1 on failure), reads timing out after 10 s.
+  int ConnectRaw() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  }
   std::map<std::string, std::string> DataDirBytes() {
     std::map<std::string, std::string> out;
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir_)) {
@@ -148,14 +164,8 @@ TEST_F(HttpTest, ChunkedAndCompressedBodiesAreHeldToTheLimit) {
   const size_t kMax = 5 * 1024 * 1024;
   const std::string big = std::string(kMax + 1024, ' ') + "{}";
   auto raw = [&](const std::string& head, const std::string& body) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    timeval tv{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const int fd = ConnectRaw();
+    EXPECT_GE(fd, 0);
     std::string all = head + body;
     size_t sent = 0;
     while (sent < all.size()) {
@@ -215,15 +225,8 @@ TEST_F(HttpTest, ChunkedAndCompressedBodiesAreHeldToTheLimit) {
 }
 
 TEST_F(HttpTest, SlowClientsAreCutOff) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectRaw();
   ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const std::string partial = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\"";
   ASSERT_EQ(::send(fd, partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
   const auto start = std::chrono::steady_clock::now();
