@@ -1,12 +1,135 @@
 #include "daemon/server.h"
 
 #include <httplib.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 
 namespace supersafe::daemon {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A connection's socket for httplib's request parser: reads wait at most io_timeout for bytes and
+// never past the deadline of the request being read; writes wait at most io_timeout each.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  DeadlineStream(socket_t sock, std::chrono::milliseconds io_timeout) : sock_(sock), io_timeout_(io_timeout) {}
+  void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
+
+  bool is_readable() const override { return pos_ < len_ || Wait(POLLIN, deadline_); }
+  bool is_writable() const override { return Wait(POLLOUT, Clock::time_point::max()); }
+  ssize_t read(char* ptr, size_t size) override {
+    if (pos_ == len_) {
+      if (!Wait(POLLIN, deadline_)) return -1;
+      ssize_t n;
+      do n = ::recv(sock_, buffer_, sizeof buffer_, 0);
+      while (n < 0 && errno == EINTR);
+      if (n <= 0) return n;
+      pos_ = 0;
+      len_ = static_cast<size_t>(n);
+    }
+    const size_t k = std::min(size, len_ - pos_);
+    std::memcpy(ptr, buffer_ + pos_, k);
+    pos_ += k;
+    return static_cast<ssize_t>(k);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t n;
+    do n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n;
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { Address(::getpeername, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { Address(::getsockname, ip, port); }
+  socket_t socket() const override { return sock_; }
+
+ private:
+  // Whether the socket is ready for `events` before io_timeout from now and before `deadline`.
+  bool Wait(short events, Clock::time_point deadline) const {
+    const Clock::time_point now = Clock::now();
+    const Clock::time_point until = std::min(now + io_timeout_, deadline);
+    if (until <= now) return false;
+    pollfd p{sock_, events, 0};
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
+    int r;
+    do r = ::poll(&p, 1, static_cast<int>(ms));
+    while (r < 0 && errno == EINTR);
+    return r > 0;
+  }
+  void Address(int (*query)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    ip.clear();
+    port = 0;
+    if (query(sock_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+    char host[64] = {};
+    if (addr.ss_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+      ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+      port = ntohs(a->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+      port = ntohs(a->sin6_port);
+    }
+    ip = host;
+  }
+
+  socket_t sock_;
+  std::chrono::milliseconds io_timeout_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  char buffer_[4096];
+  size_t pos_ = 0, len_ = 0;
+};
+
+// httplib's server with its connection loop replaced by one that gives each request a deadline
+// (cpp-httplib 0.11 has only per-read timeouts, which a client trickling bytes never meets).
+class DeadlineServer final : public httplib::Server {
+ public:
+  explicit DeadlineServer(const ServerOptions& o) : options_(o) {}
+
+ private:
+  static constexpr size_t kMaxRequestsPerConnection = 100;  // then the connection closes
+
+  bool process_and_close_socket(socket_t sock) override {
+    DeadlineStream stream(sock, options_.io_timeout);
+    bool ok = true;
+    for (size_t served = 0; served < kMaxRequestsPerConnection; ++served) {
+      if (!AwaitRequest(sock, served == 0 ? options_.io_timeout : options_.keep_alive)) break;
+      stream.set_deadline(Clock::now() + options_.request_deadline);
+      bool closed = false;
+      ok = process_request(stream, served + 1 == kMaxRequestsPerConnection, closed, nullptr);
+      if (!ok || closed) break;
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+  // Waits for the first byte of a request, in short slices so that a stopped server lets go.
+  bool AwaitRequest(socket_t sock, std::chrono::milliseconds timeout) const {
+    const Clock::time_point until = Clock::now() + timeout;
+    while (svr_sock_ != INVALID_SOCKET) {
+      const Clock::time_point now = Clock::now();
+      if (now >= until) return false;
+      pollfd p{sock, POLLIN, 0};
+      const auto slice = std::min<int64_t>(100, std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
+      const int r = ::poll(&p, 1, static_cast<int>(slice));
+      if (r > 0) return true;
+      if (r < 0 && errno != EINTR) return false;
+    }
+    return false;
+  }
+
+  const ServerOptions options_;
+};
 
 std::string PathLabel(const std::string& path) {
   if (path == "/" || path == "/healthz" || path == "/metrics") return path;
@@ -19,7 +142,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, supe
                                               std::mutex& core_mu, rpc::Dispatcher& dispatcher) {
   std::unique_ptr<Server> s(new Server());
   s->options_ = options;
-  s->http_ = std::make_unique<httplib::Server>();
+  s->http_ = std::make_unique<DeadlineServer>(options);
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second daemon share
   // the port instead of failing to start.
   s->http_->set_socket_options([](socket_t sock) {

@@ -36,6 +36,9 @@ struct ServerOptions {
   int port = 8545;  // 0: any free port (see Server::port())
   size_t max_body = 5 * 1024 * 1024;
   std::chrono::seconds io_timeout{10};
+  // Reading one request, headers and body, takes at most this long, however the client paces its
+  // bytes (io_timeout alone restarts with every byte): slow clients are cut off.
+  std::chrono::milliseconds request_deadline{30000};
   std::chrono::seconds keep_alive{2};  // idle keep-alive connections close after this; bounds Stop()
   std::optional<JwtSecret> jwt;
 };

@@ -43,6 +43,7 @@ class HttpTest : public SupervisorHarness {
     daemon::ServerOptions opts;
     opts.port = 0;
     opts.io_timeout = std::chrono::seconds(1);
+    opts.request_deadline = std::chrono::milliseconds(1500);
     opts.jwt = secret;
     auto s = daemon::Server::Start(opts, *sup_, mu_, *dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -239,6 +240,29 @@ TEST_F(HttpTest, SlowClientsAreCutOff) {
   EXPECT_EQ(n, 0) << "the server did not close the connection";
   EXPECT_LT(waited, std::chrono::seconds(8));
   // The server still serves others.
+  EXPECT_EQ(CodeOf(PostJson(Req("supervisor_localUnsafe", {"900"}))), 0);
+}
+
+// A client that trickles its request, a byte every 200 ms, never leaves the socket silent for the
+// 1 s I/O timeout; the request deadline (1.5 s here) cuts it off all the same.
+TEST_F(HttpTest, ClientsTricklingBytesAreCutOffAtTheRequestDeadline) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  const std::string request = "POST / HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(200, 'a') + "\r\n\r\n";
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (size_t i = 0; i < request.size() && !closed; ++i) {
+    if (::send(fd, &request[i], 1, MSG_NOSIGNAL) != 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    char c;
+    const ssize_t n = ::recv(fd, &c, 1, MSG_DONTWAIT);
+    closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(6)) break;
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  EXPECT_TRUE(closed) << "the server kept a trickling client for 6 s";
+  EXPECT_LT(waited, std::chrono::seconds(4));
   EXPECT_EQ(CodeOf(PostJson(Req("supervisor_localUnsafe", {"900"}))), 0);
 }
 
