@@ -22,6 +22,8 @@ class DeadlineStream final : public httplib::Stream {
  public:
   DeadlineStream(socket_t sock, std::chrono::milliseconds io_timeout) : sock_(sock), io_timeout_(io_timeout) {}
   void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
+  // Bytes already received and not yet parsed (the start of a pipelined request).
+  bool has_buffered() const { return pos_ < len_; }
 
   bool is_readable() const override { return pos_ < len_ || Wait(POLLIN, deadline_); }
   bool is_writable() const override { return Wait(POLLOUT, Clock::time_point::max()); }
@@ -103,7 +105,7 @@ class DeadlineServer final : public httplib::Server {
     DeadlineStream stream(sock, options_.io_timeout);
     bool ok = true;
     for (size_t served = 0; served < kMaxRequestsPerConnection; ++served) {
-      if (!AwaitRequest(sock, served == 0 ? options_.io_timeout : options_.keep_alive)) break;
+      if (!stream.has_buffered() && !AwaitRequest(sock, served == 0 ? options_.io_timeout : options_.keep_alive)) break;
       stream.set_deadline(Clock::now() + options_.request_deadline);
       bool closed = false;
       ok = process_request(stream, served + 1 == kMaxRequestsPerConnection, closed, nullptr);

@@ -266,6 +266,32 @@ TEST_F(HttpTest, ClientsTricklingBytesAreCutOffAtTheRequestDeadline) {
   EXPECT_EQ(CodeOf(PostJson(Req("supervisor_localUnsafe", {"900"}))), 0);
 }
 
+// Two requests sent in one packet (HTTP/1.1 pipelining) get two answers, in order.
+TEST_F(HttpTest, PipelinedRequestsAreAllAnswered) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  std::string both;
+  for (int id : {1, 2}) {
+    const std::string body = Req("supervisor_localUnsafe", {"900"}, id);
+    both += "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  ASSERT_EQ(::send(fd, both.data(), both.size(), MSG_NOSIGNAL), static_cast<ssize_t>(both.size()));
+  std::string got;
+  char buf[4096];
+  const auto start = std::chrono::steady_clock::now();
+  while (got.find("\"id\":2") == std::string::npos && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  const size_t first = got.find("\"id\":1"), second = got.find("\"id\":2");
+  EXPECT_NE(first, std::string::npos) << got;
+  EXPECT_NE(second, std::string::npos) << got;
+  EXPECT_LT(first, second);
+}
+
 TEST_F(HttpTest, AdminMethodsNeedAFreshTokenSignedWithTheSecret) {
   const std::string call = Req("admin_getFailsafeEnabled", Json::array());
   Json r = PostJson(call, daemon::MakeJwt(SecretOf(7), Now()));
