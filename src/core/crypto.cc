@@ -41,12 +41,10 @@ void HashRange(std::span<const ByteSpan> in, std::span<Hash> out, size_t begin, 
 // destroyed at exit: from then on every batch is done inline.
 constinit std::atomic<bool> g_worker_unavailable{false};
 
-// A batch of `n` items that either thread can process in any [begin, end) range.
+// A batch of inputs to hash; either thread hashes any [begin, end) range of it.
 struct Job {
-  size_t n = 0;
-  size_t chunk = 1;
-  void (*range)(const void* ctx, size_t begin, size_t end) = nullptr;
-  const void* ctx = nullptr;
+  std::span<const ByteSpan> in;
+  std::span<Hash> out;
 };
 
 // The second thread of Keccak256Many: one at a time, a caller posts a batch, both
@@ -118,9 +116,10 @@ class Worker {
   // Claims chunks of the posted batch until none is left.
   void Drain() {
     const Job& j = job_;
-    for (size_t begin = next_.fetch_add(j.chunk, std::memory_order_relaxed); begin < j.n;
-         begin = next_.fetch_add(j.chunk, std::memory_order_relaxed))
-      j.range(j.ctx, begin, std::min(j.n, begin + j.chunk));
+    const size_t n = j.in.size();
+    for (size_t begin = next_.fetch_add(kKeccakChunk, std::memory_order_relaxed); begin < n;
+         begin = next_.fetch_add(kKeccakChunk, std::memory_order_relaxed))
+      HashRange(j.in, j.out, begin, std::min(n, begin + kKeccakChunk));
   }
 
   std::atomic<int> state_{kIdle};
@@ -140,19 +139,7 @@ bool RunSplit(const Job& job) {
 
 void Keccak256Many(std::span<const ByteSpan> in, std::span<Hash> out) {
   SS_CHECK(in.size() == out.size(), "Keccak256Many: as many outputs as inputs");
-  if (in.size() >= kKeccak256ManySplitMin) {
-    struct Ctx {
-      std::span<const ByteSpan> in;
-      std::span<Hash> out;
-    } ctx{in, out};
-    const Job job{in.size(), kKeccakChunk,
-                  [](const void* c, size_t begin, size_t end) {
-                    const Ctx& x = *static_cast<const Ctx*>(c);
-                    HashRange(x.in, x.out, begin, end);
-                  },
-                  &ctx};
-    if (RunSplit(job)) return;
-  }
+  if (in.size() >= kKeccak256ManySplitMin && RunSplit(Job{in, out})) return;
   HashRange(in, out, 0, in.size());
 }
 

@@ -1545,63 +1545,58 @@ void CheckOutput(std::span<T> out, size_t keys, const char* what) {
   SS_CHECK(out.size() >= keys, std::string(what) + ": output span shorter than the keys");
 }
 
+// The body of MultiAt, MultiAtOrBefore, MultiChainAt and MultiChainAtOrBefore: `exact` for At.
+template <template <typename> class Lookups, typename Impl, typename Key, typename Out>
+size_t RunAtLookups(const Impl& impl, std::span<const Key> keys, std::span<Out> out, std::span<bool> found,
+                    bool exact, const char* what) {
+  CheckOutput(out, keys.size(), what);
+  CheckOutput(found, keys.size(), what);
+  Batcher<Impl> batch(impl);
+  Lookups<Impl> lookups{batch, keys, out, found, exact};
+  batch.template Run<Lookups<Impl>::kWaveSize, Lookups<Impl>::kWaves>(keys.size(), lookups);
+  return lookups.hits;
+}
+
+// The body of MultiFirstCrossSafeAtLeast and MultiFirstLocalSafeAtLeast: `field` is the number searched.
+template <typename Impl>
+void RunFirstAtLeastLookups(const Impl& impl, std::span<const SuperSafeDB::ChainL2Key> keys,
+                            std::span<std::optional<uint64_t>> out, size_t field, const char* what) {
+  CheckOutput(out, keys.size(), what);
+  Batcher<Impl> batch(impl);
+  FirstAtLeastLookups<Impl> lookups{batch, keys, out, field};
+  if (impl.entries > 0) lookups.first_seal = impl.UpperBound(impl.first_key) - 1;
+  batch.template Run<FirstAtLeastLookups<Impl>::kWaveSize, FirstAtLeastLookups<Impl>::kWaves>(keys.size(), lookups);
+}
+
 }  // namespace
 
 size_t SuperSafeDB::MultiAt(std::span<const uint64_t> l1_numbers, std::span<Group> out, std::span<bool> found) const {
-  CheckOutput(out, l1_numbers.size(), "MultiAt");
-  CheckOutput(found, l1_numbers.size(), "MultiAt");
-  Batcher<Impl> batch(*impl_);
-  GroupLookups<Impl> lookups{batch, l1_numbers, out, found, true};
-  batch.Run<GroupLookups<Impl>::kWaveSize, GroupLookups<Impl>::kWaves>(l1_numbers.size(), lookups);
-  return lookups.hits;
+  return RunAtLookups<GroupLookups>(*impl_, l1_numbers, out, found, true, "MultiAt");
 }
 
 size_t SuperSafeDB::MultiAtOrBefore(std::span<const uint64_t> l1_numbers, std::span<Group> out,
                                     std::span<bool> found) const {
-  CheckOutput(out, l1_numbers.size(), "MultiAtOrBefore");
-  CheckOutput(found, l1_numbers.size(), "MultiAtOrBefore");
-  Batcher<Impl> batch(*impl_);
-  GroupLookups<Impl> lookups{batch, l1_numbers, out, found, false};
-  batch.Run<GroupLookups<Impl>::kWaveSize, GroupLookups<Impl>::kWaves>(l1_numbers.size(), lookups);
-  return lookups.hits;
+  return RunAtLookups<GroupLookups>(*impl_, l1_numbers, out, found, false, "MultiAtOrBefore");
 }
 
 size_t SuperSafeDB::MultiChainAt(std::span<const ChainL1Key> keys, std::span<ChainView> out,
                                  std::span<bool> found) const {
-  CheckOutput(out, keys.size(), "MultiChainAt");
-  CheckOutput(found, keys.size(), "MultiChainAt");
-  Batcher<Impl> batch(*impl_);
-  ChainLookups<Impl> lookups{batch, keys, out, found, true};
-  batch.Run<ChainLookups<Impl>::kWaveSize, ChainLookups<Impl>::kWaves>(keys.size(), lookups);
-  return lookups.hits;
+  return RunAtLookups<ChainLookups>(*impl_, keys, out, found, true, "MultiChainAt");
 }
 
 size_t SuperSafeDB::MultiChainAtOrBefore(std::span<const ChainL1Key> keys, std::span<ChainView> out,
                                          std::span<bool> found) const {
-  CheckOutput(out, keys.size(), "MultiChainAtOrBefore");
-  CheckOutput(found, keys.size(), "MultiChainAtOrBefore");
-  Batcher<Impl> batch(*impl_);
-  ChainLookups<Impl> lookups{batch, keys, out, found, false};
-  batch.Run<ChainLookups<Impl>::kWaveSize, ChainLookups<Impl>::kWaves>(keys.size(), lookups);
-  return lookups.hits;
+  return RunAtLookups<ChainLookups>(*impl_, keys, out, found, false, "MultiChainAtOrBefore");
 }
 
 void SuperSafeDB::MultiFirstCrossSafeAtLeast(std::span<const ChainL2Key> keys,
                                              std::span<std::optional<uint64_t>> out) const {
-  CheckOutput(out, keys.size(), "MultiFirstCrossSafeAtLeast");
-  Batcher<Impl> batch(*impl_);
-  FirstAtLeastLookups<Impl> lookups{batch, keys, out, layout::kCrossSafeNumber};
-  if (impl_->entries > 0) lookups.first_seal = impl_->UpperBound(impl_->first_key) - 1;
-  batch.Run<FirstAtLeastLookups<Impl>::kWaveSize, FirstAtLeastLookups<Impl>::kWaves>(keys.size(), lookups);
+  RunFirstAtLeastLookups(*impl_, keys, out, layout::kCrossSafeNumber, "MultiFirstCrossSafeAtLeast");
 }
 
 void SuperSafeDB::MultiFirstLocalSafeAtLeast(std::span<const ChainL2Key> keys,
                                              std::span<std::optional<uint64_t>> out) const {
-  CheckOutput(out, keys.size(), "MultiFirstLocalSafeAtLeast");
-  Batcher<Impl> batch(*impl_);
-  FirstAtLeastLookups<Impl> lookups{batch, keys, out, layout::kLocalSafeNumber};
-  if (impl_->entries > 0) lookups.first_seal = impl_->UpperBound(impl_->first_key) - 1;
-  batch.Run<FirstAtLeastLookups<Impl>::kWaveSize, FirstAtLeastLookups<Impl>::kWaves>(keys.size(), lookups);
+  RunFirstAtLeastLookups(*impl_, keys, out, layout::kLocalSafeNumber, "MultiFirstLocalSafeAtLeast");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,12 +39,11 @@ constexpr uint32_t kLogs = 200;  // 200,000 logs, a file of about 16 MB
 // Builds the DB, closes it, and returns its path.
 std::filesystem::path BuildDB(const TempDir& dir) {
   const auto path = dir.path() / "events.db";
-  auto db = EventDB::Open(path, ChainID(uint64_t{10}));
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  auto db = OpenOrDie(path);
   for (uint64_t first = 1; first <= kBlocks; first += 100) {
     std::vector<BlockRecord> batch;
     for (uint64_t n = first; n < first + 100; ++n) batch.push_back(ChainBlock(n, kLogs, /*with_exec=*/false));
-    EXPECT_TRUE((*db)->AppendBatch(batch).ok());
+    EXPECT_TRUE(db->AppendBatch(batch).ok());
   }
   return path;
 }
@@ -65,9 +64,8 @@ TEST(EventDBMemory, OwnMemoryDoesNotGrowWithLogsAndTheMappedPagesAreTheFile) {
   ASSERT_GT(file_kb, 12u * 1024);
 
   const Resident before = ReadResident();
-  auto db = EventDB::Open(path, ChainID(uint64_t{10}));
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  ASSERT_EQ(LookUpEveryLog(**db), 0u);
+  auto db = OpenOrDie(path);
+  ASSERT_EQ(LookUpEveryLog(*db), 0u);
   const Resident after = ReadResident();
 
   // The index: 16 bytes a block, 16 KB here; a copy of the logs would be 6 MB of hashes alone.
@@ -80,10 +78,9 @@ TEST(EventDBMemory, AMappedWindowBoundsTheMappedPagesWhateverTheLookups) {
   TempDir dir;
   const auto path = BuildDB(dir);
   const Resident before = ReadResident();
-  auto db = EventDB::Open(path, ChainID(uint64_t{10}));
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  (*db)->SetMappedWindow(1 << 20);
-  ASSERT_EQ(LookUpEveryLog(**db), 0u);
+  auto db = OpenOrDie(path);
+  db->SetMappedWindow(1 << 20);
+  ASSERT_EQ(LookUpEveryLog(*db), 0u);
   const Resident after = ReadResident();
   EXPECT_LT(after.anon_kb - before.anon_kb, 2 * 1024);
   // At most the mapping (1.5 times the window), plus a folio's slack at each end.

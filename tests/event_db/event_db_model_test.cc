@@ -54,6 +54,7 @@ struct Sut {
 };
 
 using Command = rc::state::Command<Model, Sut>;
+using testing::EncodedSize;
 
 Hash HashFrom(uint64_t id) { return testing::HashOf("model", id); }
 
@@ -61,11 +62,6 @@ std::string Show(const BlockRecord& b) {
   size_t execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
   return "#" + std::to_string(b.ref.number) + "(" + std::to_string(b.logs.size()) + " logs, " +
          std::to_string(execs) + " exec)";
-}
-
-uint64_t EncodedSize(const BlockRecord& b) {
-  size_t execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
-  return event_format::BlockSize(b.logs.size(), execs);
 }
 
 rc::Gen<ChainID> GenBigChainID() {

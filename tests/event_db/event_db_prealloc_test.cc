@@ -15,9 +15,12 @@ namespace {
 
 using namespace event_format;
 using testing::BigChainID;
+using testing::BrokenPath;
 using testing::ChainBlock;
 using testing::ContentBytes;
 using testing::EncodedBytes;
+using testing::EncodedSize;
+using testing::OpenOrDie;
 using testing::ReadFileBytes;
 using testing::TempDir;
 using testing::TrimmedEnd;
@@ -26,23 +29,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 const ChainID kChain = BigChainID();
-
-std::unique_ptr<EventDB> OpenOrDie(const std::filesystem::path& file, const OpenOptions& options = {}) {
-  auto db = EventDB::Open(file, kChain, options);
-  SS_CHECK(db.ok(), db.status().ToString());
-  return std::move(db).value();
-}
-
-std::filesystem::path BrokenPath(const std::filesystem::path& file) {
-  std::filesystem::path p = file;
-  p += ".broken";
-  return p;
-}
-
-uint64_t EncodedSize(const BlockRecord& b) {
-  auto execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
-  return BlockSize(b.logs.size(), static_cast<uint64_t>(execs));
-}
 
 std::vector<BlockRecord> Blocks(uint64_t first, uint64_t last, uint32_t logs = 5) {
   std::vector<BlockRecord> out;

@@ -18,9 +18,12 @@ namespace {
 
 using namespace event_format;
 using testing::BigChainID;
+using testing::BrokenPath;
 using testing::ChainBlock;
 using testing::ContentBytes;
 using testing::EncodedBytes;
+using testing::EncodedSize;
+using testing::OpenOrDie;
 using testing::ReadFileBytes;
 using testing::TrimmedEnd;
 using testing::TempDir;
@@ -28,23 +31,6 @@ using testing::WriteFileBytes;
 using ::testing::HasSubstr;
 
 const ChainID kChain = BigChainID();
-
-std::unique_ptr<EventDB> OpenOrDie(const std::filesystem::path& file, const OpenOptions& options = {}) {
-  auto db = EventDB::Open(file, kChain, options);
-  SS_CHECK(db.ok(), db.status().ToString());
-  return std::move(db).value();
-}
-
-std::filesystem::path BrokenPath(const std::filesystem::path& file) {
-  std::filesystem::path p = file;
-  p += ".broken";
-  return p;
-}
-
-uint64_t EncodedSize(const BlockRecord& b) {
-  auto execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
-  return BlockSize(b.logs.size(), static_cast<uint64_t>(execs));
-}
 
 // ---- API ------------------------------------------------------------------------------------
 

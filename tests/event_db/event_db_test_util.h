@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include "core/crypto.h"
@@ -80,6 +82,27 @@ inline size_t TrimmedEnd(const Bytes& bytes, size_t from, size_t to) {
   return to;
 }
 
+// Opens (or creates) the DB of chain `chain` at `file`; stops the test binary if that fails.
+inline std::unique_ptr<EventDB> OpenOrDie(const std::filesystem::path& file, const OpenOptions& options = {},
+                                          const ChainID& chain = BigChainID()) {
+  auto db = EventDB::Open(file, chain, options);
+  SS_CHECK(db.ok(), db.status().ToString());
+  return std::move(db).value();
+}
+
+// Where recovery moves a torn tail: <file>.broken.
+inline std::filesystem::path BrokenPath(const std::filesystem::path& file) {
+  std::filesystem::path p = file;
+  p += ".broken";
+  return p;
+}
+
+// The bytes block `b` takes in the file.
+inline uint64_t EncodedSize(const BlockRecord& b) {
+  const auto execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
+  return event_format::BlockSize(b.logs.size(), static_cast<uint64_t>(execs));
+}
+
 // The bytes `blocks` encode to (in a file of their own, chain `chain`), without the file header.
 inline Bytes EncodedBytes(const std::vector<BlockRecord>& blocks, const ChainID& chain) {
   TempDir dir;
@@ -89,10 +112,7 @@ inline Bytes EncodedBytes(const std::vector<BlockRecord>& blocks, const ChainID&
     SS_CHECK(db.ok() && (*db)->AppendBatch(blocks).ok(), "encoding blocks");
   }
   size_t end = event_format::kFileHeaderSize;
-  for (const BlockRecord& b : blocks) {
-    const auto execs = std::count_if(b.logs.begin(), b.logs.end(), [](const LogRecord& l) { return l.exec.has_value(); });
-    end += event_format::BlockSize(b.logs.size(), static_cast<uint64_t>(execs));
-  }
+  for (const BlockRecord& b : blocks) end += EncodedSize(b);
   const Bytes bytes = ReadFileBytes(file);
   SS_CHECK(bytes.size() >= end, "encoded file too short");
   return Bytes(bytes.begin() + event_format::kFileHeaderSize, bytes.begin() + static_cast<ptrdiff_t>(end));

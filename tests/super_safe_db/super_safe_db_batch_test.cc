@@ -19,7 +19,9 @@
 namespace supersafe::db {
 namespace {
 
+using ::supersafe::db::testing::IrregularGroups;
 using ::supersafe::db::testing::MakeGroup;
+using ::supersafe::db::testing::OpenOk;
 using ::supersafe::db::testing::ReadBytes;
 using ::supersafe::db::testing::TempDir;
 using ::supersafe::db::testing::WriteBytes;
@@ -27,12 +29,6 @@ namespace layout = super_safe_format;
 using ChainL1Key = SuperSafeDB::ChainL1Key;
 using ChainL2Key = SuperSafeDB::ChainL2Key;
 using ChainView = SuperSafeDB::ChainView;
-
-std::unique_ptr<SuperSafeDB> OpenOk(const TempDir& dir) {
-  auto db = SuperSafeDB::Open(dir.path());
-  SS_CHECK(db.ok(), db.status().ToString());
-  return std::move(db).value();
-}
 
 // What MultiChainAt / MultiChainAtOrBefore must answer: chain `chain` of the group, if it has it.
 std::optional<ChainView> ViewOf(const std::optional<Group>& g, uint32_t chain) {
@@ -277,24 +273,7 @@ TEST(SuperSafeDBBatch, AgreeOnAnIrregularFile) {
   TempDir dir;
   auto db = OpenOk(dir);
   std::mt19937_64 rng(2024);
-  std::vector<Group> groups;
-  Group g = MakeGroup(0, 1);
-  for (int k = 0; k < 6000; ++k) {
-    const bool revise = k > 0 && rng() % 10 == 0;
-    if (!revise) {
-      if (k == 2000) g.l1_number += 1'000'000'000'000;
-      else if (k >= 4000 && k < 4040) g.l1_number += uint64_t{1} << (k - 4000);
-      else g.l1_number += 1 + rng() % 3;
-    }
-    if (g.entries.size() < 6 && rng() % 500 == 0)
-      g.entries.push_back({static_cast<uint32_t>(g.entries.size() * 2), 0, {}, 0, {}, 0});
-    for (ChainEntry& e : g.entries) {
-      if (!revise) e.cross_safe_number += rng() % 4 == 0 ? 50 : rng() % 3;
-      e.local_safe_number = rng() % 20 == 0 ? e.cross_safe_number : e.local_safe_number + rng() % 9;
-    }
-    g.l1_hash = testing::PrefixFrom(g.l1_number, k);
-    groups.push_back(g);
-  }
+  const std::vector<Group> groups = IrregularGroups(rng);
   ASSERT_EQ(db->AppendBatch(groups), Status::Ok());
   std::vector<uint64_t> present;
   for (const Group& x : groups) present.push_back(x.l1_number);

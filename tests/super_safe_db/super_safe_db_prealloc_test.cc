@@ -16,6 +16,7 @@ namespace {
 using ::supersafe::db::testing::ContentBytes;
 using ::supersafe::db::testing::EncodeGroupBytes;
 using ::supersafe::db::testing::MakeGroup;
+using ::supersafe::db::testing::OpenOk;
 using ::supersafe::db::testing::ReadBytes;
 using ::supersafe::db::testing::TempDir;
 using ::supersafe::db::testing::WriteBytes;
@@ -26,12 +27,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 namespace layout = super_safe_format;
 constexpr size_t kEntry = layout::kEntrySize;
-
-std::unique_ptr<SuperSafeDB> OpenOk(const TempDir& dir) {
-  auto db = SuperSafeDB::Open(dir.path());
-  SS_CHECK(db.ok(), db.status().ToString());
-  return std::move(db).value();
-}
 
 std::vector<uint8_t> Encode(const std::vector<Group>& groups) {
   std::vector<uint8_t> out;

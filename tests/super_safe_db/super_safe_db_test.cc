@@ -13,7 +13,9 @@
 namespace supersafe::db {
 namespace {
 
+using ::supersafe::db::testing::IrregularGroups;
 using ::supersafe::db::testing::MakeGroup;
+using ::supersafe::db::testing::OpenOk;
 using ::supersafe::db::testing::ContentBytes;
 using ::supersafe::db::testing::ContentSize;
 using ::supersafe::db::testing::ReadBytes;
@@ -25,12 +27,6 @@ using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::Not;
 namespace layout = super_safe_format;
-
-std::unique_ptr<SuperSafeDB> OpenOk(const TempDir& dir, const OpenOptions& options = {}) {
-  auto db = SuperSafeDB::Open(dir.path(), options);
-  SS_CHECK(db.ok(), db.status().ToString());
-  return std::move(db).value();
-}
 
 TEST(SuperSafeDB, NewDatabaseIsEmpty) {
   TempDir dir;
@@ -304,23 +300,7 @@ TEST(SuperSafeDB, LookupsMatchALinearScanOnAnIrregularFile) {
   TempDir dir;
   auto db = OpenOk(dir);
   std::mt19937_64 rng(2024);
-  std::vector<Group> groups;
-  Group g = MakeGroup(0, 1);
-  for (int k = 0; k < 6000; ++k) {
-    const bool revise = k > 0 && rng() % 10 == 0;
-    if (!revise) {
-      if (k == 2000) g.l1_number += 1'000'000'000'000;
-      else if (k >= 4000 && k < 4040) g.l1_number += uint64_t{1} << (k - 4000);
-      else g.l1_number += 1 + rng() % 3;
-    }
-    if (g.entries.size() < 6 && rng() % 500 == 0) g.entries.push_back({static_cast<uint32_t>(g.entries.size() * 2), 0, {}, 0, {}, 0});
-    for (ChainEntry& e : g.entries) {
-      if (!revise) e.cross_safe_number += rng() % 4 == 0 ? 50 : rng() % 3;
-      e.local_safe_number = rng() % 20 == 0 ? e.cross_safe_number : e.local_safe_number + rng() % 9;
-    }
-    g.l1_hash = testing::PrefixFrom(g.l1_number, k);
-    groups.push_back(g);
-  }
+  const std::vector<Group> groups = IrregularGroups(rng);
   ASSERT_EQ(db->AppendBatch(groups), Status::Ok());
 
   std::map<uint64_t, Group> newest;

@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -69,6 +71,38 @@ inline Group MakeGroup(uint64_t l1, uint32_t chains = 3, uint64_t revision = 0) 
     g.entries.push_back(e);
   }
   return g;
+}
+
+// Opens (or creates) the DB in `dir`; stops the test binary if that fails.
+inline std::unique_ptr<SuperSafeDB> OpenOk(const TempDir& dir, const OpenOptions& options = {}) {
+  auto db = SuperSafeDB::Open(dir.path(), options);
+  SS_CHECK(db.ok(), db.status().ToString());
+  return std::move(db).value();
+}
+
+// 6,000 groups whose keys defeat interpolation in places: dense runs, a jump of 10^12, exponentially
+// growing gaps, revisions (one group in ten), chains joining with holes in their indices,
+// local-safe numbers falling. Draws from `rng`, which goes on from there.
+inline std::vector<Group> IrregularGroups(std::mt19937_64& rng) {
+  std::vector<Group> groups;
+  Group g = MakeGroup(0, 1);
+  for (int k = 0; k < 6000; ++k) {
+    const bool revise = k > 0 && rng() % 10 == 0;
+    if (!revise) {
+      if (k == 2000) g.l1_number += 1'000'000'000'000;
+      else if (k >= 4000 && k < 4040) g.l1_number += uint64_t{1} << (k - 4000);
+      else g.l1_number += 1 + rng() % 3;
+    }
+    if (g.entries.size() < 6 && rng() % 500 == 0)
+      g.entries.push_back({static_cast<uint32_t>(g.entries.size() * 2), 0, {}, 0, {}, 0});
+    for (ChainEntry& e : g.entries) {
+      if (!revise) e.cross_safe_number += rng() % 4 == 0 ? 50 : rng() % 3;
+      e.local_safe_number = rng() % 20 == 0 ? e.cross_safe_number : e.local_safe_number + rng() % 9;
+    }
+    g.l1_hash = PrefixFrom(g.l1_number, k);
+    groups.push_back(g);
+  }
+  return groups;
 }
 
 inline std::vector<uint8_t> ReadBytes(const std::filesystem::path& p) {
