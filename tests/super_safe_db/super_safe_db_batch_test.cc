@@ -19,6 +19,7 @@
 namespace supersafe::db {
 namespace {
 
+using ::supersafe::db::testing::FiveGroupsWithTheSealOf3Damaged;
 using ::supersafe::db::testing::IrregularGroups;
 using ::supersafe::db::testing::MakeGroup;
 using ::supersafe::db::testing::OpenOk;
@@ -320,14 +321,7 @@ TEST(SuperSafeDBBatchDeathTest, AShortOutputSpanStopsTheProcess) {
 // As the single-key lookups: bytes that contradict the format stop the process, naming the offset.
 TEST(SuperSafeDBBatchDeathTest, ABatchThatReadsDamageStopsTheProcess) {
   TempDir dir;
-  {
-    auto db = OpenOk(dir);
-    for (uint64_t l1 = 1; l1 <= 5; ++l1) ASSERT_EQ(db->Append(MakeGroup(l1)), Status::Ok());
-  }
-  auto bytes = ReadBytes(dir.db());
-  const size_t seal_of_3 = (3 * 4 - 1) * layout::kEntrySize;
-  bytes[seal_of_3 + layout::kType] = 0x07;
-  WriteBytes(dir.db(), bytes);
+  const size_t seal_of_3 = FiveGroupsWithTheSealOf3Damaged(dir);
 
   auto db = OpenOk(dir);
   const std::vector<uint64_t> keys = {5, 3};

@@ -156,4 +156,18 @@ inline void WriteBytes(const std::filesystem::path& p, const std::vector<uint8_t
   SS_CHECK(out.good(), "writing " + p.string() + " failed");
 }
 
+// Writes groups for L1 1..5 (3 chains each) into `dir`, then overwrites the type byte of L1 3's seal
+// with an unknown type; returns that seal's offset. Open still succeeds (it reads only the end).
+inline size_t FiveGroupsWithTheSealOf3Damaged(const TempDir& dir) {
+  {
+    auto db = OpenOk(dir);
+    for (uint64_t l1 = 1; l1 <= 5; ++l1) SS_CHECK(db->Append(MakeGroup(l1)).ok(), "append");
+  }
+  auto bytes = ReadBytes(dir.db());
+  const size_t seal_of_3 = (3 * 4 - 1) * super_safe_format::kEntrySize;
+  bytes[seal_of_3 + super_safe_format::kType] = 0x07;
+  WriteBytes(dir.db(), bytes);
+  return seal_of_3;
+}
+
 }  // namespace supersafe::db::testing
