@@ -1,11 +1,5 @@
 #include "sim/db_check.h"
 
-#include <fcntl.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -14,8 +8,8 @@
 #include "core/check.h"
 #include "db/event_db.h"
 #include "db/event_db_format.h"
+#include "db/replacement_log.h"
 #include "db/super_safe_format.h"
-#include "sim/temp_dir.h"
 
 namespace supersafe::sim {
 
@@ -23,27 +17,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reads [offset, offset + len) of `fd` into `out`; false if the file is shorter or unreadable.
-bool ReadAt(int fd, uint64_t offset, size_t len, Bytes& out) {
+// Reads [offset, offset + len) of `file` into `out`; false if the file is shorter or unreadable.
+bool ReadAt(db::File& file, uint64_t offset, size_t len, Bytes& out) {
   out.resize(len);
-  size_t done = 0;
-  while (done < len) {
-    ssize_t r = ::pread(fd, out.data() + done, len - done, static_cast<off_t>(offset + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    done += static_cast<size_t>(r);
-  }
-  return true;
+  return len == 0 || file.ReadAt(offset, len, out.data()).ok();
 }
 
 // Both databases' content ends where the preallocated zero tail starts: at the first all-zero
 // entry of `kEntry` bytes (valid content has none, docs/db-format.md and docs/event-db-format.md),
 // looked for from entry `from` on (at least `floor`); the file size if there is none.
-uint64_t ContentEnd(int fd, uint64_t kEntry, uint64_t floor, uint64_t from, uint64_t size, Bytes& scratch) {
+uint64_t ContentEnd(db::File& file, uint64_t kEntry, uint64_t floor, uint64_t from, uint64_t size, Bytes& scratch) {
   const uint64_t kBlock = 1024 * kEntry;
   for (uint64_t at = std::max(floor, from / kEntry * kEntry); at + kEntry <= size; at += kBlock) {
     const uint64_t n = std::min(kBlock, (size - at) / kEntry * kEntry);
-    if (!ReadAt(fd, at, n, scratch)) return size;
+    if (!ReadAt(file, at, n, scratch)) return size;
     for (uint64_t e = 0; e < n; e += kEntry)
       if (std::all_of(scratch.begin() + static_cast<ptrdiff_t>(e), scratch.begin() + static_cast<ptrdiff_t>(e + kEntry),
                       [](uint8_t b) { return b == 0; }))
@@ -55,24 +42,24 @@ uint64_t ContentEnd(int fd, uint64_t kEntry, uint64_t floor, uint64_t from, uint
 }  // namespace
 
 struct DatabaseCheck::File {
-  enum class Kind { kSafe, kEvents };
+  enum class Kind { kSafe, kEvents, kReplacements };
   Kind kind = Kind::kSafe;
   fs::path path;
-  int fd = -1;
-  int watch = -1;                // inotify watch descriptor
-  bool modified = true;          // inotify reported a change since the last check (or cannot tell)
+  std::unique_ptr<db::File> handle;
+  bool modified = true;          // the disk saw a change since the last check
   bool clean = false;            // verified up to `verified` without findings
   uint64_t verified = 0;         // bytes verified
   uint64_t anchor = 0;           // where the context for checking later bytes starts
   Bytes context;                 // the bytes [anchor, verified) as verified
   Bytes header;                  // event-log DB: its file header as verified
 
-  ~File() {
-    if (fd >= 0) ::close(fd);
-  }
-
-  std::vector<db::Finding> Verify(const fs::path& p) const {
-    return kind == Kind::kSafe ? db::VerifySuperSafeDB(p) : db::VerifyEventDB(p);
+  std::vector<db::Finding> Verify(db::Env* env, const fs::path& p) const {
+    switch (kind) {
+      case Kind::kSafe: return db::VerifySuperSafeDB(env, p);
+      case Kind::kEvents: return db::VerifyEventDB(env, p);
+      case Kind::kReplacements: return db::VerifyReplacementLog(env, p);
+    }
+    return {};
   }
 
   // Sets `anchor` and `context` from the file's bytes [from, size) at `bytes`, which start at a
@@ -114,7 +101,8 @@ struct DatabaseCheck::File {
   }
 };
 
-DatabaseCheck::DatabaseCheck(const fs::path& datadir, const std::vector<ChainID>& chains) {
+DatabaseCheck::DatabaseCheck(FaultDisk& disk, const fs::path& datadir, const std::vector<ChainID>& chains)
+    : disk_(&disk), scratch_env_(std::make_unique<db::MemEnv>()) {
   auto add = [&](File::Kind kind, fs::path path) {
     auto f = std::make_unique<File>();
     f->kind = kind;
@@ -123,42 +111,18 @@ DatabaseCheck::DatabaseCheck(const fs::path& datadir, const std::vector<ChainID>
   };
   add(File::Kind::kSafe, datadir / db::SuperSafeDB::kFileName);
   for (const ChainID& id : chains) add(File::Kind::kEvents, datadir / "chains" / id.Decimal() / "events.db");
+  for (const ChainID& id : chains) add(File::Kind::kReplacements, datadir / "chains" / id.Decimal() / "replacements.db");
 }
 
-DatabaseCheck::~DatabaseCheck() {
-  files_.clear();
-  if (scratch_fd_ >= 0) {
-    ::close(scratch_fd_);
-    std::error_code ec;
-    fs::remove(scratch_path_, ec);
-  }
-  if (inotify_fd_ >= 0) ::close(inotify_fd_);
-}
+DatabaseCheck::~DatabaseCheck() = default;
 
 void DatabaseCheck::NoteModifications() {
-  if (inotify_fd_ < 0) inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  bool overflow = inotify_fd_ < 0;
-  alignas(inotify_event) char buf[4096];
-  while (inotify_fd_ >= 0) {
-    const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EAGAIN: nothing (more) happened
-    for (ssize_t at = 0; at < n;) {
-      const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
-      if (ev->mask & IN_Q_OVERFLOW) overflow = true;
-      for (auto& f : files_)
-        if (f->watch == ev->wd) f->modified = true;
-      at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
-    }
-  }
+  const std::set<std::string> modified = disk_->TakeModified();
   for (auto& f : files_) {
-    if (overflow) f->modified = true;
-    if (f->watch < 0 && inotify_fd_ >= 0) {  // once the file exists; until then, always look
-      f->watch = ::inotify_add_watch(inotify_fd_, f->path.c_str(),
-                                     IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
+    if (modified.count(f->path.lexically_normal().string()) > 0) {
       f->modified = true;
+      f->handle.reset();  // reopened: the file may have been replaced
     }
-    if (f->watch < 0) f->modified = true;
   }
 }
 
@@ -190,14 +154,25 @@ std::vector<db::Finding> DatabaseCheck::Full() {
 }
 
 std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
-  if (f.fd < 0) f.fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (f.fd < 0 || ::fstat(f.fd, &st) != 0) return f.Verify(f.path);  // names what is wrong
-  const auto file_size = static_cast<uint64_t>(st.st_size);
+  db::Env* env = disk_->base();  // what the disk holds now, read without counting as the process's I/O
+  if (f.kind == File::Kind::kReplacements) {  // small: always verified whole
+    if (env->TypeOf(f.path).value_or(db::FileType::kNone) == db::FileType::kNone) return {};
+    f.clean = false;
+    return f.Verify(env, f.path);
+  }
+  if (f.handle == nullptr) {
+    auto opened = env->Open(f.path, db::Env::OpenMode::kReadOnly);
+    if (!opened.ok()) return f.Verify(env, f.path);  // names what is wrong
+    f.handle = std::move(opened->file);
+  }
+  Result<uint64_t> stat = f.handle->Size();
+  if (!stat.ok()) return f.Verify(env, f.path);
+  const uint64_t file_size = *stat;
+  db::File& file = *f.handle;
   auto content_end = [&](uint64_t from) {
     return f.kind == File::Kind::kSafe
-               ? ContentEnd(f.fd, db::super_safe_format::kEntrySize, 0, from, file_size, read_buffer_)
-               : ContentEnd(f.fd, db::event_format::kEntrySize, db::event_format::kFileHeaderSize, from, file_size,
+               ? ContentEnd(file, db::super_safe_format::kEntrySize, 0, from, file_size, read_buffer_)
+               : ContentEnd(file, db::event_format::kEntrySize, db::event_format::kFileHeaderSize, from, file_size,
                             read_buffer_);
   };
   uint64_t size = content_end(full || !f.clean ? 0 : std::min(f.verified, file_size));
@@ -208,34 +183,27 @@ std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
     if (!full && f.clean) rewritten_ = true;
     f.clean = false;
     size = content_end(0);  // a rewound file may end before the bytes verified before
-    std::vector<db::Finding> findings = f.Verify(f.path);
-    if (findings.empty() && ReadAt(f.fd, 0, size, buf)) f.Advance(buf.data(), 0, size);
+    std::vector<db::Finding> findings = f.Verify(env, f.path);
+    if (findings.empty() && ReadAt(file, 0, size, buf)) f.Advance(buf.data(), 0, size);
     return findings;
   };
   if (full || !f.clean || size < f.verified) return whole();
-  if (!ReadAt(f.fd, f.anchor, size - f.anchor, buf) || !std::equal(f.context.begin(), f.context.end(), buf.begin()))
+  if (!ReadAt(file, f.anchor, size - f.anchor, buf) || !std::equal(f.context.begin(), f.context.end(), buf.begin()))
     return whole();
   if (size == f.verified) return {};
   const uint8_t* bytes = buf.data();  // [anchor, size)
 
-  // The new bytes with their context, in a scratch file the verifier reads like the real one.
-  if (scratch_fd_ < 0) {
-    auto base = TempBase();
-    SS_CHECK(base.ok(), "the database check needs a scratch file: " + base.status().message());
-    std::string name = (*base / "supersafe-db-check-XXXXXX").string();
-    scratch_fd_ = ::mkstemp(name.data());
-    SS_CHECK(scratch_fd_ >= 0, "cannot create a scratch file " + name + ": " + std::strerror(errno));
-    scratch_path_ = name;
-  }
+  // The new bytes with their context, in a scratch file (in memory) the verifier reads like the real one.
   const Bytes& prefix = f.kind == File::Kind::kEvents ? f.header : Bytes();
-  const size_t length = prefix.size() + (size - f.anchor);
-  const iovec parts[2] = {{const_cast<uint8_t*>(prefix.data()), prefix.size()},
-                          {const_cast<uint8_t*>(bytes), size - f.anchor}};
-  SS_CHECK(::pwritev(scratch_fd_, parts, 2, 0) == static_cast<ssize_t>(length) &&
-               (length >= scratch_size_ || ::ftruncate(scratch_fd_, static_cast<off_t>(length)) == 0),
-           "writing " + scratch_path_.string() + ": " + std::strerror(errno));
-  scratch_size_ = length;
-  std::vector<db::Finding> tail = f.Verify(scratch_path_);
+  const fs::path scratch = "/scratch";
+  {
+    auto opened = scratch_env_->Open(scratch, db::Env::OpenMode::kCreate);
+    SS_CHECK(opened.ok(), "the database check's scratch file: " + opened.status().ToString());
+    db::File& s = *opened->file;
+    SS_CHECK(s.Truncate(0).ok() && s.WriteAt(0, prefix).ok() && s.WriteAt(prefix.size(), ByteSpan(bytes, size - f.anchor)).ok(),
+             "writing the database check's scratch file");
+  }
+  std::vector<db::Finding> tail = f.Verify(scratch_env_.get(), scratch);
   if (!tail.empty()) {
     // Report what the verifier finds in the whole file; if that is nothing, what it found in the
     // new bytes, at their places in the real file.

@@ -1,11 +1,12 @@
 // The runner's database invariant check (docs/scenario-format.md, "Invariants"): what
-// db::VerifySuperSafeDB and db::VerifyEventDB report on the data directory's files, after every
-// step, without reading the whole files every time.
+// db::VerifySuperSafeDB, db::VerifyEventDB and db::VerifyReplacementLog report on the data
+// directory's files, after every step, without reading the whole files every time. It reads what
+// the run's disk holds (FaultDisk::base()), outside the supervisor process's I/O.
 //
 // The files are append-only between rewinds, so a step only has to look at what it appended.
-// The kernel (inotify) says which files were written, truncated or renamed since the last check;
-// the others are not looked at. For a written one, Step() keeps how far it has verified and gives
-// the verifier only a file (a scratch file in the temporary directory) made of the bytes it has
+// The disk says which files were written, truncated or renamed since the last check (FaultDisk::
+// TakeModified); the others are not looked at. For a written one, Step() keeps how far it has
+// verified and gives the verifier only a file (a scratch file in memory) made of the bytes it has
 // not seen plus the context the verifier needs to check them exactly as in the whole file: for an
 // event-log DB, the file header and the last block verified before (so the first new block's
 // number and parent are checked against it); for the super-safe-db, the groups from the newest
@@ -17,6 +18,7 @@
 // the runner calls it at the end of a run, so damage to bytes verified earlier that the context
 // comparison cannot see is still found there. Both databases are taken to end where their
 // preallocated zero tail starts (the first all-zero entry); the verifier judges that tail itself.
+// The replacement logs are small: a written one is verified whole.
 #pragma once
 
 #include <filesystem>
@@ -24,14 +26,17 @@
 #include <vector>
 
 #include "core/types.h"
+#include "db/mem_env.h"
 #include "db/super_safe_db.h"
+#include "sim/fault_disk.h"
 
 namespace supersafe::sim {
 
 class DatabaseCheck {
  public:
-  // The super-safe-db and the event-log DB of each chain, in chain-index order, under `datadir`.
-  DatabaseCheck(const std::filesystem::path& datadir, const std::vector<ChainID>& chains);
+  // The super-safe-db, then the event-log DB and the replacement log of each chain, in chain-index
+  // order, under `datadir` on `disk` (which must outlive the check).
+  DatabaseCheck(FaultDisk& disk, const std::filesystem::path& datadir, const std::vector<ChainID>& chains);
   ~DatabaseCheck();
   DatabaseCheck(const DatabaseCheck&) = delete;
   DatabaseCheck& operator=(const DatabaseCheck&) = delete;
@@ -51,14 +56,12 @@ class DatabaseCheck {
  private:
   struct File;
   std::vector<db::Finding> Check(File& f, bool full);
-  // Marks the files inotify saw modified (all of them if it cannot tell).
+  // Marks the files the disk saw modified.
   void NoteModifications();
+  FaultDisk* disk_;
   std::vector<std::unique_ptr<File>> files_;
-  int scratch_fd_ = -1;  // a temporary file the verifiers read the new bytes from
-  std::filesystem::path scratch_path_;
-  uint64_t scratch_size_ = 0;
+  std::unique_ptr<db::MemEnv> scratch_env_;  // holds the scratch file the verifiers read the new bytes from
   Bytes read_buffer_;  // the bytes of the file being checked, reused
-  int inotify_fd_ = -1;
   bool rewritten_ = false;
   std::vector<bool> written_;  // per file, in files_ order
 };

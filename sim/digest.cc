@@ -2,7 +2,6 @@
 
 #include <cryptopp/sha.h>
 
-#include <cstdio>
 
 namespace supersafe::sim {
 
@@ -12,19 +11,12 @@ Hash Sha256(ByteSpan data) {
   return out;
 }
 
-Hash Sha256OfFile(const std::filesystem::path& file) {
-  std::FILE* f = std::fopen(file.c_str(), "rb");
-  if (f == nullptr) return Hash{};
-  CryptoPP::SHA256 sha;
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) sha.Update(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Hash{};
-  Hash out;
-  sha.Final(out.data());
-  return out;
+Hash Sha256OfContent(db::Env* env, const std::filesystem::path& file) {
+  Result<Bytes> bytes = db::ReadWholeFile(env, file);
+  if (!bytes.ok()) return Hash{};
+  size_t end = bytes->size();
+  while (end > 0 && (*bytes)[end - 1] == 0) --end;
+  return Sha256(ByteSpan(bytes->data(), end));
 }
 
 }  // namespace supersafe::sim

@@ -6,7 +6,6 @@
 #include <optional>
 #include <set>
 
-#include "sim/temp_dir.h"
 #include "sim/runner.h"
 #include "sim/trace.h"
 #include "sim/world.h"
@@ -170,13 +169,11 @@ std::string GameFileName(const GameSpec& game) {
 
 Result<std::vector<GameFixture>> ExportFixtures(const Scenario& scenario, const ExportOptions& options) {
   SS_RETURN_IF_ERROR(CheckGames(scenario, options));
-  SS_ASSIGN_OR_RETURN(fs::path datadir, MakeTempDir("supersafe-export"));
   std::vector<GameAnswers> answers;
   supervisor::DependencySet deps;
   Status gathered = Internal("the run ended before the fault-proof answers were read");
   RunOptions run;
   run.seed = options.seed;
-  run.datadir = datadir;
   run.at_end = [&](supervisor::Supervisor& sv, const World& world) {
     deps = sv.dependency_set();
     gathered = Status::Ok();
@@ -187,8 +184,6 @@ Result<std::vector<GameFixture>> ExportFixtures(const Scenario& scenario, const 
     }
   };
   RunResult r = RunScenario(scenario, run);
-  std::error_code ec;
-  fs::remove_all(datadir, ec);
   if (!r.passed) {
     std::string what = scenario.name + " (seed " + Num(options.seed) + ") failed: " + r.failure;
     return r.failure_kind == FailureKind::kInvariant ? Internal(what) : InvalidArgument(what);

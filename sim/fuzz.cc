@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,25 +16,11 @@
 namespace supersafe::sim {
 namespace {
 
-constexpr size_t kKinds = 14;
-const char* const kKindNames[kKinds] = {"build", "batch", "mine",   "reorg_l1", "flip_flop", "finalize", "reorg_unsafe",
-                                        "restart", "crash", "call", "derive",   "sync",      "pool",     "drop_batches"};
-
-// SplitMix64: a fixed, documented generator, so a seed means the same case everywhere.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint32_t Below(uint32_t n) { return n == 0 ? 0 : static_cast<uint32_t>(Next() % n); }
-
- private:
-  uint64_t state_;
-};
+constexpr size_t kKinds = 19;
+const char* const kKindNames[kKinds] = {"build",      "batch",       "mine",       "reorg_l1", "flip_flop",
+                                        "finalize",   "reorg_unsafe", "restart",    "crash",    "call",
+                                        "derive",     "sync",        "pool",       "drop_batches",
+                                        "power_loss", "fsync_error", "read_error", "no_space", "bit_flip"};
 
 std::string ChainName(uint32_t i) { return std::string(1, static_cast<char>('A' + i)); }
 
@@ -180,6 +167,14 @@ std::string RenderStep(const FuzzStep& s, const FuzzCase& c, RenderState& st) {
       if (!(c.variant & FuzzCase::kPoolOnA)) return "";
       o << "pool: {chain: A}";
       break;
+    case FuzzKind::kPowerLoss: o << "fault: {kind: crash, at: " << 1 + s.a % 60 << "}"; break;
+    case FuzzKind::kFsyncError: o << "fault: {kind: fsync_error, at: " << 1 + s.a % 8 << "}"; break;
+    case FuzzKind::kReadError: o << "fault: {kind: read_error, at: " << 1 + s.a % 4 << "}"; break;
+    case FuzzKind::kNoSpace: o << "fault: {kind: no_space, at: " << 1 + s.a % 8 << "}"; break;
+    case FuzzKind::kBitFlip:
+      if (s.b % 3 == 0) o << "fault: {kind: bit_flip, db: safe}";
+      else o << "fault: {kind: bit_flip, db: " << (s.b % 3 == 1 ? "events" : "replacements") << ", chain: " << name << "}";
+      break;
   }
   return o.str();
 }
@@ -238,11 +233,28 @@ Result<FuzzProfile> ParseFuzzProfile(const std::string& text, const std::string&
   return p;
 }
 
+std::vector<std::string> CoverageAimedAt(const FuzzProfile& profile) {
+  static const std::pair<FuzzKind, std::vector<std::string>> kAims[] = {
+      {FuzzKind::kReorgL1, {"reorgs"}},
+      {FuzzKind::kFlipFlop, {"flip_flops"}},
+      {FuzzKind::kRestart, {"restarts"}},
+      {FuzzKind::kCrash, {"crash", "torn_write", "torn_tail_recoveries"}},
+      {FuzzKind::kPowerLoss, {"crash", "lost_write"}},
+      {FuzzKind::kFsyncError, {"fsync_error"}},
+      {FuzzKind::kReadError, {"read_error"}},
+      {FuzzKind::kNoSpace, {"no_space"}},
+      {FuzzKind::kBitFlip, {"bit_flip", "corruption_refusals"}},
+  };
+  std::set<std::string> out;
+  for (const auto& [kind, counters] : kAims)
+    if (static_cast<size_t>(kind) < profile.weights.size() && profile.weights[static_cast<size_t>(kind)] > 0)
+      out.insert(counters.begin(), counters.end());
+  if (profile.weights.size() > 0 && profile.weights[static_cast<size_t>(FuzzKind::kBuild)] > 0) out.insert("replacements");
+  return {out.begin(), out.end()};
+}
+
 FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
-  const Hash salt = SubsystemSalt(seed, "fuzz");
-  uint64_t state = 0;
-  for (int i = 0; i < 8; ++i) state = state << 8 | salt.bytes[i];
-  SplitMix64 rng(state);
+  SplitMix64 rng = SplitMix64::ForSubsystem(seed, "fuzz");
   FuzzCase c;
   c.seed = seed;
   c.chains = profile.min_chains + rng.Below(profile.max_chains - profile.min_chains + 1);
@@ -310,7 +322,7 @@ std::string RenderScenario(const FuzzCase& c) {
   return o.str();
 }
 
-RunResult RunCase(const FuzzCase& c) {
+RunResult RunCase(const FuzzCase& c, DiskKind disk) {
   RunResult r;
   const std::string file = "fuzz-" + std::to_string(c.seed) + ".yaml";
   auto scenario = ParseScenario(RenderScenario(c), file);
@@ -319,18 +331,25 @@ RunResult RunCase(const FuzzCase& c) {
     r.failure_kind = FailureKind::kInvariant;
     return r;
   }
-  auto dir = MakeTempDir("supersafe-fuzz");
-  if (!dir.ok()) {
-    r.failure = dir.status().message();
-    r.failure_kind = FailureKind::kInvariant;
-    return r;
-  }
   RunOptions options;
   options.seed = c.seed;
-  options.datadir = *dir;
+  options.disk = disk;
+  std::optional<std::filesystem::path> dir;
+  if (disk == DiskKind::kPosix) {
+    auto made = MakeTempDir("supersafe-fuzz");
+    if (!made.ok()) {
+      r.failure = made.status().message();
+      r.failure_kind = FailureKind::kInvariant;
+      return r;
+    }
+    dir = *made;
+    options.datadir = *dir;
+  }
   r = RunScenario(*scenario, options);
-  std::error_code ec;
-  std::filesystem::remove_all(*dir, ec);
+  if (dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(*dir, ec);
+  }
   return r;
 }
 
@@ -395,84 +414,6 @@ FuzzCase ShrinkCase(FuzzCase failing, const std::function<bool(const FuzzCase&)>
   }
   if (runs != nullptr) *runs = calls;
   return cur;
-}
-
-}  // namespace supersafe::sim
-
-namespace supersafe::sim {
-
-int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err) {
-  FuzzProfile profile;
-  if (cmd.profile) {
-    std::ifstream f(*cmd.profile, std::ios::binary);
-    std::stringstream text;
-    text << f.rdbuf();
-    if (!f) {
-      err << "supersafe fuzz: " << *cmd.profile << ": cannot read\n";
-      return 2;
-    }
-    auto p = ParseFuzzProfile(text.str(), *cmd.profile);
-    if (!p.ok()) {
-      err << "supersafe fuzz: " << p.status().message() << "\n";
-      return 2;
-    }
-    profile = *p;
-  }
-  if (cmd.shards == 0 || cmd.shard == 0 || cmd.shard > cmd.shards) {
-    err << "supersafe fuzz: --shard I/N wants 1 <= I <= N\n";
-    return 2;
-  }
-  // Every case runs in a temporary directory: without one, no case could run (not a case failure).
-  if (auto base = TempBase(); !base.ok()) {
-    err << "supersafe fuzz: " << base.status().message() << "\n";
-    return 2;
-  }
-  out << "supersafe fuzz: seeds " << cmd.seed_start << ".." << cmd.seed_start + cmd.seeds - 1 << " (shard " << cmd.shard
-      << "/" << cmd.shards << "); profile " << cmd.profile.value_or("default") << ": chains " << profile.min_chains << "-"
-      << profile.max_chains << ", " << profile.steps << " steps, " << profile.manual_percent
-      << "% manual nodes; failures to " << cmd.out << std::endl;
-  size_t ran = 0, failed = 0, discarded = 0;
-  const uint64_t share = (cmd.seeds + cmd.shards - cmd.shard) / cmd.shards;
-  for (uint64_t offset = cmd.shard - 1; offset < cmd.seeds; offset += cmd.shards) {
-    const uint64_t seed = cmd.seed_start + offset;
-    const FuzzCase c = GenerateCase(seed, profile);
-    const RunResult r = RunCase(c);
-    ++ran;
-    if (r.failure_kind == FailureKind::kStep) ++discarded;
-    if (!r.passed && r.failure_kind != FailureKind::kStep) {
-      ++failed;
-      if (cmd.progress) err << "\r\033[K" << std::flush;
-      out << "FAIL seed " << seed << ": " << r.failure << "\n";
-      const std::string signature = FailureSignature(r);
-      size_t runs = 0;
-      const FuzzCase small = ShrinkCase(
-          c, [&](const FuzzCase& cand) { return FailureSignature(RunCase(cand)) == signature; }, cmd.max_shrink_runs,
-          &runs);
-      const RunResult again = RunCase(small);
-      std::error_code ec;
-      std::filesystem::create_directories(cmd.out, ec);
-      const std::filesystem::path file = std::filesystem::path(cmd.out) / ("fuzz-" + std::to_string(seed) + ".yaml");
-      std::ofstream f(file, std::ios::binary | std::ios::trunc);
-      f << "# Found by supersafe fuzz (seed " << seed << "), shrunk from " << c.steps.size() << " to " << small.steps.size()
-        << " step intents in " << runs << " runs.\n# Fails with: " << again.failure << "\n"
-        << RenderScenario(small);
-      f.close();
-      if (ec || !f) {
-        err << "supersafe fuzz: cannot write " << file.string() << "\n";
-        return 2;
-      }
-      out << "  shrunk to " << small.steps.size() << " steps in " << runs << " runs: " << file.string() << "\n"
-          << "  fails with: " << again.failure << "\n"
-          << "  replay: supersafe sim " << file.string() << std::endl;
-    }
-    if (cmd.progress)
-      err << "\r  fuzz: " << ran << "/" << share << " seeds, " << failed << " failed, " << discarded << " discarded"
-          << std::flush;
-  }
-  if (cmd.progress) err << "\r\033[K" << std::flush;
-  out << "fuzz: " << ran << " seeds, " << ran - failed - discarded << " passed, " << failed << " failed, " << discarded
-      << " discarded (a step the world could not do)\n";
-  return failed == 0 ? 0 : 1;
 }
 
 }  // namespace supersafe::sim

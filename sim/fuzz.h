@@ -41,6 +41,12 @@ enum class FuzzKind : uint8_t {
   kSync,         // manual nodes only
   kPool,         // re-check A's tx pool (only when A has one: FuzzCase::kPoolOnA)
   kDropBatches,  // the batcher loses the chain's queued batches
+  // Storage faults of the simulated disk (`fault:` steps, sim/fault_disk.h).
+  kPowerLoss,    // a: which disk operation from now
+  kFsyncError,   // a: which sync from now
+  kReadError,    // a: which read from now
+  kNoSpace,      // a: which write from now
+  kBitFlip,      // b: 0 super-safe-db, 1 event-log DB, 2 replacement log (of `chain`)
 };
 
 enum class FuzzLogs : uint8_t { kNone, kInit, kExec, kForcedExec, kInvalidExec, kPayload };
@@ -74,25 +80,30 @@ struct FuzzProfile {
   uint32_t manual_percent = 25;  // share of cases with manual nodes
   // Relative weight of each FuzzKind (index = the enum's value); derive and sync only count with
   // manual nodes.
-  std::vector<uint32_t> weights = {30, 14, 12, 4, 3, 4, 4, 3, 3, 6, 10, 10, 3, 3};
+  std::vector<uint32_t> weights = {30, 14, 12, 4, 3, 4, 4, 3, 3, 6, 10, 10, 3, 3, 2, 2, 2, 2, 1};
   uint32_t variant_percent = 40;  // share of cases with other chain parameters than the defaults
 };
 
 // Reads a profile from YAML: any of `chains: [min, max]`, `steps: N`, `manual_percent: P`,
 // `weights: {build: 30, batch: 14, mine: 12, reorg_l1: 4, flip_flop: 3, finalize: 4,
-// reorg_unsafe: 4, restart: 3, crash: 3, call: 6, derive: 10, sync: 10, pool: 3, drop_batches: 3}`,
+// reorg_unsafe: 4, restart: 3, crash: 3, call: 6, derive: 10, sync: 10, pool: 3, drop_batches: 3,
+// power_loss: 2, fsync_error: 2, read_error: 2, no_space: 2, bit_flip: 1}`,
 // `variant_percent: P` (missing keys keep the defaults). Unknown keys and out-of-range values are errors naming the file and key.
 Result<FuzzProfile> ParseFuzzProfile(const std::string& text, const std::string& file);
 
 FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile);
 
+// The coverage counters (RunResult::coverage) that the profile's weights aim at, sorted: a
+// campaign that never produced one of them did not test what the profile asks for.
+std::vector<std::string> CoverageAimedAt(const FuzzProfile& profile);
+
 // The case as a scenario file (YAML), named fuzz-<seed>.
 std::string RenderScenario(const FuzzCase& c);
 
-// Renders, parses and runs the case with every check, in a fresh temporary data directory that is
-// removed afterwards. A rendered file that does not parse is reported as an invariant failure
-// (the generator's bug), with the parser's message.
-RunResult RunCase(const FuzzCase& c);
+// Renders, parses and runs the case with every check, on the memory disk or in a fresh temporary
+// data directory that is removed afterwards. A rendered file that does not parse is reported as an
+// invariant failure (the generator's bug), with the parser's message.
+RunResult RunCase(const FuzzCase& c, DiskKind disk = DiskKind::kMemory);
 
 // What "fails the same way" compares: the failure kind and the failure's check, i.e. its message
 // without the step prefix and without digits ("reference model (view L1 ): B cross_safe: ...").
@@ -102,27 +113,5 @@ std::string FailureSignature(const RunResult& r);
 // `still_fails`. `runs` (optional) receives the number of calls made.
 FuzzCase ShrinkCase(FuzzCase failing, const std::function<bool(const FuzzCase&)>& still_fails, size_t max_runs,
                     size_t* runs = nullptr);
-
-}  // namespace supersafe::sim
-
-namespace supersafe::sim {
-
-// `supersafe fuzz [--profile FILE] [--seeds N] [--seed-start S] [--shard I/N] [--out DIR]`
-struct FuzzCommand {
-  std::optional<std::string> profile;  // a YAML profile (ParseFuzzProfile); default FuzzProfile{}
-  uint64_t seeds = 100;                // seeds seed_start .. seed_start + seeds - 1 ...
-  uint64_t seed_start = 1;
-  uint32_t shard = 1;                  // ... those whose offset from seed_start is shard-1 modulo shards
-  uint32_t shards = 1;
-  std::string out = "fuzz-failures";   // shrunk failing scenarios go here (created when needed)
-  size_t max_shrink_runs = 400;
-  bool progress = false;               // a progress line on stderr (a terminal)
-};
-
-// Runs every seed of the command's share; a case that breaks an invariant is shrunk and written to
-// `out` as fuzz-<seed>.yaml with its replay command. Prints the configuration first, a line per
-// failure and a summary. Returns the process exit code: 0 when no case failed (discarded cases,
-// FailureKind::kStep, do not count), 1 when one did, 2 on a bad profile or output directory.
-int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err);
 
 }  // namespace supersafe::sim

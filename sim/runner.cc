@@ -8,11 +8,14 @@
 #include <set>
 #include <variant>
 
+#include "core/check.h"
 #include "db/event_db.h"
+#include "db/mem_env.h"
 #include "db/super_safe_db.h"
 #include "sim/builder.h"
 #include "sim/db_check.h"
 #include "sim/digest.h"
+#include "sim/fault_disk.h"
 #include "sim/op_node.h"
 #include "sim/reference_model.h"
 #include "sim/sources.h"
@@ -25,6 +28,7 @@ namespace supersafe::sim {
 namespace {
 
 constexpr int kMaxRounds = 64;
+constexpr const char* kMemoryDatadir = "/datadir";  // the data directory on the memory disk
 
 std::string Num(uint64_t v) { return std::to_string(v); }
 
@@ -45,7 +49,14 @@ std::filesystem::path EventsFile(const std::filesystem::path& datadir, const Cha
 class Runner {
  public:
   Runner(const Scenario& scenario, const RunOptions& options)
-      : scenario_(scenario), options_(options), world_(scenario, options.seed), l1_source_(world_) {
+      : scenario_(scenario),
+        options_(options),
+        world_(scenario, options.seed),
+        l1_source_(world_),
+        mem_env_(options.disk == DiskKind::kMemory ? std::make_unique<db::MemEnv>() : nullptr),
+        disk_(mem_env_ ? static_cast<db::Env*>(mem_env_.get()) : db::Env::Posix(), options.seed),
+        datadir_(options.disk == DiskKind::kMemory ? std::filesystem::path(kMemoryDatadir) : options.datadir) {
+    if (mem_env_) SS_CHECK(mem_env_->CreateDir(datadir_).ok(), "creating the in-memory data directory");
     supervisor::DependencySet deps;
     deps.expiry_window = scenario.expiry_window;
     deps.genesis_l1 = world_.l1().at(0).ref;
@@ -62,13 +73,13 @@ class Runner {
       chain_sources_.push_back(std::make_unique<SimChainSource>(world_, i));
       sources.chains[c.id()] = chain_sources_.back().get();
     }
-    host_ = std::make_unique<SupervisorHost>(options.datadir, std::move(deps), std::move(sources), trace_);
+    host_ = std::make_unique<SupervisorHost>(disk_, datadir_, std::move(deps), std::move(sources), trace_);
     std::vector<ChainID> ids;
     for (size_t i = 0; i < world_.chain_count(); ++i) {
       nodes_.push_back(std::make_unique<OpNode>(world_, i, *host_, trace_));
       ids.push_back(world_.chain(i).id());
     }
-    db_check_ = std::make_unique<DatabaseCheck>(options.datadir, ids);
+    db_check_ = std::make_unique<DatabaseCheck>(disk_, datadir_, ids);
     timeline_.scenario = scenario.name;
     timeline_.description = scenario.description;
     timeline_.seed = options.seed;
@@ -118,11 +129,18 @@ class Runner {
   void RecordTimeline(const Step& step);
   const L2Chain& Chain(size_t i) const { return world_.chain(i); }
 
+  Status ApplyFault(const Step& step, const FaultStep& fault);
+  // The coverage counters at the end of the run.
+  std::map<std::string, uint64_t> Coverage() const;
+
   const Scenario& scenario_;
   RunOptions options_;
   Trace trace_;
   World world_;
   SimL1Source l1_source_;
+  std::unique_ptr<db::MemEnv> mem_env_;  // the files, with DiskKind::kMemory
+  FaultDisk disk_;
+  std::filesystem::path datadir_;
   std::vector<std::unique_ptr<SimChainSource>> chain_sources_;
   std::unique_ptr<SupervisorHost> host_;
   std::vector<std::unique_ptr<OpNode>> nodes_;
@@ -146,11 +164,14 @@ class Runner {
   Timeline timeline_;
   std::vector<Mark> marks_;  // of the current step
   size_t crashes_seen_ = 0;
+  // Coverage (RunResult::coverage) that the disk and the host do not count.
+  uint64_t reorgs_ = 0, flip_flops_ = 0, replacements_ = 0, cascades_ = 0, restarts_ = 0, corruption_refusals_ = 0;
+  std::set<Hash> l1_heads_seen_;  // every L1 head a step ended on (a reorg back to one is a flip-flop)
 };
 
 RunResult Runner::Run() {
   RunResult result;
-  trace_.RedactPath(options_.datadir.string());
+  trace_.RedactPath(datadir_.string());
   Json chains = Json::array();
   for (const auto& c : scenario_.chains)
     chains.push_back({{"name", c.name}, {"id", c.id.Decimal()}, {"block_time", c.block_time},
@@ -173,9 +194,14 @@ RunResult Runner::Run() {
     if (status.ok() && scenario_.nodes == NodesMode::kAuto) status = Settle(step);
     if (status.ok()) status = CollectAcks(step);
     if (host_->crashes() != crashes_seen_) {
-      marks_.push_back({MarkKind::kCrash, "", "supervisor crashed (torn write) and recovered"});
+      marks_.push_back({MarkKind::kCrash, "", "supervisor crashed and recovered"});
       crashes_seen_ = host_->crashes();
     }
+    l1_heads_seen_.insert(world_.l1().head().ref.hash);
+    std::set<std::string> replaced_chains;
+    for (const Mark& m : marks_)
+      if (m.kind == MarkKind::kReplacement) ++replacements_, replaced_chains.insert(m.chain);
+    if (replaced_chains.size() >= 2) ++cascades_;
     if (status.ok() && host_->fatal()) status = Breach(step, "supervisor could not reopen: " + host_->fatal()->ToString());
     if (status.ok() && scenario_.nodes == NodesMode::kAuto) PrunePools(world_, *host_, trace_);  // tx pools
     if (status.ok()) {
@@ -200,15 +226,16 @@ RunResult Runner::Run() {
     }
   }
   trace_.SetStep(result.steps_run);
-  Json dbs{{"supersafe.db", Sha256OfFile(options_.datadir / "supersafe.db").Hex()}};
+  Json dbs{{"supersafe.db", Sha256OfContent(disk_.base(), datadir_ / "supersafe.db").Hex()}};
   for (size_t i = 0; i < world_.chain_count(); ++i)
-    dbs[Chain(i).name()] = Sha256OfFile(EventsFile(options_.datadir, Chain(i).id())).Hex();
+    dbs[Chain(i).name()] = Sha256OfContent(disk_.base(), EventsFile(datadir_, Chain(i).id())).Hex();
   trace_.Add("end", {{"passed", status.ok()}, {"databases", dbs}});
   if (status.ok() && options_.at_end)
     (void)host_->Call([&](supervisor::Supervisor& sv) {
       options_.at_end(sv, world_);
       return Status::Ok();
     });
+  result.coverage = Coverage();
   result.passed = status.ok();
   if (!result.passed && result.failure_kind == FailureKind::kNone) result.failure_kind = FailureKind::kInvariant;
   result.failure = status.ok() ? "" : status.message();
@@ -248,6 +275,8 @@ Status Runner::Apply(const Step& step) {
           if (!s.ok()) return fail(s.message());
           trace_.Add("reorg_l1", {{"depth", a.depth}, {"fork", a.fork}, {"keep_batches", a.keep_batches},
                                   {"head", ToJson(world_.l1().head().ref.ID())}});
+          ++reorgs_;
+          if (l1_heads_seen_.count(world_.l1().head().ref.hash) > 0) ++flip_flops_;
           marks_.push_back({MarkKind::kL1Reorg, "", "L1 reorg depth " + Num(a.depth) + " -> fork " + a.fork});
         } else if constexpr (std::is_same_v<T, FinalizeL1Step>) {
           uint64_t head = world_.l1().head().ref.number;
@@ -271,9 +300,12 @@ Status Runner::Apply(const Step& step) {
         } else if constexpr (std::is_same_v<T, RestartStep>) {
           Status s = host_->Restart();
           if (!s.ok()) return Breach(step, s.ToString());
+          ++restarts_;
           marks_.push_back({MarkKind::kRestart, "", "supervisor restart"});
         } else if constexpr (std::is_same_v<T, CrashStep>) {
           host_->ArmCrash(a.db, a.torn_bytes);
+        } else if constexpr (std::is_same_v<T, FaultStep>) {
+          return ApplyFault(step, a);
         } else if constexpr (std::is_same_v<T, PoolStep>) {
           size_t pruned = PrunePool(world_, *host_, trace_, a.chain);
           trace_.Add("pool", {{"chain", Chain(a.chain).name()}, {"pruned", pruned}, {"pending", Chain(a.chain).pool().size()}});
@@ -283,6 +315,65 @@ Status Runner::Apply(const Step& step) {
         return Status::Ok();
       },
       step.action);
+}
+
+Status Runner::ApplyFault(const Step& step, const FaultStep& fault) {
+  if (fault.kind != FaultKind::kBitFlip) {
+    const DiskFault f = fault.kind == FaultKind::kCrash        ? DiskFault::kPowerLoss
+                        : fault.kind == FaultKind::kFsyncError ? DiskFault::kSyncError
+                        : fault.kind == FaultKind::kReadError  ? DiskFault::kReadError
+                                                               : DiskFault::kNoSpace;
+    disk_.Arm(f, fault.at);
+    trace_.Add("fault_armed", {{"kind", FaultKindName(fault.kind)}, {"at", fault.at}});
+    return Status::Ok();
+  }
+  // Bits rot at rest: the supervisor stops, one bit of the file's synced content flips, and the
+  // supervisor must refuse to open, naming the file. Then the damage is repaired and it starts.
+  const std::filesystem::path chain_dir = datadir_ / "chains" / Chain(fault.chain).id().Decimal();
+  const std::filesystem::path file = fault.db == DbFile::kSafe     ? datadir_ / db::SuperSafeDB::kFileName
+                                     : fault.db == DbFile::kEvents ? chain_dir / "events.db"
+                                                                   : chain_dir / "replacements.db";
+  host_->Stop();
+  Result<std::optional<uint64_t>> flipped = disk_.FlipBit(file);
+  if (!flipped.ok()) return Breach(step, "flipping a bit of " + file.filename().string() + ": " + flipped.status().ToString());
+  std::string where = file.filename().string();
+  if (*flipped) {
+    where += "@" + Num(**flipped);
+    Status refused = host_->TryOpen();
+    // An armed disk fault may fail an open first (it fires once): open again, as a new process.
+    for (int attempt = 0; attempt < 64 && refused.code() == Code::kIOError; ++attempt) refused = host_->TryOpen();
+    trace_.Add("bit_flip", {{"file", file.filename().string()}, {"offset", **flipped}, {"open", ToJson(refused)}});
+    if (refused.ok()) return Breach(step, "a bit flipped at " + where + " went unnoticed: the supervisor opened");
+    if (refused.code() == Code::kIOError || refused.message().find(file.string()) == std::string::npos)
+      return Breach(step, "a bit flipped at " + where + ": the supervisor's refusal does not name the file: " +
+                              refused.ToString());
+    ++corruption_refusals_;
+    marks_.push_back({MarkKind::kCrash, "", "bit flip at " + where + " refused"});
+    SS_RETURN_IF_ERROR(disk_.UndoFlip());
+  } else {
+    trace_.Add("bit_flip", {{"file", file.filename().string()}, {"offset", nullptr}});
+  }
+  Status s = host_->Start();
+  if (!s.ok()) return Breach(step, "after the bit flip at " + where + " was repaired: " + s.ToString());
+  return Status::Ok();
+}
+
+std::map<std::string, uint64_t> Runner::Coverage() const {
+  const DiskCounters& d = disk_.counters();
+  return {{"reorgs", reorgs_},
+          {"flip_flops", flip_flops_},
+          {"replacements", replacements_},
+          {"cascades", cascades_},
+          {"restarts", restarts_},
+          {"crash", d.crash + d.process_crash},
+          {"torn_write", d.torn_write + d.process_crash},
+          {"lost_write", d.lost_write + d.lost_entry},
+          {"fsync_error", d.fsync_error},
+          {"read_error", d.read_error},
+          {"no_space", d.no_space},
+          {"bit_flip", d.bit_flip},
+          {"torn_tail_recoveries", host_->torn_tail_recoveries()},
+          {"corruption_refusals", corruption_refusals_}};
 }
 
 void Runner::BuildBlocks(size_t chain, uint64_t blocks, const std::vector<LogSpec>& logs, bool force) {
@@ -474,7 +565,7 @@ Status Runner::CheckExpectation(const Step& step, const Expectation& expectation
             return mismatch(c.name() + "#" + Num(e.block) + " replaced", e.replaced ? "true" : "false",
                             blk.deposit_only ? "true" : "false");
           if (!e.replaced) return Status::Ok();
-          auto db = db::EventDB::Open(EventsFile(options_.datadir, c.id()), c.id());
+          auto db = db::EventDB::Open(EventsFile(datadir_, c.id()), c.id(), db::OpenOptions{disk_.base()});
           if (!db.ok()) return Breach(step, "opening " + c.name() + "'s event-log DB: " + db.status().ToString());
           auto stored = (*db)->Block(e.block);
           if (!stored.ok()) return mismatch(c.name() + "#" + Num(e.block) + " in the event-log DB", blk.ID().ToString(), stored.status().ToString());
@@ -730,9 +821,27 @@ void Runner::RecordTimeline(const Step& step) {
 
 }  // namespace
 
+namespace {
+// A check that failed inside a run (core/check.h), carried out of the run as an exception.
+struct CheckFailure {
+  std::string report;
+};
+[[noreturn]] void ThrowCheckFailure(const std::string& report) { throw CheckFailure{report}; }
+}  // namespace
+
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
-  Runner runner(scenario, options);
-  return runner.Run();
+  const CheckFailureHandler previous = SetCheckFailureHandler(ThrowCheckFailure);
+  RunResult result;
+  try {
+    Runner runner(scenario, options);
+    result = runner.Run();
+  } catch (const CheckFailure& f) {
+    result = RunResult{};
+    result.failure = "the process stopped: " + f.report;
+    result.failure_kind = FailureKind::kInvariant;
+  }
+  SetCheckFailureHandler(previous);
+  return result;
 }
 
 }  // namespace supersafe::sim

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "core/types.h"
@@ -30,9 +31,15 @@ namespace supersafe::sim {
 
 class World;
 
+// Where a run keeps its data directory: in memory (the default: fast, nothing left behind), or in
+// real files (`--disk posix`, `--datadir`). Both go through the simulated disk (sim/fault_disk.h),
+// so a scenario gives the same trace either way.
+enum class DiskKind : uint8_t { kMemory, kPosix };
+
 struct RunOptions {
   uint64_t seed = 0;                // the seed of this run (the file's, or --seed)
-  std::filesystem::path datadir;    // must exist and be empty
+  DiskKind disk = DiskKind::kMemory;
+  std::filesystem::path datadir;    // kPosix: must exist and be empty; kMemory: unused
   bool progress = false;            // print step progress to stderr (for terminals)
   // Benchmarks only (bench/sim): false skips the invariant checks after each step (databases,
   // acknowledgments, reference model) and at the end; expectations are still checked.
@@ -57,6 +64,10 @@ struct RunResult {
   std::string trace;         // JSONL bytes
   Hash digest;               // SHA-256 of the trace bytes
   Timeline timeline;
+  // How often each event the fuzzer aims at happened (docs/fuzz.md, "Coverage"): reorgs,
+  // flip_flops, replacements, cascades, restarts, crash, torn_write, lost_write, fsync_error,
+  // read_error, no_space, bit_flip, torn_tail_recoveries, corruption_refusals.
+  std::map<std::string, uint64_t> coverage;
 };
 
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options);

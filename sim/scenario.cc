@@ -533,6 +533,32 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
       else Fail(body["db"], path + ".db", "want safe or events, got '" + db + "'");
     }
     step.action = s;
+  } else if (kind == "fault") {
+    CheckMap(body, path, {"kind", "at", "db", "chain"});
+    FaultStep s;
+    const std::string fault = Str(Need(body, path, "kind"), path + ".kind");
+    const FaultKind kinds[] = {FaultKind::kCrash, FaultKind::kFsyncError, FaultKind::kReadError, FaultKind::kNoSpace,
+                               FaultKind::kBitFlip};
+    bool known = false;
+    for (FaultKind k : kinds)
+      if (fault == FaultKindName(k)) s.kind = k, known = true;
+    if (!known) Fail(body["kind"], path + ".kind", "want crash, fsync_error, read_error, no_space or bit_flip, got '" + fault + "'");
+    if (s.kind == FaultKind::kBitFlip) {
+      if (body["at"]) Fail(body["at"], path + ".at", "bit_flip takes db (and chain), not at");
+      const std::string db = body["db"] ? Str(body["db"], path + ".db") : "safe";
+      if (db == "safe") s.db = DbFile::kSafe;
+      else if (db == "events") s.db = DbFile::kEvents;
+      else if (db == "replacements") s.db = DbFile::kReplacements;
+      else Fail(body["db"], path + ".db", "want safe, events or replacements, got '" + db + "'");
+      if (s.db == DbFile::kSafe && body["chain"]) Fail(body["chain"], path + ".chain", "db: safe has no chain");
+      if (s.db != DbFile::kSafe) s.chain = Chain(Need(body, path, "chain"), path + ".chain");
+    } else {
+      if (body["db"]) Fail(body["db"], path + ".db", "only bit_flip takes db");
+      if (body["chain"]) Fail(body["chain"], path + ".chain", "only bit_flip takes chain");
+      if (body["at"]) s.at = U64(body["at"], path + ".at");
+      if (s.at == 0 || s.at > 1000000) Fail(body["at"], path + ".at", "must be 1 to 1000000");
+    }
+    step.action = s;
   } else if (kind == "pool") {
     CheckMap(body, path, {"chain"});
     PoolStep s{Chain(Need(body, path, "chain"), path + ".chain")};
@@ -547,7 +573,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     Fail(n.begin()->first, where,
          "unknown step '" + kind +
              "' (build, batch, drop_batches, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, "
-             "pool, call, expect)");
+             "fault, pool, call, expect)");
   }
   return step;
 }
@@ -571,6 +597,26 @@ Result<Scenario> ParseScenarioFile(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return ParseScenario(text.str(), path.string());
+}
+
+const char* FaultKindName(FaultKind k) {
+  switch (k) {
+    case FaultKind::kCrash: return "crash";
+    case FaultKind::kFsyncError: return "fsync_error";
+    case FaultKind::kReadError: return "read_error";
+    case FaultKind::kNoSpace: return "no_space";
+    case FaultKind::kBitFlip: return "bit_flip";
+  }
+  return "?";
+}
+
+const char* DbFileName(DbFile f) {
+  switch (f) {
+    case DbFile::kSafe: return "safe";
+    case DbFile::kEvents: return "events";
+    case DbFile::kReplacements: return "replacements";
+  }
+  return "?";
 }
 
 }  // namespace supersafe::sim

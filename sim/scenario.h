@@ -114,6 +114,19 @@ struct CrashStep {
   uint64_t torn_bytes = 1;
   CrashDb db = CrashDb::kSafe;
 };
+// A storage fault of the simulated disk (docs/scenario-format.md, "Storage faults").
+enum class FaultKind { kCrash, kFsyncError, kReadError, kNoSpace, kBitFlip };
+const char* FaultKindName(FaultKind k);  // "crash", "fsync_error", "read_error", "no_space", "bit_flip"
+enum class DbFile { kSafe, kEvents, kReplacements };
+const char* DbFileName(DbFile f);  // "safe", "events", "replacements"
+struct FaultStep {
+  FaultKind kind = FaultKind::kCrash;
+  // crash: power loss before the at-th disk operation from now; fsync_error, read_error, no_space:
+  // the at-th sync, read or write from now fails.
+  uint64_t at = 1;
+  DbFile db = DbFile::kSafe;  // bit_flip: the file whose synced bytes rot
+  size_t chain = 0;           // bit_flip of events or replacements: whose
+};
 
 enum class CallMethod { kTryCrossSafe, kTryFinalize, kUpdateLocalUnsafe, kCheckMessage, kGetCrossUnsafe };
 const char* CallMethodName(CallMethod m);  // "tryCrossSafe", ...
@@ -168,7 +181,7 @@ struct ExpectStep {
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
                                 ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep,
-                                DropBatchesStep>;
+                                DropBatchesStep, FaultStep>;
 
 struct Step {
   size_t index = 0;   // 1-based position in `steps:`

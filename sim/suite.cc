@@ -42,7 +42,8 @@ Status WriteFile(const fs::path& path, const std::string& bytes, bool append) {
 int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
   out << "supersafe sim: " << cmd.files.size() << " scenario file(s); seed "
       << (cmd.seed ? std::to_string(*cmd.seed) : std::string("from each file")) << "; datadir "
-      << (cmd.datadir ? *cmd.datadir : std::string("temporary")) << "; trace " << cmd.trace.value_or("-")
+      << (cmd.datadir ? *cmd.datadir : cmd.disk == DiskKind::kPosix ? std::string("temporary") : std::string("in memory"))
+      << "; trace " << cmd.trace.value_or("-")
       << "; timeline " << cmd.timeline.value_or("-") << "\n";
   if (cmd.trace) {
     Status s = WriteFile(*cmd.trace, "", false);
@@ -65,6 +66,7 @@ int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
     opts.seed = cmd.seed.value_or(sc.seed);
     opts.progress = cmd.progress;
     std::optional<fs::path> temp;
+    opts.disk = cmd.datadir ? DiskKind::kPosix : cmd.disk;
     if (cmd.datadir) {
       opts.datadir = several ? fs::path(*cmd.datadir) / sc.name : fs::path(*cmd.datadir);
       Status s = PrepareDatadir(opts.datadir);
@@ -73,7 +75,7 @@ int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
         ++failed;
         continue;
       }
-    } else {
+    } else if (opts.disk == DiskKind::kPosix) {
       auto t = MakeTempDir("supersafe-sim");
       if (!t.ok()) {
         err << t.status().ToString() << "\n";

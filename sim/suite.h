@@ -2,8 +2,10 @@
 // line per scenario (PASS/FAIL, name, steps, digest) and, on failure, the step that failed and the
 // exact command that replays it.
 //
-// With one scenario, --datadir DIR holds its databases; with several, DIR/<scenario name>. Either
-// must be absent or empty; without --datadir a temporary directory is used and removed.
+// The databases live on the memory disk by default (--disk memory). With --disk posix they are real
+// files: with one scenario, --datadir DIR holds them; with several, DIR/<scenario name>. Either must
+// be absent or empty; --datadir implies --disk posix; with --disk posix and no --datadir a
+// temporary directory is used and removed.
 // --trace FILE gets every scenario's trace, one after another. --timeline FILE.html gets the
 // timeline of a single scenario; with several, FILE-<scenario name>.html each.
 #pragma once
@@ -14,12 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "sim/runner.h"
+
 namespace supersafe::sim {
 
 struct SimCommand {
   std::vector<std::string> files;
   std::optional<uint64_t> seed;      // overrides every file's seed
-  std::optional<std::string> datadir;
+  std::optional<std::string> datadir;  // implies DiskKind::kPosix
+  DiskKind disk = DiskKind::kMemory;
   std::optional<std::string> trace;
   std::optional<std::string> timeline;
   bool progress = false;             // step progress on stderr (a terminal)

@@ -1,37 +1,87 @@
 #include "sim/supervisor_host.h"
 
+#include "db/data_dir.h"
+
 namespace supersafe::sim {
 
-SupervisorHost::SupervisorHost(std::filesystem::path datadir, supervisor::DependencySet deps,
-                               supervisor::Sources sources, Trace& trace)
-    : datadir_(std::move(datadir)), deps_(std::move(deps)), sources_(std::move(sources)), trace_(&trace) {}
+namespace {
+// A failed open is retried while it fails with kIOError: each injected fault fires once, so this
+// bounds the retries only against a bug.
+constexpr int kMaxOpenAttempts = 64;
+}  // namespace
 
-Status SupervisorHost::Start() {
+SupervisorHost::SupervisorHost(FaultDisk& disk, std::filesystem::path datadir, supervisor::DependencySet deps,
+                               supervisor::Sources sources, Trace& trace)
+    : disk_(&disk), datadir_(std::move(datadir)), deps_(std::move(deps)), sources_(std::move(sources)), trace_(&trace) {}
+
+uint64_t SupervisorHost::BrokenBytes() {
+  db::Env* env = disk_->base();
+  uint64_t total = 0;
+  auto add = [&](const std::filesystem::path& dir) {
+    auto names = env->List(dir);
+    if (!names.ok()) return;
+    for (const std::string& name : *names) {
+      if (!name.ends_with(".broken")) continue;
+      auto opened = env->Open(dir / name, db::Env::OpenMode::kReadOnly);
+      if (opened.ok()) total += opened->file->Size().value_or(0);
+    }
+  };
+  add(datadir_);
+  for (const auto& chain : db::ChainDirectories(env, datadir_).value_or({})) add(chain);
+  return total;
+}
+
+Status SupervisorHost::OpenOnce() {
   supervisor::Options options;
-  options.safe_db_crash = &safe_crash_;
-  options.events_db_crash = &events_crash_;
+  options.env = disk_;
+  const uint64_t broken_before = BrokenBytes();
   auto sv = supervisor::Supervisor::Open(datadir_, deps_, sources_, options);
-  if (!sv.ok()) return sv.status().WithContext("opening the supervisor");
+  if (BrokenBytes() > broken_before) ++torn_tail_recoveries_;
+  if (!sv.ok()) return sv.status();
   sv_ = std::move(sv).value();
   ++generation_;
   return Status::Ok();
 }
 
-Status SupervisorHost::Restart() {
+Status SupervisorHost::TryOpen() {
   sv_.reset();
+  disk_->Restart();
+  return OpenOnce();
+}
+
+Status SupervisorHost::Start() {
+  for (int attempt = 1;; ++attempt) {
+    Status s = OpenOnce();
+    if (s.ok()) return s;
+    const bool fault = disk_->process_dead() || s.code() == Code::kIOError;
+    if (!fault || attempt == kMaxOpenAttempts) return s.WithContext("opening the supervisor");
+    trace_->Add("open_failed", {{"error", ToJson(s)}});
+    disk_->Restart();  // a new process tries again
+  }
+}
+
+Status SupervisorHost::Restart() {
+  Stop();
   trace_->Add("restart");
   return Start();
 }
 
+void SupervisorHost::Stop() {
+  sv_.reset();
+  disk_->Restart();
+}
+
 void SupervisorHost::ArmCrash(CrashDb db, size_t torn_bytes) {
-  (db == CrashDb::kSafe ? safe_crash_ : events_crash_).Arm(torn_bytes);
+  disk_->ArmTornWrite(db == CrashDb::kSafe ? std::vector<std::string>{"supersafe.db"}
+                                           : std::vector<std::string>{"events.db", "replacements.db"},
+                      torn_bytes);
   trace_->Add("crash_armed", {{"db", db == CrashDb::kSafe ? "safe" : "events"}, {"torn_bytes", torn_bytes}});
 }
 
 void SupervisorHost::ReviveIfDead() {
-  if (sv_ == nullptr || !sv_->dead()) return;
+  if (sv_ == nullptr || !(sv_->dead() || disk_->process_dead())) return;
   ++crashes_;
-  sv_.reset();
+  Stop();
   Status s = Start();
   trace_->Add("crash_recovered", {{"reopen", ToJson(s)}});
   if (!s.ok() && !fatal_) fatal_ = s;

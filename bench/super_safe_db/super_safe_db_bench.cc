@@ -583,7 +583,7 @@ template <Shape kShape>
 void BM_Verify(benchmark::State& state) {
   BigDB& b = Big(kShape);
   const auto file = b.dir.path() / SuperSafeDB::kFileName;
-  for (auto _ : state) SS_CHECK(VerifySuperSafeDB(file).empty(), "findings on a healthy file");
+  for (auto _ : state) SS_CHECK(VerifySuperSafeDB(::supersafe::db::Env::Posix(), file).empty(), "findings on a healthy file");
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(b.db->entry_count() * kEntry));
 }
 

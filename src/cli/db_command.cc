@@ -1,75 +1,51 @@
 #include "cli/db_command.h"
 
-#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "db/data_dir.h"
 #include "db/event_db.h"
 #include "db/replacement_log.h"
 #include "db/super_safe_db.h"
-#include "db/super_safe_format.h"
 
 namespace supersafe::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
-namespace fmt = db::super_safe_format;
 using nlohmann::ordered_json;
 
-// The chain directories of a data directory, in name order (decimal chain IDs).
-std::vector<fs::path> ChainDirs(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir / "chains", ec))
-    if (e.is_directory()) out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+db::Env* const kEnv = db::Env::Posix();
 
 int Verify(const fs::path& dir) {
-  if (!fs::is_directory(dir)) {
-    std::cerr << "supersafe db verify: " << dir.string() << " is not a directory\n";
+  Result<db::DataDirReport> report = db::VerifyDataDir(kEnv, dir);
+  if (!report.ok()) {
+    std::cerr << "supersafe db verify: " << report.status().message() << "\n";
     return 1;
   }
-  std::vector<db::Finding> findings;
-  size_t files = 0;
-  auto add = [&](const fs::path& file, std::vector<db::Finding> (*verify)(const fs::path&)) {
-    if (!fs::exists(file)) {
-      findings.push_back({file, 0, "missing"});
-      return;
-    }
-    ++files;
-    auto f = verify(file);
-    findings.insert(findings.end(), f.begin(), f.end());
-  };
-  add(dir / db::SuperSafeDB::kFileName, db::VerifySuperSafeDB);
-  for (const fs::path& chain : ChainDirs(dir)) {
-    add(chain / "events.db", db::VerifyEventDB);
-    if (fs::exists(chain / "replacements.db")) add(chain / "replacements.db", db::VerifyReplacementLog);
-  }
-  for (const db::Finding& f : findings) std::cout << f.file.string() << ":" << f.offset << ": " << f.what << "\n";
-  std::cout << files << " files verified, " << findings.size() << " findings\n";
-  return findings.empty() ? 0 : 1;
+  for (const db::Finding& f : report->findings)
+    std::cout << f.file.string() << ":" << f.offset << ": " << f.what << "\n";
+  std::cout << report->files << " files verified, " << report->findings.size() << " findings\n";
+  return report->findings.empty() ? 0 : 1;
 }
 
-ordered_json ChainEntryJson(const uint8_t* e) {
-  return {{"type", "chain"},
-          {"l1Number", GetU64BE(e + fmt::kL1Number)},
-          {"l1Hash", ToHex(ByteSpan(e + fmt::kL1Hash, 20))},
-          {"chainIndex", GetU32BE(e + fmt::kChainIndex)},
-          {"localSafe", {{"number", GetU64BE(e + fmt::kLocalSafeNumber)}, {"hash", ToHex(ByteSpan(e + fmt::kLocalSafeHash, 20))}}},
-          {"crossSafe", {{"number", GetU64BE(e + fmt::kCrossSafeNumber)}, {"hash", ToHex(ByteSpan(e + fmt::kCrossSafeHash, 20))}}},
-          {"flags", e[fmt::kFlags]}};
-}
+std::string Hex20(const HashPrefix& h) { return ToHex(ByteSpan(h.data(), HashPrefix::kSize)); }
 
-ordered_json SealJson(const uint8_t* e) {
-  return {{"type", "seal"},
-          {"l1Number", GetU64BE(e + fmt::kL1Number)},
-          {"l1Hash", ToHex(ByteSpan(e + fmt::kL1Hash, 20))},
-          {"count", GetU32BE(e + fmt::kSealCount)},
-          {"crc", GetU32BE(e + fmt::kSealCrc)},
-          {"l1Timestamp", GetU64BE(e + fmt::kSealTimestamp)}};
+ordered_json EntryJson(const db::DumpedEntry& d) {
+  using Kind = db::DumpedEntry::Kind;
+  if (d.kind == Kind::kChain)
+    return {{"type", "chain"},
+            {"l1Number", d.l1_number},
+            {"l1Hash", Hex20(d.l1_hash)},
+            {"chainIndex", d.chain.chain_index},
+            {"localSafe", {{"number", d.chain.local_safe_number}, {"hash", Hex20(d.chain.local_safe_hash)}}},
+            {"crossSafe", {{"number", d.chain.cross_safe_number}, {"hash", Hex20(d.chain.cross_safe_hash)}}},
+            {"flags", d.chain.flags}};
+  if (d.kind == Kind::kSeal)
+    return {{"type", "seal"},       {"l1Number", d.l1_number}, {"l1Hash", Hex20(d.l1_hash)},
+            {"count", d.seal_count}, {"crc", d.seal_crc},       {"l1Timestamp", d.l1_timestamp}};
+  return {{"type", "unknown"}, {"byte", d.type}, {"l1Number", 0}, {"l1Hash", ""}};
 }
 
 std::string EntryLine(uint64_t offset, const ordered_json& j) {
@@ -87,44 +63,28 @@ std::string EntryLine(uint64_t offset, const ordered_json& j) {
 
 // One line (or JSON object) per 90-byte entry of supersafe.db, revisions and all.
 bool DumpSuperSafe(const fs::path& file, bool json) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::cerr << "supersafe db dump: cannot read " << file.string() << "\n";
+  Result<db::SuperSafeDump> dump = db::DumpSuperSafeDB(kEnv, file);
+  if (!dump.ok()) {
+    std::cerr << "supersafe db dump: cannot read " << file.string() << ": " << dump.status().message() << "\n";
     return false;
   }
-  // The entries end where the zero tail of preallocation starts (docs/db-format.md).
-  auto content = db::SuperSafeContentSize(file);
-  if (!content.ok()) {
-    std::cerr << "supersafe db dump: " << content.status().ToString() << "\n";
-    return false;
-  }
-  std::vector<uint8_t> e(fmt::kEntrySize);
-  uint64_t offset = 0;
-  while (offset + fmt::kEntrySize <= *content &&
-         in.read(reinterpret_cast<char*>(e.data()), static_cast<std::streamsize>(e.size()))) {
-    ordered_json j = e[0] == fmt::kTypeChain  ? ChainEntryJson(e.data())
-                     : e[0] == fmt::kTypeSeal ? SealJson(e.data())
-                                              : ordered_json{{"type", "unknown"}, {"byte", e[0]}, {"l1Number", 0}, {"l1Hash", ""}};
+  for (const db::DumpedEntry& d : dump->entries) {
+    ordered_json j = EntryJson(d);
     j["file"] = "supersafe.db";
-    j["offset"] = offset;
-    std::cout << (json ? j.dump() : EntryLine(offset, j)) << "\n";
-    offset += fmt::kEntrySize;
+    j["offset"] = d.offset;
+    std::cout << (json ? j.dump() : EntryLine(d.offset, j)) << "\n";
   }
-  if (offset < *content) {
-    in.read(reinterpret_cast<char*>(e.data()), static_cast<std::streamsize>(*content - offset));
-  } else {
-    in.clear();
-    in.seekg(0, std::ios::end);
-    const auto size = static_cast<uint64_t>(in.tellg());
-    if (size > *content)
-      std::cout << (json ? ordered_json{{"file", "supersafe.db"}, {"offset", offset}, {"type", "zeroTail"}, {"bytes", size - *content}}.dump()
-                         : std::to_string(offset) + " zero tail of " + std::to_string(size - *content) + " bytes (preallocated)")
-                << "\n";
-    return true;
+  const uint64_t offset = dump->content_end - dump->partial_bytes;
+  if (dump->partial_bytes > 0) {
+    std::cout << (json ? ordered_json{{"file", "supersafe.db"}, {"offset", offset}, {"type", "torn"}, {"bytes", dump->partial_bytes}}.dump()
+                       : std::to_string(offset) + " torn tail of " + std::to_string(dump->partial_bytes) + " bytes")
+              << "\n";
+  } else if (dump->file_size > dump->content_end) {
+    const uint64_t zeros = dump->file_size - dump->content_end;
+    std::cout << (json ? ordered_json{{"file", "supersafe.db"}, {"offset", offset}, {"type", "zeroTail"}, {"bytes", zeros}}.dump()
+                       : std::to_string(offset) + " zero tail of " + std::to_string(zeros) + " bytes (preallocated)")
+              << "\n";
   }
-  if (in.gcount() > 0) std::cout << (json ? ordered_json{{"file", "supersafe.db"}, {"offset", offset}, {"type", "torn"}, {"bytes", in.gcount()}}.dump()
-                                         : std::to_string(offset) + " torn tail of " + std::to_string(in.gcount()) + " bytes")
-                                 << "\n";
   return true;
 }
 
@@ -135,7 +95,7 @@ bool DumpEvents(const fs::path& chain_dir, bool json) {
     std::cerr << "supersafe db dump: " << chain_dir.string() << ": " << id.status().ToString() << "\n";
     return false;
   }
-  if (!fs::exists(chain_dir / "events.db")) {
+  if (kEnv->TypeOf(chain_dir / "events.db").value_or(db::FileType::kNone) == db::FileType::kNone) {
     std::cerr << "supersafe db dump: " << (chain_dir / "events.db").string() << " is missing\n";
     return false;
   }
@@ -182,7 +142,12 @@ void AddDbCommand(CLI::App& app, int& exit_code) {
   dump->add_flag("--json", json, "one JSON object per line");
   dump->callback([&exit_code] {
     bool ok = DumpSuperSafe(dump_dir / db::SuperSafeDB::kFileName, json);
-    for (const fs::path& chain : ChainDirs(dump_dir)) ok = DumpEvents(chain, json) && ok;
+    Result<std::vector<fs::path>> chains = db::ChainDirectories(kEnv, dump_dir);
+    if (!chains.ok()) {
+      std::cerr << "supersafe db dump: " << chains.status().message() << "\n";
+      ok = false;
+    }
+    for (const fs::path& chain : chains.value_or(std::vector<fs::path>{})) ok = DumpEvents(chain, json) && ok;
     exit_code = ok ? 0 : 1;
   });
 }

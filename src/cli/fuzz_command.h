@@ -1,4 +1,5 @@
-// `supersafe fuzz [--profile FILE] [--seeds N] [--seed-start S] [--shard I/N] [--out DIR]`
+// `supersafe fuzz [--profile FILE] [--seeds N] [--seed-start S] [--shard I/N] [--jobs N] [--disk memory|posix]
+//   [--json FILE] [--require-coverage] [--out DIR]`, `fuzz --print SEED`, `fuzz merge FILE.json...`
 #pragma once
 
 #include <CLI/CLI.hpp>

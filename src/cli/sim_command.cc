@@ -20,13 +20,17 @@ void AddSimCommand(CLI::App& app, int& exit_code) {
   sub->add_option("FILE", cmd->files, "scenario files (YAML)")->required()->check(CLI::ExistingFile);
   CLI::Option* seed_opt = sub->add_option("--seed", *seed, "seed for every scenario (default: each file's own)")
                                 ->check(Unsigned());
-  CLI::Option* datadir_opt =
-      sub->add_option("--datadir", *datadir, "keep the databases in DIR (absent or empty); default: a temporary directory");
+  auto disk = std::make_shared<std::string>("memory");
+  sub->add_option("--disk", *disk, "where the databases live: memory (default) or posix (real files)")
+      ->check(CLI::IsMember({"memory", "posix"}));
+  CLI::Option* datadir_opt = sub->add_option(
+      "--datadir", *datadir, "keep the databases in DIR (absent or empty; implies --disk posix); default: none kept");
   CLI::Option* trace_opt = sub->add_option("--trace", *trace, "write the JSONL trace of every event to FILE");
   CLI::Option* timeline_opt = sub->add_option("--timeline", *timeline, "write an HTML timeline to FILE");
   sub->final_callback([=, &exit_code] {
     if (seed_opt->count() > 0) cmd->seed = *seed;
     if (datadir_opt->count() > 0) cmd->datadir = *datadir;
+    cmd->disk = *disk == "posix" ? sim::DiskKind::kPosix : sim::DiskKind::kMemory;
     if (trace_opt->count() > 0) cmd->trace = *trace;
     if (timeline_opt->count() > 0) cmd->timeline = *timeline;
     cmd->progress = isatty(STDERR_FILENO) != 0;

@@ -8,6 +8,12 @@
 namespace supersafe {
 [[noreturn]] void CheckFailed(const char* condition, const std::string& message, const char* file,
                               int line);
+
+// Called with the report of a failed check on this thread instead of printing and aborting; it
+// must not return (the simulator throws, so that one broken run is reported as a failure rather
+// than ending the whole process). Returns the previous handler. Production code never sets one.
+using CheckFailureHandler = void (*)(const std::string& report);
+CheckFailureHandler SetCheckFailureHandler(CheckFailureHandler handler);
 }  // namespace supersafe
 
 #define SS_CHECK(cond, msg)                                                  \

@@ -1,5 +1,7 @@
 #include "core/status.h"
 
+#include <utility>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -60,9 +62,19 @@ Status Status::WithContext(const std::string& context) const {
   return Status(code_, context + ": " + message_);
 }
 
+namespace {
+thread_local CheckFailureHandler check_failure_handler = nullptr;
+}  // namespace
+
+CheckFailureHandler SetCheckFailureHandler(CheckFailureHandler handler) {
+  return std::exchange(check_failure_handler, handler);
+}
+
 void CheckFailed(const char* condition, const std::string& message, const char* file, int line) {
-  std::fprintf(stderr, "supersafe: invariant violated at %s:%d: %s: %s\n", file, line, condition,
-               message.c_str());
+  const std::string report =
+      "invariant violated at " + std::string(file) + ":" + std::to_string(line) + ": " + condition + ": " + message;
+  if (check_failure_handler != nullptr) check_failure_handler(report);
+  std::fprintf(stderr, "supersafe: %s\n", report.c_str());
   std::fflush(stderr);
   std::abort();
 }

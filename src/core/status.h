@@ -99,6 +99,8 @@ class [[nodiscard]] Result {
     SS_CHECK(ok(), "Result::value() on error: " + std::get<Status>(v_).ToString());
     return std::get<T>(std::move(v_));
   }
+  // The value, or `fallback` on error.
+  T value_or(T fallback) const& { return ok() ? std::get<T>(v_) : std::move(fallback); }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }

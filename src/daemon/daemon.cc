@@ -52,7 +52,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, std::f
 
   // One process per data directory: the lock lives as long as the descriptor (a crash releases it).
   const std::string datadir = "--datadir " + config.datadir.string();
-  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(config.datadir).WithContext(datadir));
+  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(db::Env::Posix(), config.datadir).WithContext(datadir));
   d->lock_fd_ = ::open((config.datadir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (d->lock_fd_ < 0) return InvalidArgument(datadir + ": cannot open LOCK: " + std::strerror(errno));
   if (::flock(d->lock_fd_, LOCK_EX | LOCK_NB) != 0)

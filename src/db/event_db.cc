@@ -1,8 +1,6 @@
 #include "db/event_db.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -329,33 +327,21 @@ std::vector<LogRecord> DecodeLogs(const uint8_t* block, const Checkpoint& cp) {
 
 // ---- Reading --------------------------------------------------------------------------------
 
-Status PreadExact(int fd, uint8_t* out, size_t len, uint64_t offset, const std::filesystem::path& file) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t r = ::pread(fd, out + done, len - done, static_cast<off_t>(offset + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return IOError("read " + file.string() + " at offset " + std::to_string(offset) + ": " + std::strerror(errno));
-    if (r == 0) return Corruption(file.string() + ": short read at offset " + std::to_string(offset + done));
-    done += static_cast<size_t>(r);
-  }
-  return Status::Ok();
-}
-
 // Reads a file front to back in large chunks (recovery and verification).
 class SequentialReader {
  public:
-  SequentialReader(int fd, uint64_t size, std::filesystem::path file) : fd_(fd), size_(size), file_(std::move(file)) {}
+  SequentialReader(File& file, uint64_t size) : file_(&file), size_(size) {}
 
   uint64_t size() const { return size_; }
-  const std::filesystem::path& file() const { return file_; }
+  const std::filesystem::path& file() const { return file_->path(); }
 
   // The bytes [offset, offset + len), valid until the next call.
   Result<const uint8_t*> View(uint64_t offset, uint64_t len) {
-    SS_CHECK(offset + len <= size_, "sequential read past the end of " + file_.string());
+    SS_CHECK(offset + len <= size_, "sequential read past the end of " + file_->path().string());
     if (offset < start_ || offset + len > start_ + filled_) {
       const uint64_t n = std::min(std::max(len, kChunk), size_ - offset);
       if (buffer_.size() < n) buffer_.resize(n);
-      SS_RETURN_IF_ERROR(PreadExact(fd_, buffer_.data(), n, offset, file_));
+      SS_RETURN_IF_ERROR(file_->ReadAt(offset, n, buffer_.data()));
       start_ = offset;
       filled_ = n;
     }
@@ -364,9 +350,8 @@ class SequentialReader {
 
  private:
   static constexpr uint64_t kChunk = 4 << 20;
-  int fd_;
+  File* file_;
   uint64_t size_;
-  std::filesystem::path file_;
   Bytes buffer_;
   uint64_t start_ = 0;
   uint64_t filled_ = 0;
@@ -461,7 +446,7 @@ struct ContentBounds {
   bool zero_tail() const { return end < size && !problem; }
 };
 
-Result<ContentBounds> FindContentEnd(int fd, uint64_t size, const std::filesystem::path& file) {
+Result<ContentBounds> FindContentEnd(File& file, uint64_t size) {
   ContentBounds b{size, size, size, std::nullopt};
   const uint64_t reach = kMaxZeroTail + kEntrySize;
   const uint64_t floor = size > reach ? size - reach : 0;
@@ -470,7 +455,7 @@ Result<ContentBounds> FindContentEnd(int fd, uint64_t size, const std::filesyste
   uint64_t last = size;
   while (last > floor) {
     const uint64_t n = std::min<uint64_t>(block.size(), last - floor);
-    SS_RETURN_IF_ERROR(PreadExact(fd, block.data(), n, last - n, file));
+    SS_RETURN_IF_ERROR(file.ReadAt(last - n, n, block.data()));
     if (std::memcmp(block.data(), zeros.data(), n) == 0) {
       last -= n;
       continue;
@@ -555,70 +540,58 @@ class FileReader {
   FileReader() = default;
   FileReader(const FileReader&) = delete;
   FileReader& operator=(const FileReader&) = delete;
-  ~FileReader() { Unmap(); }
+  ~FileReader() = default;
 
   uint64_t window() const { return window_; }
 
   // The file (opened, checked) now ends at `end`.
-  void Cover(const AppendFile& file, uint64_t end) {
+  // kIOError if the file cannot be mapped; then nothing is mapped (reads must not run).
+  Status Cover(const AppendFile& file, uint64_t end) {
     file_ = &file;
     end_ = end;
     if (window_ == 0) {
-      if (base_ != nullptr && end <= length_) return;
-      const uint64_t length = (std::max(end, 2 * length_) + kGranule - 1) / kGranule * kGranule;
-      void* p = base_ == nullptr ? ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), 0)
-                                 : ::mremap(base_, length_, length, MREMAP_MAYMOVE);
-      if (p == MAP_FAILED) FatalIOError(file.path(), "mmap", errno);
-      base_ = static_cast<uint8_t*>(p);
-      length_ = length;
-      return;
+      if (mapping_ != nullptr && end <= mapping_->length()) return Status::Ok();
+      const uint64_t length = (std::max(end, 2 * (mapping_ ? mapping_->length() : 0)) + kGranule - 1) / kGranule * kGranule;
+      return Map(0, length);
     }
     const uint64_t page = PageSize();
     const uint64_t want = (end > window_ ? end - window_ : 0) / page * page;
     const uint64_t step = std::max(window_ / 4 / page * page, page);
-    if (base_ != nullptr && want >= start_ && want - start_ < step && end <= start_ + length_) return;
-    Unmap();
-    const uint64_t length = window_ + 2 * step;
-    void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), static_cast<off_t>(want));
-    if (p == MAP_FAILED) FatalIOError(file.path(), "mmap", errno);
-    base_ = static_cast<uint8_t*>(p);
-    start_ = want;
-    length_ = length;
+    if (mapping_ != nullptr && want >= mapping_->offset() && want - mapping_->offset() < step &&
+        end <= mapping_->offset() + mapping_->length())
+      return Status::Ok();
+    return Map(want, window_ + 2 * step);
   }
 
   // 0: map the whole file; else about the newest `window` bytes (rounded up to whole pages).
   void SetWindow(uint64_t window) {
     window_ = (window + PageSize() - 1) / PageSize() * PageSize();
-    Unmap();
-    if (file_ != nullptr) Cover(*file_, end_);
+    mapping_.reset();
+    if (file_ == nullptr) return;
+    if (Status s = Cover(*file_, end_); !s.ok()) FatalIOError(file_->path(), "mmap (" + s.message() + ")", EIO);
   }
 
   // The mapped bytes at `offset`, or nullptr where the offset is before the window.
   const uint8_t* Mapped(uint64_t offset) const {
-    return base_ != nullptr && offset >= start_ ? base_ + (offset - start_) : nullptr;
+    return mapping_ != nullptr && offset >= mapping_->offset() ? mapping_->data() + (offset - mapping_->offset())
+                                                               : nullptr;
   }
 
   // The bytes [offset, offset + len) of the file: in the mapping, or read into `scratch` (len bytes).
   const uint8_t* Read(uint64_t offset, size_t len, uint8_t* scratch) const {
     if (const uint8_t* p = Mapped(offset)) return p;
-    size_t done = 0;
-    while (done < len) {
-      const ssize_t r = ::pread(file_->fd(), scratch + done, len - done, static_cast<off_t>(offset + done));
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) FatalIOError(file_->path(), "read at offset " + std::to_string(offset + done), errno);
-      SS_CHECK(r > 0, file_->path().string() + ": short read at offset " + std::to_string(offset + done) +
-                          ": the file changed after open");
-      done += static_cast<size_t>(r);
-    }
+    const Status read = file_->ReadAt(offset, len, scratch);
+    if (read.code() == Code::kCorruption)
+      SS_CHECK(false, read.message() + ": the file changed after open");
+    if (!read.ok()) FatalIOError(file_->path(), "read at offset " + std::to_string(offset) + " (" + read.message() + ")", EIO);
     return scratch;
   }
 
  private:
-  void Unmap() {
-    if (base_ != nullptr) ::munmap(base_, length_);
-    base_ = nullptr;
-    start_ = 0;
-    length_ = 0;
+  Status Map(uint64_t offset, uint64_t length) {
+    mapping_.reset();
+    SS_ASSIGN_OR_RETURN(mapping_, file_->raw().Map(offset, length));
+    return Status::Ok();
   }
 
   static uint64_t PageSize() {
@@ -630,9 +603,7 @@ class FileReader {
   const AppendFile* file_ = nullptr;
   uint64_t end_ = 0;
   uint64_t window_ = 0;  // 0: everything
-  uint8_t* base_ = nullptr;
-  uint64_t start_ = 0;  // file offset of base_
-  uint64_t length_ = 0;
+  std::unique_ptr<Mapping> mapping_;
 };
 
 // A growable array of trivially copyable T in its own anonymous mapping: it grows with mremap
@@ -758,7 +729,7 @@ Status EventDB::Impl::Recover() {
   ContentBounds bounds{file->size(), file->size(), file->size(), std::nullopt};
   uint8_t header[kFileHeaderSize] = {};
   if (file->size() >= kFileHeaderSize) {
-    SS_ASSIGN_OR_RETURN(bounds, FindContentEnd(file->fd(), file->size(), path));
+    SS_ASSIGN_OR_RETURN(bounds, FindContentEnd(file->raw(), file->size()));
     SS_RETURN_IF_ERROR(file->ReadAt(0, kFileHeaderSize, header));
   }
   file->SetContentSize(bounds.end);
@@ -776,7 +747,7 @@ Status EventDB::Impl::Recover() {
     if (stored != chain_id)
       return InvalidArgument(path.string() + " holds chain " + stored.Decimal() + ", not chain " + chain_id.Decimal());
   }
-  SequentialReader scan_reader(file->fd(), file->size(), path);
+  SequentialReader scan_reader(file->raw(), file->size());
   SS_ASSIGN_OR_RETURN(ScanOutcome scan, ScanBlocks(scan_reader, ScanMode::kStopAtCorruption,
                                                    [this](uint64_t offset, const Checkpoint& cp) { AddBlock(offset, cp); }));
   if (!scan.corruption.empty()) {
@@ -801,8 +772,7 @@ Status EventDB::Impl::Recover() {
     recovery.torn_bytes += moved;
   }
   SS_CHECK(file->size() == data_end, path.string() + ": recovered size does not match the block index");
-  reader.Cover(*file, data_end);
-  return Status::Ok();
+  return reader.Cover(*file, data_end);
 }
 
 EventDB::EventDB(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -810,9 +780,9 @@ EventDB::~EventDB() = default;
 
 Result<std::unique_ptr<EventDB>> EventDB::Open(const std::filesystem::path& file, const ChainID& chain_id,
                                                const OpenOptions& options) {
-  const std::filesystem::path dir = DirectoryOf(file);
-  SS_RETURN_IF_ERROR(CreateDirectoriesDurably(dir));
-  SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(file, options.crash, kPreallocChunk, PreallocMode::kWriteZeros));
+  Env* env = EnvOr(options.env);
+  SS_RETURN_IF_ERROR(CreateDirectoriesDurably(env, DirectoryOf(file)));
+  SS_ASSIGN_OR_RETURN(auto append_file, AppendFile::Open(env, file, kPreallocChunk, AllocateMode::kWriteZeros));
   auto impl = std::make_unique<Impl>();
   impl->file = std::move(append_file);
   impl->chain_id = chain_id;
@@ -868,8 +838,7 @@ Status EventDB::AppendBatch(std::span<const BlockRecord> blocks) {
     offset += cp.size();
   }
   SS_CHECK(d.file->size() == d.data_end, "event DB append wrote an unexpected number of bytes");
-  d.reader.Cover(*d.file, d.data_end);
-  return Status::Ok();
+  return d.AfterWrite(d.reader.Cover(*d.file, d.data_end));
 }
 
 Status EventDB::RewindTo(uint64_t number) {
@@ -883,7 +852,7 @@ Status EventDB::RewindTo(uint64_t number) {
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(d.index[keep].offset)));
   d.data_end = d.index[keep].offset;
   d.index.resize_down(keep);
-  d.reader.Cover(*d.file, d.data_end);
+  SS_RETURN_IF_ERROR(d.AfterWrite(d.reader.Cover(*d.file, d.data_end)));
   d.latest = d.CheckpointAt(keep - 1).ref;
   return Status::Ok();
 }
@@ -894,7 +863,7 @@ Status EventDB::Clear() {
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(kFileHeaderSize)));
   d.data_end = kFileHeaderSize;
   d.index.resize_down(0);
-  d.reader.Cover(*d.file, d.data_end);
+  SS_RETURN_IF_ERROR(d.AfterWrite(d.reader.Cover(*d.file, d.data_end)));
   d.first.reset();
   d.latest.reset();
   return Status::Ok();
@@ -973,31 +942,27 @@ Presence EventDB::ContainsChecksum(uint64_t number, uint32_t log_index, uint64_t
                                                                                   : Presence::kConflicts;
 }
 
-std::vector<Finding> VerifyEventDB(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {Finding{file, 0, std::string("cannot open: ") + std::strerror(errno)}};
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return {Finding{file, 0, std::string("cannot stat: ") + std::strerror(errno)}};
-  const auto size = static_cast<uint64_t>(st.st_size);
+std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file) {
+  Result<Env::Opened> opened = env->Open(file, Env::OpenMode::kReadOnly);
+  if (!opened.ok()) return {Finding{file, 0, "cannot open: " + opened.status().ToString()}};
+  File& f = *opened->file;
+  Result<uint64_t> file_size = f.Size();
+  if (!file_size.ok()) return {Finding{file, 0, "cannot stat: " + file_size.status().ToString()}};
+  const uint64_t size = *file_size;
   if (size == 0) return {};
   if (size < kFileHeaderSize) return {Finding{file, 0, "torn file header: " + std::to_string(size) + " bytes"}};
 
   std::vector<Finding> findings;
   uint8_t header[kFileHeaderSize];
-  if (Status read = PreadExact(fd, header, kFileHeaderSize, 0, file); !read.ok())
-    return {Finding{file, 0, read.ToString()}};
+  if (Status read = f.ReadAt(0, kFileHeaderSize, header); !read.ok()) return {Finding{file, 0, read.ToString()}};
   // As Open judges the end: the zero tail is no finding, a torn write one finding for all of it.
-  Result<ContentBounds> bounds = FindContentEnd(fd, size, file);
+  Result<ContentBounds> bounds = FindContentEnd(f, size);
   if (!bounds.ok()) return {Finding{file, 0, bounds.status().ToString()}};
   if (TornHeader(*bounds, header))
     return {Finding{file, 0, "torn file header: " + std::to_string(bounds->zero_tail() ? bounds->last : bounds->end) +
                                  " bytes"}};
   if (auto problem = CheckFileHeader(header)) findings.push_back(Finding{file, problem->offset, problem->what});
-  SequentialReader reader(fd, bounds->end, file);
+  SequentialReader reader(f, bounds->end);
   Result<ScanOutcome> scan = ScanBlocks(reader, ScanMode::kReportAll, [](uint64_t, const Checkpoint&) {});
   // A torn write is the first bad block on (what Open recovers), else maybe the last bad block on.
   for (int i = 0; i < 2 && scan.ok() && !scan->corruption.empty() && bounds->zero_tail(); ++i) {

@@ -13,7 +13,7 @@
 // lookups touch count as the process's RssFile (page cache, reclaimable), not as RssAnon;
 // SetMappedWindow bounds them, reading older blocks with pread instead. The file was checked in
 // full on open; a read that finds it changed since fails an SS_CHECK (the process stops), and a
-// disk read error stops it (SIGBUS on the mapping, FatalIOError on pread).
+// disk read error stops it (SIGBUS on the mapping, FatalIOError on a read).
 //
 // Thread-compatibility: one writer; const methods may run concurrently with each other.
 #pragma once
@@ -26,8 +26,8 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "db/database.h"
 #include "db/file.h"
-#include "db/super_safe_db.h"
 
 namespace supersafe::db {
 
@@ -125,6 +125,6 @@ class EventDB {
 // parent, an unknown or misplaced entry, nonzero reserved bytes, and a torn tail. Past a broken
 // checkpoint it resumes at the next sound one. The first finding is the one Open refuses with (or
 // the torn tail it recovers); an empty result means Open takes the file as it is.
-std::vector<Finding> VerifyEventDB(const std::filesystem::path& file);
+std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file);
 
 }  // namespace supersafe::db

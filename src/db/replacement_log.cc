@@ -22,21 +22,20 @@ std::string RecordProblem(const uint8_t* r) {
 
 Result<std::unique_ptr<ReplacementLog>> ReplacementLog::Open(const std::filesystem::path& file,
                                                              const OpenOptions& options) {
-  SS_ASSIGN_OR_RETURN(auto f, AppendFile::Open(file, options.crash));
-  uint64_t whole = f->size() / kRecordSize * kRecordSize;
-  if (whole != f->size()) {
-    auto moved = f->MoveTailToBroken(whole);
-    if (!moved.ok()) return moved.status();
-  }
+  SS_ASSIGN_OR_RETURN(auto f, AppendFile::Open(EnvOr(options.env), file));
+  const uint64_t whole = f->size() / kRecordSize * kRecordSize;
   std::unique_ptr<ReplacementLog> log(new ReplacementLog(std::move(f)));
   Bytes buf(whole);
   if (whole > 0) SS_RETURN_IF_ERROR(log->file_->ReadAt(0, whole, buf.data()));
+  // Every record is checked before the torn tail is moved, so a refused open changes nothing.
   for (uint64_t off = 0; off < whole; off += kRecordSize) {
     const uint8_t* r = buf.data() + off;
     std::string problem = RecordProblem(r);
-    if (!problem.empty()) return Corruption(file.string() + " at offset " + std::to_string(off) + ": " + problem);
+    if (!problem.empty())
+      return Corruption(file.string() + ": corruption at offset " + std::to_string(off) + ": " + problem);
     log->Apply(r[0], GetU64BE(r + 1), Hash::FromSpan(ByteSpan(r + 9, 32)), ByteSpan(r + 41, kPreimageSize));
   }
+  if (whole != log->file_->size()) SS_RETURN_IF_ERROR(log->file_->MoveTailToBroken(whole).status());
   return log;
 }
 
@@ -103,18 +102,12 @@ bool ReplacementLog::IsReplacement(uint64_t number, const Hash& hash) const {
   return replaced_.count({number, hash}) > 0;
 }
 
-std::vector<Finding> VerifyReplacementLog(const std::filesystem::path& file) {
+std::vector<Finding> VerifyReplacementLog(Env* env, const std::filesystem::path& file) {
   std::vector<Finding> findings;
-  std::error_code ec;
-  uint64_t size = std::filesystem::file_size(file, ec);
-  if (ec) return {{file, 0, "cannot stat: " + ec.message()}};
-  auto f = AppendFile::Open(file);
-  if (!f.ok()) return {{file, 0, f.status().ToString()}};
-  Bytes buf(size);
-  if (size > 0) {
-    Status s = (*f)->ReadAt(0, size, buf.data());
-    if (!s.ok()) return {{file, 0, s.ToString()}};
-  }
+  Result<Bytes> read = ReadWholeFile(env, file);
+  if (!read.ok()) return {{file, 0, read.status().ToString()}};
+  const Bytes& buf = *read;
+  const uint64_t size = buf.size();
   uint64_t off = 0;
   for (; off + ReplacementLog::kRecordSize <= size; off += ReplacementLog::kRecordSize) {
     std::string problem = RecordProblem(buf.data() + off);

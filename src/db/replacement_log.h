@@ -7,7 +7,9 @@
 // hash (the invalid block, or its replacement), [41..169) OutputV0 preimage (type 1; zero for
 // type 2), [169..173) CRC-32C of bytes 0..169. Appends are durable before they return. Recovery as
 // the other databases: a partial tail goes to `<file>.broken`; a bad CRC or unknown type refuses
-// to open naming the offset. Records are facts about block hashes and are never truncated.
+// to open naming the offset (and changes nothing). Records are facts about block hashes and are
+// never truncated. After a failed write or sync every later Record* fails with kIOError until the
+// log is reopened (db/file.h).
 #pragma once
 
 #include <filesystem>
@@ -17,8 +19,8 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "db/database.h"
 #include "db/file.h"
-#include "db/super_safe_db.h"
 
 namespace supersafe::db {
 
@@ -58,6 +60,8 @@ class ReplacementLog {
   std::map<std::pair<uint64_t, Hash>, Bytes> replaced_;  // (number, replacement) -> pending preimage
 };
 
-std::vector<Finding> VerifyReplacementLog(const std::filesystem::path& file);
+// Reads the whole file without changing it and reports every record with a bad CRC or an unknown
+// type and a torn tail, with offsets.
+std::vector<Finding> VerifyReplacementLog(Env* env, const std::filesystem::path& file);
 
 }  // namespace supersafe::db

@@ -1,10 +1,5 @@
 #include "db/super_safe_db.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -317,6 +312,32 @@ std::vector<Problem> CheckLastGroup(const uint8_t* base, uint64_t seal) {
   return out;
 }
 
+// Every entry and group of the first `entries` entries on their own and against each other: types,
+// seals, CRCs, key order, and the Append rules across L1 numbers (Open and Verify).
+std::vector<Problem> CheckGroups(const uint8_t* base, uint64_t entries) {
+  std::vector<Problem> problems;
+  // The newest group seen for the current L1 number, and the one for the L1 number before it.
+  std::optional<GroupBytes> current, previous_key;
+  for (uint64_t i = 0; i < entries; ++i) {
+    const uint8_t* e = base + i * kEntry;
+    const uint64_t offset = i * kEntry;
+    CheckEntryAlone(e, offset, problems);
+    if (i > 0 && L1Of(e) < L1Of(e - kEntry)) problems.push_back(OutOfOrder(e - kEntry, offset - kEntry));
+    if (TypeOf(e) != layout::kTypeSeal) continue;
+    const size_t before = problems.size();
+    CheckGroup(base, i, problems);
+    const uint32_t count = SealCountOf(e);
+    if (problems.size() != before || count == 0 || count > i) continue;
+    const GroupBytes gb{e - count * kEntry, count};
+    if (current && L1Of(current->first) != L1Of(e)) previous_key = current;
+    if (previous_key) {
+      if (auto regression = CrossSafeRegression(*previous_key, gb)) problems.push_back({offset, *regression});
+    }
+    current = gb;
+  }
+  return problems;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The zero tail and torn writes in preallocated space (docs/db-format.md, "Preallocation and the
 // zero tail").
@@ -551,8 +572,9 @@ uint64_t FirstReached(uint64_t lo, uint64_t hi, double target, const ProbeFn& pr
 struct SuperSafeDB::Impl {
   std::unique_ptr<AppendFile> file;
   RecoveryReport recovery;
-  const uint8_t* base = nullptr;  // read-only shared mapping of the file
-  size_t mapped = 0;              // mapping length; may reach past the end of the file
+  std::unique_ptr<Mapping> mapping;  // read-only view of the file
+  const uint8_t* base = nullptr;     // mapping->data()
+  size_t mapped = 0;                 // mapping length; may reach past the end of the file
   uint64_t entries = 0;           // complete entries; when non-zero the last one is a seal
   // AppendBatch's buffer, kept to spare fresh pages per batch: the encoded groups (not
   // value-initialised; EncodeGroup writes every byte).
@@ -576,19 +598,13 @@ struct SuperSafeDB::Impl {
   static constexpr uint64_t kMaxSlotGroup = 0xFFF;
   static constexpr uint64_t kMaxSlotDelta = 0xFFFF;
 
-  ~Impl() {
-    if (base != nullptr) ::munmap(const_cast<uint8_t*>(base), mapped);
-  }
-
   // Makes the mapping cover `bytes`. Pages past the end of the file are never read.
   Status EnsureMapped(uint64_t bytes) {
     if (base != nullptr && bytes <= mapped) return Status::Ok();
     const size_t length = std::max<size_t>(size_t{64} << 20, std::bit_ceil(bytes * 2));
-    void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file->fd(), 0);
-    if (p == MAP_FAILED) return IOError("mmap " + file->path().string() + ": " + std::strerror(errno));
-    if (base != nullptr) ::munmap(const_cast<uint8_t*>(base), mapped);
-    base = static_cast<const uint8_t*>(p);
-    mapped = length;
+    SS_ASSIGN_OR_RETURN(mapping, file->raw().Map(0, length));
+    base = mapping->data();
+    mapped = mapping->length();
     return Status::Ok();
   }
 
@@ -892,19 +908,18 @@ SuperSafeDB::SuperSafeDB(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SuperSafeDB::~SuperSafeDB() = default;
 
 Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::path& dir, const OpenOptions& options) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(dir, ec);
-  if (status.type() == std::filesystem::file_type::not_found)
-    return IOError(dir.string() + ": directory does not exist");
-  if (ec) return IOError(dir.string() + ": " + ec.message());
-  if (!std::filesystem::is_directory(status)) return IOError(dir.string() + ": not a directory");
+  Env* env = EnvOr(options.env);
+  SS_ASSIGN_OR_RETURN(const FileType type, env->TypeOf(dir));
+  if (type == FileType::kNone) return IOError(dir.string() + ": directory does not exist");
+  if (type != FileType::kDirectory) return IOError(dir.string() + ": not a directory");
 
   auto impl = std::make_unique<Impl>();
-  SS_ASSIGN_OR_RETURN(impl->file, AppendFile::Open(dir / kFileName, options.crash, layout::kPreallocChunk));
+  SS_ASSIGN_OR_RETURN(impl->file, AppendFile::Open(env, dir / kFileName, layout::kPreallocChunk));
   const uint64_t size = impl->file->size();
   SS_RETURN_IF_ERROR(impl->EnsureMapped(size));
 
   Content content = AnalyzeFile(impl->base, size);
+  if (content.problems.empty()) content.problems = CheckGroups(impl->base, content.keep / kEntry);
   if (!content.problems.empty()) {
     std::sort(content.problems.begin(), content.problems.end());
     return Corruption(Describe(impl->file->path(), content.problems.front()));
@@ -926,7 +941,7 @@ Status SuperSafeDB::Append(const Group& group) { return AppendBatch(std::span<co
 
 Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   Impl& d = *impl_;
-  if (d.file->dead()) return IOError(d.file->path().string() + ": handle is dead after a simulated crash; reopen");
+  SS_RETURN_IF_ERROR(d.file->CheckAlive());
   auto context = [](const Group& g) { return "group for L1 block " + std::to_string(g.l1_number); };
   if (groups.empty()) return Status::Ok();
 
@@ -1014,7 +1029,7 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
 
 Status SuperSafeDB::TruncateFrom(uint64_t l1_number) {
   Impl& d = *impl_;
-  if (d.file->dead()) return IOError(d.file->path().string() + ": handle is dead after a simulated crash; reopen");
+  SS_RETURN_IF_ERROR(d.file->CheckAlive());
   const uint64_t keep = l1_number == 0 ? 0 : d.UpperBound(l1_number - 1);
   if (keep == d.entries) return Status::Ok();
   if (keep > 0) d.CheckStored(TypeOf(d.Entry(keep - 1)) == layout::kTypeSeal, keep - 1, "expected a seal");
@@ -1602,36 +1617,17 @@ void SuperSafeDB::MultiFirstLocalSafeAtLeast(std::span<const ChainL2Key> keys,
 // ---------------------------------------------------------------------------------------------
 // Verify
 
-std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
-  auto cannot = [&](const std::string& what) {
-    return std::vector<Finding>{{file, 0, what + ": " + std::strerror(errno)}};
-  };
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return cannot("cannot open");
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    auto out = cannot("cannot stat");
-    ::close(fd);
-    return out;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return {{file, 0, "not a regular file"}};
-  }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return {};
-  }
-  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  if (mapping == MAP_FAILED) {
-    auto out = cannot("cannot mmap");
-    ::close(fd);
-    return out;
-  }
-  ::close(fd);
-  ::madvise(mapping, size, MADV_SEQUENTIAL);
-  const auto* base = static_cast<const uint8_t*>(mapping);
+std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file) {
+  auto cannot = [&](const Status& s) { return std::vector<Finding>{{file, 0, s.ToString()}}; };
+  Result<Env::Opened> opened = env->Open(file, Env::OpenMode::kReadOnly);
+  if (!opened.ok()) return cannot(opened.status());
+  Result<uint64_t> file_size = opened->file->Size();
+  if (!file_size.ok()) return cannot(file_size.status());
+  const uint64_t size = *file_size;
+  if (size == 0) return {};
+  Result<std::unique_ptr<Mapping>> mapping = opened->file->Map(0, size);
+  if (!mapping.ok()) return cannot(mapping.status());
+  const uint8_t* base = (*mapping)->data();
 
   std::vector<Problem> problems;
   // As Open judges the end: the zero tail is no finding, a torn write is one finding for all of it.
@@ -1639,26 +1635,8 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
   const bool torn = content.problems.empty() && content.keep < content.end;
   const uint64_t checked = torn ? content.keep : content.end;
   problems = std::move(content.problems);
-  const uint64_t entries = checked / kEntry;
-  // The newest group seen for the current L1 number, and the one for the L1 number before it.
-  std::optional<GroupBytes> current, previous_key;
-  for (uint64_t i = 0; i < entries; ++i) {
-    const uint8_t* e = base + i * kEntry;
-    const uint64_t offset = i * kEntry;
-    CheckEntryAlone(e, offset, problems);
-    if (i > 0 && L1Of(e) < L1Of(e - kEntry)) problems.push_back(OutOfOrder(e - kEntry, offset - kEntry));
-    if (TypeOf(e) != layout::kTypeSeal) continue;
-    const size_t before = problems.size();
-    CheckGroup(base, i, problems);
-    const uint32_t count = SealCountOf(e);
-    if (problems.size() != before || count == 0 || count > i) continue;
-    const GroupBytes gb{e - count * kEntry, count};
-    if (current && L1Of(current->first) != L1Of(e)) previous_key = current;
-    if (previous_key) {
-      if (auto regression = CrossSafeRegression(*previous_key, gb)) problems.push_back({offset, *regression});
-    }
-    current = gb;
-  }
+  std::vector<Problem> groups = CheckGroups(base, checked / kEntry);
+  problems.insert(problems.end(), groups.begin(), groups.end());
   if (torn) {
     problems.push_back({content.keep, "torn write: the " + std::to_string(content.end - content.keep) +
                                           " bytes from here are not sealed whole (opening moves them to " +
@@ -1667,7 +1645,6 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
     Tail tail = AnalyzeTail(base, checked);
     problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
   }
-  ::munmap(mapping, size);
 
   std::sort(problems.begin(), problems.end());
   problems.erase(std::unique(problems.begin(), problems.end()), problems.end());
@@ -1677,26 +1654,14 @@ std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file) {
   return findings;
 }
 
-Result<uint64_t> SuperSafeContentSize(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IOError("open " + file.string() + ": " + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return IOError("stat " + file.string() + ": " + std::strerror(e));
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
+Result<uint64_t> SuperSafeContentSize(Env* env, const std::filesystem::path& file) {
+  SS_ASSIGN_OR_RETURN(Env::Opened opened, env->Open(file, Env::OpenMode::kReadOnly));
+  SS_ASSIGN_OR_RETURN(const uint64_t size, opened.file->Size());
   uint64_t end = size;
-  std::vector<uint8_t> block(64 << 10);
+  Bytes block(64 << 10);
   while (end > 0) {
     const uint64_t n = std::min<uint64_t>(block.size(), end);
-    const ssize_t r = ::pread(fd, block.data(), n, static_cast<off_t>(end - n));
-    if (r != static_cast<ssize_t>(n)) {
-      const int e = r < 0 ? errno : EIO;
-      ::close(fd);
-      return IOError("read " + file.string() + ": " + std::strerror(e));
-    }
+    SS_RETURN_IF_ERROR(opened.file->ReadAt(end - n, n, block.data()));
     uint64_t k = n;
     while (k > 0 && block[k - 1] == 0) --k;
     if (k > 0) {
@@ -1705,8 +1670,36 @@ Result<uint64_t> SuperSafeContentSize(const std::filesystem::path& file) {
     }
     end -= n;
   }
-  ::close(fd);
   return std::min(size, (end + kEntry - 1) / kEntry * kEntry);
+}
+
+Result<SuperSafeDump> DumpSuperSafeDB(Env* env, const std::filesystem::path& file) {
+  SuperSafeDump dump;
+  SS_ASSIGN_OR_RETURN(dump.content_end, SuperSafeContentSize(env, file));
+  SS_ASSIGN_OR_RETURN(const Bytes bytes, ReadWholeFile(env, file));
+  dump.file_size = bytes.size();
+  SS_CHECK(dump.content_end <= bytes.size(), "content end past the end of " + file.string());
+  const uint64_t whole = dump.content_end / kEntry * kEntry;
+  dump.partial_bytes = dump.content_end - whole;
+  for (uint64_t offset = 0; offset < whole; offset += kEntry) {
+    const uint8_t* e = bytes.data() + offset;
+    DumpedEntry d;
+    d.offset = offset;
+    d.type = TypeOf(e);
+    d.l1_number = L1Of(e);
+    std::memcpy(d.l1_hash.data(), e + layout::kL1Hash, HashPrefix::kSize);
+    if (d.type == layout::kTypeChain) {
+      d.kind = DumpedEntry::Kind::kChain;
+      DecodeChainEntry(e, d.chain);
+    } else if (d.type == layout::kTypeSeal) {
+      d.kind = DumpedEntry::Kind::kSeal;
+      d.seal_count = SealCountOf(e);
+      d.seal_crc = Load32(e + layout::kSealCrc);
+      d.l1_timestamp = Load64(e + layout::kSealTimestamp);
+    }
+    dump.entries.push_back(d);
+  }
+  return dump;
 }
 
 }  // namespace supersafe::db

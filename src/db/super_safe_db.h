@@ -9,11 +9,11 @@
 //
 // Thread-compatibility: one writer; const methods may run concurrently with each other.
 //
-// Reads go through a shared read-only mapping of the file. Open checks only the end of the file
-// (the last group in full, CRC included); lookups check the structure of what they read (entry
-// types, seal counts, keys) and stop the process, naming the file and offset, when the stored
-// bytes contradict the format. They do not recompute CRCs; VerifySuperSafeDB checks everything.
-// Nothing else may write or truncate the file while it is open.
+// Reads go through a read-only view of the file (File::Map). Open checks every group, CRCs
+// included (one sequential read of the file), so damage anywhere is refused before anything is
+// answered from it; lookups check the structure of what they read (entry types, seal counts,
+// keys) and stop the process, naming the file and offset, when the stored bytes contradict the
+// format. Nothing else may write or truncate the file while it is open.
 #pragma once
 
 #include <filesystem>
@@ -24,6 +24,7 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "db/database.h"
 #include "db/file.h"
 #include "db/super_safe_format.h"
 
@@ -47,15 +48,6 @@ struct Group {
   bool operator==(const Group&) const = default;
 };
 
-struct OpenOptions {
-  CrashSwitch* crash = nullptr;  // simulated torn writes (simulator and tests only)
-};
-
-// What recovery did on open.
-struct RecoveryReport {
-  uint64_t torn_bytes = 0;  // bytes moved to supersafe.db.broken
-};
-
 class SuperSafeDB {
  public:
   static constexpr const char* kFileName = "supersafe.db";
@@ -64,8 +56,8 @@ class SuperSafeDB {
   // the last nonzero byte (docs/db-format.md, "Preallocation and the zero tail"). A torn tail (a
   // partial entry, entries after the last seal, or a write that left zeros inside preallocated
   // space) is moved to supersafe.db.broken and truncated, zero tail and all. Corruption elsewhere (bad seal CRC, an
-  // out-of-order key, an unknown entry type) refuses to open with kCorruption naming file and
-  // offset. Opening does not scan the whole file.
+  // out-of-order key, an unknown entry type, a group that breaks the Append rules) refuses to open
+  // with kCorruption naming file and offset, and changes nothing. Opening reads the whole file once.
   // kIOError if `dir` does not exist (it is not created) or is not a directory, or the file cannot
   // be opened or mapped. Recovery and refusal rules: docs/db-format.md, "Recovery on open".
   static Result<std::unique_ptr<SuperSafeDB>> Open(const std::filesystem::path& dir, const OpenOptions& options = {});
@@ -74,12 +66,12 @@ class SuperSafeDB {
 
   // Appends one group durably. Errors (nothing written): kInvalidArgument if l1_number is below the
   // tip's, entries are not ascending by chain index, or flags have unknown bits. kIOError if the
-  // handle is dead after a simulated crash.
+  // handle is dead (an earlier write or sync failed); a failed write or sync kills the handle.
   // Also kInvalidArgument (nothing written): a group without entries, or one that drops a chain of,
   // or has a lower cross-safe number than, the newest group for the L1 number before its own (the
   // rule that keeps FirstCrossSafeAtLeast a binary search). Local-safe numbers may fall.
-  // A simulated crash (armed CrashSwitch) leaves a torn prefix on disk, returns kIOError, and every
-  // later write fails; reads keep answering from the groups before the crash.
+  // A failed write or sync leaves an unknown tail on disk (recovery judges it at the next Open),
+  // returns kIOError, and every later write fails; reads keep answering from the groups before it.
   Status Append(const Group& group);
   // Appends several groups with one fdatasync per 1 MiB of groups (catching up a backlog). The
   // groups are checked as successive Appends would check them; if any is rejected, nothing is
@@ -170,23 +162,39 @@ class SuperSafeDB {
   std::unique_ptr<Impl> impl_;
 };
 
-// A problem `supersafe db verify` reports.
-struct Finding {
-  std::filesystem::path file;
-  uint64_t offset = 0;
-  std::string what;
-};
-
 // Reads the whole file without changing it and reports every torn tail, bad CRC, out-of-order key,
 // unknown type or nonzero reserved byte. The zero tail of preallocation is no finding; the end of
 // the file is judged as Open judges it.
 // Also every group that is malformed (count, chain order, L1 block of its entries) or breaks the
 // Append rules (a chain dropped, a cross-safe number falling), sorted by offset. A file that cannot
 // be read is one finding at offset 0.
-std::vector<Finding> VerifySuperSafeDB(const std::filesystem::path& file);
+std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file);
 
 // The size of supersafe.db's content: the file size without the zero tail (the same rule as Open,
 // without its bound). kIOError if the file cannot be read.
-Result<uint64_t> SuperSafeContentSize(const std::filesystem::path& file);
+Result<uint64_t> SuperSafeContentSize(Env* env, const std::filesystem::path& file);
+
+// Every 90-byte entry of the file as stored, revisions and all, decoded without judging it
+// (`supersafe db dump`): what verification would say is VerifySuperSafeDB's job.
+struct DumpedEntry {
+  enum class Kind : uint8_t { kChain, kSeal, kUnknown };
+  Kind kind = Kind::kUnknown;
+  uint64_t offset = 0;
+  uint8_t type = 0;  // the type byte as stored
+  uint64_t l1_number = 0;
+  HashPrefix l1_hash;
+  ChainEntry chain;           // kChain
+  uint32_t seal_count = 0;    // kSeal
+  uint32_t seal_crc = 0;      // kSeal
+  uint64_t l1_timestamp = 0;  // kSeal
+};
+struct SuperSafeDump {
+  std::vector<DumpedEntry> entries;
+  uint64_t content_end = 0;  // SuperSafeContentSize
+  uint64_t file_size = 0;    // content, then the zero tail of preallocation
+  uint64_t partial_bytes = 0;  // a partial entry at the end of the content
+};
+// kIOError (or kNotFound) if the file cannot be read.
+Result<SuperSafeDump> DumpSuperSafeDB(Env* env, const std::filesystem::path& file);
 
 }  // namespace supersafe::db

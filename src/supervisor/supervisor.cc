@@ -71,10 +71,10 @@ struct Supervisor::Impl {
 
   // --- helpers ---
   Status Alive() const {
-    if (dead) return IOError("supervisor state was lost in a crash; reopen the data directory");
+    if (dead) return IOError("a database write failed, so the supervisor's state can no longer be trusted; reopen the data directory");
     return Status::Ok();
   }
-  // A failed write means a (simulated) crash: the in-memory state can no longer be trusted.
+  // A failed database write or sync: the in-memory state can no longer be trusted.
   Status Written(Status s) {
     if (!s.ok() && s.code() == Code::kIOError) dead = true;
     return s;
@@ -170,24 +170,24 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(const fs::path& datadir, co
     if (sources.chains.count(c.id) == 0 || sources.chains.at(c.id) == nullptr)
       return InvalidArgument("sources: no source for chain " + c.id.Decimal());
   }
-  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(datadir / "chains"));
+  db::Env* env = db::EnvOr(options.env);
+  SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(env, datadir / "chains"));
 
   auto impl = std::make_unique<Impl>();
   impl->datadir = datadir;
   impl->deps = deps;
   impl->sources = sources;
   impl->options = options;
-  db::OpenOptions safe_opts{options.safe_db_crash};
-  db::OpenOptions event_opts{options.events_db_crash};
-  SS_ASSIGN_OR_RETURN(impl->safe, db::SuperSafeDB::Open(datadir, safe_opts));
+  const db::OpenOptions db_options{env};
+  SS_ASSIGN_OR_RETURN(impl->safe, db::SuperSafeDB::Open(datadir, db_options));
   for (const ChainConfig& c : deps.chains) {
     fs::path dir = datadir / "chains" / c.id.Decimal();
-    SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(dir));
+    SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(env, dir));
     ChainState st;
     st.config = c;
     st.source = sources.chains.at(c.id);
-    SS_ASSIGN_OR_RETURN(st.events, db::EventDB::Open(dir / "events.db", c.id, event_opts));
-    SS_ASSIGN_OR_RETURN(st.replacements, db::ReplacementLog::Open(dir / "replacements.db", event_opts));
+    SS_ASSIGN_OR_RETURN(st.events, db::EventDB::Open(dir / "events.db", c.id, db_options));
+    SS_ASSIGN_OR_RETURN(st.replacements, db::ReplacementLog::Open(dir / "replacements.db", db_options));
     impl->chains.push_back(std::move(st));
   }
   SS_RETURN_IF_ERROR(impl->Initialize());

@@ -18,7 +18,7 @@
 #include "core/messages.h"
 #include "core/status.h"
 #include "core/types.h"
-#include "db/file.h"
+#include "db/env.h"
 
 namespace supersafe::supervisor {
 
@@ -63,8 +63,7 @@ struct Sources {
 };
 
 struct Options {
-  db::CrashSwitch* safe_db_crash = nullptr;    // simulated torn writes of supersafe.db
-  db::CrashSwitch* events_db_crash = nullptr;  // ... of the event-log DBs
+  db::Env* env = nullptr;  // the file system of the data directory; nullptr: db::Env::Posix()
 };
 
 enum class CrossSafeStatus : uint8_t { kAccept, kUnknown, kInvalid };
@@ -137,7 +136,8 @@ class Supervisor {
                                                   Sources sources, const Options& options = {});
   ~Supervisor();
 
-  // True after a simulated crash fired: the state is lost, the owner must reopen.
+  // True after a database write or sync failed: the state can no longer be trusted, the owner must
+  // reopen the data directory (a new process).
   bool dead() const;
 
   // --- op-node facing ---

@@ -26,7 +26,7 @@ want="want I/N" expect_usage_error --seeds 1 --shard 3
 want="1 <= I <= N" expect_usage_error --seeds 1 --shard 4/3
 want="want a whole number of zero or more, got '-1'" expect_usage_error --seeds -1
 want="want a whole number of zero or more, got '-5'" expect_usage_error --seeds 1 --seed-start -5
-TMPDIR="$work/missing" want="no temporary directory (TMPDIR)" expect_usage_error --seeds 1 --out "$work/failures"
+TMPDIR="$work/missing" want="no temporary directory (TMPDIR)" expect_usage_error --seeds 1 --disk posix --out "$work/failures"
 printf 'steps: 10\ncolour: red\n' > "$work/profile.yaml"
 want="colour: unknown key" expect_usage_error --seeds 1 --profile "$work/profile.yaml"
 echo "fuzz cli: ok"

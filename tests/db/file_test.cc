@@ -15,12 +15,12 @@ TEST(AppendFile, CreatingAFileSyncsItsDirectoryOnce) {
   testing::TempDir dir;
   const uint64_t before = DirectorySyncCount();
   {
-    auto f = AppendFile::Open(dir.path() / "x.db");
+    auto f = AppendFile::Open(Env::Posix(), dir.path() / "x.db");
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     ASSERT_TRUE((*f)->Append(ByteSpan(reinterpret_cast<const uint8_t*>("abcdef"), 6)).ok());
   }
   EXPECT_EQ(DirectorySyncCount(), before + 1);
-  auto again = AppendFile::Open(dir.path() / "x.db");
+  auto again = AppendFile::Open(Env::Posix(), dir.path() / "x.db");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->size(), 6u);
   EXPECT_EQ(DirectorySyncCount(), before + 1);
@@ -28,7 +28,7 @@ TEST(AppendFile, CreatingAFileSyncsItsDirectoryOnce) {
 
 TEST(AppendFile, MovingATornTailSyncsTheNewBrokenFile) {
   testing::TempDir dir;
-  auto f = AppendFile::Open(dir.path() / "x.db");
+  auto f = AppendFile::Open(Env::Posix(), dir.path() / "x.db");
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE((*f)->Append(ByteSpan(reinterpret_cast<const uint8_t*>("abcdef"), 6)).ok());
   const uint64_t before = DirectorySyncCount();
@@ -46,17 +46,17 @@ TEST(AppendFile, MovingATornTailSyncsTheNewBrokenFile) {
 TEST(CreateDirectoriesDurably, SyncsTheParentOfEveryDirectoryItCreates) {
   testing::TempDir dir;
   const uint64_t before = DirectorySyncCount();
-  ASSERT_TRUE(CreateDirectoriesDurably(dir.path() / "a" / "b" / "c").ok());
+  ASSERT_TRUE(CreateDirectoriesDurably(Env::Posix(), dir.path() / "a" / "b" / "c").ok());
   EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "a" / "b" / "c"));
   EXPECT_EQ(DirectorySyncCount(), before + 3);
-  ASSERT_TRUE(CreateDirectoriesDurably(dir.path() / "a" / "b" / "c").ok());
+  ASSERT_TRUE(CreateDirectoriesDurably(Env::Posix(), dir.path() / "a" / "b" / "c").ok());
   EXPECT_EQ(DirectorySyncCount(), before + 3);
 }
 
 TEST(CreateDirectoriesDurably, AFileInTheWayIsAnErrorNamingTheDirectory) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "plain") << "x";
-  Status s = CreateDirectoriesDurably(dir.path() / "plain" / "sub");
+  Status s = CreateDirectoriesDurably(Env::Posix(), dir.path() / "plain" / "sub");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find((dir.path() / "plain" / "sub").string()), std::string::npos) << s.message();
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "plain" / "sub"));

@@ -98,7 +98,7 @@ TEST(EventDBKill, AcknowledgedBlocksSurviveSigkill) {
     }
     if (latest) tip = latest->number;
   }
-  EXPECT_TRUE(VerifyEventDB(file).empty());
+  EXPECT_TRUE(VerifyEventDB(::supersafe::db::Env::Posix(), file).empty());
   std::printf("%llu blocks; %d kills left a torn tail, %d an unacknowledged complete block\n",
               static_cast<unsigned long long>(tip ? *tip + 1 : 0), rounds_with_torn_tail,
               rounds_with_unacknowledged_block);

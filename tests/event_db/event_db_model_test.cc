@@ -14,6 +14,7 @@
 #include "db/event_db.h"
 #include "db/event_db_format.h"
 #include "tests/event_db/event_db_test_util.h"
+#include "tests/crash_disk.h"
 
 namespace supersafe {
 // How RapidCheck prints a generated chain ID in a counterexample.
@@ -39,7 +40,7 @@ struct Sut {
   explicit Sut(ChainID chain) : chain_id(std::move(chain)), file(dir.path() / "events.db") { Reopen(); }
   void Reopen() {
     db.reset();
-    auto opened = EventDB::Open(file, chain_id, OpenOptions{.crash = &crash});
+    auto opened = EventDB::Open(file, chain_id, crash.options());
     RC_ASSERT(opened.ok());
     db = std::move(opened).value();
     db->SetMappedWindow(window);
@@ -49,7 +50,7 @@ struct Sut {
   ChainID chain_id;
   uint64_t window = 0;  // the mapped window (0: the whole file), kept across reopens
   std::filesystem::path file;
-  CrashSwitch crash;
+  ::supersafe::testing::CrashDisk crash;
   std::unique_ptr<EventDB> db;
 };
 
@@ -187,7 +188,7 @@ struct Clear : Command {
 struct Reopen : Command {
   void run(const Model& m, Sut& sut) const override {
     sut.db.reset();
-    RC_ASSERT(VerifyEventDB(sut.file).empty());
+    RC_ASSERT(VerifyEventDB(::supersafe::db::Env::Posix(), sut.file).empty());
     sut.Reopen();
     RC_ASSERT(sut.db->recovery().torn_bytes == 0u);
     ExpectSameTip(m, sut);

@@ -9,6 +9,7 @@
 #include "db/event_db.h"
 #include "db/event_db_format.h"
 #include "tests/event_db/event_db_test_util.h"
+#include "tests/crash_disk.h"
 
 namespace supersafe::db {
 namespace {
@@ -62,7 +63,7 @@ TEST(EventDBPrealloc, AppendsFillAPreallocatedChunkAndReopenFindsTheEnd) {
   EXPECT_EQ(db->recovery().torn_bytes, 0u);
   EXPECT_EQ(db->Latest(), ChainBlock(10, 5).ref);
   EXPECT_EQ(ReadFileBytes(file), bytes);
-  EXPECT_THAT(VerifyEventDB(file), IsEmpty());
+  EXPECT_THAT(VerifyEventDB(::supersafe::db::Env::Posix(), file), IsEmpty());
   ASSERT_TRUE(db->Append(ChainBlock(11, 5)).ok());
   db.reset();
   EXPECT_EQ(ContentBytes(file), Content(Blocks(1, 11)));
@@ -91,10 +92,10 @@ TEST(EventDBPrealloc, WritesHoldAtMostOneMebibyteAndTheFileGrowsByWholeChunks) {
   // at most kMaxWrite bytes) is torn, and its complete blocks stay.
   std::filesystem::remove(file);
   OpenOrDie(file).reset();
-  CrashSwitch crash;
+  ::supersafe::testing::CrashDisk crash;
   crash.Arm(SIZE_MAX);
   {
-    auto db = OpenOrDie(file, OpenOptions{.crash = &crash});
+    auto db = OpenOrDie(file, crash.options());
     ASSERT_EQ(db->AppendBatch(blocks).code(), Code::kIOError);
   }
   auto db = OpenOrDie(file);
@@ -107,7 +108,7 @@ TEST(EventDBPrealloc, WritesHoldAtMostOneMebibyteAndTheFileGrowsByWholeChunks) {
   ASSERT_TRUE(db->AppendBatch(std::span(blocks).subspan(kept, 600 - kept)).ok());
   db.reset();
   crash.Arm(SIZE_MAX);
-  db = OpenOrDie(file, OpenOptions{.crash = &crash});
+  db = OpenOrDie(file, crash.options());
   ASSERT_EQ(db->Append(big).code(), Code::kIOError);
   db.reset();
   db = OpenOrDie(file);
@@ -134,7 +135,7 @@ TEST(EventDBPrealloc, RewindAndClearLeaveNoStaleBytes) {
   std::vector<BlockRecord> expected = Blocks(1, 4);
   expected.push_back(fork);
   EXPECT_EQ(ContentBytes(file), Content(expected));
-  EXPECT_THAT(VerifyEventDB(file), IsEmpty());
+  EXPECT_THAT(VerifyEventDB(::supersafe::db::Env::Posix(), file), IsEmpty());
   ASSERT_TRUE(db->Clear().ok());
   EXPECT_EQ(ReadFileBytes(file), Content({}));
 }
@@ -145,7 +146,7 @@ TEST(EventDBPrealloc, AFileWithoutAZeroTailOpensUnchanged) {
   const auto file = dir.path() / "events.db";
   const Bytes old = Content(Blocks(1, 6));
   WriteFileBytes(file, old);
-  EXPECT_THAT(VerifyEventDB(file), IsEmpty());
+  EXPECT_THAT(VerifyEventDB(::supersafe::db::Env::Posix(), file), IsEmpty());
   auto db = OpenOrDie(file);
   EXPECT_EQ(db->Latest(), ChainBlock(6, 5).ref);
   EXPECT_EQ(ReadFileBytes(file), old);
@@ -185,7 +186,7 @@ TEST(EventDBPrealloc, ATornWriteWithAnAllZeroEntryIsRecovered) {
     const size_t keep = sound.size() + c.torn_from;
     const size_t end = TrimmedEnd(bytes, keep, bytes.size());
 
-    const auto findings = VerifyEventDB(file);
+    const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file);
     ASSERT_EQ(findings.size(), 1u);
     EXPECT_EQ(findings[0].offset, keep);
     EXPECT_THAT(findings[0].what, HasSubstr("torn tail: " + std::to_string(end - keep) + " bytes"));
@@ -195,7 +196,7 @@ TEST(EventDBPrealloc, ATornWriteWithAnAllZeroEntryIsRecovered) {
     EXPECT_EQ(ReadFileBytes(BrokenPath(file)),
               Bytes(bytes.begin() + static_cast<ptrdiff_t>(keep), bytes.begin() + static_cast<ptrdiff_t>(end)));
     EXPECT_EQ(db->Latest()->number, 3 + c.torn_from / block);
-    EXPECT_THAT(VerifyEventDB(file), IsEmpty());
+    EXPECT_THAT(VerifyEventDB(::supersafe::db::Env::Posix(), file), IsEmpty());
   }
 }
 
@@ -229,7 +230,7 @@ TEST(EventDBPrealloc, OtherDamageNearTheZeroTailIsRefused) {
     EXPECT_EQ(db.status().code(), Code::kCorruption);
     EXPECT_THAT(db.status().message(), HasSubstr(file.string() + ": corruption at offset " + std::to_string(c.named) +
                                                  ": " + c.message));
-    const auto findings = VerifyEventDB(file);
+    const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file);
     ASSERT_FALSE(findings.empty());
     EXPECT_EQ(findings[0].offset, c.named);
     EXPECT_FALSE(std::filesystem::exists(BrokenPath(file)));
@@ -250,7 +251,7 @@ TEST(EventDBPrealloc, AZeroEntryBeforeTheLastWriteIsCorruption) {
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(),
               HasSubstr("corruption at offset " + std::to_string(at - 5 * kEntrySize) + ": block body CRC mismatch"));
-  const auto findings = VerifyEventDB(file);
+  const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file);
   ASSERT_FALSE(findings.empty());
   EXPECT_EQ(findings[0].offset, at - 5 * kEntrySize);
   EXPECT_EQ(ReadFileBytes(file), bytes);
@@ -273,7 +274,7 @@ TEST(EventDBPrealloc, MoreZeroBytesThanPreallocationLeavesIsCorruption) {
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(content.size()) +
                                                ": the file ends in " + std::to_string(kMaxZeroTail + 1) +
                                                " zero bytes, more than preallocation leaves"));
-  const auto findings = VerifyEventDB(file);
+  const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].offset, content.size());
   EXPECT_EQ(ReadFileBytes(file), bytes);

@@ -12,6 +12,7 @@
 #include "db/event_db.h"
 #include "db/event_db_format.h"
 #include "tests/event_db/event_db_test_util.h"
+#include "tests/crash_disk.h"
 
 namespace supersafe::db {
 namespace {
@@ -46,7 +47,7 @@ TEST(EventDB, NewFileHoldsOnlyTheHeader) {
   EXPECT_EQ(db->Block(0).status().code(), Code::kNotFound);
   EXPECT_EQ(db->Contains(0, 0, Hash{}), Presence::kUnknown);
   db.reset();
-  EXPECT_TRUE(VerifyEventDB(file).empty());
+  EXPECT_TRUE(VerifyEventDB(::supersafe::db::Env::Posix(), file).empty());
   EXPECT_FALSE(OpenOrDie(file)->Latest().has_value());
 }
 
@@ -213,7 +214,7 @@ TEST(EventDB, ChecksumEntriesFollowTheLogs) {
     EXPECT_EQ(Hash::FromSpan(ByteSpan(e + kEntryHash, Hash::kSize)), want);
     EXPECT_EQ(e[kEntryHash], 0x03);
   }
-  EXPECT_TRUE(VerifyEventDB(file).empty());
+  EXPECT_TRUE(VerifyEventDB(::supersafe::db::Env::Posix(), file).empty());
 }
 
 TEST(EventDB, AMappedWindowAnswersAsTheWholeMapping) {
@@ -351,8 +352,8 @@ TEST(EventDB, ClearEmptiesDurably) {
 TEST(EventDB, SimulatedCrashStopsWritesUntilReopen) {
   TempDir dir;
   const auto file = dir.path() / "events.db";
-  CrashSwitch crash;
-  auto db = OpenOrDie(file, OpenOptions{.crash = &crash});
+  ::supersafe::testing::CrashDisk crash;
+  auto db = OpenOrDie(file, crash.options());
   ASSERT_TRUE(db->Append(ChainBlock(1, 4)).ok());
   crash.Arm(50);
   EXPECT_EQ(db->Append(ChainBlock(2, 4)).code(), Code::kIOError);
@@ -363,7 +364,7 @@ TEST(EventDB, SimulatedCrashStopsWritesUntilReopen) {
   EXPECT_EQ(*db->Logs(1), ChainBlock(1, 4).logs);
   db.reset();
 
-  db = OpenOrDie(file, OpenOptions{.crash = &crash});
+  db = OpenOrDie(file, crash.options());
   // The write went into preallocated space: the torn bytes end at the last nonzero one.
   const Bytes block2 = EncodedBytes({ChainBlock(2, 4)}, kChain);
   const size_t torn = TrimmedEnd(block2, 0, 50);
@@ -378,8 +379,8 @@ TEST(EventDB, TornBatchKeepsItsCompleteBlocks) {
   // A batch is one write: a crash leaves a prefix of it, whose complete blocks are sound and stay.
   TempDir dir;
   const auto file = dir.path() / "events.db";
-  CrashSwitch crash;
-  auto db = OpenOrDie(file, OpenOptions{.crash = &crash});
+  ::supersafe::testing::CrashDisk crash;
+  auto db = OpenOrDie(file, crash.options());
   const std::vector<BlockRecord> batch = {ChainBlock(1, 2), ChainBlock(2, 3), ChainBlock(3, 1)};
   crash.Arm(EncodedSize(batch[0]) + 7);
   EXPECT_EQ(db->AppendBatch(batch).code(), Code::kIOError);
@@ -406,7 +407,7 @@ TEST(EventDB, TornHeaderOfEveryLengthStartsOver) {
       const size_t kept = zero_tail ? TrimmedEnd(header, 0, len) : len;
       if (zero_tail) torn.resize(kPreallocChunk, 0);
       WriteFileBytes(file, torn);
-      const auto findings = VerifyEventDB(file);
+      const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file);
       ASSERT_EQ(findings.size(), 1u);
       EXPECT_EQ(findings[0].what, "torn file header: " + std::to_string(kept) + " bytes");
       auto db = OpenOrDie(file);
@@ -492,7 +493,7 @@ class EventDBSurgery : public ::testing::TestWithParam<size_t> {
     const auto [offset, what] = ParseRefusal(message);
     EXPECT_EQ(ReadFileBytes(file_), bytes) << "a refused open changed the file";
     EXPECT_FALSE(std::filesystem::exists(BrokenPath(file_)));
-    const auto findings = VerifyEventDB(file_);
+    const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file_);
     EXPECT_FALSE(findings.empty());
     if (!findings.empty()) {
       EXPECT_EQ(findings.front().offset, offset) << message << " / verify: " << findings.front().what;
@@ -509,7 +510,7 @@ class EventDBSurgery : public ::testing::TestWithParam<size_t> {
     EXPECT_EQ(db->recovery().torn_bytes, torn_bytes);
     EXPECT_EQ(db->Latest(), blocks_[keep - 1].ref);
     for (size_t i = 0; i < keep; ++i) EXPECT_EQ(*db->Logs(blocks_[i].ref.number), blocks_[i].logs);
-    EXPECT_TRUE(VerifyEventDB(file_).empty());
+    EXPECT_TRUE(VerifyEventDB(::supersafe::db::Env::Posix(), file_).empty());
     const uint64_t end = keep < offsets_.size() ? offsets_[keep] : pristine_.size();
     const Bytes content(pristine_.begin(), pristine_.begin() + static_cast<ptrdiff_t>(end));
     EXPECT_EQ(ContentBytes(file_), content);
@@ -547,7 +548,7 @@ TEST_P(EventDBSurgery, TailTruncatedByEveryLengthUpToABlock) {
     Write(cut_file);
     const bool whole = zero_tail_ > 0 && TrimmedEnd(pristine_, cut_file.size(), pristine_.size()) == cut_file.size();
     const uint64_t torn = whole || cut == last_size ? 0 : TornEnd(cut_file, last) - last;
-    const auto findings = VerifyEventDB(file_);
+    const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file_);
     if (torn == 0) {
       EXPECT_TRUE(findings.empty());
     } else {
@@ -574,13 +575,13 @@ TEST_P(EventDBSurgery, TornAppendOfEveryLength) {
     SCOPED_TRACE("torn " + std::to_string(torn));
     Write(pristine_);
     std::filesystem::remove(BrokenPath(file_));
-    CrashSwitch crash;
+    ::supersafe::testing::CrashDisk crash;
     crash.Arm(torn);
-    auto db = OpenOrDie(file_, OpenOptions{.crash = &crash});
+    auto db = OpenOrDie(file_, crash.options());
     ASSERT_EQ(db->Append(next).code(), Code::kIOError);
     db.reset();
     const bool whole = TrimmedEnd(encoded, torn, size) == torn;  // what was not written is zero anyway
-    const auto findings = VerifyEventDB(file_);
+    const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file_);
     if (whole) {
       EXPECT_TRUE(findings.empty());
       auto reopened = OpenOrDie(file_);
@@ -763,7 +764,7 @@ TEST_P(EventDBSurgery, VerifyReportsEveryFindingAndChangesNothing) {
   damaged[offsets_[2] + kCheckpointNumber] ^= 0x01;    // block 12: its checkpoint
   damaged.resize(damaged.size() - 1);                  // block 14: torn
   const Bytes written = Write(damaged);
-  const auto findings = VerifyEventDB(file_);
+  const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), file_);
   ASSERT_EQ(findings.size(), 3u);
   EXPECT_EQ(findings[0].offset, offsets_[1]);
   EXPECT_THAT(findings[0].what, HasSubstr("body CRC mismatch"));
@@ -779,7 +780,7 @@ TEST_P(EventDBSurgery, VerifyReportsEveryFindingAndChangesNothing) {
 
 TEST(EventDBVerify, ReportsAMissingFile) {
   TempDir dir;
-  const auto findings = VerifyEventDB(dir.path() / "absent.db");
+  const auto findings = VerifyEventDB(::supersafe::db::Env::Posix(), dir.path() / "absent.db");
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_THAT(findings[0].what, HasSubstr("cannot open"));
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "absent.db"));

@@ -70,10 +70,10 @@ class DatabaseCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
     events_file_ = dir_.path() / "chains" / kChain.Decimal() / "events.db";
-    auto events = db::EventDB::Open(events_file_, kChain);
+    auto events = db::EventDB::Open(events_file_, kChain, db::OpenOptions{&disk_});
     ASSERT_TRUE(events.ok()) << events.status().ToString();
     events_ = std::move(events).value();
-    auto safe = db::SuperSafeDB::Open(dir_.path());
+    auto safe = db::SuperSafeDB::Open(dir_.path(), db::OpenOptions{&disk_});
     ASSERT_TRUE(safe.ok()) << safe.status().ToString();
     safe_ = std::move(safe).value();
     AppendBlocks(0, 5);
@@ -88,17 +88,18 @@ class DatabaseCheckTest : public ::testing::Test {
   }
   // What the verifiers say about the whole files, in the check's order.
   std::vector<db::Finding> Whole() const {
-    auto findings = db::VerifySuperSafeDB(dir_.path() / db::SuperSafeDB::kFileName);
-    auto more = db::VerifyEventDB(events_file_);
+    auto findings = db::VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir_.path() / db::SuperSafeDB::kFileName);
+    auto more = db::VerifyEventDB(::supersafe::db::Env::Posix(), events_file_);
     findings.insert(findings.end(), more.begin(), more.end());
     return findings;
   }
 
   TempDir dir_;
+  FaultDisk disk_{db::Env::Posix(), 0};  // the databases write through it, so the check sees what they wrote
   fs::path events_file_;
   std::unique_ptr<db::EventDB> events_;
   std::unique_ptr<db::SuperSafeDB> safe_;
-  DatabaseCheck check_{dir_.path(), {kChain}};
+  DatabaseCheck check_{disk_, dir_.path(), {kChain}};
 };
 
 TEST_F(DatabaseCheckTest, AppendsAreCheckedAndSound) {
@@ -130,7 +131,7 @@ TEST_F(DatabaseCheckTest, DamageInNewBytesIsReportedAsTheVerifierReportsIt) {
 
 TEST_F(DatabaseCheckTest, SuperSafeDamageInNewBytesIsReportedAsTheVerifierReportsIt) {
   EXPECT_EQ(Show(check_.Step()), "");
-  const uint64_t end = *db::SuperSafeContentSize(dir_.path() / db::SuperSafeDB::kFileName);
+  const uint64_t end = *db::SuperSafeContentSize(::supersafe::db::Env::Posix(), dir_.path() / db::SuperSafeDB::kFileName);
   ASSERT_EQ(safe_->Append(MakeGroup(2)), Status::Ok());
   FlipByte(dir_.path() / db::SuperSafeDB::kFileName, end + 40);
   const std::vector<db::Finding> whole = Whole();

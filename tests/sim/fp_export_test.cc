@@ -272,17 +272,5 @@ TEST(FpExport, ErrorsNameTheGameOrOption) {
   }
 }
 
-// No usable temporary directory is an I/O error of the export, not an abort.
-TEST(FpExport, NoTemporaryDirectoryIsAnIOError) {
-  const char* old = std::getenv("TMPDIR");
-  const std::string saved = old ? old : "";
-  ::setenv("TMPDIR", "/nonexistent/supersafe-export-test", 1);
-  Status s = Internal("not run");
-  EXPECT_NO_THROW(s = ExportError(kWaiting, 128));
-  if (old) ::setenv("TMPDIR", saved.c_str(), 1);
-  else ::unsetenv("TMPDIR");
-  EXPECT_EQ(s.code(), Code::kIOError) << s.ToString();
-}
-
 }  // namespace
 }  // namespace supersafe::sim

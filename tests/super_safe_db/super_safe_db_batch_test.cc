@@ -321,9 +321,9 @@ TEST(SuperSafeDBBatchDeathTest, AShortOutputSpanStopsTheProcess) {
 // As the single-key lookups: bytes that contradict the format stop the process, naming the offset.
 TEST(SuperSafeDBBatchDeathTest, ABatchThatReadsDamageStopsTheProcess) {
   TempDir dir;
-  const size_t seal_of_3 = FiveGroupsWithTheSealOf3Damaged(dir);
+  std::unique_ptr<SuperSafeDB> db;
+  const size_t seal_of_3 = FiveGroupsWithTheSealOf3Damaged(dir, &db);
 
-  auto db = OpenOk(dir);
   const std::vector<uint64_t> keys = {5, 3};
   std::vector<Group> out(2);
   bool found[2];

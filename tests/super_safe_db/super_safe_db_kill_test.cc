@@ -18,6 +18,7 @@
 #include "db/super_safe_db.h"
 #include "db/super_safe_format.h"
 #include "tests/super_safe_db/test_util.h"
+#include "tests/crash_disk.h"
 
 namespace supersafe::db {
 namespace {
@@ -76,8 +77,8 @@ class Plan {
 // torn write armed for group `tear->first`, that Append fails and the child waits to be killed.
 [[noreturn]] void RunChild(const std::filesystem::path& dir, Plan plan, std::optional<std::pair<uint32_t, size_t>> tear,
                            int ack_fd) {
-  CrashSwitch crash;
-  auto db = SuperSafeDB::Open(dir, {&crash});
+  ::supersafe::testing::CrashDisk crash;
+  auto db = SuperSafeDB::Open(dir, crash.options());
   if (!db.ok()) _exit(2);
   for (uint32_t k = 0; k < kMaxAppends; ++k) {
     if (tear && tear->first == k) crash.Arm(tear->second);
@@ -190,7 +191,7 @@ TEST(SuperSafeDBKill, AcknowledgedGroupsSurviveSigkill) {
       EXPECT_LE(torn, tear->second);
     }
     db->reset();
-    EXPECT_TRUE(VerifySuperSafeDB(dir.db()).empty());
+    EXPECT_TRUE(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()).empty());
   }
   EXPECT_EQ(std::filesystem::exists(dir.broken()) ? std::filesystem::file_size(dir.broken()) : 0, broken_bytes);
   std::printf("%zu L1 blocks stored; %d rounds found a durable unreported group, %d a torn tail\n",

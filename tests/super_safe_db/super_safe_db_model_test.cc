@@ -17,6 +17,7 @@
 #include "db/super_safe_db.h"
 #include "db/super_safe_format.h"
 #include "tests/super_safe_db/test_util.h"
+#include "tests/crash_disk.h"
 
 namespace supersafe::db {
 namespace {
@@ -395,10 +396,10 @@ namespace {
 
 RC_GTEST_PROP(SuperSafeDBModel, MatchesAPlainVectorOfGroups, (const std::vector<Op>& ops)) {
   TempDir dir;
-  CrashSwitch crash;
+  ::supersafe::testing::CrashDisk crash;
   Model m;
   auto open = [&] {
-    auto db = SuperSafeDB::Open(dir.path(), {&crash});
+    auto db = SuperSafeDB::Open(dir.path(), crash.options());
     RC_ASSERT(db.ok());
     return std::move(db).value();
   };
@@ -449,7 +450,7 @@ RC_GTEST_PROP(SuperSafeDBModel, MatchesAPlainVectorOfGroups, (const std::vector<
         db = open();
         RC_ASSERT(db->recovery().torn_bytes == torn);
         saw_torn_tail |= torn > 0;
-        RC_ASSERT(VerifySuperSafeDB(dir.db()).empty());
+        RC_ASSERT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()).empty());
         break;
       }
       case Kind::kArmCrash:

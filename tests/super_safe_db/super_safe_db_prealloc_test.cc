@@ -63,7 +63,7 @@ TEST(SuperSafeDBPrealloc, AppendsFillAPreallocatedChunkAndReopenFindsTheEnd) {
   EXPECT_EQ(db->entry_count(), 40u);
   EXPECT_EQ(db->Last(), MakeGroup(10));
   EXPECT_EQ(ReadBytes(dir.db()), file);
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), IsEmpty());
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), IsEmpty());
   ASSERT_EQ(db->Append(MakeGroup(11)), Status::Ok());
   db.reset();
   db = OpenOk(dir);
@@ -117,7 +117,7 @@ TEST(SuperSafeDBPrealloc, TruncateThenReopenLeavesNoStaleBytes) {
   std::vector<Group> expected = Groups(1, 4);
   expected.push_back(revised);
   EXPECT_EQ(ContentBytes(dir.db()), Encode(expected));
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), IsEmpty());
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), IsEmpty());
 }
 
 // A file written before preallocation (no zero tail) opens unchanged; appends then preallocate.
@@ -125,7 +125,7 @@ TEST(SuperSafeDBPrealloc, AFileWithoutAZeroTailOpensUnchanged) {
   TempDir dir;
   const std::vector<uint8_t> old = Encode(Groups(1, 6));
   WriteBytes(dir.db(), old);
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), IsEmpty());
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), IsEmpty());
   auto db = OpenOk(dir);
   EXPECT_EQ(db->entry_count(), 24u);
   EXPECT_EQ(db->Last(), MakeGroup(6));
@@ -167,7 +167,7 @@ TEST(SuperSafeDBPrealloc, ATornGroupWithAnAllZeroEntryIsRecovered) {
     size_t end = file.size();  // the torn bytes end at the last nonzero one (the seal's timestamp)
     while (file[end - 1] == 0) --end;
 
-    auto findings = VerifySuperSafeDB(dir.db());
+    auto findings = VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db());
     ASSERT_EQ(findings.size(), 1u);
     EXPECT_EQ(findings[0].offset, keep);
     EXPECT_THAT(findings[0].what, HasSubstr("torn write"));
@@ -179,7 +179,7 @@ TEST(SuperSafeDBPrealloc, ATornGroupWithAnAllZeroEntryIsRecovered) {
               std::vector<uint8_t>(file.begin() + static_cast<ptrdiff_t>(keep),
                                    file.begin() + static_cast<ptrdiff_t>(end)));
     EXPECT_EQ(db->entry_count(), keep / kEntry);
-    EXPECT_THAT(VerifySuperSafeDB(dir.db()), IsEmpty());
+    EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), IsEmpty());
   }
 }
 
@@ -200,26 +200,27 @@ TEST(SuperSafeDBPrealloc, AFlippedByteInTheLastGroupWithoutAZeroEntryIsRefused) 
     EXPECT_EQ(db.status().code(), Code::kCorruption);
     EXPECT_THAT(db.status().message(),
                 HasSubstr(dir.db().string() + ": corruption at offset " + std::to_string(last_seal) + ": CRC mismatch"));
-    EXPECT_THAT(VerifySuperSafeDB(dir.db()), Contains(AllOf(Field(&Finding::offset, last_seal),
+    EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), Contains(AllOf(Field(&Finding::offset, last_seal),
                                                             Field(&Finding::what, HasSubstr("CRC mismatch")))));
     EXPECT_EQ(ReadBytes(dir.db()), file);
     EXPECT_FALSE(std::filesystem::exists(dir.broken()));
   }
 }
 
-// An all-zero entry further back than one write can reach is not a torn write: Open does not look
-// there (it reads only the end), Verify reports it.
+// An all-zero entry further back than one write can reach is not a torn write but damage: Verify
+// reports it, and Open (which checks every group) refuses the file, naming it, and changes nothing.
 TEST(SuperSafeDBPrealloc, AZeroEntryBeforeTheLastWriteIsNoTornWrite) {
   TempDir dir;
   std::vector<uint8_t> file = Encode(Groups(1, 3000));  // 1.08 MB
   std::fill(file.begin() + 4 * kEntry, file.begin() + 5 * kEntry, 0);
   file.resize(file.size() + 3000, 0);
   WriteBytes(dir.db(), file);
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), Contains(AllOf(Field(&Finding::offset, 4 * kEntry),
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), Contains(AllOf(Field(&Finding::offset, 4 * kEntry),
                                                           Field(&Finding::what, HasSubstr("unknown entry type 0x00")))));
-  auto db = OpenOk(dir);
-  EXPECT_EQ(db->recovery().torn_bytes, 0u);
-  EXPECT_EQ(db->Last(), MakeGroup(3000));
+  auto db = SuperSafeDB::Open(dir.path());
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::kCorruption);
+  EXPECT_THAT(db.status().message(), HasSubstr(dir.db().string() + ": corruption at offset "));
   EXPECT_EQ(ReadBytes(dir.db()), file);
 }
 
@@ -244,7 +245,7 @@ TEST(SuperSafeDBPrealloc, MoreZeroBytesThanPreallocationLeavesIsCorruption) {
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(content.size()) +
                                                ": the file ends in " + std::to_string(layout::kMaxZeroTail + 1) +
                                                " zero bytes, more than preallocation leaves"));
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), Contains(Field(&Finding::offset, content.size())));
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), Contains(Field(&Finding::offset, content.size())));
   EXPECT_EQ(ReadBytes(dir.db()), file);
 }
 

@@ -137,7 +137,7 @@ TEST_P(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) 
       torn_end = std::max(torn_end, boundary);
     }
 
-    auto findings = VerifySuperSafeDB(dir.db());
+    auto findings = VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db());
     if (boundary >= torn_end) {
       EXPECT_THAT(findings, ::testing::IsEmpty());
     } else {
@@ -161,7 +161,7 @@ TEST_P(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) 
       EXPECT_EQ(ContentBytes(dir.db()), kept);
       EXPECT_FALSE(std::filesystem::exists(dir.broken()));
     }
-    EXPECT_THAT(VerifySuperSafeDB(dir.db()), ::testing::IsEmpty());
+    EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), ::testing::IsEmpty());
   }
 }
 
@@ -172,7 +172,7 @@ void ExpectCaught(const std::vector<uint8_t>& damaged, size_t group) {
   TempDir dir;
   const std::vector<uint8_t> file = WriteDb(dir, damaged);
 
-  auto findings = VerifySuperSafeDB(dir.db());
+  auto findings = VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db());
   EXPECT_TRUE(std::any_of(findings.begin(), findings.end(),
                           [&](const Finding& f) { return f.offset >= start && f.offset < end; }))
       << "no finding in [" << start << ", " << end << ")";
@@ -222,7 +222,7 @@ TEST_P(SuperSafeDBSurgery, ABrokenSealCrcIsCorruption) {
     ExpectCaught(damaged, group);
     TempDir dir;
     WriteDb(dir, damaged);
-    EXPECT_THAT(VerifySuperSafeDB(dir.db()),
+    EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()),
                 Contains(AllOf(Field(&Finding::offset, seal), Field(&Finding::what, HasSubstr("CRC mismatch")))));
   }
   TempDir dir;
@@ -269,7 +269,7 @@ TEST_P(SuperSafeDBSurgery, GroupsOutOfKeyOrderAreCorruption) {
     const size_t seal_of_8 = ref.ranges[2].first + (ref.ranges[3].second - ref.ranges[3].first) - kEntry;
     TempDir dir;
     WriteDb(dir, damaged);
-    EXPECT_THAT(VerifySuperSafeDB(dir.db()),
+    EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()),
                 Contains(AllOf(Field(&Finding::offset, seal_of_8), Field(&Finding::what, HasSubstr("out-of-order key")))));
   }
   // The last two swapped: Open sees it.
@@ -282,7 +282,7 @@ TEST_P(SuperSafeDBSurgery, GroupsOutOfKeyOrderAreCorruption) {
     ASSERT_FALSE(db.ok());
     EXPECT_THAT(db.status().message(),
                 HasSubstr("corruption at offset " + std::to_string(seal_of_9) + ": out-of-order key: L1 number 9"));
-    EXPECT_THAT(VerifySuperSafeDB(dir.db()), Contains(Field(&Finding::offset, seal_of_9)));
+    EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), Contains(Field(&Finding::offset, seal_of_9)));
     EXPECT_EQ(ReadBytes(dir.db()), file);
   }
 }
@@ -310,7 +310,7 @@ TEST_P(SuperSafeDBSurgery, AMissingSealIsCorruption) {
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(seal - kEntry) +
                                                ": the entry before the group"));
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), Contains(Field(&Finding::offset, seal - kEntry)));
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), Contains(Field(&Finding::offset, seal - kEntry)));
 }
 
 // Unsealed entries that cannot be one torn group are damage, not a torn write.
@@ -331,7 +331,7 @@ TEST_P(SuperSafeDBSurgery, AnUnsealedTailThatIsNoTornGroupIsCorruption) {
   auto db = SuperSafeDB::Open(dir.path());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(first_of_11)));
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()),
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()),
               Contains(AllOf(Field(&Finding::offset, first_of_11), Field(&Finding::what, HasSubstr("different L1 blocks")))));
   EXPECT_EQ(ReadBytes(dir.db()), file);
 }

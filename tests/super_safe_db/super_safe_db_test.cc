@@ -9,6 +9,7 @@
 #include "db/super_safe_db.h"
 #include "db/super_safe_format.h"
 #include "tests/super_safe_db/test_util.h"
+#include "tests/crash_disk.h"
 
 namespace supersafe::db {
 namespace {
@@ -201,7 +202,7 @@ TEST(SuperSafeDB, AppendBatchWritesTheDocumentedBytesWhateverCameBefore) {
     want.insert(want.end(), b.begin(), b.end());
   }
   EXPECT_EQ(ContentBytes(dir.db()), want);
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), ::testing::IsEmpty());
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), ::testing::IsEmpty());
 }
 
 // The first bad group of a batch is the one reported, whichever check rejects a later one.
@@ -228,8 +229,8 @@ TEST(SuperSafeDB, AppendBatchReportsItsFirstBadGroup) {
 // A crash switch armed once fires on the first write: a batch that tore was one write.
 TEST(SuperSafeDB, AppendBatchIsOneWrite) {
   TempDir dir;
-  CrashSwitch crash;
-  auto db = OpenOk(dir, {&crash});
+  ::supersafe::testing::CrashDisk crash;
+  auto db = OpenOk(dir, crash.options());
   std::vector<Group> batch = {MakeGroup(1), MakeGroup(2), MakeGroup(3)};
   // Group 1 whole, then 9 bytes of group 2: a type byte and an L1 number ending in a nonzero byte
   // (zero bytes at the end of a torn write cannot be told from the preallocated zeros after it).
@@ -238,7 +239,7 @@ TEST(SuperSafeDB, AppendBatchIsOneWrite) {
   EXPECT_EQ(db->AppendBatch(batch).code(), Code::kIOError);
   EXPECT_FALSE(crash.armed());
   db.reset();
-  db = OpenOk(dir, {&crash});
+  db = OpenOk(dir, crash.options());
   EXPECT_EQ(db->recovery().torn_bytes, 9u);
   EXPECT_EQ(db->Last(), MakeGroup(1));
   EXPECT_EQ(db->entry_count(), 4u);
@@ -482,8 +483,8 @@ TEST(SuperSafeDB, LookupsIntoACallersGroupReuseItsStorage) {
 
 TEST(SuperSafeDB, ASimulatedCrashKillsTheHandleAndReopeningRecovers) {
   TempDir dir;
-  CrashSwitch crash;
-  auto db = OpenOk(dir, {&crash});
+  ::supersafe::testing::CrashDisk crash;
+  auto db = OpenOk(dir, crash.options());
   ASSERT_EQ(db->Append(MakeGroup(1)), Status::Ok());
   const auto acknowledged = ContentBytes(dir.db());
   crash.Arm(99);  // a chain entry and 9 bytes of the next, the last of them nonzero
@@ -501,7 +502,7 @@ TEST(SuperSafeDB, ASimulatedCrashKillsTheHandleAndReopeningRecovers) {
   torn.resize(acknowledged.size() + 99);
 
   db.reset();
-  db = OpenOk(dir, {&crash});
+  db = OpenOk(dir, crash.options());
   EXPECT_EQ(db->recovery().torn_bytes, 99u);
   EXPECT_EQ(ReadBytes(dir.db()), acknowledged);  // the zero tail is cut too
   EXPECT_EQ(ReadBytes(dir.broken()), std::vector<uint8_t>(torn.begin() + acknowledged.size(), torn.end()));
@@ -546,22 +547,22 @@ TEST(SuperSafeDB, VerifyReportsNothingOnAHealthyFileAndNamesAMissingOne) {
     for (uint64_t l1 = 1; l1 < 50; ++l1) ASSERT_EQ(db->Append(MakeGroup(l1, 1 + l1 / 16)), Status::Ok());
     ASSERT_EQ(db->Append(MakeGroup(49, 4, 1)), Status::Ok());
   }
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()), ::testing::IsEmpty());
-  auto missing = VerifySuperSafeDB(dir.path() / "absent.db");
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), ::testing::IsEmpty());
+  auto missing = VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.path() / "absent.db");
   ASSERT_EQ(missing.size(), 1u);
-  EXPECT_THAT(missing[0].what, HasSubstr("cannot open"));
+  EXPECT_THAT(missing[0].what, HasSubstr("no such file"));
 }
 
 // Open reads only the end of the file: damage in the middle is Verify's to find. A lookup that
 // reads structurally impossible bytes stops the process, naming the offset.
 TEST(SuperSafeDBDeathTest, ALookupThatReadsDamageStopsTheProcess) {
   TempDir dir;
-  const size_t seal_of_3 = FiveGroupsWithTheSealOf3Damaged(dir);
+  std::unique_ptr<SuperSafeDB> db;
+  const size_t seal_of_3 = FiveGroupsWithTheSealOf3Damaged(dir, &db);
 
-  auto db = OpenOk(dir);
   EXPECT_EQ(db->At(5), MakeGroup(5));
   EXPECT_DEATH((void)db->At(3), "corruption at offset " + std::to_string(seal_of_3));
-  EXPECT_THAT(VerifySuperSafeDB(dir.db()),
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()),
               Contains(AllOf(Field(&Finding::offset, seal_of_3), Field(&Finding::what, HasSubstr("unknown entry type 0x07")))));
 }
 

@@ -2,6 +2,9 @@
 // access for byte surgery.
 #pragma once
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <stdlib.h>
 
 #include <algorithm>
@@ -156,17 +159,18 @@ inline void WriteBytes(const std::filesystem::path& p, const std::vector<uint8_t
   SS_CHECK(out.good(), "writing " + p.string() + " failed");
 }
 
-// Writes groups for L1 1..5 (3 chains each) into `dir`, then overwrites the type byte of L1 3's seal
-// with an unknown type; returns that seal's offset. Open still succeeds (it reads only the end).
-inline size_t FiveGroupsWithTheSealOf3Damaged(const TempDir& dir) {
-  {
-    auto db = OpenOk(dir);
-    for (uint64_t l1 = 1; l1 <= 5; ++l1) SS_CHECK(db->Append(MakeGroup(l1)).ok(), "append");
-  }
-  auto bytes = ReadBytes(dir.db());
+// Writes groups for L1 1..5 (3 chains each) into `dir` with `*db` open, then, under the open
+// database, overwrites the type byte of L1 3's seal with an unknown type (Open would refuse the
+// file: it checks every group); returns that seal's offset.
+inline size_t FiveGroupsWithTheSealOf3Damaged(const TempDir& dir, std::unique_ptr<SuperSafeDB>* db) {
+  *db = OpenOk(dir);
+  for (uint64_t l1 = 1; l1 <= 5; ++l1) SS_CHECK((*db)->Append(MakeGroup(l1)).ok(), "append");
   const size_t seal_of_3 = (3 * 4 - 1) * super_safe_format::kEntrySize;
-  bytes[seal_of_3 + super_safe_format::kType] = 0x07;
-  WriteBytes(dir.db(), bytes);
+  const int fd = ::open(dir.db().c_str(), O_WRONLY | O_CLOEXEC);
+  const uint8_t type = 0x07;
+  SS_CHECK(fd >= 0 && ::pwrite(fd, &type, 1, static_cast<off_t>(seal_of_3 + super_safe_format::kType)) == 1,
+           "damaging the seal of L1 3");
+  ::close(fd);
   return seal_of_3;
 }
 
