@@ -3,6 +3,8 @@
 //   --dependency-set FILE     {"dependencies": {"<chainID>": {...}}, "overrideMessageExpiryWindow": N}
 //   --rollup-config-set FILE  {"<chainID>": {"genesis": {"l1": BlockID, "l2": BlockID, "l2_time": u64},
 //                                            "block_time": u64, "interop_time": u64}}
+//   --rollup-config-paths GLOB  op-node rollup.json files as they are: the same fields at the top
+//                               level of each file, the chain ID in "l2_chain_id"
 //
 // Chain IDs are decimal or 0x-hex strings. Every error is kInvalidArgument naming the file and the
 // JSON path of the bad value. Fields not listed are ignored (op-supervisor's files carry more).
@@ -35,6 +37,13 @@ struct RollupConfig {
 
 Result<DependencyFile> ParseDependencySet(const std::string& text, const std::string& file);
 Result<std::map<ChainID, RollupConfig>> ParseRollupConfigSet(const std::string& text, const std::string& file);
+// One op-node rollup.json: its l2_chain_id (a JSON integer below 2^64, or a decimal or 0x-hex
+// string) and its rollup config.
+Result<std::pair<ChainID, RollupConfig>> ParseOpNodeRollupConfig(const std::string& text, const std::string& file);
+// Every file matching the glob `pattern` (POSIX glob: *, ?, [...]), parsed as an op-node
+// rollup.json. kInvalidArgument when nothing matches, a file does not parse, or two files name
+// the same chain.
+Result<std::map<ChainID, RollupConfig>> LoadRollupConfigPaths(const std::string& pattern);
 // The whole file; kInvalidArgument naming it when it cannot be read.
 Result<std::string> ReadTextFile(const std::filesystem::path& file, const std::string& what);
 

@@ -12,15 +12,31 @@
 
 namespace supersafe::daemon {
 
-Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, std::function<void(const std::string&)> log) {
+namespace {
+
+Result<std::map<ChainID, RollupConfig>> LoadRollups(const DaemonConfig& config) {
+  const bool set = !config.rollup_config_set.empty(), paths = !config.rollup_config_paths.empty();
+  if (set == paths)
+    return InvalidArgument(set ? "--rollup-config-set and --rollup-config-paths: give only one of them"
+                               : "give --rollup-config-set FILE or --rollup-config-paths GLOB");
+  if (paths) return LoadRollupConfigPaths(config.rollup_config_paths);
+  SS_ASSIGN_OR_RETURN(std::string text, ReadTextFile(config.rollup_config_set, "--rollup-config-set"));
+  return ParseRollupConfigSet(text, config.rollup_config_set.filename().string());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn log) {
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_ = config;
   d->log_ = std::move(log);
+  if (d->config_.server.version.empty()) d->config_.server.version = Version();
 
   SS_ASSIGN_OR_RETURN(std::string deps_text, ReadTextFile(config.dependency_set, "--dependency-set"));
   SS_ASSIGN_OR_RETURN(DependencyFile deps, ParseDependencySet(deps_text, config.dependency_set.filename().string()));
-  SS_ASSIGN_OR_RETURN(std::string rollup_text, ReadTextFile(config.rollup_config_set, "--rollup-config-set"));
-  SS_ASSIGN_OR_RETURN(auto rollups, ParseRollupConfigSet(rollup_text, config.rollup_config_set.filename().string()));
+  SS_ASSIGN_OR_RETURN(auto rollups, LoadRollups(config));
+  if (config.enable_admin && !config.admin_jwt_secret)
+    return InvalidArgument("--rpc.enable-admin: the admin methods need --admin-jwt-secret FILE (callers sign HS256 JWTs with it)");
   if (config.admin_jwt_secret) {
     SS_ASSIGN_OR_RETURN(JwtSecret secret, ReadJwtSecret(*config.admin_jwt_secret));
     d->config_.server.jwt = secret;
@@ -64,10 +80,19 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, std::f
   auto core = supervisor::Supervisor::Open(config.datadir, set, sources);
   if (!core.ok()) return core.status().WithContext(datadir);
   d->core_ = std::move(core).value();
-  d->dispatcher_ = std::make_unique<rpc::Dispatcher>(*d->core_, d->core_mu_);
+  rpc::Dispatcher::Options dispatch;
+  dispatch.version = d->config_.server.version;
+  d->dispatcher_ = std::make_unique<rpc::Dispatcher>(*d->core_, d->core_mu_, dispatch);
   SS_ASSIGN_OR_RETURN(d->server_, Server::Start(d->config_.server, *d->core_, d->core_mu_, *d->dispatcher_));
-  d->log_("serving JSON-RPC on " + config.server.addr + ":" + std::to_string(d->server_->port()) + " for " +
-          std::to_string(set.chains.size()) + " chains; data directory " + config.datadir.string());
+  if (config.metrics.enabled) {
+    SS_ASSIGN_OR_RETURN(d->metrics_server_,
+                        MetricsServer::Start(config.metrics.addr, config.metrics.port, d->config_.server,
+                                             [s = d->server_.get()] { return s->RenderMetrics(); }));
+    d->log_(LogLevel::kInfo, "serving metrics on " + config.metrics.addr + ":" + std::to_string(d->metrics_server_->port()));
+  }
+  d->log_(LogLevel::kInfo, "serving JSON-RPC on " + config.server.addr + ":" + std::to_string(d->server_->port()) +
+                               " for " + std::to_string(set.chains.size()) + " chains; data directory " +
+                               config.datadir.string() + "; version " + d->config_.server.version);
   if (config.poll_interval.count() > 0) d->poller_ = std::thread([p = d.get()] { p->PollLoop(); });
   return d;
 }
@@ -81,6 +106,7 @@ void Daemon::Stop() {
   }
   stop_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
+  metrics_server_.reset();  // it renders through server_
   if (server_) server_->Stop();
   server_.reset();
   {
@@ -105,7 +131,7 @@ void Daemon::Note(const std::string& key, const Status& s) {
   std::string now = s.ok() ? "" : s.ToString();
   std::string& last = last_note_[key];
   if (now == last) return;
-  log_(key + (s.ok() ? ": ok again" : ": " + now));
+  log_(s.ok() ? LogLevel::kInfo : LogLevel::kWarn, key + (s.ok() ? ": ok again" : ": " + now));
   last = now;
 }
 

@@ -2,10 +2,11 @@
 // served over HTTP JSON-RPC (docs/rpc.md).
 //
 // Start() does everything that can fail at startup, in order, and stops at the first error with a
-// message naming the flag or file: read and check the dependency set and rollup configs, check
-// the upstream URLs, fetch and check the genesis L1 block(s), lock and open the data directory
-// (<datadir>/LOCK, held while the daemon runs; supersafe.db and chains/<id>/events.db as the
-// simulator's supervisor keeps them), bind the RPC address, then start the poll loop.
+// message naming the flag or file: read and check the dependency set and rollup configs (one
+// rollup-config-set file, or op-node rollup.json files by glob), check the upstream URLs, fetch
+// and check the genesis L1 block(s), lock and open the data directory (<datadir>/LOCK, held while
+// the daemon runs; supersafe.db and chains/<id>/events.db as the simulator's supervisor keeps
+// them), bind the RPC address and, when enabled, the metrics address, then start the poll loop.
 //
 // Concurrency contract: one mutex (`core_mu`) guards the core. The HTTP workers (through the
 // dispatcher), /metrics, /healthz and the poll loop each hold it for one core call at a time; the
@@ -27,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "daemon/log.h"
 #include "daemon/server.h"
 #include "daemon/upstream.h"
 #include "rpc/dispatcher.h"
@@ -37,23 +39,37 @@ namespace supersafe::daemon {
 struct DaemonConfig {
   std::filesystem::path datadir;
   std::filesystem::path dependency_set;
+  // Exactly one of the two: a rollup-config-set file, or a glob of op-node rollup.json files.
   std::filesystem::path rollup_config_set;
+  std::string rollup_config_paths;
   std::optional<std::filesystem::path> admin_jwt_secret;
+  // --rpc.enable-admin: asks for the admin methods; they need admin_jwt_secret (a secret alone
+  // enables them too, as before the flag existed).
+  bool enable_admin = false;
+  struct Metrics {
+    bool enabled = false;  // a separate metrics server (op-service's --metrics.*)
+    std::string addr = "127.0.0.1";
+    int port = 7300;  // 0: any free port (see Daemon::metrics_port())
+  } metrics;
   std::string l1_rpc;
   std::map<ChainID, std::string> l2_rpc;
-  ServerOptions server;  // `jwt` is filled from admin_jwt_secret
+  ServerOptions server;  // `jwt` is filled from admin_jwt_secret; an empty `version` from Version()
   std::chrono::milliseconds poll_interval{2000};  // 0: no poll loop
   std::chrono::milliseconds upstream_timeout{10000};
   uint64_t index_step = 1000;  // most unsafe blocks indexed per chain per poll
 };
 
+// Receives one message per event with its level: startup and recovery (info), upstream trouble
+// (warn); it must be thread-safe.
+using LogFn = std::function<void(LogLevel, const std::string&)>;
+
 class Daemon {
  public:
-  // `log` receives one line per event (startup, upstream trouble, shutdown); it must be thread-safe.
-  static Result<std::unique_ptr<Daemon>> Start(const DaemonConfig& config, std::function<void(const std::string&)> log);
+  static Result<std::unique_ptr<Daemon>> Start(const DaemonConfig& config, LogFn log);
   ~Daemon();  // Stop()
 
   int port() const { return server_->port(); }
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   // Stops the poll loop and the server (in-flight requests finish), then closes the data
   // directory. Idempotent.
   void Stop();
@@ -66,7 +82,7 @@ class Daemon {
   void Note(const std::string& key, const Status& s);
 
   DaemonConfig config_;
-  std::function<void(const std::string&)> log_;
+  LogFn log_;
   std::unique_ptr<L1Client> l1_;
   std::map<ChainID, std::unique_ptr<L2Client>> l2_;
   int lock_fd_ = -1;  // flock on <datadir>/LOCK while the daemon runs
@@ -74,6 +90,7 @@ class Daemon {
   std::unique_ptr<supervisor::Supervisor> core_;
   std::unique_ptr<rpc::Dispatcher> dispatcher_;
   std::unique_ptr<Server> server_;
+  std::unique_ptr<MetricsServer> metrics_server_;
   std::thread poller_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -138,59 +138,85 @@ std::string PathLabel(const std::string& path) {
   return "other";
 }
 
+
+// Binds `http` to addr:port (0: any free port) and serves it on `thread`; returns the port.
+// SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second daemon share
+// the port instead of failing to start.
+Result<int> BindAndServe(httplib::Server& http, const ServerOptions& options, const std::string& addr, int port,
+                         const std::string& what, std::thread& thread) {
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  http.set_tcp_nodelay(true);
+  http.set_payload_max_length(options.max_body);
+  http.set_read_timeout(options.io_timeout.count(), 0);
+  http.set_write_timeout(options.io_timeout.count(), 0);
+  http.set_keep_alive_timeout(options.keep_alive.count());
+  const std::string where = addr + ":" + std::to_string(port);
+  int bound = port;
+  if (port == 0) {
+    bound = http.bind_to_any_port(addr);
+    if (bound < 0) return InvalidArgument(what + " address " + addr + ": cannot listen on any port");
+  } else {
+    if (port < 0 || port > 65535) return InvalidArgument(what + " port " + std::to_string(port) + ": out of range");
+    if (!http.bind_to_port(addr, port))
+      return InvalidArgument(what + " address " + where + ": cannot listen (port in use or address not local)");
+  }
+  auto returned = std::make_shared<std::atomic<bool>>(false);
+  thread = std::thread([srv = &http, returned] {
+    srv->listen_after_bind();
+    *returned = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs: wait for it, so Stop() always stops.
+  while (!http.is_running() && !*returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (*returned) {
+    thread.join();
+    return Internal(what + " address " + where + ": the server stopped right after it started");
+  }
+  return bound;
+}
+
+void StopServing(std::unique_ptr<httplib::Server>& http, std::thread& thread) {
+  if (!http) return;
+  http->stop();
+  if (thread.joinable()) thread.join();
+  http.reset();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, supervisor::Supervisor& core,
                                               std::mutex& core_mu, rpc::Dispatcher& dispatcher) {
   std::unique_ptr<Server> s(new Server());
   s->options_ = options;
+  s->core_ = &core;
+  s->core_mu_ = &core_mu;
+  s->metrics_ = std::make_unique<Metrics>(options.version);
   s->http_ = std::make_unique<DeadlineServer>(options);
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second daemon share
-  // the port instead of failing to start.
-  s->http_->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  s->http_->set_tcp_nodelay(true);
-  s->http_->set_payload_max_length(options.max_body);
-  s->http_->set_read_timeout(options.io_timeout.count(), 0);
-  s->http_->set_write_timeout(options.io_timeout.count(), 0);
-  s->http_->set_keep_alive_timeout(options.keep_alive.count());
-  s->Install(core, core_mu, dispatcher);
-  const std::string where = options.addr + ":" + std::to_string(options.port);
-  if (options.port == 0) {
-    s->port_ = s->http_->bind_to_any_port(options.addr);
-    if (s->port_ < 0) return InvalidArgument("rpc address " + options.addr + ": cannot listen on any port");
-  } else {
-    if (options.port < 0 || options.port > 65535) return InvalidArgument("rpc port " + std::to_string(options.port) + ": out of range");
-    if (!s->http_->bind_to_port(options.addr, options.port))
-      return InvalidArgument("rpc address " + where + ": cannot listen (port in use or address not local)");
-    s->port_ = options.port;
-  }
-  auto returned = std::make_shared<std::atomic<bool>>(false);
-  s->thread_ = std::thread([srv = s->http_.get(), returned] {
-    srv->listen_after_bind();
-    *returned = true;
-  });
-  // httplib's stop() does nothing until the accept loop runs: wait for it, so Stop() always stops.
-  while (!s->http_->is_running() && !*returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (*returned) return Internal("rpc address " + where + ": the server stopped right after it started");
+  s->Install(dispatcher);
+  SS_ASSIGN_OR_RETURN(s->port_, BindAndServe(*s->http_, options, options.addr, options.port, "rpc", s->thread_));
   return s;
 }
 
 Server::~Server() { Stop(); }
 
-void Server::Stop() {
-  if (!http_) return;
-  http_->stop();
-  if (thread_.joinable()) thread_.join();
-  http_.reset();
+void Server::Stop() { StopServing(http_, thread_); }
+
+std::string Server::RenderMetrics() {
+  std::map<ChainID, supervisor::Heads> heads;
+  {
+    std::lock_guard<std::mutex> g(*core_mu_);
+    for (const auto& c : core_->dependency_set().chains)
+      if (auto h = core_->HeadsOf(c.id); h.ok()) heads[c.id] = *h;
+  }
+  return metrics_->Render(heads);
 }
 
-void Server::Install(supervisor::Supervisor& core, std::mutex& core_mu, rpc::Dispatcher& dispatcher) {
-  dispatcher.set_observer([this](const rpc::CallRecord& r) { metrics_.RecordCall(r); });
+void Server::Install(rpc::Dispatcher& dispatcher) {
+  dispatcher.set_observer([this](const rpc::CallRecord& r) { metrics_->RecordCall(r); });
   http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    metrics_.RecordHttp(PathLabel(req.path), res.status);
+    metrics_->RecordHttp(PathLabel(req.path), res.status);
   });
 
   http_->Post("/", [this, &dispatcher](const httplib::Request& req, httplib::Response& res,
@@ -236,25 +262,37 @@ void Server::Install(supervisor::Supervisor& core, std::mutex& core_mu, rpc::Dis
     res.set_content(*answer, "application/json");
   });
 
-  http_->Get("/healthz", [&core, &core_mu](const httplib::Request&, httplib::Response& res) {
+  http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     bool dead;
     {
-      std::lock_guard<std::mutex> g(core_mu);
-      dead = core.dead();
+      std::lock_guard<std::mutex> g(*core_mu_);
+      dead = core_->dead();
     }
+    rpc::Json body{{"version", options_.version}};
+    if (dead) body["error"] = "the core lost its state after a failed write; restart the daemon";
     res.status = dead ? 503 : 200;
-    res.set_content(dead ? "the core lost its state after a failed write; restart the daemon\n" : "ok\n", "text/plain");
+    res.set_content(body.dump() + "\n", "application/json");
   });
 
-  http_->Get("/metrics", [this, &core, &core_mu](const httplib::Request&, httplib::Response& res) {
-    std::map<ChainID, supervisor::Heads> heads;
-    {
-      std::lock_guard<std::mutex> g(core_mu);
-      for (const auto& c : core.dependency_set().chains)
-        if (auto h = core.HeadsOf(c.id); h.ok()) heads[c.id] = *h;
-    }
-    res.set_content(metrics_.Render(heads), "text/plain; version=0.0.4");
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(RenderMetrics(), "text/plain; version=0.0.4");
   });
 }
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& addr, int port,
+                                                            const ServerOptions& limits,
+                                                            std::function<std::string()> render) {
+  std::unique_ptr<MetricsServer> m(new MetricsServer());
+  m->http_ = std::make_unique<DeadlineServer>(limits);
+  m->http_->Get(".*", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
+    res.set_content(render(), "text/plain; version=0.0.4");
+  });
+  SS_ASSIGN_OR_RETURN(m->port_, BindAndServe(*m->http_, limits, addr, port, "metrics", m->thread_));
+  return m;
+}
+
+MetricsServer::~MetricsServer() { Stop(); }
+
+void MetricsServer::Stop() { StopServing(http_, thread_); }
 
 }  // namespace supersafe::daemon

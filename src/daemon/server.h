@@ -1,6 +1,7 @@
 // The HTTP front of the daemon (cpp-httplib): POST / carries JSON-RPC (rpc::Dispatcher), GET
-// /healthz answers 200 "ok" while the core is usable (503 once a write failed), GET /metrics the
-// Prometheus text (daemon/metrics.h).
+// /healthz answers op-service's JSON {"version": "..."} with 200 while the core is usable (503,
+// with an "error" member, once a write failed), GET /metrics the Prometheus text
+// (daemon/metrics.h). MetricsServer is the separate metrics endpoint (--metrics.enabled).
 //
 // Limits: a body over `max_body` bytes, as sent or as decompressed, is refused with HTTP 413
 // before it is parsed; batches are capped by the dispatcher; a client that sends or reads slower
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +43,7 @@ struct ServerOptions {
   std::chrono::milliseconds request_deadline{30000};
   std::chrono::seconds keep_alive{2};  // idle keep-alive connections close after this; bounds Stop()
   std::optional<JwtSecret> jwt;
+  std::string version;  // /healthz and op_supervisor_default_info
 };
 
 class Server {
@@ -55,17 +58,39 @@ class Server {
   int port() const { return port_; }
   // Stops accepting, lets in-flight requests finish, joins the serving thread. Idempotent.
   void Stop();
-  Metrics& metrics() { return metrics_; }
+  Metrics& metrics() { return *metrics_; }
+  // The Prometheus text, with every chain's heads read from the core (under core_mu).
+  std::string RenderMetrics();
 
  private:
   Server() = default;
-  void Install(supervisor::Supervisor& core, std::mutex& core_mu, rpc::Dispatcher& dispatcher);
+  void Install(rpc::Dispatcher& dispatcher);
 
   ServerOptions options_;
+  supervisor::Supervisor* core_ = nullptr;
+  std::mutex* core_mu_ = nullptr;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = 0;
-  Metrics metrics_;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+// op-service's metrics server: GET on any path answers `render()` as Prometheus text; nothing
+// else is served. Same slow-client limits as Server (`limits`: io_timeout, request_deadline,
+// keep_alive). kInvalidArgument naming the address when it cannot be bound.
+class MetricsServer {
+ public:
+  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& addr, int port, const ServerOptions& limits,
+                                                      std::function<std::string()> render);
+  ~MetricsServer();  // Stop()
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  MetricsServer() = default;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
 };
 
 }  // namespace supersafe::daemon

@@ -81,6 +81,15 @@ Result<SafetyLevel> DecodeSafetyLevel(const Json& j, const std::string& field) {
   return *level;
 }
 
+Result<supervisor::AccessSafety> DecodeAccessSafety(const Json& j, const std::string& field) {
+  SS_ASSIGN_OR_RETURN(std::string_view s, StringOf(j, field));
+  auto level = supervisor::ParseAccessSafety(s);
+  if (!level.ok())
+    return Bad(field, "unexpected min-safety level '" + std::string(s) +
+                          "' (want unsafe, local-safe, cross-unsafe, safe or finalized)");
+  return *level;
+}
+
 Result<BlockID> DecodeBlockID(const Json& j, const std::string& field) {
   BlockID b;
   SS_ASSIGN_OR_RETURN(const Json* hash, Member(j, field, "hash"));
@@ -128,7 +137,8 @@ Result<supervisor::ExecutingDescriptor> DecodeExecutingDescriptor(const Json& j,
     if (d.timeout > UINT64_MAX - d.timestamp) return Bad(field + ".timeout", "timestamp + timeout exceeds 2^64-1");
   }
   if (auto it = j.find("chainID"); it != j.end() && !it->is_null()) {
-    SS_ASSIGN_OR_RETURN(d.chain_id, DecodeChainID(*it, field + ".chainID"));
+    SS_ASSIGN_OR_RETURN(ChainID id, DecodeChainID(*it, field + ".chainID"));
+    if (id != ChainID()) d.chain_id = id;
   }
   return d;
 }
@@ -185,7 +195,7 @@ Json Encode(const supervisor::SyncStatus& s) {
     chains[id.Decimal()] = Json{{"localUnsafe", Encode(c.local_unsafe)},
                                 {"localSafe", Encode(c.local_safe)},
                                 {"crossUnsafe", Encode(c.cross_unsafe)},
-                                {"crossSafe", Encode(c.cross_safe)},
+                                {"safe", Encode(c.cross_safe)},  // op-supervisor's name for cross-safe
                                 {"finalized", Encode(c.finalized)}};
   return Json{{"minSyncedL1", Encode(s.min_synced_l1)},
               {"safeTimestamp", s.safe_timestamp},

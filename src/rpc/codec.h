@@ -35,11 +35,15 @@ Result<Address> DecodeAddress(const Json& j, const std::string& field);
 Result<bool> DecodeBool(const Json& j, const std::string& field);
 // "finalized", "safe", "cross-unsafe", "unsafe", "unknown" or "conflicts".
 Result<SafetyLevel> DecodeSafetyLevel(const Json& j, const std::string& field);
+// checkAccessList's minSafety: every name op-supervisor's SafetyLevel accepts there: "unsafe",
+// "local-safe", "cross-unsafe", "safe", "finalized".
+Result<supervisor::AccessSafety> DecodeAccessSafety(const Json& j, const std::string& field);
 Result<BlockID> DecodeBlockID(const Json& j, const std::string& field);
 Result<BlockRef> DecodeBlockRef(const Json& j, const std::string& field);
 // {origin, blockNumber, logIndex (below 2^32), timestamp, chainID}
 Result<Identifier> DecodeIdentifier(const Json& j, const std::string& field);
-// {timestamp, timeout?, chainID?}
+// {timestamp, timeout?, chainID?}; a chainID of zero ("0", "0x0") counts as absent, as op-supervisor
+// treats the zero chain ID that op-geth's encoder writes when it has none.
 Result<supervisor::ExecutingDescriptor> DecodeExecutingDescriptor(const Json& j, const std::string& field);
 // An array of hashes.
 Result<std::vector<Hash>> DecodeHashList(const Json& j, const std::string& field);

@@ -28,6 +28,14 @@ Result<const Json*> ParamsOf(const Json& request, size_t arity) {
 // Strings from the request are valid UTF-8 (the parser checks), but a message may cut one short.
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
+// op-service's supervisor client turns an error whose message contains "not found" into
+// ethereum.NotFound, which op-challenger takes as "no super root at this timestamp yet".
+template <typename T>
+Result<T> NotFoundIfFuture(Result<T> r) {
+  if (r.ok() || r.status().code() != Code::kFutureData) return r;
+  return Status(Code::kFutureData, r.status().message() + ": not found");
+}
+
 }  // namespace
 
 Json ErrorResponse(const Json& id, int code, const std::string& message) {
@@ -42,7 +50,7 @@ const std::vector<std::string>& Dispatcher::Methods() {
       "supervisor_crossSafe",          "supervisor_finalized",           "supervisor_finalizedL1",
       "supervisor_superRootAtTimestamp", "supervisor_syncStatus",        "supervisor_allSafeDerivedAt",
       "supervisor_dependencySetV1",    "admin_setFailsafeEnabled",       "admin_getFailsafeEnabled",
-      "admin_rewind"};
+      "admin_rewind",                  "supervisor_crossDerivedFrom",    "health_status"};
   return kMethods;
 }
 
@@ -107,10 +115,11 @@ Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notific
   }
   label = *known_it;
 
-  if (method.rfind("admin_", 0) == 0 && !ctx.admin)
+  // op-geth's miner polls admin_getFailsafeEnabled over a plain connection: reading is open.
+  if (method.rfind("admin_", 0) == 0 && method != "admin_getFailsafeEnabled" && !ctx.admin)
     return finish(ErrorResponse(id, kUnauthorized, "unauthorized: " + ctx.admin_denied_why));
   if (method == "supervisor_checkAccessList" && failsafe())
-    return finish(ErrorResponse(id, kFailsafe, "failsafe mode is on: every access list is rejected"));
+    return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
 
   Result<Json> result = Invoke(method, request);
   if (result.ok()) return finish(Json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}});
@@ -172,16 +181,14 @@ Result<Json> Dispatcher::Invoke(std::string_view method, const Json& request) {
   if (method == "supervisor_checkAccessList") {
     SS_ASSIGN_OR_RETURN(const Json* p, params_of(3));
     SS_ASSIGN_OR_RETURN(std::vector<Hash> entries, DecodeHashList((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(SafetyLevel min_safety, DecodeSafetyLevel((*p)[1], P(1)));
-    if (min_safety < SafetyLevel::kUnsafe)
-      return ParamsError(P(1) + ": want unsafe, cross-unsafe, safe or finalized, got " + SafetyLevelName(min_safety));
+    SS_ASSIGN_OR_RETURN(supervisor::AccessSafety min_safety, DecodeAccessSafety((*p)[1], P(1)));
     SS_ASSIGN_OR_RETURN(supervisor::ExecutingDescriptor desc, DecodeExecutingDescriptor((*p)[2], P(2)));
     auto g = lock();
     Status s = core_.CheckAccessList(entries, min_safety, desc);
     if (s.code() == Code::kInvalidArgument) return ParamsError(P(0) + ": " + s.message());
     return ok_or_null(s);
   }
-  if (method == "supervisor_crossDerivedToSource") {
+  if (method == "supervisor_crossDerivedToSource" || method == "supervisor_crossDerivedFrom") {
     SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));
     SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
     SS_ASSIGN_OR_RETURN(BlockID derived, DecodeBlockID((*p)[1], P(1)));
@@ -201,13 +208,13 @@ Result<Json> Dispatcher::Invoke(std::string_view method, const Json& request) {
   if (method == "supervisor_finalizedL1") {
     SS_RETURN_IF_ERROR(params_of(0).status());
     auto g = lock();
-    return encoded(core_.FinalizedL1());
+    return encoded(NotFoundIfFuture(core_.FinalizedL1()));
   }
   if (method == "supervisor_superRootAtTimestamp") {
     SS_ASSIGN_OR_RETURN(const Json* p, params_of(1));
     SS_ASSIGN_OR_RETURN(uint64_t timestamp, DecodeHexU64((*p)[0], P(0)));
     auto g = lock();
-    return encoded(core_.SuperRootAtTimestamp(timestamp));
+    return encoded(NotFoundIfFuture(core_.SuperRootAtTimestamp(timestamp)));
   }
   if (method == "supervisor_syncStatus") {
     SS_RETURN_IF_ERROR(params_of(0).status());
@@ -233,6 +240,10 @@ Result<Json> Dispatcher::Invoke(std::string_view method, const Json& request) {
   if (method == "admin_getFailsafeEnabled") {
     SS_RETURN_IF_ERROR(params_of(0).status());
     return Json(failsafe());
+  }
+  if (method == "health_status") {
+    SS_RETURN_IF_ERROR(params_of(0).status());
+    return Json(options_.version);
   }
   if (method == "admin_rewind") {
     SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));

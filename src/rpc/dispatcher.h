@@ -5,9 +5,12 @@
 // notifications (no `id`: executed, never answered). Errors: -32700 for a body that is not JSON,
 // -32600 for a request that is not a JSON-RPC 2.0 call, -32601 for an unknown method, -32602 for
 // params that do not decode (the message names the field), the OP Stack codes for domain errors
-// (core/status.h), kUnauthorized for an admin method without a valid token, kFailsafe for
-// checkAccessList in failsafe mode. Bad input is rejected before the core is called, so it never
-// changes stored data.
+// (core/status.h), kUnauthorized for an admin method without a valid token (every admin_* method
+// but admin_getFailsafeEnabled, which anyone may read), and op-supervisor's -32602 with
+// kFailsafeMessage for checkAccessList in failsafe mode. A superRootAtTimestamp or finalizedL1
+// that is not available yet (FUTURE_DATA) says "not found" in its message, which op-service's
+// supervisor client maps to ethereum.NotFound. Bad input is rejected before the core is called,
+// so it never changes stored data.
 //
 // Concurrency: every call into the core holds `core_mu` (the owner's mutex, shared with anything
 // else that drives the core, such as the daemon's upstream poll loop); calls of a batch take it one
@@ -32,7 +35,9 @@ constexpr int kInvalidRequest = -32600;
 constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
 constexpr int kUnauthorized = -32001;  // admin method without a valid JWT
-constexpr int kFailsafe = -32002;      // checkAccessList while failsafe mode is on
+// checkAccessList while failsafe mode is on: code kInvalidParams with this message, byte for byte
+// op-supervisor's ErrFailsafeEnabled.
+constexpr const char* kFailsafeMessage = "failsafe is enabled, rejecting all CheckAccessList requests";
 
 // What the transport established about the caller.
 struct CallContext {
@@ -52,6 +57,7 @@ class Dispatcher {
  public:
   struct Options {
     size_t max_batch = 100;
+    std::string version;  // health_status answers it (op-service's health API)
   };
   // `core` and `core_mu` must outlive the dispatcher.
   Dispatcher(supervisor::Supervisor& core, std::mutex& core_mu, Options options);

@@ -629,11 +629,22 @@ Result<SafetyLevel> Supervisor::CheckMessage(const Identifier& id, const Hash& p
 
 Status Supervisor::CheckAccessList(std::span<const Hash> entries, SafetyLevel min_safety,
                                    const ExecutingDescriptor& desc) {
+  switch (min_safety) {
+    case SafetyLevel::kUnsafe: return CheckAccessList(entries, AccessSafety::kUnsafe, desc);
+    case SafetyLevel::kCrossUnsafe: return CheckAccessList(entries, AccessSafety::kCrossUnsafe, desc);
+    case SafetyLevel::kSafe: return CheckAccessList(entries, AccessSafety::kSafe, desc);
+    case SafetyLevel::kFinalized: return CheckAccessList(entries, AccessSafety::kFinalized, desc);
+    default: break;
+  }
+  SS_RETURN_IF_ERROR(impl_->Alive());
+  return InvalidArgument("minSafety: want unsafe, cross-unsafe, safe or finalized, got " +
+                         std::string(SafetyLevelName(min_safety)));
+}
+
+Status Supervisor::CheckAccessList(std::span<const Hash> entries, AccessSafety min_safety,
+                                   const ExecutingDescriptor& desc) {
   Impl& s = *impl_;
   SS_RETURN_IF_ERROR(s.Alive());
-  if (min_safety < SafetyLevel::kUnsafe)
-    return InvalidArgument("minSafety: want unsafe, cross-unsafe, safe or finalized, got " +
-                           std::string(SafetyLevelName(min_safety)));
   if (desc.chain_id) SS_RETURN_IF_ERROR(s.Index(*desc.chain_id).status());
   SS_ASSIGN_OR_RETURN(std::vector<AccessEntry> parsed, ParseAccessList(entries));
   for (size_t i = 0; i < parsed.size(); ++i) {
@@ -663,8 +674,19 @@ Status Supervisor::CheckAccessList(std::span<const Hash> entries, SafetyLevel mi
     const db::ChainEntry& e = tip.entries[c];
     if ((e.flags & db::kFlagLocalSafeInvalid) && a.block_number >= e.local_safe_number)
       return Conflicting(which() + "block #" + std::to_string(a.block_number) + " is invalid");
-    if (level < min_safety)
-      return Future(which() + "is " + SafetyLevelName(level) + ", below the required " + SafetyLevelName(min_safety));
+    bool meets = false;
+    switch (min_safety) {
+      case AccessSafety::kUnsafe: meets = true; break;
+      case AccessSafety::kLocalSafe: meets = a.block_number <= e.local_safe_number || level >= SafetyLevel::kSafe; break;
+      case AccessSafety::kCrossUnsafe: meets = level >= SafetyLevel::kCrossUnsafe; break;
+      case AccessSafety::kSafe: meets = level >= SafetyLevel::kSafe; break;
+      case AccessSafety::kFinalized: meets = level >= SafetyLevel::kFinalized; break;
+    }
+    if (!meets && min_safety == AccessSafety::kLocalSafe)
+      return Future(which() + "block #" + std::to_string(a.block_number) + " is past the local-safe head #" +
+                    std::to_string(e.local_safe_number));
+    if (!meets)
+      return Future(which() + "is " + SafetyLevelName(level) + ", below the required " + AccessSafetyName(min_safety));
   }
   return Status::Ok();
 }

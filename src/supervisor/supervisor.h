@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "core/messages.h"
@@ -97,6 +98,14 @@ struct ExecutingDescriptor {
   std::optional<ChainID> chain_id;
 };
 
+// The least safety a checkAccessList call may require: op-supervisor's five level names, in its
+// order, weakest first. kLocalSafe holds when the message's block is at or below its chain's
+// local-safe head (of the newest group), whether or not it is cross-unsafe yet.
+enum class AccessSafety : uint8_t { kUnsafe, kLocalSafe, kCrossUnsafe, kSafe, kFinalized };
+const char* AccessSafetyName(AccessSafety level);  // "unsafe", "local-safe", "cross-unsafe", "safe", "finalized"
+// kInvalidArgument for any other name.
+Result<AccessSafety> ParseAccessSafety(std::string_view name);
+
 struct SuperRootChain {
   ChainID chain_id;
   Hash canonical;  // output root of the canonical block
@@ -166,6 +175,9 @@ class Supervisor {
 
   // --- op-geth facing ---
   Result<SafetyLevel> CheckMessage(const Identifier& id, const Hash& payload_hash);
+  // kFutureData when a message is below `min_safety` or not indexed yet, kConflictingData when it
+  // can never be valid; the SafetyLevel form takes unsafe, cross-unsafe, safe or finalized.
+  Status CheckAccessList(std::span<const Hash> entries, AccessSafety min_safety, const ExecutingDescriptor& desc);
   Status CheckAccessList(std::span<const Hash> entries, SafetyLevel min_safety, const ExecutingDescriptor& desc);
 
   // --- read surface ---

@@ -37,4 +37,23 @@ std::optional<std::string> StaticViolation(const DependencySet& deps, const Chai
   return std::nullopt;
 }
 
+const char* AccessSafetyName(AccessSafety level) {
+  switch (level) {
+    case AccessSafety::kUnsafe: return "unsafe";
+    case AccessSafety::kLocalSafe: return "local-safe";
+    case AccessSafety::kCrossUnsafe: return "cross-unsafe";
+    case AccessSafety::kSafe: return "safe";
+    case AccessSafety::kFinalized: return "finalized";
+  }
+  return "?";
+}
+
+Result<AccessSafety> ParseAccessSafety(std::string_view name) {
+  for (auto l : {AccessSafety::kUnsafe, AccessSafety::kLocalSafe, AccessSafety::kCrossUnsafe, AccessSafety::kSafe,
+                 AccessSafety::kFinalized})
+    if (name == AccessSafetyName(l)) return l;
+  return InvalidArgument("minSafety: want unsafe, local-safe, cross-unsafe, safe or finalized, got '" +
+                         std::string(name) + "'");
+}
+
 }  // namespace supersafe::supervisor

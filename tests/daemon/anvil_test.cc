@@ -148,7 +148,7 @@ TEST(Anvil, DaemonIndexesARealNodeAndServesItsLogs) {
     config.l2_rpc[ChainID(uint64_t{900})] = l2.url();
     config.server.port = 0;
     config.poll_interval = 50ms;
-    auto d = daemon::Daemon::Start(config, [](const std::string& line) { std::fprintf(stderr, "daemon: %s\n", line.c_str()); });
+    auto d = daemon::Daemon::Start(config, [](daemon::LogLevel, const std::string& line) { std::fprintf(stderr, "daemon: %s\n", line.c_str()); });
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     httplib::Client client("127.0.0.1", (*d)->port());
     auto rpc = [&](const std::string& method, Json params) {

@@ -45,6 +45,7 @@ class HttpTest : public SupervisorHarness {
     opts.io_timeout = std::chrono::seconds(1);
     opts.request_deadline = std::chrono::milliseconds(1500);
     opts.jwt = secret;
+    opts.version = "v-http-test";
     auto s = daemon::Server::Start(opts, *sup_, mu_, *dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -113,10 +114,12 @@ TEST_F(HttpTest, JsonRpcOverHttpWithHealthAndMetrics) {
   EXPECT_EQ(r["result"], rpc::Encode(chain(0).block(1).ID()));
   EXPECT_EQ(CodeOf(PostJson(Req("supervisor_localUnsafe", {"9"}))), -320501);
 
+  // op-service's /healthz: JSON with the version.
   auto health = client_->Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
-  EXPECT_EQ(health->body, "ok\n");
+  EXPECT_EQ(health->body, "{\"version\":\"v-http-test\"}\n");
+  EXPECT_EQ(health->get_header_value("Content-Type"), "application/json");
   auto metrics = client_->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
@@ -127,6 +130,15 @@ TEST_F(HttpTest, JsonRpcOverHttpWithHealthAndMetrics) {
   EXPECT_NE(m.find("supersafe_head{chain=\"900\",level=\"unsafe\"} 1\n"), std::string::npos);
   EXPECT_NE(m.find("supersafe_head{chain=\"901\",level=\"cross_safe\"} 0\n"), std::string::npos);
   EXPECT_NE(m.find("supersafe_http_responses_total{path=\"/\",status=\"200\"} 3\n"), std::string::npos);
+  // op-supervisor's names beside the project's own.
+  for (const char* line : {"op_supervisor_default_up 1\n", "op_supervisor_default_info{version=\"v-http-test\"} 1\n",
+                           "op_supervisor_default_rpc_server_requests_total{method=\"supervisor_localUnsafe\"} 2\n",
+                           "op_supervisor_default_rpc_server_request_duration_seconds_bucket{method=\"supervisor_"
+                           "localUnsafe\",le=\"10\"} 2\n",
+                           "op_supervisor_default_rpc_server_request_duration_seconds_count{method=\"supervisor_"
+                           "localUnsafe\"} 2\n",
+                           "# TYPE op_supervisor_default_rpc_server_request_duration_seconds histogram\n"})
+    EXPECT_NE(m.find(line), std::string::npos) << line << m;
 
   auto missing = client_->Get("/nothing");
   ASSERT_TRUE(missing);
@@ -293,10 +305,14 @@ TEST_F(HttpTest, PipelinedRequestsAreAllAnswered) {
 }
 
 TEST_F(HttpTest, AdminMethodsNeedAFreshTokenSignedWithTheSecret) {
-  const std::string call = Req("admin_getFailsafeEnabled", Json::array());
+  const std::string call = Req("admin_setFailsafeEnabled", {false});
   Json r = PostJson(call, daemon::MakeJwt(SecretOf(7), Now()));
-  EXPECT_EQ(r["result"], false) << r.dump();
-  EXPECT_EQ(PostJson(call, daemon::MakeJwt(SecretOf(7), Now() + 50))["result"], false);
+  EXPECT_EQ(r["result"], nullptr) << r.dump();
+  EXPECT_EQ(CodeOf(PostJson(call, daemon::MakeJwt(SecretOf(7), Now() + 50))), 0);
+  // Reading failsafe needs no token: op-geth's miner polls it over a plain connection.
+  const std::string read = Req("admin_getFailsafeEnabled", Json::array());
+  EXPECT_EQ(PostJson(read)["result"], false);
+  EXPECT_EQ(PostJson(read, "garbage")["result"], false);
 
   auto refused = [&](const std::string& token, const std::string& why) {
     Json res = PostJson(call, token);
@@ -320,13 +336,16 @@ TEST_F(HttpTest, AdminMethodsNeedAFreshTokenSignedWithTheSecret) {
 
   Json on = PostJson(Req("admin_setFailsafeEnabled", {true}), daemon::MakeJwt(SecretOf(7), Now()));
   EXPECT_EQ(on["result"], nullptr);
+  EXPECT_EQ(PostJson(read)["result"], true);
   Json rejected = PostJson(Req("supervisor_checkAccessList", {Json::array(), "unsafe", {{"timestamp", "0x1"}}}));
-  EXPECT_EQ(CodeOf(rejected), rpc::kFailsafe);
+  EXPECT_EQ(CodeOf(rejected), -32602);
+  EXPECT_EQ(rejected["error"]["message"], rpc::kFailsafeMessage);
 
   StartServer(std::nullopt);
   Json disabled = PostJson(call, daemon::MakeJwt(SecretOf(7), Now()));
   EXPECT_EQ(CodeOf(disabled), rpc::kUnauthorized);
   EXPECT_NE(disabled["error"]["message"].get<std::string>().find("disabled"), std::string::npos);
+  EXPECT_EQ(PostJson(read)["result"], false);
 }
 
 TEST_F(HttpTest, BadRequestsNeverChangeStoredData) {

@@ -8,7 +8,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/upstream.h"
-#include "tests/daemon/fake_node.h"
+#include "tests/daemon/daemon_fixture.h"
 
 namespace supersafe::testing {
 namespace {
@@ -20,15 +20,6 @@ std::unique_ptr<daemon::JsonRpcClient> ClientOf(const std::string& url, std::chr
   auto c = daemon::JsonRpcClient::Create("test", url, timeout);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return std::move(c).value();
-}
-
-ChainConfig ConfigOf(uint64_t id) {
-  ChainConfig cfg;
-  cfg.id = ChainID(id);
-  cfg.genesis.timestamp = 1000;
-  cfg.genesis.hash = HashOf("genesis/" + cfg.id.Decimal());
-  cfg.block_time = 2;
-  return cfg;
 }
 
 TEST(Upstream, UrlsAreCheckedUpFront) {
@@ -179,72 +170,7 @@ TEST(Config, FilesAreParsedWithErrorsNamingTheField) {
   EXPECT_NE(set.status().message().find("chain 900 is not in the dependency set"), std::string::npos);
 }
 
-class DaemonTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("supersafe-daemon-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(counter_++));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    for (uint64_t id : {900, 901}) chains_.push_back(std::make_unique<FakeChain>(ConfigOf(id)));
-    l1_node_ = std::make_unique<FakeNode>(&l1_);
-    for (auto& c : chains_) l2_nodes_.push_back(std::make_unique<FakeNode>(c.get()));
-    Write("deps.json", R"({"dependencies":{"901":{},"900":{}}})");
-    Json rollups = Json::object();
-    for (auto& c : chains_)
-      rollups[c->config().id.Decimal()] = {
-          {"genesis", {{"l1", rpc::Encode(l1_.at(0).ID())}, {"l2", rpc::Encode(c->block(0).ID())}, {"l2_time", 1000}}},
-          {"block_time", 2}};
-    Write("rollup.json", rollups.dump());
-    Write("jwt.hex", std::string(64, '7'));
-    config_.datadir = dir_ / "data";
-    config_.dependency_set = dir_ / "deps.json";
-    config_.rollup_config_set = dir_ / "rollup.json";
-    config_.admin_jwt_secret = dir_ / "jwt.hex";
-    config_.l1_rpc = l1_node_->url();
-    for (size_t i = 0; i < chains_.size(); ++i) config_.l2_rpc[chains_[i]->config().id] = l2_nodes_[i]->url();
-    config_.server.port = 0;
-    config_.poll_interval = 20ms;
-    config_.upstream_timeout = 2000ms;
-  }
-  void TearDown() override {
-    daemon_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
-  void StartDaemon() {
-    auto d = daemon::Daemon::Start(config_, [this](const std::string& line) {
-      std::lock_guard<std::mutex> g(log_mu_);
-      log_.push_back(line);
-    });
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    daemon_ = std::move(d).value();
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", daemon_->port());
-  }
-  Status StartError() {
-    auto d = daemon::Daemon::Start(config_, [](const std::string&) {});
-    return d.ok() ? Status::Ok() : d.status();
-  }
-  Json Rpc(const std::string& method, Json params) {
-    auto res = client_->Post("/", Json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}}.dump(),
-                             "application/json");
-    EXPECT_TRUE(res);
-    return res ? Json::parse(res->body) : Json();
-  }
-  void Build(size_t c, std::vector<Log> logs = {}) { l2_nodes_[c]->Locked([&] { chains_[c]->Build(std::move(logs)); }); }
-
-  FakeL1 l1_;
-  std::vector<std::unique_ptr<FakeChain>> chains_;
-  std::unique_ptr<FakeNode> l1_node_;
-  std::vector<std::unique_ptr<FakeNode>> l2_nodes_;
-  daemon::DaemonConfig config_;
-  std::unique_ptr<daemon::Daemon> daemon_;
-  std::unique_ptr<httplib::Client> client_;
-  std::filesystem::path dir_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
-  static inline int counter_ = 0;
-};
+class DaemonTest : public DaemonFixture {};
 
 TEST_F(DaemonTest, FollowsUpstreamNodesAndServesTheCore) {
   StartDaemon();
@@ -341,15 +267,112 @@ TEST_F(DaemonTest, StartupErrorsNameWhatIsWrong) {
   config_.rollup_config_set = dir_ / "rollup-bad.json";
   expect("is not the L1 block at that height");
   config_ = saved;
+  config_.rollup_config_paths = (dir_ / "rollup-*.json").string();
+  expect("--rollup-config-set and --rollup-config-paths: give only one of them");
+  config_.rollup_config_set.clear();
+  config_.rollup_config_paths = (dir_ / "nothing-*.json").string();
+  expect("no file matches");
+  config_.rollup_config_paths.clear();
+  expect("give --rollup-config-set FILE or --rollup-config-paths GLOB");
+  config_ = saved;
+  config_.admin_jwt_secret.reset();
+  config_.enable_admin = true;
+  expect("--rpc.enable-admin: the admin methods need --admin-jwt-secret");
+  config_ = saved;
   httplib::Server blocker;
-  config_.server.port = blocker.bind_to_any_port("127.0.0.1");
-  expect("cannot listen");
+  const int blocked = blocker.bind_to_any_port("127.0.0.1");
+  config_.server.port = blocked;
+  expect("rpc address 127.0.0.1:" + std::to_string(blocked) + ": cannot listen");
+  config_ = saved;
+  config_.metrics.enabled = true;
+  config_.metrics.port = blocked;
+  expect("metrics address 127.0.0.1:" + std::to_string(blocked) + ": cannot listen");
   config_ = saved;
   StartDaemon();
-  EXPECT_EQ(Rpc("admin_getFailsafeEnabled", Json::array())["error"]["code"], rpc::kUnauthorized);
+  EXPECT_EQ(Rpc("admin_setFailsafeEnabled", {true})["error"]["code"], rpc::kUnauthorized);
+  EXPECT_EQ(Rpc("admin_getFailsafeEnabled", Json::array())["result"], false);
   expect("in use by another process");  // a second daemon over the same data directory
   daemon_->Stop();
   EXPECT_TRUE(StartError().ok());
+}
+
+// op-node's rollup.json files as they are, found by glob (op-supervisor's --rollup-config-paths):
+// the daemon starts from them as from a rollup-config-set file, and serves a separate metrics
+// endpoint under op-supervisor's metric names when asked to.
+TEST_F(DaemonTest, StartsFromOpNodeRollupFilesAndServesMetricsApart) {
+  for (auto& c : chains_) {
+    // The shape op-node writes: the fields op-supervisor reads among many it does not.
+    Json rollup = {{"genesis",
+                    {{"l1", rpc::Encode(l1_.at(0).ID())},
+                     {"l2", rpc::Encode(c->block(0).ID())},
+                     {"l2_time", 1000},
+                     {"system_config", {{"batcherAddr", "0x" + std::string(40, '1')}, {"gasLimit", 30000000}}}}},
+                   {"block_time", 2},
+                   {"max_sequencer_drift", 600},
+                   {"seq_window_size", 3600},
+                   {"channel_timeout", 300},
+                   {"l1_chain_id", 900},
+                   {"l2_chain_id", std::stoull(c->config().id.Decimal())},
+                   {"regolith_time", 0},
+                   {"interop_time", 1000},
+                   {"batch_inbox_address", "0x" + std::string(40, 'f')},
+                   {"deposit_contract_address", "0x" + std::string(40, 'd')},
+                   {"l1_system_config_address", "0x" + std::string(40, 'e')}};
+    Write("rollup-" + c->config().id.Decimal() + ".json", rollup.dump(2));
+  }
+  config_.rollup_config_set.clear();
+  config_.rollup_config_paths = (dir_ / "rollup-*.json").string();
+  config_.metrics.enabled = true;
+  config_.metrics.port = 0;
+  StartDaemon();
+  EXPECT_EQ(Rpc("supervisor_dependencySetV1", Json::array())["result"]["dependencies"].size(), 2u);
+  Build(1);
+  ASSERT_TRUE(WaitUntil([&] { return Rpc("supervisor_localUnsafe", {"901"})["result"]["number"] == 1; }));
+
+  ASSERT_NE(daemon_->metrics_port(), 0);
+  ASSERT_NE(daemon_->metrics_port(), daemon_->port());
+  httplib::Client metrics("127.0.0.1", daemon_->metrics_port());
+  for (const char* path : {"/metrics", "/"}) {
+    auto res = metrics.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200);
+    EXPECT_NE(res->body.find("op_supervisor_default_up 1\n"), std::string::npos) << res->body;
+    EXPECT_NE(res->body.find("op_supervisor_default_info{version=\"" + std::string(daemon::Version()) + "\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(res->body.find("op_supervisor_default_rpc_server_requests_total{method=\"supervisor_localUnsafe\"}"),
+              std::string::npos);
+    EXPECT_NE(res->body.find("supersafe_head{chain=\"901\",level=\"unsafe\"} 1\n"), std::string::npos);
+  }
+  EXPECT_FALSE(metrics.Post("/", "{}", "application/json") && metrics.Post("/", "{}", "application/json")->status == 200);
+  // The RPC port keeps its own /metrics and answers /healthz in op-service's shape.
+  auto health = client_->Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(Json::parse(health->body), (Json{{"version", daemon::Version()}}));
+  EXPECT_EQ(Rpc("health_status", Json::array())["result"], daemon::Version());
+}
+
+TEST(Config, OpNodeRollupFilesAreReadAsTheyAre) {
+  const std::string h = HashOf("g").Hex();
+  const std::string genesis = R"("genesis":{"l1":{"hash":")" + h + R"(","number":7},"l2":{"hash":")" + h +
+                              R"(","number":0},"l2_time":1000,"system_config":{"gasLimit":30000000}})";
+  auto one = daemon::ParseOpNodeRollupConfig("{" + genesis + R"(,"block_time":2,"l2_chain_id":901,"l1_chain_id":1})",
+                                             "rollup.json");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->first, ChainID(uint64_t{901}));
+  EXPECT_EQ(one->second.genesis_l1.number, 7u);
+  EXPECT_EQ(one->second.interop_time, 1000u);  // absent: from genesis, as a rollup-config-set file
+  auto named = daemon::ParseOpNodeRollupConfig("{" + genesis + R"(,"block_time":2,"l2_chain_id":"0x385"})", "r.json");
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->first, ChainID(uint64_t{901}));
+  auto bad = [&](const std::string& text, const std::string& want) {
+    auto r = daemon::ParseOpNodeRollupConfig(text, "rollup.json");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  };
+  bad("{" + genesis + R"(,"block_time":2})", "rollup.json.l2_chain_id: missing");
+  bad("{" + genesis + R"(,"block_time":2,"l2_chain_id":-1})", "rollup.json.l2_chain_id: want an integer");
+  bad("{" + genesis + R"(,"block_time":2,"l2_chain_id":1e30})", "rollup.json.l2_chain_id: want an integer");
+  bad(R"({"block_time":2,"l2_chain_id":901})", "rollup.json.genesis: missing");
 }
 
 }  // namespace

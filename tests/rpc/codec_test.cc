@@ -126,11 +126,30 @@ TEST(Codec, ExecutingDescriptorHasOptionalTimeoutAndChainID) {
   ExpectBad(DecodeExecutingDescriptor(J(R"({"timestamp":"0xffffffffffffffff","timeout":"0x1"})"), "params[2]"),
             "params[2].timeout: ");
   ExpectBad(DecodeExecutingDescriptor(J(R"({"timestamp":"0x1","chainID":7})"), "params[2]"), "params[2].chainID: ");
+  // op-geth writes its uint256 chain ID as a decimal string, "0" when it has none: that is no chain.
+  for (const char* zero : {R"("0")", R"("0x0")"}) {
+    d = DecodeExecutingDescriptor(J(std::string(R"({"timestamp":"0x10","timeout":"0x0","chainID":)") + zero + "}"), "d");
+    ASSERT_TRUE(d.ok()) << zero;
+    EXPECT_FALSE(d->chain_id.has_value()) << zero;
+  }
 }
 
 TEST(Codec, SafetyLevelsBoolsAndHashLists) {
   EXPECT_EQ(*DecodeSafetyLevel("cross-unsafe", "s"), SafetyLevel::kCrossUnsafe);
   ExpectBad(DecodeSafetyLevel("cross_unsafe", "params[1]"), "params[1]: unknown safety level");
+  // checkAccessList's minSafety takes every name op-supervisor's SafetyLevel parses, local-safe too.
+  using supervisor::AccessSafety;
+  const std::pair<const char*, AccessSafety> names[] = {{"unsafe", AccessSafety::kUnsafe},
+                                                        {"local-safe", AccessSafety::kLocalSafe},
+                                                        {"cross-unsafe", AccessSafety::kCrossUnsafe},
+                                                        {"safe", AccessSafety::kSafe},
+                                                        {"finalized", AccessSafety::kFinalized}};
+  for (const auto& [name, level] : names) {
+    EXPECT_EQ(*DecodeAccessSafety(name, "s"), level) << name;
+    EXPECT_STREQ(supervisor::AccessSafetyName(level), name);
+  }
+  for (const char* bad : {"invalid", "unknown", "conflicts", "Unsafe", "local_safe", ""})
+    ExpectBad(DecodeAccessSafety(bad, "params[1]"), "params[1]: unexpected min-safety level");
   EXPECT_TRUE(*DecodeBool(J("true"), "b"));
   ExpectBad(DecodeBool(J("1"), "params[0]"), "params[0]: want a boolean");
   EXPECT_EQ(DecodeHashList(J("[\"" + kHash + "\"]"), "l")->size(), 1u);
@@ -149,6 +168,14 @@ TEST(Codec, EncodesTheOpSupervisorShapes) {
   EXPECT_EQ(j["version"], "0x01");
   EXPECT_EQ(j["chains"][0]["chainID"], "900");
   EXPECT_EQ(j["chains"][0]["pending"].get<std::string>().size(), 2u + 256u);
+  // op-supervisor keeps the JSON name `safe` for each chain's cross-safe head in syncStatus.
+  supervisor::SyncStatus st;
+  st.chains[ChainID(uint64_t{900})].cross_safe = BlockID{Hash(), 7};
+  Json sj = Encode(st);
+  EXPECT_EQ(sj["chains"]["900"]["safe"]["number"], 7);
+  EXPECT_FALSE(sj["chains"]["900"].contains("crossSafe"));
+  for (const char* field : {"localUnsafe", "localSafe", "crossUnsafe", "finalized"})
+    EXPECT_TRUE(sj["chains"]["900"].contains(field)) << field;
   supervisor::CrossSafeAnswer a;
   a.status = supervisor::CrossSafeStatus::kInvalid;
   EXPECT_EQ(Encode(a)["status"], "invalid");

@@ -20,7 +20,7 @@ class DispatcherTest : public SupervisorHarness {
  protected:
   void SetUp() override {
     Start({ChainID(uint64_t{900}), ChainID(uint64_t{901})});
-    dispatcher_ = std::make_unique<rpc::Dispatcher>(*sup_, mu_, rpc::Dispatcher::Options{4});
+    dispatcher_ = std::make_unique<rpc::Dispatcher>(*sup_, mu_, rpc::Dispatcher::Options{4, "v9.9.9-test"});
     dispatcher_->set_observer([this](const rpc::CallRecord& r) { records_.emplace_back(std::string(r.method), r.code); });
   }
   std::optional<Json> Raw(const std::string& body, bool admin = false) {
@@ -77,7 +77,9 @@ TEST_F(DispatcherTest, OpNodeFlowThroughJsonRpc) {
   EXPECT_EQ(last["result"]["crossSafe"], rpc::Encode(chain(1).block(1).ID()));
   EXPECT_EQ(last["result"]["localSafe"], rpc::Encode(chain(1).block(1).ID()));
 
-  EXPECT_EQ(CodeOf(Call("supervisor_finalizedL1", Json::array())), -321401);
+  Json no_finality = Call("supervisor_finalizedL1", Json::array());
+  EXPECT_EQ(CodeOf(no_finality), -321401);
+  EXPECT_NE(MessageOf(no_finality).find("not found"), std::string::npos) << MessageOf(no_finality);
   Json fin = Call("supervisor_tryFinalize", {Chain(0), rpc::Encode(l1_.at(1).ID())});
   EXPECT_EQ(fin["result"], rpc::Encode(chain(0).block(1).ID()));
   EXPECT_EQ(Call("supervisor_finalizedL1", Json::array())["result"], rpc::Encode(l1_.at(1)));
@@ -105,11 +107,22 @@ TEST_F(DispatcherTest, ReadSurfaceAnswersWhatTheCoreAnswers) {
   Json root = Call("supervisor_superRootAtTimestamp", {HexU64(1002)});
   EXPECT_EQ(root["result"], rpc::Encode(*sup_->SuperRootAtTimestamp(1002)));
   EXPECT_EQ(root["result"]["chains"].size(), 2u);
-  EXPECT_EQ(CodeOf(Call("supervisor_superRootAtTimestamp", {HexU64(1004)})), -321401);
+  // Not cross-safe yet: FUTURE_DATA, and "not found" for op-service's supervisor client.
+  Json future = Call("supervisor_superRootAtTimestamp", {HexU64(1004)});
+  EXPECT_EQ(CodeOf(future), -321401);
+  EXPECT_NE(MessageOf(future).find("not found"), std::string::npos) << MessageOf(future);
+  EXPECT_EQ(MessageOf(future).rfind("FUTURE_DATA: ", 0), 0u) << MessageOf(future);
   Json sync = Call("supervisor_syncStatus", Json::array());
   EXPECT_EQ(sync["result"], rpc::Encode(*sup_->GetSyncStatus()));
-  EXPECT_EQ(sync["result"]["chains"]["900"]["crossSafe"]["number"], 1);
+  EXPECT_EQ(sync["result"]["chains"]["900"]["safe"]["number"], 1);
+  EXPECT_FALSE(sync["result"]["chains"]["900"].contains("crossSafe"));
+  // The deprecated name op-service's client still sends.
+  EXPECT_EQ(Call("supervisor_crossDerivedFrom", {Chain(0), rpc::Encode(chain(0).block(1).ID())})["result"],
+            rpc::Encode(l1_.at(1)));
   EXPECT_EQ(Call("supervisor_dependencySetV1", nullptr)["result"]["dependencies"].size(), 2u);
+  // op-service's health API: the version string.
+  EXPECT_EQ(Call("health_status", nullptr)["result"], "v9.9.9-test");
+  EXPECT_EQ(CodeOf(Call("health_status", {1})), -32602);
 }
 
 TEST_F(DispatcherTest, DomainErrorsCarryTheOpStackCodes) {
@@ -143,15 +156,40 @@ TEST_F(DispatcherTest, CheckAccessListAndFailsafe) {
   Json desc{{"timestamp", HexU64(chain(0).block(1).timestamp + 2)}};
   EXPECT_EQ(Call("supervisor_checkAccessList", {entries, "unsafe", desc})["result"], nullptr);
   EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "safe", desc})), -321401);
+  // Every level name op-supervisor parses: block 1 is cross-unsafe, then local-safe and safe.
+  EXPECT_EQ(Call("supervisor_checkAccessList", {entries, "cross-unsafe", desc})["result"], nullptr);
+  Json not_local = Call("supervisor_checkAccessList", {entries, "local-safe", desc});
+  EXPECT_EQ(CodeOf(not_local), -321401) << not_local.dump();
+  EXPECT_NE(MessageOf(not_local).find("local-safe"), std::string::npos) << MessageOf(not_local);
+  l1_.Mine();
+  ReportAllRpc(1, {1, 1});
+  for (const char* level : {"unsafe", "local-safe", "cross-unsafe", "safe"})
+    EXPECT_EQ(Call("supervisor_checkAccessList", {entries, level, desc})["result"], nullptr) << level;
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "finalized", desc})), -321401);
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "invalid", desc})), -32602);
+  // op-geth sends its executing chain ID always; "0" (none) counts as absent, an unknown one does not.
+  for (const char* zero : {"0", "0x0"}) {
+    Json zero_desc{{"chainID", zero}, {"timestamp", desc["timestamp"]}, {"timeout", "0x0"}};
+    EXPECT_EQ(Call("supervisor_checkAccessList", {entries, "unsafe", zero_desc})["result"], nullptr) << zero;
+  }
+  Json other_desc{{"chainID", "902"}, {"timestamp", desc["timestamp"]}, {"timeout", "0x0"}};
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "unsafe", other_desc})), -320501);
 
+  // Setting failsafe needs the admin token; reading it does not (op-geth's miner polls it).
   EXPECT_EQ(CodeOf(Call("admin_setFailsafeEnabled", {true})), rpc::kUnauthorized);
-  EXPECT_EQ(MessageOf(Call("admin_getFailsafeEnabled", Json::array())), "unauthorized: no token");
+  EXPECT_EQ(Call("admin_getFailsafeEnabled", Json::array())["result"], false);
   EXPECT_EQ(Call("admin_setFailsafeEnabled", {true}, true)["result"], nullptr);
   EXPECT_EQ(Call("admin_getFailsafeEnabled", Json::array(), true)["result"], true);
-  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {entries, "unsafe", desc})), rpc::kFailsafe);
-  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {Json::array(), "unsafe", desc})), rpc::kFailsafe);
+  EXPECT_EQ(Call("admin_getFailsafeEnabled", Json::array())["result"], true);
+  // Failsafe on: op-supervisor's -32602 and its message, byte for byte, before params are read.
+  for (const Json& list : {entries, Json::array()}) {
+    Json rejected = Call("supervisor_checkAccessList", {list, "unsafe", desc});
+    EXPECT_EQ(CodeOf(rejected), -32602);
+    EXPECT_EQ(MessageOf(rejected), "failsafe is enabled, rejecting all CheckAccessList requests");
+  }
+  EXPECT_EQ(CodeOf(Call("supervisor_checkAccessList", {7})), -32602);
   EXPECT_EQ(Call("supervisor_checkMessage", {rpc::Encode(chain(0).IdOf(1, 0)), chain(0).PayloadOf(1, 0).Hex()})["result"],
-            "cross-unsafe");
+            "safe");
   EXPECT_EQ(Call("admin_setFailsafeEnabled", {false}, true)["result"], nullptr);
   EXPECT_EQ(Call("supervisor_checkAccessList", {entries, "unsafe", desc})["result"], nullptr);
   EXPECT_EQ(CodeOf(Call("admin_setFailsafeEnabled", {"yes"}, true)), -32602);
@@ -294,7 +332,7 @@ TEST_F(DispatcherTest, MutatedCallsGetErrorsNotExceptions) {
     if (!r.contains("error")) continue;
     const int code = CodeOf(r);
     EXPECT_TRUE((code <= -32000 && code >= -32700) || code <= -320000) << body << " -> " << *out;
-    if (code == rpc::kInvalidParams) {
+    if (code == rpc::kInvalidParams && MessageOf(r) != rpc::kFailsafeMessage) {
       EXPECT_EQ(MessageOf(r).rfind("params", 0), 0u) << body << " -> " << *out;
     }
   }

@@ -490,6 +490,43 @@ TEST_F(SupervisorTest, CheckAccessList) {
   EXPECT_EQ(sup_->CheckAccessList(truncated, SafetyLevel::kUnsafe, desc).code(), Code::kInvalidArgument);
 }
 
+// op-supervisor's five minSafety names; local-safe holds for a block at or below the local-safe
+// head even while it is not cross-unsafe (its dependency is not known yet).
+TEST_F(SupervisorTest, CheckAccessListAtEachSafetyLevel) {
+  Start({kA, kB});
+  chain(1).Build({FakeChain::Init("m1")});
+  chain(1).Build({chain(0).ExecFuture(1, 0, "not yet"), FakeChain::Init("m2")});
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(id(1), chain(1).head()).ok());
+  l1_.Mine();
+  ReportAll(1, {0, 2});
+  ASSERT_EQ(HeadsOf(1).local_safe.number, 2u);
+  ASSERT_EQ(CrossUnsafe(1), 1u);
+  ASSERT_EQ(CrossSafe(1), 1u);
+  auto entries_of = [&](uint64_t n, uint32_t index) {
+    Identifier msg = chain(1).IdOf(n, index);
+    Hash log_hash = LogHash(msg.origin, chain(1).PayloadOf(n, index));
+    return EncodeAccessEntry(AccessEntry{id(1), n, msg.timestamp, index,
+                                         AccessChecksum(log_hash, id(1), n, msg.timestamp, index)});
+  };
+  const supervisor::ExecutingDescriptor desc{chain(1).block(2).timestamp + 2, 0, id(0)};
+  using supervisor::AccessSafety;
+  const std::vector<Hash> local_only = entries_of(2, 1), safe = entries_of(1, 0);
+  EXPECT_TRUE(sup_->CheckAccessList(local_only, AccessSafety::kUnsafe, desc).ok());
+  EXPECT_TRUE(sup_->CheckAccessList(local_only, AccessSafety::kLocalSafe, desc).ok());
+  EXPECT_EQ(sup_->CheckAccessList(local_only, AccessSafety::kCrossUnsafe, desc).code(), Code::kFutureData);
+  EXPECT_EQ(sup_->CheckAccessList(local_only, AccessSafety::kSafe, desc).code(), Code::kFutureData);
+  for (auto level : {AccessSafety::kUnsafe, AccessSafety::kLocalSafe, AccessSafety::kCrossUnsafe, AccessSafety::kSafe})
+    EXPECT_TRUE(sup_->CheckAccessList(safe, level, desc).ok()) << supervisor::AccessSafetyName(level);
+  EXPECT_EQ(sup_->CheckAccessList(safe, AccessSafety::kFinalized, desc).code(), Code::kFutureData);
+  EXPECT_EQ(sup_->CheckAccessList(safe, SafetyLevel::kUnknown, desc).code(), Code::kInvalidArgument);
+  // Past the local-safe head: not even local-safe.
+  chain(1).Build({FakeChain::Init("m3")});
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(id(1), chain(1).head()).ok());
+  const supervisor::ExecutingDescriptor later{chain(1).block(3).timestamp + 2, 0, std::nullopt};
+  EXPECT_TRUE(sup_->CheckAccessList(entries_of(3, 0), AccessSafety::kUnsafe, later).ok());
+  EXPECT_EQ(sup_->CheckAccessList(entries_of(3, 0), AccessSafety::kLocalSafe, later).code(), Code::kFutureData);
+}
+
 TEST_F(SupervisorTest, CrossDerivedToSourceAndSyncStatus) {
   Start({kA, kB});
   chain(0).Build();
