@@ -65,6 +65,7 @@ Status OpNode::ReportSafe() {
       case supervisor::CrossSafeStatus::kUnknown:
         return Status::Ok();
       case supervisor::CrossSafeStatus::kInvalid: {
+        if (invalid_check_) SS_RETURN_IF_ERROR(invalid_check_(chain_, r->local_safe, n));
         auto repl = d.Replace(r->local_safe, n);
         if (!repl.ok())
           return Internal("supervisor answered invalid for " + c.name() + " " + r->local_safe.ToString() +

@@ -12,6 +12,7 @@
 // breach that fails the run (e.g. the supervisor named a block the node never derived).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,11 @@ class OpNode {
   Status ReportSafe();
   void ForwardFinality();
 
+  // Called before the node replaces a block the supervisor called invalid while it reported L1
+  // block `view`; an error stops the node's reports and is a breach.
+  using InvalidCheck = std::function<Status(size_t chain, const BlockID& invalid, uint64_t view)>;
+  void SetInvalidCheck(InvalidCheck check) { invalid_check_ = std::move(check); }
+
   // Accept answers since the last call.
   std::vector<Ack> TakeAcks() { return std::move(acks_); }
   // Replacements made since the last call ("B#3 replaced at L1 5").
@@ -72,6 +78,7 @@ class OpNode {
   size_t forwarded_generation_ = 0;  // SupervisorHost::generation() it was forwarded to
   std::vector<Ack> acks_;
   std::vector<std::string> replacement_notes_;
+  InvalidCheck invalid_check_;
 };
 
 }  // namespace supersafe::sim
