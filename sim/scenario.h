@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -194,9 +195,16 @@ struct Scenario {
   std::optional<size_t> ChainIndex(const std::string& name) const;
 };
 
-// Parses YAML text; `file` names the source in error messages.
+// `text` for a terminal, on one line: control characters (C0, DEL, C1) and bytes that are not
+// UTF-8 are shown as \xNN. Error messages that quote a file's contents go through it.
+std::string Printable(std::string_view text);
+
+// Parses YAML text; `file` names the source in error messages. Text that is not UTF-8 or holds a
+// control character other than tab, line feed and carriage return is refused before it is read as
+// YAML ("FILE:LINE: not a text file: byte 0x00 at column 7 ..."); a tab in an indentation, or
+// collections nested deeper than the YAML reader goes, get a message saying so.
 Result<Scenario> ParseScenario(const std::string& text, const std::string& file);
-// Reads and parses a file (kIOError if it cannot be read).
+// Reads and parses a file (kIOError naming the file if it is missing, a directory or unreadable).
 Result<Scenario> ParseScenarioFile(const std::filesystem::path& path);
 
 }  // namespace supersafe::sim
