@@ -1,6 +1,7 @@
 // The simulated op-node of one chain as it talks to the supervisor (scenarios.md "How nodes act"):
 //   (1) ReportUnsafe: UpdateLocalUnsafe with its unsafe head when that changed since the last
-//       successful report;
+//       successful report, again while the supervisor has not indexed it all (one call indexes
+//       at most Supervisor::kMaxBlocksIndexedPerCall blocks) and each call moves it on;
 //   (2) ReportSafe: for each derived L1 block N after the last one the supervisor acknowledged for
 //       its chain, in order, TryCrossSafe(chain, local-safe derived through N, N), stopping at the
 //       first error or non-accept answer;

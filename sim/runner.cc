@@ -24,7 +24,9 @@ namespace supersafe::sim {
 
 namespace {
 
-constexpr int kMaxRounds = 64;
+// A step fails when this many rounds in a row change something without progress (Runner::Progress);
+// a step with more work takes as many rounds as its progress needs.
+constexpr int kMaxIdleRounds = 64;
 
 std::string Num(uint64_t v) { return std::to_string(v); }
 
@@ -105,6 +107,7 @@ class Runner {
   void BuildBlocks(size_t chain, uint64_t blocks, const std::vector<LogSpec>& logs, bool force);
   Status Settle(const Step& step);
   Status Round();
+  uint64_t Progress();
   // Everything a round can change: the nodes' state and the supervisor's heads (or its error).
   struct Fingerprint {
     std::vector<OpNode::State> nodes;
@@ -424,15 +427,35 @@ Status Runner::Round() {
   return Status::Ok();
 }
 
+// Progress a round can make: L1 blocks acknowledged, blocks replaced, crashes recovered. Within a
+// step none of them grows without bound (L1 does not change during a step), so a run of rounds that
+// changes things without making progress is a livelock.
+uint64_t Runner::Progress() {
+  uint64_t p = host_->crashes();
+  for (auto& node : nodes_) {
+    const OpNode::State st = node->Fingerprint();
+    p += st.acked + st.replacements;
+  }
+  return p;
+}
+
 Status Runner::Settle(const Step& step) {
   std::optional<Fingerprint> before;  // as the previous round left things, when it was taken
+  uint64_t best = Progress();
+  int idle = 0;  // rounds in a row that changed something without progress
   for (int round = 1;; ++round) {
-    if (round > kMaxRounds) return Breach(step, "the nodes did not settle within " + Num(kMaxRounds) + " rounds");
+    if (idle >= kMaxIdleRounds)
+      return Breach(step, "the nodes did not settle: " + Num(kMaxIdleRounds) + " rounds in a row (of " + Num(round - 1) +
+                              ") changed something without progress (no L1 block newly acknowledged, no block "
+                              "replaced, no crash recovered)");
     if (!before) before = TakeFingerprint();
     const size_t crashes = host_->crashes();
     Status s = Round();
     if (!s.ok()) return Breach(step, s.message());
     if (host_->fatal()) return Status::Ok();
+    const uint64_t progress = Progress();
+    idle = progress > best ? 0 : idle + 1;
+    best = std::max(best, progress);
     if (host_->crashes() != crashes) {  // the failed call is retried in the next round
       before.reset();
       continue;

@@ -158,8 +158,36 @@ class Parser {
   ExpectStep ParseExpect(const YAML::Node& n, const std::string& path) const;
   void CheckStepAllowed(const YAML::Node& n, const std::string& kind) const;
 
+  // Adds a step's `amount` of work to `total`, which may not pass `limit` ("L1 blocks", ...).
+  void Count(const YAML::Node& at, const std::string& key, uint64_t& total, uint64_t amount, uint64_t limit,
+             const char* what) const {
+    if (amount > limit || total > limit - amount)
+      Fail(at, key,
+           "more than a run can do: " + std::to_string(amount) + " " + what + " here and " + std::to_string(total) +
+               " before; the limit is " + std::to_string(limit) + " " + what + " a run");
+    total += amount;
+  }
+  // Counts a build or unsafe reorg of `blocks` blocks holding `logs` on `chain`; `grows` if the
+  // chain's head moves up by `blocks` (a build).
+  void CountL2(const YAML::Node& at, const std::string& key, size_t chain, uint64_t blocks,
+               const std::vector<LogSpec>& logs, bool grows) {
+    Count(at, key, l2_blocks_, blocks, kMaxL2BlocksPerRun, "L2 blocks");
+    uint64_t n = 0;
+    for (const LogSpec& l : logs) n += blocks / l.every;
+    Count(at, key, logs_, n, kMaxLogsPerRun, "logs");
+    if (!grows) return;
+    if (heights_.size() <= chain) heights_.resize(scenario_.chains.size(), 0);
+    heights_[chain] += blocks;
+    const ChainSpec& c = scenario_.chains[chain];
+    if (heights_[chain] > (UINT64_MAX - scenario_.genesis.l2_time) / c.block_time)
+      Fail(at, key, "block " + std::to_string(heights_[chain]) + " of chain " + c.name +
+                        " would have a timestamp past 2^64-1 (genesis.l2_time + number * block_time)");
+  }
+
   std::string file_;
   Scenario scenario_;
+  uint64_t l1_blocks_ = 0, l2_blocks_ = 0, logs_ = 0;  // the work of the steps so far (Count)
+  std::vector<uint64_t> heights_;                       // per chain: blocks built so far
   std::set<std::string> messages_;            // init names emitted so far, in file order
   std::optional<CallMethod> last_call_;       // method of the latest `call` step so far
 };
@@ -495,6 +523,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     if (s.blocks == 0) Fail(body["blocks"], path + ".blocks", "must be at least 1");
     if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.blocks == 1);
     if (body["force"]) s.force = Bool(body["force"], path + ".force");
+    CountL2(body["blocks"] ? body["blocks"] : body, path + ".blocks", s.chain, s.blocks, s.logs, true);
     step.action = std::move(s);
   } else if (kind == "batch") {
     CheckMap(body, path, {"chain", "through"});
@@ -509,6 +538,10 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     MineStep s;
     s.count = U64(body, path);
     if (s.count == 0) Fail(body, path, "must be at least 1");
+    Count(body, path, l1_blocks_, s.count, kMaxL1BlocksPerRun, "L1 blocks");
+    if (l1_blocks_ > (UINT64_MAX - scenario_.genesis.l1_time) / scenario_.genesis.l1_block_time)
+      Fail(body, path, "L1 block " + std::to_string(l1_blocks_) +
+                           " would have a timestamp past 2^64-1 (genesis.l1_time + number * l1_block_time)");
     step.action = s;
   } else if (kind == "derive") {
     CheckMap(body, path, {"chain", "to_l1"});
@@ -524,6 +557,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     ReorgL1Step s;
     s.depth = U64(Need(body, path, "depth"), path + ".depth");
     if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
+    Count(body["depth"], path + ".depth", l1_blocks_, s.depth, kMaxL1BlocksPerRun, "L1 blocks");
     s.fork = Str(Need(body, path, "fork"), path + ".fork");
     if (s.fork.empty()) Fail(body["fork"], path + ".fork", "must not be empty");
     if (body["keep_batches"]) s.keep_batches = Bool(body["keep_batches"], path + ".keep_batches");
@@ -543,6 +577,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
     if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.depth == 1);
     if (body["force"]) s.force = Bool(body["force"], path + ".force");
+    CountL2(body["depth"], path + ".depth", s.chain, s.depth, s.logs, false);
     step.action = std::move(s);
   } else if (kind == "restart") {
     if (!body.IsNull()) CheckMap(body, path, {});

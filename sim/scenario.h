@@ -195,6 +195,14 @@ struct Scenario {
   std::optional<size_t> ChainIndex(const std::string& name) const;
 };
 
+// What one run can do (docs/scenario-format.md, "Limits"): a file whose steps add up to more is
+// refused when it is parsed, with an error naming the limit. A step's L1 blocks are its `mine` count
+// or `reorg_l1` depth; its L2 blocks its `build` count or `reorg_unsafe` depth; its logs, those of
+// every block it builds. Timestamps must also stay below 2^64 for every block the file can build.
+inline constexpr uint64_t kMaxL1BlocksPerRun = 100'000;
+inline constexpr uint64_t kMaxL2BlocksPerRun = 1'000'000;
+inline constexpr uint64_t kMaxLogsPerRun = 4'000'000;
+
 // `text` for a terminal, on one line: control characters (C0, DEL, C1) and bytes that are not
 // UTF-8 are shown as \xNN. Error messages that quote a file's contents go through it.
 std::string Printable(std::string_view text);

@@ -260,6 +260,54 @@ TEST(ScenarioParse, DeeplyNestedBracketsAreRefused) {
   EXPECT_THAT(sc.status().message(), HasSubstr("deep.yaml:2: (yaml): collections nested too deeply"));
 }
 
+TEST(ScenarioParse, CountsBeyondWhatARunCanDoAreRefusedNamingTheLimit) {
+  const std::string head = "name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n";
+  struct Case {
+    std::string steps, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"  - mine: 1000000000\n",
+            "t.yaml:5: mine: more than a run can do: 1000000000 L1 blocks here and 0 before; the limit is 100000 L1 "
+            "blocks a run"},
+           {"  - mine: 60000\n  - reorg_l1: {depth: 50000, fork: b}\n",
+            "t.yaml:6: reorg_l1.depth: more than a run can do: 50000 L1 blocks here and 60000 before"},
+           {"  - build: {chain: A, blocks: 18446744073709551615}\n",
+            "t.yaml:5: build.blocks: more than a run can do: 18446744073709551615 L2 blocks here and 0 before; the "
+            "limit is 1000000 L2 blocks a run"},
+           {"  - build: {chain: A, blocks: 900000}\n  - reorg_unsafe: {chain: A, depth: 100001}\n",
+            "t.yaml:6: reorg_unsafe.depth: more than a run can do: 100001 L2 blocks here and 900000 before"},
+           {"  - build: {chain: A, blocks: 100000, logs: [" + [] {
+              std::string logs;
+              for (int i = 0; i < 41; ++i) logs += std::string(i ? ", " : "") + "{payload: 0x01}";
+              return logs;
+            }() + "]}\n",
+            "t.yaml:5: build.blocks: more than a run can do: 4100000 logs here and 0 before; the limit is 4000000 logs a run"},
+       }) {
+    auto sc = ParseScenario(head + c.steps, "t.yaml");
+    ASSERT_FALSE(sc.ok()) << c.steps;
+    EXPECT_THAT(sc.status().message(), HasSubstr(c.want));
+  }
+  // At the limits, and `every` counting only the blocks that hold the log.
+  auto ok = ParseScenario(head + "  - mine: 100000\n  - build: {chain: A, blocks: 1000000, logs: [{payload: 0x01}, "
+                                 "{payload: 0x01}, {payload: 0x01}, {payload: 0x01, every: 4}, {payload: 0x01, every: 4}, "
+                                 "{payload: 0x01, every: 4}]}\n",
+                          "t.yaml");
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+TEST(ScenarioParse, TimestampsPast64BitsAreRefused) {
+  auto l2 = ParseScenario("name: t\ngenesis: {l2_time: 18446744073709551610}\nchains:\n  - {name: A, id: 1, block_time: 4}\n"
+                          "steps:\n  - build: {chain: A}\n  - build: {chain: A}\n",
+                          "t.yaml");
+  ASSERT_FALSE(l2.ok());
+  EXPECT_THAT(l2.status().message(),
+              HasSubstr("t.yaml:7: build.blocks: block 2 of chain A would have a timestamp past 2^64-1"));
+  auto l1 = ParseScenario("name: t\ngenesis: {l1_time: 18446744073709551610}\nchains:\n  - {name: A, id: 1}\nsteps:\n  - mine: 1\n",
+                          "t.yaml");
+  ASSERT_FALSE(l1.ok());
+  EXPECT_THAT(l1.status().message(), HasSubstr("t.yaml:6: mine: L1 block 1 would have a timestamp past 2^64-1"));
+}
+
 TEST(ScenarioParse, TheNameCannotLeaveItsDirectory) {
   for (const char* name : {"\"../x\"", "a/b", "\"..\"", "\"\\ta\""}) {
     auto sc = ParseScenario(std::string("name: ") + name + "\nchains:\n  - {name: A, id: 1}\nsteps: []\n", "n.yaml");
