@@ -27,10 +27,20 @@ void OpNode::ReportUnsafe() {
   const L2Chain& c = world_->chain(chain_);
   const BlockRef head = c.head().ref;
   if (reported_unsafe_ == head) return;
-  Status s = host_->Call([&](supervisor::Supervisor& sv) { return sv.UpdateLocalUnsafe(c.id(), head); });
-  trace_->Add("update_local_unsafe",
-              Fields().String("chain", c.name()).Block("unsafe", head).String("result", s.ToString()));
-  if (s.ok()) reported_unsafe_ = head;
+  // One call indexes at most Supervisor::kMaxBlocksIndexedPerCall blocks: call again while the
+  // supervisor is behind and each call moves it on.
+  std::optional<uint64_t> indexed;
+  while (true) {
+    Status s = host_->Call([&](supervisor::Supervisor& sv) { return sv.UpdateLocalUnsafe(c.id(), head); });
+    trace_->Add("update_local_unsafe",
+                Fields().String("chain", c.name()).Block("unsafe", head).String("result", s.ToString()));
+    if (!s.ok()) return;
+    auto now = host_->Call([&](supervisor::Supervisor& sv) { return sv.LocalUnsafe(c.id()); });
+    if (!now.ok() || now->number >= head.number) break;
+    if (indexed && now->number <= *indexed) return;  // no progress: the next round tries again
+    indexed = now->number;
+  }
+  reported_unsafe_ = head;
 }
 
 Status OpNode::ReportSafe() {
@@ -65,6 +75,7 @@ Status OpNode::ReportSafe() {
       case supervisor::CrossSafeStatus::kUnknown:
         return Status::Ok();
       case supervisor::CrossSafeStatus::kInvalid: {
+        if (invalid_check_) SS_RETURN_IF_ERROR(invalid_check_(chain_, r->local_safe, n));
         auto repl = d.Replace(r->local_safe, n);
         if (!repl.ok())
           return Internal("supervisor answered invalid for " + c.name() + " " + r->local_safe.ToString() +

@@ -1,6 +1,7 @@
 // The simulated op-node of one chain as it talks to the supervisor (scenarios.md "How nodes act"):
 //   (1) ReportUnsafe: UpdateLocalUnsafe with its unsafe head when that changed since the last
-//       successful report;
+//       successful report, again while the supervisor has not indexed it all (one call indexes
+//       at most Supervisor::kMaxBlocksIndexedPerCall blocks) and each call moves it on;
 //   (2) ReportSafe: for each derived L1 block N after the last one the supervisor acknowledged for
 //       its chain, in order, TryCrossSafe(chain, local-safe derived through N, N), stopping at the
 //       first error or non-accept answer;
@@ -12,6 +13,7 @@
 // breach that fails the run (e.g. the supervisor named a block the node never derived).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +45,11 @@ class OpNode {
   Status ReportSafe();
   void ForwardFinality();
 
+  // Called before the node replaces a block the supervisor called invalid while it reported L1
+  // block `view`; an error stops the node's reports and is a breach.
+  using InvalidCheck = std::function<Status(size_t chain, const BlockID& invalid, uint64_t view)>;
+  void SetInvalidCheck(InvalidCheck check) { invalid_check_ = std::move(check); }
+
   // Accept answers since the last call.
   std::vector<Ack> TakeAcks() { return std::move(acks_); }
   // Replacements made since the last call ("B#3 replaced at L1 5").
@@ -72,6 +79,7 @@ class OpNode {
   size_t forwarded_generation_ = 0;  // SupervisorHost::generation() it was forwarded to
   std::vector<Ack> acks_;
   std::vector<std::string> replacement_notes_;
+  InvalidCheck invalid_check_;
 };
 
 }  // namespace supersafe::sim

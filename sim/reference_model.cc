@@ -5,12 +5,14 @@
 //
 // Three computations, all over one "level" = a per-chain limit (the highest block number known
 // at that level: the unsafe head for cross-unsafe, local_safe_at[view] for cross-safe):
-//   1. Judge every executing message against the level: kInvalid, kWait or kDepends(source).
+//   1. Judge every executing message against the level: kInvalid, kWait, kMismatch(source) or
+//      kDepends(source), and whether it lies on a same-timestamp cycle.
 //   2. Heads: the greatest per-chain prefix in which every block's messages are kDepends on a
 //      block that is itself inside the prefix (greatest fixed point; same-timestamp sets go up
 //      together because a set that supports itself survives the loop).
-//   3. Invalid blocks: least fixed point of "has a kInvalid message, or depends on a block at or
-//      above the first invalid block of its chain".
+//   3. Invalid blocks: timestamp by timestamp, the least fixed point of "has a kInvalid or
+//      kMismatch message, or one on a cycle, or one naming the first invalid block of its source
+//      chain"; a message naming a block above its chain's first invalid block waits.
 //
 // Incremental, and still the same computation: each level starts from a "base", a per-chain
 // prefix already known to be closed (every block in it has only messages that depend on blocks
@@ -50,13 +52,16 @@ struct ExecLog {
   bool static_ok = false;         // rules 1, 3, 4, 5, 6 hold
 };
 
-// What an executing message is, judged at one level.
-enum class Verdict { kInvalid, kWait, kDepends };
+// What an executing message is, judged at one level: invalid whatever its source (a static rule,
+// malformed), waiting (the source block is above the level), or naming a source block within the
+// level that does not hold the log (kMismatch, rule 2) or does (kDepends).
+enum class Verdict { kInvalid, kWait, kMismatch, kDepends };
 
 struct Judged {
   Verdict verdict = Verdict::kInvalid;
-  size_t chain = 0;    // source chain (kDepends only)
-  uint64_t block = 0;  // source block number (kDepends only)
+  size_t chain = 0;       // source chain (kMismatch, kDepends)
+  uint64_t block = 0;     // source block number (kMismatch, kDepends)
+  bool on_cycle = false;  // on a log-level cycle among the level's blocks above the base
 };
 
 // A position of a log in the world: (chain index, block number, log index).
@@ -235,13 +240,12 @@ class Model {
         for (const ExecLog& e : Execs(c, n)) out.blocks[c].back().push_back(JudgeOne(e, limits));
       }
     }
-    // Executing messages on a log-level cycle are invalid.
-    std::set<LogPos> on_cycle = ExecLogsOnCycles(limits, base);
-    for (const LogPos& p : on_cycle) {
-      const std::vector<ExecLog>& execs = Execs(p.chain, p.block);
-      for (size_t k = 0; k < execs.size(); ++k)
-        if (execs[k].log_index == p.log) out.At(p.chain, p.block)[k].verdict = Verdict::kInvalid;
-    }
+    // Executing messages on a log-level cycle.
+    std::vector<std::pair<size_t, uint64_t>> blocks;
+    for (size_t c = 0; c < NumChains(); ++c)
+      for (uint64_t n = base[c] + 1; n <= limits[c]; ++n) blocks.push_back({c, n});
+    auto in_graph = [&](size_t c, uint64_t n) { return n > base[c] && n <= limits[c]; };
+    for (const LogPos& p : ExecLogsOnCycles(blocks, in_graph)) MarkOnCycle(out, p);
     return out;
   }
 
@@ -268,37 +272,62 @@ class Model {
     return heads;
   }
 
-  // Least fixed point: invalid[c] = the blocks of chain c (<= limits[c]) that are invalid at the
-  // level, ascending. A block is invalid if one of its messages is kInvalid, or depends on a block
-  // that is invalid or builds on an invalid block of its chain (at or above its first invalid one).
-  // Blocks up to `heads` (the level's greatest fixed point, closed) are never invalid.
+  // Invalid blocks: invalid[c] = the blocks of chain c (<= limits[c]) that are invalid at the
+  // level, ascending. Blocks up to `heads` (the level's greatest fixed point, closed) are never
+  // invalid. The view is judged timestamp by timestamp (a message names blocks at its own
+  // timestamp or earlier): a block's chain's blocks above its first invalid one are not in the
+  // view (they are dropped or derived again after the replacement), so a message naming one of
+  // them waits. At each timestamp, the least fixed point over the blocks in the view: a block is
+  // invalid if one of its messages is kInvalid, names the first invalid block of its source chain,
+  // or names a source block below that (or in a chain with none) that does not hold the log
+  // (kMismatch), or lies on a log-level cycle among the blocks in the view at that timestamp.
+  // Blocks above their chain's first invalid one are listed too when a message is invalid by the
+  // same rules without cycles (diagnostics; they affect nothing).
   std::vector<std::vector<uint64_t>> Invalid(const std::vector<uint64_t>& limits, const std::vector<uint64_t>& heads,
                                              const Judgement& judged) const {
-    std::vector<std::vector<bool>> invalid(NumChains());  // [c][n - heads[c] - 1]
+    std::map<uint64_t, std::vector<std::pair<size_t, uint64_t>>> by_timestamp;
+    for (size_t c = 0; c < NumChains(); ++c)
+      for (uint64_t n = heads[c] + 1; n <= limits[c]; ++n) by_timestamp[s_.digests[c][n].timestamp].push_back({c, n});
     std::vector<uint64_t> first_invalid(NumChains(), kNone);
-    for (size_t c = 0; c < NumChains(); ++c) invalid[c].assign(limits[c] - heads[c], false);
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      for (size_t c = 0; c < NumChains(); ++c) {
-        for (uint64_t n = heads[c] + 1; n <= limits[c]; ++n) {
-          if (invalid[c][n - heads[c] - 1]) continue;
-          bool bad = false;
-          for (const Judged& j : judged.At(c, n)) {
-            if (j.verdict == Verdict::kInvalid) bad = true;
-            if (j.verdict == Verdict::kDepends && first_invalid[j.chain] <= j.block) bad = true;
-          }
-          if (!bad) continue;
-          invalid[c][n - heads[c] - 1] = true;
-          first_invalid[c] = std::min(first_invalid[c], n);
+    std::vector<std::vector<uint64_t>> out(NumChains());
+    // A message's verdict given the first invalid blocks known so far: true if it is invalid.
+    auto invalid_message = [&](const Judged& j, bool on_cycle) {
+      if (j.verdict == Verdict::kInvalid) return true;
+      if (j.verdict == Verdict::kWait) return false;
+      if (j.block > first_invalid[j.chain]) return false;  // the source is not in the view: wait
+      if (j.block == first_invalid[j.chain]) return true;
+      return j.verdict == Verdict::kMismatch || on_cycle;
+    };
+    for (const auto& [timestamp, blocks] : by_timestamp) {
+      std::vector<std::pair<size_t, uint64_t>> in_view, beyond;
+      for (const auto& [c, n] : blocks) (n < first_invalid[c] ? in_view : beyond).push_back({c, n});
+      std::set<std::pair<size_t, uint64_t>> view_set(in_view.begin(), in_view.end());
+      const std::set<LogPos> cycles =
+          ExecLogsOnCycles(in_view, [&](size_t c, uint64_t n) { return view_set.count({c, n}) > 0; });
+      std::set<std::pair<size_t, uint64_t>> bad;
+      bool changed = true;
+      while (changed) {
+        changed = false;
+        for (const auto& [c, n] : in_view) {
+          if (bad.count({c, n})) continue;
+          const std::vector<ExecLog>& execs = Execs(c, n);
+          bool invalid = false;
+          for (size_t k = 0; k < execs.size() && !invalid; ++k)
+            invalid = invalid_message(judged.At(c, n)[k], cycles.count(LogPos{c, n, execs[k].log_index}) > 0);
+          if (!invalid) continue;
+          bad.insert({c, n});
+          first_invalid[c] = n;  // one block per chain and timestamp, and none below it invalid
           changed = true;
         }
       }
+      for (const auto& [c, n] : beyond) {
+        bool invalid = false;
+        for (const Judged& j : judged.At(c, n)) invalid = invalid || invalid_message(j, false);
+        if (invalid) bad.insert({c, n});
+      }
+      for (const auto& [c, n] : bad) out[c].push_back(n);
     }
-    std::vector<std::vector<uint64_t>> out(NumChains());
-    for (size_t c = 0; c < NumChains(); ++c)
-      for (uint64_t n = heads[c] + 1; n <= limits[c]; ++n)
-        if (invalid[c][n - heads[c] - 1]) out[c].push_back(n);
+    for (std::vector<uint64_t>& v : out) std::sort(v.begin(), v.end());
     return out;
   }
 
@@ -371,56 +400,56 @@ class Model {
       j.verdict = Verdict::kWait;
       return j;
     }
+    j.chain = s;
+    j.block = id.block_number;
+    j.verdict = Verdict::kMismatch;
     const Digest& src = s_.digests[s][id.block_number];
     if (src.timestamp != id.timestamp) return j;
     if (id.log_index >= src.log_count) return j;
     if (LogHashAt(s, id.block_number, id.log_index) != e.expected_log_hash) return j;
     j.verdict = Verdict::kDepends;
-    j.chain = s;
-    j.block = id.block_number;
     return j;
   }
 
   // A block's messages all depend on blocks within `heads`.
   static bool BlockSupported(const std::vector<Judged>& messages, const std::vector<uint64_t>& heads) {
     for (const Judged& j : messages) {
-      if (j.verdict != Verdict::kDepends) return false;
+      if (j.verdict != Verdict::kDepends || j.on_cycle) return false;
       if (j.block > heads[j.chain]) return false;
     }
     return true;
   }
 
-  // The log graph over the blocks above `base` and within `limits`: log i -> log i+1 of the same
-  // block, and an initiating log -> each executing log that references it from a block at the
-  // same timestamp. (Only same-timestamp references make edges, so each cycle lies within one
-  // timestamp, as the spec's per-timestamp graph has it. No cycle reaches into the closed base.)
-  // Returns the executing logs that can reach themselves. Every cycle has a reference edge, and
-  // enters each of its blocks through one, so only blocks with a reference edge (in or out) are
-  // put in the graph.
-  std::set<LogPos> ExecLogsOnCycles(const std::vector<uint64_t>& limits, const std::vector<uint64_t>& base) const {
+  // The log graph over `blocks`: log i -> log i+1 of the same block, and an initiating log -> each
+  // executing log of `blocks` that references it from a block with the same timestamp, when the
+  // referenced block is `in_graph` (only same-timestamp references make edges, so each cycle lies
+  // within one timestamp, as the spec's per-timestamp graph has it). Returns the executing logs
+  // that can reach themselves. Every cycle has a reference edge, and enters each of its blocks
+  // through one, so only blocks with a reference edge (in or out) are put in the graph.
+  template <typename InGraph>
+  std::set<LogPos> ExecLogsOnCycles(const std::vector<std::pair<size_t, uint64_t>>& blocks,
+                                    const InGraph& in_graph) const {
     std::vector<std::pair<LogPos, LogPos>> references;  // (initiating log, executing log)
-    for (size_t c = 0; c < NumChains(); ++c) {
-      for (uint64_t n = base[c] + 1; n <= limits[c]; ++n) {
-        for (const ExecLog& e : Execs(c, n)) {
-          std::optional<LogPos> target = SameTimestampTarget(c, n, e, limits, base);
-          if (target) references.push_back({*target, LogPos{c, n, e.log_index}});
-        }
+    for (const auto& [c, n] : blocks) {
+      for (const ExecLog& e : Execs(c, n)) {
+        std::optional<LogPos> target = SameTimestampTarget(c, n, e, in_graph);
+        if (target) references.push_back({*target, LogPos{c, n, e.log_index}});
       }
     }
     std::set<LogPos> out;
     if (references.empty()) return out;
-    std::set<std::pair<size_t, uint64_t>> blocks;
+    std::set<std::pair<size_t, uint64_t>> graph_blocks;
     for (const auto& [from, to] : references) {
-      blocks.insert({from.chain, from.block});
-      blocks.insert({to.chain, to.block});
+      graph_blocks.insert({from.chain, from.block});
+      graph_blocks.insert({to.chain, to.block});
     }
     std::map<LogPos, std::vector<LogPos>> edges;
-    for (const auto& [c, n] : blocks) {
+    for (const auto& [c, n] : graph_blocks) {
       const uint32_t count = s_.digests[c][n].log_count;
       for (uint32_t i = 0; i + 1 < count; ++i) edges[LogPos{c, n, i}].push_back(LogPos{c, n, i + 1});
     }
     for (const auto& [from, to] : references) edges[from].push_back(to);
-    for (const auto& [c, n] : blocks) {
+    for (const auto& [c, n] : graph_blocks) {
       for (const ExecLog& e : Execs(c, n)) {
         LogPos self{c, n, e.log_index};
         if (Reaches(edges, self, self)) out.insert(self);
@@ -429,20 +458,26 @@ class Model {
     return out;
   }
 
-  // The log an executing message points at, when it exists above `base` and within `limits` in a
-  // block with the same timestamp as the executing block. Whether the hash matches does not matter
-  // here: a mismatch makes the message invalid anyway, and everything on a cycle through an invalid
-  // block is invalid by cascade too.
-  std::optional<LogPos> SameTimestampTarget(size_t c, uint64_t n, const ExecLog& e, const std::vector<uint64_t>& limits,
-                                            const std::vector<uint64_t>& base) const {
+  // The log an executing message points at, when it exists in an `in_graph` block with the same
+  // timestamp as the executing block. Whether the hash matches does not matter here: a mismatch
+  // makes the message invalid anyway, and everything on a cycle through an invalid block is
+  // invalid by cascade too.
+  template <typename InGraph>
+  std::optional<LogPos> SameTimestampTarget(size_t c, uint64_t n, const ExecLog& e, const InGraph& in_graph) const {
     if (e.malformed || !e.source) return std::nullopt;
     const size_t s = *e.source;
     const uint64_t bn = e.msg.id.block_number;
-    if (bn > limits[s] || bn <= base[s]) return std::nullopt;
+    if (!in_graph(s, bn)) return std::nullopt;
     if (s_.digests[s][bn].timestamp != s_.digests[c][n].timestamp) return std::nullopt;
     if (e.msg.id.log_index >= s_.digests[s][bn].log_count) return std::nullopt;
     return LogPos{s, bn, e.msg.id.log_index};
   }
+
+  static void MarkOnCycle(Judgement& judged, const LogPos& p, const std::vector<ExecLog>& execs) {
+    for (size_t k = 0; k < execs.size(); ++k)
+      if (execs[k].log_index == p.log) judged.At(p.chain, p.block)[k].on_cycle = true;
+  }
+  void MarkOnCycle(Judgement& judged, const LogPos& p) const { MarkOnCycle(judged, p, Execs(p.chain, p.block)); }
 
   // Is there a path of one edge or more from `from` to `to`?
   static bool Reaches(const std::map<LogPos, std::vector<LogPos>>& edges, LogPos from, LogPos to) {

@@ -27,10 +27,23 @@ namespace supersafe::sim {
 
 namespace {
 
-constexpr int kMaxRounds = 64;
+// A step fails when this many rounds in a row change something without progress (Runner::Progress);
+// a step with more work takes as many rounds as its progress needs.
+constexpr int kMaxIdleRounds = 64;
 constexpr const char* kMemoryDatadir = "/datadir";  // the data directory on the memory disk
 
 std::string Num(uint64_t v) { return std::to_string(v); }
+
+SnapshotBlock SnapshotOf(const L2Block& b) {
+  SnapshotBlock sb;
+  sb.number = b.ref.number;
+  sb.hash = b.ref.hash;
+  sb.parent_hash = b.ref.parent_hash;
+  sb.timestamp = b.ref.timestamp;
+  sb.shared_logs = b.logs.shared();  // the world's logs, not a copy (null: none)
+  sb.deposit_only_replacement = b.deposit_only;
+  return sb;
+}
 
 // The answer of the latest `call` step.
 struct CallOutcome {
@@ -77,6 +90,8 @@ class Runner {
     std::vector<ChainID> ids;
     for (size_t i = 0; i < world_.chain_count(); ++i) {
       nodes_.push_back(std::make_unique<OpNode>(world_, i, *host_, trace_));
+      if (scenario.nodes == NodesMode::kAuto)
+        nodes_.back()->SetInvalidCheck([this](size_t c, const BlockID& b, uint64_t v) { return CheckInvalid(c, b, v); });
       ids.push_back(world_.chain(i).id());
     }
     db_check_ = std::make_unique<DatabaseCheck>(disk_, datadir_, ids);
@@ -103,6 +118,7 @@ class Runner {
   void BuildBlocks(size_t chain, uint64_t blocks, const std::vector<LogSpec>& logs, bool force);
   Status Settle(const Step& step);
   Status Round();
+  uint64_t Progress();
   // Everything a round can change: the nodes' state and the supervisor's heads (or its error).
   struct Fingerprint {
     std::vector<OpNode::State> nodes;
@@ -115,6 +131,9 @@ class Runner {
   // The databases' invariants: what changed since the last step, or (whole_files) everything.
   Status CheckDatabases(const Step& step, bool whole_files = false);
   Status CheckModel(const Step& step);
+  // Before a node replaces `invalid` (auto nodes): the reference model, computed from the world as
+  // it is at view `view`, must find that same block first invalid in its chain.
+  Status CheckInvalid(size_t chain, const BlockID& invalid, uint64_t view);
   // The acknowledgments the step may have affected (see CheckInvariants), or (all) every one.
   Status CheckAcks(const Step& step, bool all);
   // One acknowledgment: false if its view is no longer canonical (it may change: forget it).
@@ -160,6 +179,7 @@ class Runner {
   // their snapshot entries are recomputed every time.
   std::vector<std::vector<uint64_t>> off_chain_views_;
   ReferenceModel model_;
+  ReferenceModel invalid_model_;  // CheckInvalid's, kept across its calls
   std::vector<ChainHeads> checked_heads_;  // the heads CheckModel read in the current step
   Timeline timeline_;
   std::vector<Mark> marks_;  // of the current step
@@ -498,15 +518,35 @@ Status Runner::Round() {
   return Status::Ok();
 }
 
+// Progress a round can make: L1 blocks acknowledged, blocks replaced, crashes recovered. Within a
+// step none of them grows without bound (L1 does not change during a step), so a run of rounds that
+// changes things without making progress is a livelock.
+uint64_t Runner::Progress() {
+  uint64_t p = host_->crashes();
+  for (auto& node : nodes_) {
+    const OpNode::State st = node->Fingerprint();
+    p += st.acked + st.replacements;
+  }
+  return p;
+}
+
 Status Runner::Settle(const Step& step) {
   std::optional<Fingerprint> before;  // as the previous round left things, when it was taken
+  uint64_t best = Progress();
+  int idle = 0;  // rounds in a row that changed something without progress
   for (int round = 1;; ++round) {
-    if (round > kMaxRounds) return Breach(step, "the nodes did not settle within " + Num(kMaxRounds) + " rounds");
+    if (idle >= kMaxIdleRounds)
+      return Breach(step, "the nodes did not settle: " + Num(kMaxIdleRounds) + " rounds in a row (of " + Num(round - 1) +
+                              ") changed something without progress (no L1 block newly acknowledged, no block "
+                              "replaced, no crash recovered)");
     if (!before) before = TakeFingerprint();
     const size_t crashes = host_->crashes();
     Status s = Round();
     if (!s.ok()) return Breach(step, s.message());
     if (host_->fatal()) return Status::Ok();
+    const uint64_t progress = Progress();
+    idle = progress > best ? 0 : idle + 1;
+    best = std::max(best, progress);
     if (host_->crashes() != crashes) {  // the failed call is retried in the next round
       before.reset();
       continue;
@@ -719,14 +759,7 @@ void Runner::UpdateSnapshot() {
     sc.blocks.resize(keep);
     for (size_t n = keep; n < c.unsafe().size(); ++n) {
       const L2Block& b = c.unsafe()[n];
-      SnapshotBlock sb;
-      sb.number = b.ref.number;
-      sb.hash = b.ref.hash;
-      sb.parent_hash = b.ref.parent_hash;
-      sb.timestamp = b.ref.timestamp;
-      sb.shared_logs = b.logs.shared();  // the world's logs, not a copy (null: none)
-      sb.deposit_only_replacement = b.deposit_only;
-      sc.blocks.push_back(std::move(sb));
+      sc.blocks.push_back(SnapshotOf(b));
     }
     // Views: an entry depends on the view (unchanged below the first changed one) and on the
     // unsafe chain. While the chain only grew, an entry whose block was on it stays; one whose
@@ -794,6 +827,35 @@ Status Runner::CheckModel(const Step& step) {
     }
   }
   return Status::Ok();
+}
+
+Status Runner::CheckInvalid(size_t chain, const BlockID& invalid, uint64_t view) {
+  WorldSnapshot w;
+  w.expiry_window = scenario_.expiry_window;
+  w.l1_head = view;
+  w.l1_finalized = 0;
+  for (size_t i = 0; i < world_.chain_count(); ++i) {
+    const L2Chain& c = Chain(i);
+    const Derivation& d = world_.derivation(i);
+    if (d.tip() < view || !d.CanonicalSafeAt(view)) return Status::Ok();  // not this view: nothing to compare
+    SnapshotChain sc;
+    sc.name = c.name();
+    sc.id = c.id();
+    sc.genesis_time = c.genesis_time();
+    sc.block_time = c.block_time();
+    sc.interop_time = c.interop_time();
+    for (const L2Block& b : c.unsafe()) sc.blocks.push_back(SnapshotOf(b));
+    sc.local_safe_at = d.SafeNumbersOnChain();
+    sc.local_safe_at.resize(view + 1);
+    w.chains.push_back(std::move(sc));
+  }
+  const Expected expected = invalid_model_.Compute(w);
+  const ExpectedHeads& e = expected.chains.at(chain);
+  if (!e.invalid.empty() && e.invalid.front() == invalid.number) return Status::Ok();
+  return Internal("reference model (view L1 " + Num(view) + "): the supervisor calls " + Chain(chain).name() + " " +
+                  invalid.ToString() + " invalid; the model finds " +
+                  (e.invalid.empty() ? std::string("no invalid block") : "#" + Num(e.invalid.front()) + " first invalid") +
+                  " in that chain");
 }
 
 void Runner::RecordTimeline(const Step& step) {

@@ -1,11 +1,13 @@
 // The scenario runner: applies a scenario's steps to a fresh world and supervisor, lets the nodes
-// act (auto mode: rounds until quiet, at most 64), and after every step checks
+// act (auto mode: rounds until quiet; 64 rounds in a row without progress are a failure), and after
+// every step checks
 //   - the step's expectation, if it is an `expect`;
 //   - the databases' invariants (db::VerifySuperSafeDB, db::VerifyEventDB on the data directory),
 //     on what the step wrote (sim/db_check.h);
 //   - the supervisor's heads against the reference model (sim/reference_model.h): all heads exactly
 //     with `nodes: auto`; with `nodes: manual` only cross-safe and finalized, which must not run
-//     ahead of the model;
+//     ahead of the model; with `nodes: auto` also, before a node replaces a block, that the model
+//     finds that block the chain's first invalid one at that view;
 //   - that nothing acknowledged as cross-safe at an L1 view changed while that view is canonical,
 //     for the acknowledgments the step may have affected;
 // and at the end of a passing run the whole database files and every acknowledgment once more

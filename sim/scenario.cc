@@ -1,7 +1,9 @@
 #include "sim/scenario.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -14,6 +16,25 @@ const Address& DefaultOrigin() {
   static const Address kOrigin = Address::Parse("0x4242424242424242424242424242424242424242").value();
   return kOrigin;
 }
+
+namespace {
+// The length of the UTF-8 sequence `text` starts with (1 to 4), or 0 if it is not one (overlong
+// forms, surrogates and code points past U+10FFFF included).
+size_t Utf8SequenceLength(std::string_view text) {
+  const auto b0 = static_cast<unsigned char>(text[0]);
+  size_t n = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xe ? 3 : (b0 >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || text.size() < n) return 0;
+  uint32_t cp = n == 1 ? b0 : n == 2 ? (b0 & 0x1f) : n == 3 ? (b0 & 0x0f) : (b0 & 0x07);
+  for (size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(text[k]);
+    if ((b >> 6) != 0x2) return 0;
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+}  // namespace
 
 const char* CallMethodName(CallMethod m) {
   switch (m) {
@@ -137,8 +158,36 @@ class Parser {
   ExpectStep ParseExpect(const YAML::Node& n, const std::string& path) const;
   void CheckStepAllowed(const YAML::Node& n, const std::string& kind) const;
 
+  // Adds a step's `amount` of work to `total`, which may not pass `limit` ("L1 blocks", ...).
+  void Count(const YAML::Node& at, const std::string& key, uint64_t& total, uint64_t amount, uint64_t limit,
+             const char* what) const {
+    if (amount > limit || total > limit - amount)
+      Fail(at, key,
+           "more than a run can do: " + std::to_string(amount) + " " + what + " here and " + std::to_string(total) +
+               " before; the limit is " + std::to_string(limit) + " " + what + " a run");
+    total += amount;
+  }
+  // Counts a build or unsafe reorg of `blocks` blocks holding `logs` on `chain`; `grows` if the
+  // chain's head moves up by `blocks` (a build).
+  void CountL2(const YAML::Node& at, const std::string& key, size_t chain, uint64_t blocks,
+               const std::vector<LogSpec>& logs, bool grows) {
+    Count(at, key, l2_blocks_, blocks, kMaxL2BlocksPerRun, "L2 blocks");
+    uint64_t n = 0;
+    for (const LogSpec& l : logs) n += blocks / l.every;
+    Count(at, key, logs_, n, kMaxLogsPerRun, "logs");
+    if (!grows) return;
+    if (heights_.size() <= chain) heights_.resize(scenario_.chains.size(), 0);
+    heights_[chain] += blocks;
+    const ChainSpec& c = scenario_.chains[chain];
+    if (heights_[chain] > (UINT64_MAX - scenario_.genesis.l2_time) / c.block_time)
+      Fail(at, key, "block " + std::to_string(heights_[chain]) + " of chain " + c.name +
+                        " would have a timestamp past 2^64-1 (genesis.l2_time + number * block_time)");
+  }
+
   std::string file_;
   Scenario scenario_;
+  uint64_t l1_blocks_ = 0, l2_blocks_ = 0, logs_ = 0;  // the work of the steps so far (Count)
+  std::vector<uint64_t> heights_;                       // per chain: blocks built so far
   std::set<std::string> messages_;            // init names emitted so far, in file order
   std::optional<CallMethod> last_call_;       // method of the latest `call` step so far
 };
@@ -150,6 +199,10 @@ Scenario Parser::Parse(const YAML::Node& root) {
            {"name", "description", "seed", "chains", "genesis", "expiry_window", "nodes", "games", "steps"});
   scenario_.name = Str(Need(root, "", "name"), "name");
   if (scenario_.name.empty()) Fail(root["name"], "name", "must not be empty");
+  const bool control = std::any_of(scenario_.name.begin(), scenario_.name.end(),
+                                   [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+  if (control || scenario_.name == "." || scenario_.name == ".." || scenario_.name.find_first_of("/\\") != std::string::npos)
+    Fail(root["name"], "name", "it names files (DIR/<name>, FILE-<name>.html): no '/', '\\', control characters, '.' or '..'");
   if (root["description"]) scenario_.description = Str(root["description"], "description");
   if (root["seed"]) scenario_.seed = U64(root["seed"], "seed");
   if (root["genesis"]) ParseGenesis(root["genesis"]);
@@ -470,6 +523,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     if (s.blocks == 0) Fail(body["blocks"], path + ".blocks", "must be at least 1");
     if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.blocks == 1);
     if (body["force"]) s.force = Bool(body["force"], path + ".force");
+    CountL2(body["blocks"] ? body["blocks"] : body, path + ".blocks", s.chain, s.blocks, s.logs, true);
     step.action = std::move(s);
   } else if (kind == "batch") {
     CheckMap(body, path, {"chain", "through"});
@@ -484,6 +538,10 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     MineStep s;
     s.count = U64(body, path);
     if (s.count == 0) Fail(body, path, "must be at least 1");
+    Count(body, path, l1_blocks_, s.count, kMaxL1BlocksPerRun, "L1 blocks");
+    if (l1_blocks_ > (UINT64_MAX - scenario_.genesis.l1_time) / scenario_.genesis.l1_block_time)
+      Fail(body, path, "L1 block " + std::to_string(l1_blocks_) +
+                           " would have a timestamp past 2^64-1 (genesis.l1_time + number * l1_block_time)");
     step.action = s;
   } else if (kind == "derive") {
     CheckMap(body, path, {"chain", "to_l1"});
@@ -499,6 +557,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     ReorgL1Step s;
     s.depth = U64(Need(body, path, "depth"), path + ".depth");
     if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
+    Count(body["depth"], path + ".depth", l1_blocks_, s.depth, kMaxL1BlocksPerRun, "L1 blocks");
     s.fork = Str(Need(body, path, "fork"), path + ".fork");
     if (s.fork.empty()) Fail(body["fork"], path + ".fork", "must not be empty");
     if (body["keep_batches"]) s.keep_batches = Bool(body["keep_batches"], path + ".keep_batches");
@@ -518,6 +577,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
     if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.depth == 1);
     if (body["force"]) s.force = Bool(body["force"], path + ".force");
+    CountL2(body["depth"], path + ".depth", s.chain, s.depth, s.logs, false);
     step.action = std::move(s);
   } else if (kind == "restart") {
     if (!body.IsNull()) CheckMap(body, path, {});
@@ -580,22 +640,112 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
 
 }  // namespace
 
+std::string Printable(std::string_view text) {
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  auto escape = [&](unsigned char b) { out += std::string("\\x") + kHex[b >> 4] + kHex[b & 15]; };
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {
+      if (b < 0x20 || b == 0x7f) escape(b);
+      else out += static_cast<char>(b);
+      ++i;
+      continue;
+    }
+    const size_t n = Utf8SequenceLength(text.substr(i));
+    // C1 controls (U+0080..U+009F) act on terminals as their 8-bit forms do.
+    if (n == 0 || (n == 2 && b == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0)) {
+      for (size_t k = 0; k < std::max<size_t>(n, 1); ++k) escape(static_cast<unsigned char>(text[i + k]));
+      i += std::max<size_t>(n, 1);
+      continue;
+    }
+    out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+namespace {
+
+// Where `text` stops being a text file a scenario can be: the first NUL or other control byte
+// (tab, line feed and carriage return excepted), or a byte sequence that is not UTF-8.
+std::optional<std::string> NotText(std::string_view text, const std::string& file) {
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    size_t n = 1;
+    bool bad = false;
+    if (b == '\n') {
+      ++line;
+      line_start = i + 1;
+    } else if (b < 0x80) {
+      bad = (b < 0x20 && b != '\t' && b != '\r') || b == 0x7f;
+    } else {
+      n = Utf8SequenceLength(text.substr(i));
+      bad = n == 0;
+    }
+    if (bad) {
+      static const char* const kHex = "0123456789abcdef";
+      return file + ":" + std::to_string(line) + ": not a text file: byte 0x" + kHex[b >> 4] + kHex[b & 15] +
+             " at column " + std::to_string(i - line_start + 1) + " (a scenario is YAML in UTF-8)";
+    }
+    i += n;
+  }
+  return std::nullopt;
+}
+
+// The line (1-based) of the first line at or before `line` whose indentation holds a tab, preferring
+// `line` itself; 0 if none. YAML indents with spaces only.
+int TabIndentedLine(std::string_view text, int line) {
+  int found = 0;
+  int n = 1;
+  for (size_t start = 0; start <= text.size() && n <= line; ++n) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view l = text.substr(start, end - start);
+    const size_t indent_end = l.find_first_not_of(" \t");
+    const std::string_view indent = l.substr(0, indent_end == std::string_view::npos ? l.size() : indent_end);
+    if (indent.find('\t') != std::string_view::npos && (found == 0 || n == line)) found = n;
+    start = end + 1;
+  }
+  return found;
+}
+
+}  // namespace
+
 Result<Scenario> ParseScenario(const std::string& text, const std::string& file) {
+  if (auto why = NotText(text, file)) return InvalidArgument(Printable(*why));
   try {
     YAML::Node root = YAML::Load(text);
     return Parser(file).Parse(root);
   } catch (const ParseError& e) {
-    return InvalidArgument(e.message);
+    return InvalidArgument(Printable(e.message));
+  } catch (const YAML::DeepRecursion& e) {
+    return InvalidArgument(Printable(file + ":" + std::to_string(e.mark.line + 1) +
+                                     ": (yaml): collections nested too deeply (the reader stops at depth " +
+                                     std::to_string(e.depth()) + ")"));
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": (yaml): " + e.msg);
+    const int line = e.mark.line + 1;
+    if (int tab = TabIndentedLine(text, line))
+      return InvalidArgument(Printable(file + ":" + std::to_string(tab) +
+                                       ": (yaml): a tab in the indentation; YAML indents with spaces only"));
+    return InvalidArgument(Printable(file + ":" + std::to_string(line) + ": (yaml): " + e.msg));
   }
 }
 
 Result<Scenario> ParseScenarioFile(const std::filesystem::path& path) {
+  const std::string file = Printable(path.string());
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) return IOError(file + ": no such file");
+  if (ec) return IOError(file + ": cannot read: " + ec.message());
+  if (std::filesystem::is_directory(status)) return IOError(file + ": is a directory, not a scenario file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return IOError(path.string() + ": cannot read");
+  if (!in) return IOError(file + ": cannot read");
   std::ostringstream text;
   text << in.rdbuf();
+  if (in.bad()) return IOError(file + ": cannot read");
   return ParseScenario(text.str(), path.string());
 }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -207,9 +208,24 @@ struct Scenario {
   std::optional<size_t> ChainIndex(const std::string& name) const;
 };
 
-// Parses YAML text; `file` names the source in error messages.
+// What one run can do (docs/scenario-format.md, "Limits"): a file whose steps add up to more is
+// refused when it is parsed, with an error naming the limit. A step's L1 blocks are its `mine` count
+// or `reorg_l1` depth; its L2 blocks its `build` count or `reorg_unsafe` depth; its logs, those of
+// every block it builds. Timestamps must also stay below 2^64 for every block the file can build.
+inline constexpr uint64_t kMaxL1BlocksPerRun = 100'000;
+inline constexpr uint64_t kMaxL2BlocksPerRun = 1'000'000;
+inline constexpr uint64_t kMaxLogsPerRun = 4'000'000;
+
+// `text` for a terminal, on one line: control characters (C0, DEL, C1) and bytes that are not
+// UTF-8 are shown as \xNN. Error messages that quote a file's contents go through it.
+std::string Printable(std::string_view text);
+
+// Parses YAML text; `file` names the source in error messages. Text that is not UTF-8 or holds a
+// control character other than tab, line feed and carriage return is refused before it is read as
+// YAML ("FILE:LINE: not a text file: byte 0x00 at column 7 ..."); a tab in an indentation, or
+// collections nested deeper than the YAML reader goes, get a message saying so.
 Result<Scenario> ParseScenario(const std::string& text, const std::string& file);
-// Reads and parses a file (kIOError if it cannot be read).
+// Reads and parses a file (kIOError naming the file if it is missing, a directory or unreadable).
 Result<Scenario> ParseScenarioFile(const std::filesystem::path& path);
 
 }  // namespace supersafe::sim

@@ -1,9 +1,11 @@
 #include "sim/suite.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "sim/temp_dir.h"
 #include "sim/runner.h"
@@ -30,6 +32,35 @@ fs::path PerScenario(const fs::path& file, const std::string& name) {
   return out;
 }
 
+// Why `path` (exact: that file; else: files next to it) cannot be written, if it cannot: checked
+// before a run, so that a run is not lost for want of a place to put what it wrote.
+std::optional<std::string> NotWritable(const fs::path& path, bool exact) {
+  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "directory " + dir.string() + " does not exist";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return "directory " + dir.string() + " is not writable";
+  if (!exact) return std::nullopt;
+  if (fs::is_directory(path, ec)) return "it is a directory";
+  if (fs::exists(path, ec) && ::access(path.c_str(), W_OK) != 0) return "the file is not writable";
+  return std::nullopt;
+}
+
+int CheckFiles(const SimCommand& cmd, std::ostream& out) {
+  int failed = 0;
+  for (const std::string& file : cmd.files) {
+    auto parsed = ParseScenarioFile(file);
+    if (!parsed.ok()) {
+      out << "FAIL " << parsed.status().message() << "\n";
+      ++failed;
+      continue;
+    }
+    out << "OK " << Printable(file) << ": " << Printable(parsed->name) << ", " << parsed->chains.size() << " chain(s), "
+        << parsed->steps.size() << " step(s)\n";
+  }
+  if (cmd.files.size() > 1) out << (failed == 0 ? "all valid" : std::to_string(failed) + " invalid") << "\n";
+  return failed == 0 ? 0 : 1;
+}
+
 Status WriteFile(const fs::path& path, const std::string& bytes, bool append) {
   std::ofstream f(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
   f << bytes;
@@ -40,24 +71,31 @@ Status WriteFile(const fs::path& path, const std::string& bytes, bool append) {
 }  // namespace
 
 int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
+  if (cmd.check_only) return CheckFiles(cmd, out);
+  const bool several = cmd.files.size() > 1;
+  if (cmd.timeline) {
+    if (auto why = NotWritable(*cmd.timeline, !several)) {
+      err << "supersafe sim: --timeline " << Printable(*cmd.timeline) << ": cannot write: " << Printable(*why) << "\n";
+      return 2;
+    }
+  }
+  if (cmd.trace) {
+    Status s = WriteFile(*cmd.trace, "", false);
+    if (!s.ok()) {
+      err << "supersafe sim: --trace " << Printable(*cmd.trace) << ": cannot write\n";
+      return 2;
+    }
+  }
   out << "supersafe sim: " << cmd.files.size() << " scenario file(s); seed "
       << (cmd.seed ? std::to_string(*cmd.seed) : std::string("from each file")) << "; datadir "
       << (cmd.datadir ? *cmd.datadir : cmd.disk == DiskKind::kPosix ? std::string("temporary") : std::string("in memory"))
       << "; trace " << cmd.trace.value_or("-")
       << "; timeline " << cmd.timeline.value_or("-") << "\n";
-  if (cmd.trace) {
-    Status s = WriteFile(*cmd.trace, "", false);
-    if (!s.ok()) {
-      err << s.ToString() << "\n";
-      return 2;
-    }
-  }
-  const bool several = cmd.files.size() > 1;
   int failed = 0;
   for (const std::string& file : cmd.files) {
     auto parsed = ParseScenarioFile(file);
     if (!parsed.ok()) {
-      out << "FAIL " << file << ": " << parsed.status().message() << "\n";
+      out << "FAIL " << parsed.status().message() << "\n";
       ++failed;
       continue;
     }
@@ -71,7 +109,7 @@ int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
       opts.datadir = several ? fs::path(*cmd.datadir) / sc.name : fs::path(*cmd.datadir);
       Status s = PrepareDatadir(opts.datadir);
       if (!s.ok()) {
-        out << "FAIL " << sc.name << ": " << s.message() << "\n";
+        out << "FAIL " << Printable(sc.name) << ": " << Printable(s.message()) << "\n";
         ++failed;
         continue;
       }
@@ -86,7 +124,8 @@ int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
     }
     std::string chains;
     for (const auto& c : sc.chains) chains += (chains.empty() ? "" : " ") + c.name + "(" + c.id.Decimal() + ")";
-    out << "scenario " << sc.name << " (" << file << "): seed " << opts.seed << ", chains " << chains << ", nodes "
+    out << "scenario " << Printable(sc.name) << " (" << Printable(file) << "): seed " << opts.seed << ", chains "
+        << Printable(chains) << ", nodes "
         << (sc.nodes == NodesMode::kAuto ? "auto" : "manual") << ", " << sc.steps.size() << " steps\n";
     RunResult r = RunScenario(sc, opts);
     if (temp) {
@@ -103,12 +142,12 @@ int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
       err << io.ToString() << "\n";
       return 2;
     }
-    out << (r.passed ? "PASS " : "FAIL ") << sc.name << "  steps " << r.steps_run << "/" << sc.steps.size()
+    out << (r.passed ? "PASS " : "FAIL ") << Printable(sc.name) << "  steps " << r.steps_run << "/" << sc.steps.size()
         << "  digest " << r.digest.Hex() << "\n";
     if (!r.passed) {
       ++failed;
-      out << "  " << r.failure << "\n";
-      out << "  replay: supersafe sim " << file << " --seed " << opts.seed << "\n";
+      out << "  " << Printable(r.failure) << "\n";
+      out << "  replay: supersafe sim " << Printable(file) << " --seed " << opts.seed << "\n";
     }
   }
   if (several) out << (failed == 0 ? "all passed" : std::to_string(failed) + " failed") << "\n";

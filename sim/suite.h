@@ -7,7 +7,15 @@
 // be absent or empty; --datadir implies --disk posix; with --disk posix and no --datadir a
 // temporary directory is used and removed.
 // --trace FILE gets every scenario's trace, one after another. --timeline FILE.html gets the
-// timeline of a single scenario; with several, FILE-<scenario name>.html each.
+// timeline of a single scenario; with several, FILE-<scenario name>.html each. An output path that
+// cannot be written (a missing or unwritable directory, a directory in its place) is refused before
+// anything runs (exit 2).
+//
+// A file that cannot be run (missing, a directory, not text, not a valid scenario) gets one line,
+// "FAIL FILE:LINE: what is wrong", and the other files still run (exit 1).
+//
+// With `check_only` (`sim --check`), every file is parsed and validated and nothing runs: one line per
+// file, "OK FILE: name, N chains, M steps" or the FAIL line above; exit 0 only if every file is valid.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +36,7 @@ struct SimCommand {
   std::optional<std::string> trace;
   std::optional<std::string> timeline;
   bool progress = false;             // step progress on stderr (a terminal)
+  bool check_only = false;           // parse and validate only
 };
 
 // Returns the process exit code: 0 only if every scenario passed.

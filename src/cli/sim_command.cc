@@ -17,7 +17,9 @@ void AddSimCommand(CLI::App& app, int& exit_code) {
   auto trace = std::make_shared<std::string>();
   auto timeline = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand("sim", "run scenario files in the deterministic simulator");
-  sub->add_option("FILE", cmd->files, "scenario files (YAML)")->required()->check(CLI::ExistingFile);
+  // A missing or unreadable file is reported by the run, one line per file, and the others still run.
+  sub->add_option("FILE", cmd->files, "scenario files (YAML)")->required();
+  CLI::Option* check_opt = sub->add_flag("--check", cmd->check_only, "parse and validate the files only; run nothing");
   CLI::Option* seed_opt = sub->add_option("--seed", *seed, "seed for every scenario (default: each file's own)")
                                 ->check(Unsigned());
   auto disk = std::make_shared<std::string>("memory");
@@ -27,6 +29,7 @@ void AddSimCommand(CLI::App& app, int& exit_code) {
       "--datadir", *datadir, "keep the databases in DIR (absent or empty; implies --disk posix); default: none kept");
   CLI::Option* trace_opt = sub->add_option("--trace", *trace, "write the JSONL trace of every event to FILE");
   CLI::Option* timeline_opt = sub->add_option("--timeline", *timeline, "write an HTML timeline to FILE");
+  check_opt->excludes(seed_opt)->excludes(datadir_opt)->excludes(trace_opt)->excludes(timeline_opt);
   sub->final_callback([=, &exit_code] {
     if (seed_opt->count() > 0) cmd->seed = *seed;
     if (datadir_opt->count() > 0) cmd->datadir = *datadir;

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "supervisor/validity.h"
 
@@ -80,7 +81,7 @@ class Evaluator {
           MarkInvalid(set[m].chain, set[m].number, std::move(v.reason));
           return Verdict::kInvalid;
         }
-        if (v.kind == MessageVerdict::kWait) {
+        if (v.kind == MessageVerdict::kWait || v.kind == MessageVerdict::kDeferred) {
           waiting = true;
           continue;
         }
@@ -108,15 +109,31 @@ class Evaluator {
   }
 
   // The blocks above the heads that no candidate reaches yet: marks the first one of each chain that
-  // is invalid in its own right, then the blocks on same-timestamp cycles. True if it marked any.
+  // is invalid in its own right, then the blocks on same-timestamp cycles. When neither is found,
+  // decides the deferred verdict (of a message, or a cycle through a block that is not its
+  // chain's candidate) with the lowest timestamp. True if it marked any.
+  //
+  // Why the lowest timestamp is right: a message only names blocks at its own timestamp or
+  // earlier, so when nothing else moves, nothing can change any more for the blocks before that
+  // timestamp, and so whether a source block is still in the view is settled.
   Result<bool> JudgeBeyondWaits() {
     std::map<uint64_t, std::vector<Member>> by_timestamp;  // every block above the heads
+    std::optional<Deferred> first;
+    auto defer = [&](const Member& m, std::string reason) {
+      Deferred d{m.timestamp, m.chain, m.number, std::move(reason)};
+      if (!first || std::tie(d.timestamp, d.chain, d.number) < std::tie(first->timestamp, first->chain, first->number))
+        first = std::move(d);
+    };
     for (size_t c = 0; c < heads_.size(); ++c) {
       for (uint64_t n = heads_[c] + 1; n <= in_.limits[c] && n < invalid_from_[c]; ++n) {
         SS_ASSIGN_OR_RETURN(Member m, Load(c, n));
-        if (n > heads_[c] + 1) {  // the candidate itself was judged by TryPromote
-          if (auto why = OwnViolation(m)) {
-            MarkInvalid(c, n, *why);
+        for (const db::LogRecord& log : m.logs) {
+          if (!log.exec) continue;
+          MessageVerdict v = JudgeMessage(m, *log.exec);
+          if (v.kind == MessageVerdict::kDeferred) defer(m, std::move(v.reason));
+          // The candidate itself was judged by TryPromote.
+          if (v.kind == MessageVerdict::kInvalid && n > heads_[c] + 1) {
+            MarkInvalid(c, n, std::move(v.reason));
             return true;
           }
         }
@@ -128,12 +145,26 @@ class Evaluator {
       std::map<size_t, size_t> member_of_chain;
       for (size_t i = 0; i < set.size(); ++i) member_of_chain[set[i].chain] = i;
       if (auto cyclic = FindCycle(set, member_of_chain)) {
-        MarkInvalid(cyclic->first, cyclic->second, "executing message on a same-timestamp cycle");
-        return true;
+        bool candidates_only = true;
+        for (const Member& m : set) candidates_only = candidates_only && m.number == heads_[m.chain] + 1;
+        if (candidates_only) {
+          MarkInvalid(cyclic->first, cyclic->second, "executing message on a same-timestamp cycle");
+          return true;
+        }
+        defer(set[member_of_chain.at(cyclic->first)], "executing message on a same-timestamp cycle");
       }
     }
-    return false;
+    if (!first) return false;
+    MarkInvalid(first->chain, first->number, std::move(first->reason));
+    return true;
   }
+
+  struct Deferred {
+    uint64_t timestamp;
+    size_t chain;
+    uint64_t number;
+    std::string reason;
+  };
 
   bool ReferencesOwnBlock(const Member& m) const {
     for (const db::LogRecord& log : m.logs)
@@ -142,38 +173,37 @@ class Evaluator {
     return false;
   }
 
-  // Why a block's messages make it invalid whatever happens to the blocks before it, if they do.
-  std::optional<std::string> OwnViolation(const Member& m) const {
-    for (const db::LogRecord& log : m.logs) {
-      if (!log.exec) continue;
-      MessageVerdict v = JudgeMessage(m, *log.exec);
-      if (v.kind == MessageVerdict::kInvalid) return std::move(v.reason);
-    }
-    return std::nullopt;
-  }
-
-  // One executing message of block `m`, on its own: invalid (a static rule, a reference into an
-  // invalid block or one built on it, a log its known source block does not hold), waiting (the
-  // source is above its chain's limit or not indexed), or known in `source_chain`.
+  // One executing message of block `m`, on its own: invalid (a static rule, a reference to a
+  // chain's first invalid block, a log its known source block does not hold), waiting (the source
+  // is above its chain's limit, not indexed, or above its chain's first invalid block: that block
+  // is dropped or derived again after the replacement, and the message is judged against what the
+  // chain derives at that height), or known in `source_chain`.
+  //
+  // A verdict that rests on the source chain's blocks above its head is kDeferred rather than
+  // kInvalid when blocks of that chain below the source are not promoted yet: one of them may
+  // still be found invalid, which would take the source block out of the view (and the message
+  // would wait instead). Deferred verdicts are decided in timestamp order (DecideDeferred).
   struct MessageVerdict {
-    enum Kind { kInvalid, kWait, kKnown } kind;
-    std::string reason;       // kInvalid
+    enum Kind { kInvalid, kDeferred, kWait, kKnown } kind;
+    std::string reason;       // kInvalid, kDeferred
     size_t source_chain = 0;  // kKnown
   };
   MessageVerdict JudgeMessage(const Member& m, const db::ExecRef& ref) const {
     if (auto why = StaticViolation(*in_.deps, in_.deps->chains[m.chain], m.number, m.timestamp, ref))
       return {MessageVerdict::kInvalid, *why};
     const size_t s = *ChainIndexOf(*in_.deps, ref.chain_id);
-    if (ref.block_number >= invalid_from_[s])
-      return {MessageVerdict::kInvalid, "references block #" + std::to_string(ref.block_number) + " of chain " +
-                                            ref.chain_id.Decimal() + ", which is invalid or built on an invalid block"};
+    if (ref.block_number > invalid_from_[s]) return {MessageVerdict::kWait, ""};
     if (ref.block_number > in_.limits[s]) return {MessageVerdict::kWait, ""};
+    const auto kind = ref.block_number <= heads_[s] + 1 ? MessageVerdict::kInvalid : MessageVerdict::kDeferred;
+    if (ref.block_number == invalid_from_[s])
+      return {kind, "references block #" + std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal() +
+                        ", which is invalid"};
     BlockRef source_block;
     const db::Presence p = in_.events[s]->Contains(ref.block_number, ref.log_index, ref.log_hash, &source_block);
     if (p == db::Presence::kUnknown) return {MessageVerdict::kWait, ""};
     if (p == db::Presence::kConflicts || source_block.timestamp != ref.timestamp)
-      return {MessageVerdict::kInvalid, "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
-                                            std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal()};
+      return {kind, "no log " + std::to_string(ref.log_index) + " with the claimed hash in block #" +
+                        std::to_string(ref.block_number) + " of chain " + ref.chain_id.Decimal()};
     return {MessageVerdict::kKnown, "", s};
   }
 

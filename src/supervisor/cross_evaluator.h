@@ -5,17 +5,23 @@
 // set: the not-yet-promoted blocks at its timestamp that it references, directly or through
 // others. The set goes up when every executing message in it is valid, every source at an earlier
 // timestamp is already promoted, and the log-level graph at that timestamp has no cycle. A block
-// whose message breaks a rule is invalid; so is one that references a log in an invalid block or
-// in a block built on one (those are dropped with the rest of the batch). A message whose source is
-// not yet eligible (above the source chain's limit) makes its block wait.
+// whose message breaks a rule is invalid; so is one that references a log in its chain's first
+// invalid block. A message whose source is not yet eligible (above the source chain's limit) makes
+// its block wait, and so does one whose source lies above its chain's first invalid block: an
+// identifier names a height, not a block hash, and the blocks above an invalid one are dropped or
+// derived again after its replacement, so the message is judged against what the chain derives
+// at that height.
 //
 // With `judge_beyond_waits` (cross-safe), a block is invalid in its own right even while a block
 // before it waits (domain.md: "a block is invalid in view N if one of its messages is invalid"):
 // once no candidate moves, the blocks after a waiting candidate, up to the limit, are judged too:
-// a message that breaks a static rule, names a log its known source block does not hold, names a
-// block that is invalid or built on one, names a later log of its own block, or lies on a
-// same-timestamp log-level cycle makes its block invalid. Nothing is invalidated this way without
-// the flag (cross-unsafe, where failing blocks only stop the head).
+// a message that breaks a static rule, names a log its known source block does not hold, names
+// its source chain's first invalid block, names a later log of its own block, or lies on a
+// same-timestamp log-level cycle makes its block invalid. Such a verdict that rests on a source
+// block whose chain has unpromoted blocks below it is decided only when nothing else moves, in
+// timestamp order (one of those blocks may still turn out invalid and take the source out of the
+// view), so the outcome is that of judging the view timestamp by timestamp. Nothing is
+// invalidated this way without the flag (cross-unsafe, where failing blocks only stop the head).
 #pragma once
 
 #include <string>

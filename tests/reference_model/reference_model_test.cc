@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,6 +85,18 @@ class WorldBuilder {
   // An executing message of the log that is now at (c, n, i).
   Log Exec(size_t c, uint64_t n, uint32_t i) const {
     return ExecAt(c, n, i, world_.chains[c].blocks[n].logs.at(i));
+  }
+
+  // Cuts chain c back to block `head`, or appends empty blocks up to it.
+  void Resize(size_t c, uint64_t head) {
+    SnapshotChain& chain = world_.chains[c];
+    chain.blocks.resize(std::min<size_t>(chain.blocks.size(), head + 1));
+    for (uint64_t n = chain.blocks.size(); n <= head; ++n) {
+      SnapshotBlock b;
+      b.number = n;
+      b.timestamp = chain.genesis_time + n * chain.block_time;
+      chain.blocks.push_back(b);
+    }
   }
 
   void LocalSafe(size_t c, std::vector<uint64_t> local_safe_at) {
@@ -401,15 +414,81 @@ TEST(ReferenceModel, InvalidityCascadesAcrossThreeChains) {
   w.Add(b, 3, w.Exec(a, 2, 1));     // B3 references a log of the invalid A2
   w.Add(b, 3, InitLog("b"));
   w.Add(c, 4, w.Exec(b, 3, 1));     // C4 references a log of the (now) invalid B3
-  w.Add(c, 5, w.Exec(a, 3, 0));     // C5 references a log of A3, which builds on invalid A2
+  w.Add(c, 5, w.Exec(a, 3, 0));     // C5 references a log of A3, above the invalid A2: not in the view
   w.Add(b, 4, InitLog("b4"));
-  w.Add(c, 6, w.Exec(b, 4, 0));     // C6 references a log of B4, which builds on invalid B3
+  w.Add(c, 6, w.Exec(b, 4, 0));     // C6 references a log of B4, above the invalid B3: likewise
   w.LocalSafe(a, {0, 3});
   w.LocalSafe(b, {0, 4});
   w.LocalSafe(c, {0, 6});
   EXPECT_EQ(HeadsOf(w), (Heads{"u3 cu1 v1 ls2 cs1 f0 inv[2]",  //
                            "u4 cu2 v1 ls3 cs2 f0 inv[3]",  //
-                           "u6 cu3 v1 ls4 cs3 f0 inv[4,5,6]"}));
+                           "u6 cu3 v1 ls4 cs3 f0 inv[4]"}));
+}
+
+// An identifier names a height, not a block hash: a message whose source lies above its chain's
+// first invalid block waits, and is judged against whatever the chain derives at that height
+// after the replacement (docs/reference-model.md, decision 7).
+TEST(ReferenceModel, AMessageNamingABlockAboveAnInvalidOneWaitsForWhatIsDerivedThere) {
+  for (const bool same_log : {true, false}) {
+    SCOPED_TRACE(same_log ? "the same log again" : "another log");
+    WorldBuilder w;
+    size_t a = w.Chain("A", 900, 2);
+    size_t c = w.Chain("C", 902, 3);
+    Identifier unknown = w.Id(a, 1, 0);
+    unknown.chain_id = ChainID(uint64_t{12345});
+    w.Add(a, 1, WorldBuilder::ExecOf(unknown, InitLog("x")));  // A1 invalid
+    w.Add(a, 2, InitLog("m"));                                  // A2: a plain log, in the same batch
+    w.Add(c, 3, w.Exec(a, 2, 0));                               // C3 executes it
+    w.LocalSafe(a, {0, 2});
+    w.LocalSafe(c, {0, 3});
+    EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu0 v1 ls1 cs0 f0 inv[1]", "u3 cu2 v1 ls3 cs2 f0 inv[]"}));
+
+    // A1 is replaced in view 1 and A2 dropped: C3 still waits, on A's height 2.
+    w.Resize(a, 1);
+    w.Replaced(a, 1);
+    w.LocalSafe(a, {0, 1});
+    EXPECT_EQ(HeadsOf(w), (Heads{"u1 cu1 v1 ls1 cs1 f0 inv[]", "u3 cu2 v1 ls3 cs2 f0 inv[]"}));
+
+    // A derives a new block 2 in view 2: the same log at the same index, or another one.
+    w.Resize(a, 2);
+    w.Add(a, 2, InitLog(same_log ? "m" : "n"));
+    w.LocalSafe(a, {0, 1, 2});
+    w.LocalSafe(c, {0, 3, 3});
+    if (same_log) {
+      EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu2 v2 ls2 cs2 f0 inv[]", "u3 cu3 v2 ls3 cs3 f0 inv[]"}));
+    } else {
+      EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu2 v2 ls2 cs2 f0 inv[]", "u3 cu2 v2 ls3 cs2 f0 inv[3]"}));
+    }
+  }
+}
+
+// The view is judged timestamp by timestamp: X5 names S4, invalid in its own right, but S3 before
+// it is invalid too (it names U2, invalid in its own right), so S4 is not in the view and X5
+// waits. U1 waits on W1, which is not local-safe, so U2 is not reached by promotion either.
+TEST(ReferenceModel, AnInvalidBlockFoundBelowTheOneAMessageNamesMakesTheMessageWait) {
+  WorldBuilder w;
+  size_t s = w.Chain("S", 900, 4);
+  size_t u = w.Chain("U", 901, 2);
+  size_t x = w.Chain("X", 902, 5);
+  size_t wc = w.Chain("W", 903, 1);
+  Identifier unknown = w.Id(s, 1, 0);
+  unknown.chain_id = ChainID(uint64_t{12345});
+  w.Add(wc, 1, InitLog("w"));
+  w.Add(u, 1, w.Exec(wc, 1, 0));                              // waits: W1 is not local-safe
+  w.Add(u, 2, WorldBuilder::ExecOf(unknown, InitLog("z")));   // U2 invalid in its own right
+  w.Add(u, 2, InitLog("u2"));
+  w.Add(s, 3, w.Exec(u, 2, 1));                               // S3 names U2: invalid
+  w.Add(s, 4, WorldBuilder::ExecOf(unknown, InitLog("z")));   // S4 invalid in its own right
+  w.Add(s, 4, InitLog("s4"));
+  w.Add(x, 5, w.Exec(s, 4, 1));                               // X5 names S4, above S3: waits
+  w.LocalSafe(s, {0, 4});
+  w.LocalSafe(u, {0, 2});
+  w.LocalSafe(x, {0, 5});
+  w.LocalSafe(wc, {0, 0});
+  EXPECT_EQ(HeadsOf(w), (Heads{"u4 cu2 v1 ls3 cs2 f0 inv[3,4]",  //
+                           "u2 cu1 v1 ls2 cs0 f0 inv[2]",    //
+                           "u5 cu4 v1 ls5 cs4 f0 inv[]",     //
+                           "u1 cu1 v1 ls0 cs0 f0 inv[]"}));
 }
 
 TEST(ReferenceModel, ActivationBlockExecutesNothingAndInitiatesNothing) {

@@ -202,6 +202,118 @@ TEST(ScenarioParse, MissingFileIsIOError) {
   auto sc = ParseScenarioFile("does-not-exist.yaml");
   ASSERT_FALSE(sc.ok());
   EXPECT_EQ(sc.status().code(), Code::kIOError);
+  EXPECT_EQ(sc.status().message(), "does-not-exist.yaml: no such file");
+}
+
+TEST(ScenarioParse, ADirectoryIsNotAScenarioFile) {
+  auto sc = ParseScenarioFile(::testing::TempDir());
+  ASSERT_FALSE(sc.ok());
+  EXPECT_EQ(sc.status().code(), Code::kIOError);
+  EXPECT_THAT(sc.status().message(), HasSubstr(": is a directory, not a scenario file"));
+}
+
+// No byte of a message may act on a terminal: every control character shows as \xNN.
+bool PrintableOnly(const std::string& text) {
+  for (unsigned char b : text)
+    if (b < 0x20 || b == 0x7f) return false;
+  return text.find("\xc2\x9b") == std::string::npos;
+}
+
+TEST(ScenarioParse, BinaryBytesAreRefusedWithoutEchoingThem) {
+  const std::string elf("\x7f" "ELF\x02\x01\x01\x00\x00\x00\x1b[31m", 16);
+  auto sc = ParseScenario(elf, "bin.yaml");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_EQ(sc.status().message(), "bin.yaml:1: not a text file: byte 0x7f at column 1 (a scenario is YAML in UTF-8)");
+  auto nul = ParseScenario(std::string("name: t\nchains: x\x00y\n", 19), "n.yaml");
+  ASSERT_FALSE(nul.ok());
+  EXPECT_THAT(nul.status().message(), HasSubstr("n.yaml:2: not a text file: byte 0x00 at column 10"));
+  auto latin1 = ParseScenario("name: caf\xe9\n", "l.yaml");  // Latin-1, not UTF-8
+  ASSERT_FALSE(latin1.ok());
+  EXPECT_THAT(latin1.status().message(), HasSubstr("l.yaml:1: not a text file: byte 0xe9 at column 10"));
+  auto utf8 = ParseScenario("name: caf\xc3\xa9\nchains:\n  - {name: A, id: 1}\nsteps: []\n", "u.yaml");
+  EXPECT_TRUE(utf8.ok()) << utf8.status().ToString();
+}
+
+TEST(ScenarioParse, QuotedControlCharactersAreShownEscaped) {
+  // YAML escapes can put any character into a scalar, and errors quote scalars.
+  auto sc = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - build: {chain: \"\\e[31m\\x9bB\"}\n",
+                          "e.yaml");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_EQ(sc.status().message(), "e.yaml:5: build.chain: no chain named '\\x1b[31m\\xc2\\x9bB'");
+  EXPECT_TRUE(PrintableOnly(sc.status().message()));
+  EXPECT_EQ(Printable("caf\xc3\xa9 \xff\x01"), "caf\xc3\xa9 \\xff\\x01");
+}
+
+TEST(ScenarioParse, ATabInTheIndentationIsNamed) {
+  auto sc = ParseScenario("name: t\nchains:\n\t- {name: A, id: 1}\nsteps: []\n", "tab.yaml");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_EQ(sc.status().message(), "tab.yaml:3: (yaml): a tab in the indentation; YAML indents with spaces only");
+  // A tab inside a block scalar's text is text, not indentation.
+  auto ok = ParseScenario("name: t\ndescription: |\n  a\n  \tb\nchains:\n  - {name: A, id: 1}\nsteps: []\n", "t.yaml");
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+TEST(ScenarioParse, DeeplyNestedBracketsAreRefused) {
+  const std::string deep = "name: t\nchains: " + std::string(100000, '[') + std::string(100000, ']') + "\nsteps: []\n";
+  auto sc = ParseScenario(deep, "deep.yaml");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_THAT(sc.status().message(), HasSubstr("deep.yaml:2: (yaml): collections nested too deeply"));
+}
+
+TEST(ScenarioParse, CountsBeyondWhatARunCanDoAreRefusedNamingTheLimit) {
+  const std::string head = "name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n";
+  struct Case {
+    std::string steps, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"  - mine: 1000000000\n",
+            "t.yaml:5: mine: more than a run can do: 1000000000 L1 blocks here and 0 before; the limit is 100000 L1 "
+            "blocks a run"},
+           {"  - mine: 60000\n  - reorg_l1: {depth: 50000, fork: b}\n",
+            "t.yaml:6: reorg_l1.depth: more than a run can do: 50000 L1 blocks here and 60000 before"},
+           {"  - build: {chain: A, blocks: 18446744073709551615}\n",
+            "t.yaml:5: build.blocks: more than a run can do: 18446744073709551615 L2 blocks here and 0 before; the "
+            "limit is 1000000 L2 blocks a run"},
+           {"  - build: {chain: A, blocks: 900000}\n  - reorg_unsafe: {chain: A, depth: 100001}\n",
+            "t.yaml:6: reorg_unsafe.depth: more than a run can do: 100001 L2 blocks here and 900000 before"},
+           {"  - build: {chain: A, blocks: 100000, logs: [" + [] {
+              std::string logs;
+              for (int i = 0; i < 41; ++i) logs += std::string(i ? ", " : "") + "{payload: 0x01}";
+              return logs;
+            }() + "]}\n",
+            "t.yaml:5: build.blocks: more than a run can do: 4100000 logs here and 0 before; the limit is 4000000 logs a run"},
+       }) {
+    auto sc = ParseScenario(head + c.steps, "t.yaml");
+    ASSERT_FALSE(sc.ok()) << c.steps;
+    EXPECT_THAT(sc.status().message(), HasSubstr(c.want));
+  }
+  // At the limits, and `every` counting only the blocks that hold the log.
+  auto ok = ParseScenario(head + "  - mine: 100000\n  - build: {chain: A, blocks: 1000000, logs: [{payload: 0x01}, "
+                                 "{payload: 0x01}, {payload: 0x01}, {payload: 0x01, every: 4}, {payload: 0x01, every: 4}, "
+                                 "{payload: 0x01, every: 4}]}\n",
+                          "t.yaml");
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+TEST(ScenarioParse, TimestampsPast64BitsAreRefused) {
+  auto l2 = ParseScenario("name: t\ngenesis: {l2_time: 18446744073709551610}\nchains:\n  - {name: A, id: 1, block_time: 4}\n"
+                          "steps:\n  - build: {chain: A}\n  - build: {chain: A}\n",
+                          "t.yaml");
+  ASSERT_FALSE(l2.ok());
+  EXPECT_THAT(l2.status().message(),
+              HasSubstr("t.yaml:7: build.blocks: block 2 of chain A would have a timestamp past 2^64-1"));
+  auto l1 = ParseScenario("name: t\ngenesis: {l1_time: 18446744073709551610}\nchains:\n  - {name: A, id: 1}\nsteps:\n  - mine: 1\n",
+                          "t.yaml");
+  ASSERT_FALSE(l1.ok());
+  EXPECT_THAT(l1.status().message(), HasSubstr("t.yaml:6: mine: L1 block 1 would have a timestamp past 2^64-1"));
+}
+
+TEST(ScenarioParse, TheNameCannotLeaveItsDirectory) {
+  for (const char* name : {"\"../x\"", "a/b", "\"..\"", "\"\\ta\""}) {
+    auto sc = ParseScenario(std::string("name: ") + name + "\nchains:\n  - {name: A, id: 1}\nsteps: []\n", "n.yaml");
+    ASSERT_FALSE(sc.ok()) << name;
+    EXPECT_THAT(sc.status().message(), HasSubstr("n.yaml:1: name: it names files")) << name;
+  }
 }
 
 }  // namespace

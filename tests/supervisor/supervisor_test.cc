@@ -227,6 +227,71 @@ TEST_F(SupervisorTest, InvalidationCascadesAcrossThreeChains) {
   ExpectAccept(ReportAll(2, {1, 2, 3})[2], 3);
 }
 
+// An identifier names a height, not a block hash: C3 names a log of A2, which sits above the
+// invalid A1 and is dropped with it. C3 waits for what A derives at height 2: the same log at the
+// same index makes it valid, another log invalid.
+class DroppedSourceTest : public SupervisorTest {
+ protected:
+  Result<CrossSafeAnswer> RunWith(const std::string& new_log) {
+    Start({kA, kC});
+    chain(0).Build({MakeExecutingMessageLog({Identifier{DefaultOrigin(), 1, 0, 1002, ChainID(777)}, HashOf("p")})});
+    chain(0).Build({FakeChain::Init("m")});
+    chain(1).Build();
+    chain(1).Build();
+    chain(1).Build({chain(0).Exec(2, 0)});
+    SyncAll();
+    l1_.Mine();
+    auto a = ReportAll(1, {2, 3});
+    ExpectAccept(a[1], 2);  // C3 waits; it is not invalid
+    EXPECT_EQ(HeadsOf(1).local_safe.number, 3u);
+    ExpectInvalid(Report(0, 2, 1), 1);
+    ExpectAccept(Replace(0, 1, 1), 1);
+    EXPECT_EQ(CrossSafe(1), 2u);  // still waiting, on A's height 2
+    EXPECT_EQ(sup_->CheckMessage(Identifier{DefaultOrigin(), 2, 0, 1004, kA}, PayloadHashOf(FakeChain::Init("m"))).value(),
+              SafetyLevel::kUnknown);
+    chain(0).Build({FakeChain::Init(new_log)});
+    SyncAll();
+    l1_.Mine();
+    return ReportAll(2, {2, 3})[1];
+  }
+};
+
+TEST_F(DroppedSourceTest, TheSameLogDerivedAgainAtThatHeightMakesTheMessageValid) {
+  ExpectAccept(RunWith("m"), 3);
+  EXPECT_EQ(CrossSafe(0), 2u);
+}
+
+TEST_F(DroppedSourceTest, AnotherBlockAtThatHeightMakesTheMessageInvalid) {
+  ExpectInvalid(RunWith("n"), 3);
+  EXPECT_EQ(CrossSafe(1), 2u);
+}
+
+// The view is judged timestamp by timestamp. S4 is invalid in its own right and found first; X5
+// names a log of S4. But S3, below S4, names a log of U2, which is invalid too (found later: U1
+// before it waits on W1, which is not local-safe): S3 is S's first invalid block, S4 is not in the
+// view, and X5 waits instead of being invalid.
+TEST_F(SupervisorTest, InvalidityIsDecidedInTimestampOrder) {
+  const ChainID kS(900), kU(901), kX(902), kW(903);
+  Start({kS, kU, kX, kW});
+  const Log bogus = MakeExecutingMessageLog({Identifier{DefaultOrigin(), 1, 0, 1002, ChainID(777)}, HashOf("p")});
+  chain(3).Build({FakeChain::Init("w")});
+  chain(1).Build({chain(3).Exec(1, 0)});
+  chain(1).Build({bogus, FakeChain::Init("u2")});
+  chain(0).Build();
+  chain(0).Build();
+  chain(0).Build({chain(1).Exec(2, 1)});
+  chain(0).Build({bogus, FakeChain::Init("s4")});
+  for (int i = 0; i < 4; ++i) chain(2).Build();
+  chain(2).Build({chain(0).Exec(4, 1)});
+  SyncAll();
+  l1_.Mine();
+  ExpectAccept(ReportAll(1, {4, 2, 5, 0})[3], 0);
+  ExpectInvalid(Report(0, 4, 1), 3);
+  ExpectInvalid(Report(1, 2, 1), 2);
+  ExpectAccept(Report(2, 5, 1), 4);
+  EXPECT_EQ(HeadsOf(2).local_safe.number, 5u);
+}
+
 TEST_F(SupervisorTest, ReplacementOfTheFirstBlockAfterGenesisKeepsPendingOutput) {
   Start({kA, kB});
   Identifier bogus{DefaultOrigin(), 5, 0, 1010, kB};
