@@ -4,7 +4,7 @@
 # an output path that cannot be written, refused before anything runs). `sim --check` parses and
 # validates only.
 set -euo pipefail
-supersafe=$1
+supersafe=$(realpath "$1")  # the script runs in its own directory
 root=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
