@@ -23,22 +23,6 @@ bool ReadAt(db::File& file, uint64_t offset, size_t len, Bytes& out) {
   return len == 0 || file.ReadAt(offset, len, out.data()).ok();
 }
 
-// Both databases' content ends where the preallocated zero tail starts: at the first all-zero
-// entry of `kEntry` bytes (valid content has none, docs/db-format.md and docs/event-db-format.md),
-// looked for from entry `from` on (at least `floor`); the file size if there is none.
-uint64_t ContentEnd(db::File& file, uint64_t kEntry, uint64_t floor, uint64_t from, uint64_t size, Bytes& scratch) {
-  const uint64_t kBlock = 1024 * kEntry;
-  for (uint64_t at = std::max(floor, from / kEntry * kEntry); at + kEntry <= size; at += kBlock) {
-    const uint64_t n = std::min(kBlock, (size - at) / kEntry * kEntry);
-    if (!ReadAt(file, at, n, scratch)) return size;
-    for (uint64_t e = 0; e < n; e += kEntry)
-      if (std::all_of(scratch.begin() + static_cast<ptrdiff_t>(e), scratch.begin() + static_cast<ptrdiff_t>(e + kEntry),
-                      [](uint8_t b) { return b == 0; }))
-        return at + e;
-  }
-  return size;
-}
-
 }  // namespace
 
 struct DatabaseCheck::File {
@@ -75,7 +59,8 @@ struct DatabaseCheck::File {
         start = p;
         p += ev::BlockSize(GetU32BE(c + ev::kCheckpointLogCount), GetU32BE(c + ev::kCheckpointExecCount));
       }
-      SS_CHECK(p == size, path.string() + ": verified blocks do not end at the end of the file");
+      SS_CHECK(p == size, path.string() + ": verified blocks do not end at the end of the content (offset " +
+                              std::to_string(p) + ", not " + std::to_string(size) + ")");
       if (from == 0) header.assign(bytes, bytes + std::min<uint64_t>(size, ev::kFileHeaderSize));
     } else {
       namespace ss = db::super_safe_format;
@@ -169,20 +154,20 @@ std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
   if (!stat.ok()) return f.Verify(env, f.path);
   const uint64_t file_size = *stat;
   db::File& file = *f.handle;
-  auto content_end = [&](uint64_t from) {
-    return f.kind == File::Kind::kSafe
-               ? ContentEnd(file, db::super_safe_format::kEntrySize, 0, from, file_size, read_buffer_)
-               : ContentEnd(file, db::event_format::kEntrySize, db::event_format::kFileHeaderSize, from, file_size,
-                            read_buffer_);
+  // Where the content ends, by the rule Open and the verifiers use (the preallocated zero tail).
+  auto content_end = [&] {
+    Result<uint64_t> end = f.kind == File::Kind::kSafe ? db::SuperSafeContentSize(env, f.path)
+                                                       : db::EventDBContentSize(env, f.path);
+    return std::min(end.value_or(file_size), file_size);
   };
-  uint64_t size = content_end(full || !f.clean ? 0 : std::min(f.verified, file_size));
+  uint64_t size = content_end();
 
   // The whole file, as the verifier sees it; when sound, the bookkeeping for later steps.
   Bytes& buf = read_buffer_;
   auto whole = [&] {
     if (!full && f.clean) rewritten_ = true;
     f.clean = false;
-    size = content_end(0);  // a rewound file may end before the bytes verified before
+    size = content_end();  // a rewound file may end before the bytes verified before
     std::vector<db::Finding> findings = f.Verify(env, f.path);
     if (findings.empty() && ReadAt(file, 0, size, buf)) f.Advance(buf.data(), 0, size);
     return findings;

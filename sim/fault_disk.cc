@@ -121,6 +121,11 @@ class FaultFile final : public db::File {
     return done;
   }
 
+  Result<uint64_t> DataEnd() override {
+    SS_RETURN_IF_ERROR(disk_->Enter(FaultDisk::OpKind::kOther, generation_, path()));
+    return base_->DataEnd();
+  }
+
   Result<std::unique_ptr<db::Mapping>> Map(uint64_t offset, uint64_t length) override {
     Status entered = disk_->Enter(FaultDisk::OpKind::kRead, generation_, path());
     if (entered.code() == kFired)
@@ -318,10 +323,17 @@ Result<std::optional<uint64_t>> FaultDisk::FlipBit(const fs::path& file) {
   SS_ASSIGN_OR_RETURN(Opened opened, base_->Open(file, OpenMode::kReadWrite));
   const uint8_t flipped = bytes[offset] ^ mask;
   SS_RETURN_IF_ERROR(opened.file->WriteAt(offset, ByteSpan(&flipped, 1)));
-  last_flip_ = Flip{file, offset, mask};
+  last_flip_ = Flip{file, offset, mask, flipped};
   modified_.insert(Key(file));
   ++counters_.bit_flip;
   return std::optional<uint64_t>(offset);
+}
+
+bool FaultDisk::FlipStillThere() {
+  SS_CHECK(last_flip_.has_value(), "no bit flip to look for");
+  auto opened = base_->Open(last_flip_->file, OpenMode::kReadOnly);
+  uint8_t b = 0;
+  return opened.ok() && opened->file->ReadAt(last_flip_->offset, 1, &b).ok() && b == last_flip_->damaged;
 }
 
 Status FaultDisk::UndoFlip() {

@@ -77,6 +77,10 @@ class FaultDisk final : public db::Env {
   Result<std::optional<uint64_t>> FlipBit(const std::filesystem::path& file);
   // Flips back the bit of the last FlipBit (the damage repaired, e.g. from a backup).
   Status UndoFlip();
+  // Whether the file still holds the byte the last FlipBit damaged, as damaged, at its offset.
+  bool FlipStillThere();
+  // Forgets the last FlipBit without repairing it (recovery moved the damaged bytes away).
+  void ForgetFlip() { last_flip_.reset(); }
 
   // True after a power loss or a process crash, until Restart().
   bool process_dead() const { return process_dead_; }
@@ -158,6 +162,7 @@ class FaultDisk final : public db::Env {
     std::filesystem::path file;
     uint64_t offset;
     uint8_t mask;
+    uint8_t damaged;  // the byte as the flip left it
   };
   std::optional<Flip> last_flip_;
   std::set<std::string> modified_;

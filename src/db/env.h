@@ -76,6 +76,9 @@ class File {
   // A view of [offset, offset + length); `offset` is a multiple of the page size. `length` may
   // reach past the end of the file (room to grow into).
   virtual Result<std::unique_ptr<Mapping>> Map(uint64_t offset, uint64_t length) = 0;
+  // A bound on the file's data: every byte at or past it (up to the size) is zero. A scan for the
+  // end of the content (the preallocated zero tail) may start there. The size by default.
+  virtual Result<uint64_t> DataEnd() { return Size(); }
 
  protected:
   explicit File(std::filesystem::path path) : path_(std::move(path)) {}

@@ -452,7 +452,8 @@ Result<ContentBounds> FindContentEnd(File& file, uint64_t size) {
   const uint64_t floor = size > reach ? size - reach : 0;
   static const Bytes zeros(64 << 10, 0);
   Bytes block(zeros.size());
-  uint64_t last = size;
+  SS_ASSIGN_OR_RETURN(const uint64_t data_end, file.DataEnd());
+  uint64_t last = std::max(floor, std::min(size, data_end));  // the bytes from data_end on are zero
   while (last > floor) {
     const uint64_t n = std::min<uint64_t>(block.size(), last - floor);
     SS_RETURN_IF_ERROR(file.ReadAt(last - n, n, block.data()));
@@ -992,6 +993,13 @@ std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file) 
                                    file.filename().string() + ".broken)"});
   }
   return findings;
+}
+
+Result<uint64_t> EventDBContentSize(Env* env, const std::filesystem::path& file) {
+  SS_ASSIGN_OR_RETURN(Env::Opened opened, env->Open(file, Env::OpenMode::kReadOnly));
+  SS_ASSIGN_OR_RETURN(const uint64_t size, opened.file->Size());
+  SS_ASSIGN_OR_RETURN(const ContentBounds bounds, FindContentEnd(*opened.file, size));
+  return bounds.end;
 }
 
 }  // namespace supersafe::db

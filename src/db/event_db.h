@@ -127,4 +127,8 @@ class EventDB {
 // the torn tail it recovers); an empty result means Open takes the file as it is.
 std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file);
 
+// The size of events.db's content: the file without the zero tail of preallocation, by the rule
+// Open uses. kIOError (or kNotFound) if the file cannot be read.
+Result<uint64_t> EventDBContentSize(Env* env, const std::filesystem::path& file);
+
 }  // namespace supersafe::db

@@ -46,7 +46,11 @@ uint64_t DirectorySyncCount() { return directory_syncs.load(std::memory_order_re
 Result<std::unique_ptr<AppendFile>> AppendFile::Open(Env* env, const std::filesystem::path& path,
                                                      uint64_t prealloc_chunk, AllocateMode mode) {
   SS_ASSIGN_OR_RETURN(Env::Opened opened, env->Open(path, Env::OpenMode::kCreate));
-  if (opened.created) SS_RETURN_IF_ERROR(SyncDirectory(env, DirectoryOf(path)));
+  // What a crashed process wrote but never synced may still be in the page cache: it is made
+  // durable before anything is read from it, so that nothing is answered from bytes a power loss
+  // could still take away. Likewise the file's directory entry.
+  SS_RETURN_IF_ERROR(opened.file->Sync());
+  SS_RETURN_IF_ERROR(SyncDirectory(env, DirectoryOf(path)));
   SS_ASSIGN_OR_RETURN(const uint64_t size, opened.file->Size());
   return std::unique_ptr<AppendFile>(new AppendFile(env, std::move(opened.file), size, prealloc_chunk, mode));
 }

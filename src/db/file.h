@@ -42,8 +42,10 @@ uint64_t DirectorySyncCount();
 
 class AppendFile {
  public:
-  // Opens (creating if absent) `path` for reading and appending. A file it creates has its
-  // directory synced before Open returns.
+  // Opens (creating if absent) `path` for reading and appending. The file and its directory are
+  // synced before Open returns: a process that crashed may have left written but unsynced bytes
+  // (or an unsynced directory entry) behind, and nothing may be answered from them until they are
+  // durable. A failed sync is an error (the handle is not returned).
   static Result<std::unique_ptr<AppendFile>> Open(Env* env, const std::filesystem::path& path,
                                                   uint64_t prealloc_chunk = 0,
                                                   AllocateMode mode = AllocateMode::kReserve);

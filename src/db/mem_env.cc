@@ -81,7 +81,14 @@ class MemFile final : public File {
     return Status::Ok();
   }
 
-  Result<bool> Allocate(uint64_t, AllocateMode) override { return false; }
+  Result<bool> Allocate(uint64_t end, AllocateMode) override {
+    if (!writable_) return IOError("allocate " + path().string() + ": opened read-only");
+    if (end > MemEnv::kMaxFileSize) return IOError("allocate " + path().string() + ": past the memory disk's file size limit");
+    if (end > node_->size) node_->Resize(end);
+    return true;
+  }
+
+  Result<uint64_t> DataEnd() override { return std::min(node_->touched, node_->size); }
 
   Result<std::unique_ptr<Mapping>> Map(uint64_t offset, uint64_t length) override {
     if (offset > MemEnv::kMaxFileSize || length > MemEnv::kMaxFileSize - offset) length = MemEnv::kMaxFileSize - std::min(offset, MemEnv::kMaxFileSize);

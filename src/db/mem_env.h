@@ -2,10 +2,11 @@
 // simulator, the fuzzer and tests. Every write is "on disk" at once; durability, crashes and
 // storage faults are modelled by a layer above it (sim/fault_disk.h), never here.
 //
-// It cannot preallocate (File::Allocate returns false), so its files hold no zero tail: they grow
-// by their writes, as on a file system without fallocate. A file's bytes sit in one reserved,
-// lazily backed region of address space that never moves, so a Mapping is a pointer into it and
-// sees every later write; a file may grow to kMaxFileSize (a write past it is kIOError).
+// A file's bytes sit in one reserved, lazily backed region of address space that never moves, so a
+// Mapping is a pointer into it and sees every later write; a file may grow to kMaxFileSize (a write
+// past it is kIOError). Preallocation (File::Allocate) only extends the size: the new bytes are zero
+// and cost nothing, and File::DataEnd says where the written bytes end, so a scan for the end of
+// the content skips the zero tail.
 //
 // Paths are taken as given (no symlinks, no "..": the databases never make such paths); the
 // parent of a top-level path ("/x" or "x") always exists. Not thread-safe: one MemEnv per thread.

@@ -355,10 +355,10 @@ bool AllZero(const uint8_t* p, size_t n) {
 
 // The end of the content: one past the last nonzero byte, rounded up to a whole entry (every entry
 // has a nonzero type byte), at most `size`. Scans back over at most kMaxZeroTail bytes and an entry.
-uint64_t ContentEnd(const uint8_t* base, uint64_t size, std::vector<Problem>& problems) {
+uint64_t ContentEnd(const uint8_t* base, uint64_t size, uint64_t data_end, std::vector<Problem>& problems) {
   const uint64_t reach = layout::kMaxZeroTail + kEntry;
   const uint64_t floor = size > reach ? size - reach : 0;
-  uint64_t end = size;
+  uint64_t end = std::max(floor, std::min(size, data_end));  // the bytes from data_end on are zero
   while (end > floor && end % 8 != 0 && base[end - 1] == 0) --end;
   while (end >= floor + 8 && end % 8 == 0 && AllZero(base + end - 8, 8)) end -= 8;
   while (end > floor && base[end - 1] == 0) --end;
@@ -439,9 +439,10 @@ void TrimTornEnd(const uint8_t* base, uint64_t size, Content& c) {
   while (c.end > c.keep && base[c.end - 1] == 0) --c.end;
 }
 
-Content AnalyzeFile(const uint8_t* base, uint64_t size) {
+// `data_end`: every byte from it to `size` is zero (File::DataEnd).
+Content AnalyzeFile(const uint8_t* base, uint64_t size, uint64_t data_end) {
   Content c;
-  c.end = ContentEnd(base, size, c.problems);
+  c.end = ContentEnd(base, size, data_end, c.problems);
   if (!c.problems.empty()) return c;
   // The bytes up to `keep` must end in a sound group; after it, a torn write.
   auto check = [&](uint64_t keep) {
@@ -917,8 +918,9 @@ Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::pa
   SS_ASSIGN_OR_RETURN(impl->file, AppendFile::Open(env, dir / kFileName, layout::kPreallocChunk));
   const uint64_t size = impl->file->size();
   SS_RETURN_IF_ERROR(impl->EnsureMapped(size));
+  SS_ASSIGN_OR_RETURN(const uint64_t data_end, impl->file->raw().DataEnd());
 
-  Content content = AnalyzeFile(impl->base, size);
+  Content content = AnalyzeFile(impl->base, size, data_end);
   if (content.problems.empty()) content.problems = CheckGroups(impl->base, content.keep / kEntry);
   if (!content.problems.empty()) {
     std::sort(content.problems.begin(), content.problems.end());
@@ -1628,10 +1630,12 @@ std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& fi
   Result<std::unique_ptr<Mapping>> mapping = opened->file->Map(0, size);
   if (!mapping.ok()) return cannot(mapping.status());
   const uint8_t* base = (*mapping)->data();
+  Result<uint64_t> data_end = opened->file->DataEnd();
+  if (!data_end.ok()) return cannot(data_end.status());
 
   std::vector<Problem> problems;
   // As Open judges the end: the zero tail is no finding, a torn write is one finding for all of it.
-  Content content = AnalyzeFile(base, size);
+  Content content = AnalyzeFile(base, size, *data_end);
   const bool torn = content.problems.empty() && content.keep < content.end;
   const uint64_t checked = torn ? content.keep : content.end;
   problems = std::move(content.problems);
@@ -1657,7 +1661,8 @@ std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& fi
 Result<uint64_t> SuperSafeContentSize(Env* env, const std::filesystem::path& file) {
   SS_ASSIGN_OR_RETURN(Env::Opened opened, env->Open(file, Env::OpenMode::kReadOnly));
   SS_ASSIGN_OR_RETURN(const uint64_t size, opened.file->Size());
-  uint64_t end = size;
+  SS_ASSIGN_OR_RETURN(const uint64_t data_end, opened.file->DataEnd());
+  uint64_t end = std::min(size, data_end);  // the bytes from data_end on are zero
   Bytes block(64 << 10);
   while (end > 0) {
     const uint64_t n = std::min<uint64_t>(block.size(), end);
