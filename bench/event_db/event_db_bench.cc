@@ -214,8 +214,9 @@ struct BigDB {
     SS_CHECK(child >= 0, "fork");
     if (child == 0) {
       auto db = OpenOrDie(big.file);
-      std::vector<BlockRecord> batch(1000);
+      std::vector<BlockRecord> batch;
       for (uint64_t n = kBigFirstBlock; n < kBigFirstBlock + kBigBlocks;) {
+        batch.resize(std::min<uint64_t>(1000, kBigFirstBlock + kBigBlocks - n));
         for (auto& b : batch) MakeBlock(n++, b);
         SS_CHECK(db->AppendBatch(batch).ok(), "append batch");
       }
