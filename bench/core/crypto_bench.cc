@@ -5,11 +5,16 @@
 // calls batches come back to back (the event-log DB hashes two rounds per append), then gap_us
 // sleeps, as a DB append does while it waits for fdatasync, so that the worker has gone to sleep
 // when the next batch comes.
+// Timed regions: Keccak256Many, `calls` batches each way per iteration, the two ways timed apart
+// (the counters); Crc32c, one checksum of `bytes` each way. SUPERSAFE_BENCH_SMOKE=1: minimal
+// run times (the bench-smoke test suite).
 #include <benchmark/benchmark.h>
 #include <cryptopp/crc.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "core/check.h"
@@ -17,6 +22,11 @@
 
 namespace supersafe {
 namespace {
+
+bool Smoke() {
+  const char* env = std::getenv("SUPERSAFE_BENCH_SMOKE");
+  return env != nullptr && std::string(env) == "1";
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -58,7 +68,7 @@ BENCHMARK(BM_Keccak256Many)
     ->ArgNames({"batch", "gap_us", "calls"})
     ->ArgsProduct({{64, 100, 128, 256, 512, 1000, 10000}, {0}, {1}})
     ->ArgsProduct({{64, 100, 128, 256, 512, 1000, 10000}, {300}, {2}})
-    ->MinTime(1);
+    ->MinTime(Smoke() ? 0.01 : 1);
 
 // CRC-32C as the project computes it (ISA-L) against Crypto++'s CRC32C (what it used before), the
 // same bytes alternately in one loop: 810 bytes (one super-safe-db group of 8 chains), 8120 bytes
@@ -88,7 +98,7 @@ void BM_Crc32c_vs_CryptoPP(benchmark::State& state) {
   state.counters["cryptopp_GB_per_s"] = bytes / std::chrono::duration<double, std::nano>(cryptopp).count();
   state.counters["speedup"] = std::chrono::duration<double>(cryptopp) / std::chrono::duration<double>(ours);
 }
-BENCHMARK(BM_Crc32c_vs_CryptoPP)->ArgName("bytes")->Arg(810)->Arg(8120)->Arg(810000)->MinTime(0.5);
+BENCHMARK(BM_Crc32c_vs_CryptoPP)->ArgName("bytes")->Arg(810)->Arg(8120)->Arg(810000)->MinTime(Smoke() ? 0.01 : 0.5);
 
 }  // namespace
 }  // namespace supersafe

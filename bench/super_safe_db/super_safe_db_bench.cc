@@ -14,6 +14,12 @@
 // Multi*/256: keys per call), Open, VerifySuperSafeDB.
 //
 // Temp files go to $SUPERSAFE_BENCH_DIR, else /var/tmp (disk, not tmpfs), and are removed.
+// SUPERSAFE_BENCH_ENTRIES=N builds the lookup files with N entries instead of 10 million (the
+// scaling curves); SUPERSAFE_BENCH_SMOKE=1 shrinks every size so that the whole binary runs in
+// seconds (the bench-smoke test suite). Timed regions: Follow/CatchUp, one commit per iteration
+// (encode, write, sync); the lookups, one call per iteration (random keys precomputed); Open, one
+// SuperSafeDB::Open; Verify, one whole-file verification. Building the files is not timed: its
+// rate is the build_Mentries_per_s counter of the lookup rows.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -43,6 +49,11 @@ namespace layout = super_safe_format;
 constexpr size_t kEntry = layout::kEntrySize;
 constexpr uint32_t kChains = 8;
 constexpr size_t kBacklog = 1000;  // groups per commit when catching up
+
+bool Smoke() {
+  const char* env = std::getenv("SUPERSAFE_BENCH_SMOKE");
+  return env != nullptr && std::string(env) == "1";
+}
 
 std::filesystem::path BenchRoot() {
   const char* env = std::getenv("SUPERSAFE_BENCH_DIR");
@@ -235,9 +246,9 @@ struct Lmdb {
 // Fixed commit counts: the same work for every contender, and a bounded run time. The disk is
 // shared and its fdatasync latency drifts, so each contender runs in kRepetitions short rounds
 // (interleaved at random with --benchmark_enable_random_interleaving) and the median counts.
-constexpr size_t kFollowCommits = 300;
-constexpr size_t kCatchUpCommits = 8;
-constexpr int kRepetitions = 10;
+const size_t kFollowCommits = Smoke() ? 5 : 300;
+const size_t kCatchUpCommits = Smoke() ? 1 : 8;
+const int kRepetitions = Smoke() ? 1 : 10;
 
 const Workload& FollowWorkload() {
   static const Workload* w = new Workload(kFollowCommits, 1);
@@ -318,12 +329,12 @@ void Versus(benchmark::State& state) {
   BENCHMARK(Versus<contender>)                                                                            \
       ->Name("Follow/SuperSafeDB_vs_" name "_interleaved")                                                \
       ->Arg(1)                                                                                             \
-      ->Iterations(2000)                                                                                   \
+      ->Iterations(Smoke() ? 4 : 2000)                                                                     \
       ->UseRealTime();                                                                                     \
   BENCHMARK(Versus<contender>)                                                                            \
       ->Name("CatchUp/SuperSafeDB_vs_" name "_interleaved")                                               \
       ->Arg(kBacklog)                                                                                      \
-      ->Iterations(40)                                                                                     \
+      ->Iterations(Smoke() ? 2 : 40)                                                                       \
       ->UseRealTime()
 SSDB_VERSUS(Raw, "raw");
 SSDB_VERSUS(Lmdb, "LMDB");
@@ -332,7 +343,12 @@ SSDB_VERSUS(Sqlite, "SQLite");
 // ---------------------------------------------------------------------------------------------
 // Reads on 10 million entries.
 
-constexpr uint64_t kLookupEntries = 10'000'000;
+uint64_t LookupEntries() {
+  const char* env = std::getenv("SUPERSAFE_BENCH_ENTRIES");
+  if (env != nullptr) return std::strtoull(env, nullptr, 10);
+  return Smoke() ? 20'000 : 10'000'000;
+}
+const uint64_t kLookupEntries = LookupEntries();
 constexpr uint64_t kFirstL1 = 20'000'000;
 
 // Two files, each built on first use and removed by main() after the run:
@@ -348,8 +364,10 @@ struct BigDB {
   std::unique_ptr<SuperSafeDB> db;
   uint64_t last_l1 = 0;
   uint64_t min_cross = 0, max_cross = 0;
+  double build_s = 0;  // appending every group (AppendBatch of 10,000 groups), fdatasync included
 
   explicit BigDB(Shape shape) {
+    const auto start = std::chrono::steady_clock::now();
     auto opened = SuperSafeDB::Open(dir.path());
     SS_CHECK(opened.ok(), opened.status().ToString());
     db = std::move(opened).value();
@@ -373,6 +391,7 @@ struct BigDB {
       }
     }
     SS_CHECK(db->entry_count() == entries, "entry count");
+    build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     last_l1 = db->Last()->l1_number;
     min_cross = db->At(kFirstL1)->entries.front().cross_safe_number;
     max_cross = db->Last()->entries.back().cross_safe_number;
@@ -405,6 +424,8 @@ void BM_At(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["hit_ratio"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+  state.counters["entries"] = static_cast<double>(b.db->entry_count());
+  state.counters["build_Mentries_per_s"] = static_cast<double>(b.db->entry_count()) / b.build_s / 1e6;
 }
 
 // The same through the overload that decodes into the caller's Group (no allocation per lookup).
@@ -605,7 +626,7 @@ void BM_Verify(benchmark::State& state) {
   BENCHMARK(BM_MultiFirstAtLeast<shape, true>)->Name(prefix "/MultiFirstCrossSafeAtLeast")->Arg(16)->Arg(256); \
   BENCHMARK(BM_MultiFirstAtLeast<shape, false>)->Name(prefix "/MultiFirstLocalSafeAtLeast")->Arg(16)->Arg(256); \
   BENCHMARK(BM_Open<shape>)->Name(prefix "/Open")->Unit(benchmark::kMillisecond);                       \
-  BENCHMARK(BM_Verify<shape>)->Name(prefix "/Verify")->Unit(benchmark::kMillisecond)->Iterations(5)
+  BENCHMARK(BM_Verify<shape>)->Name(prefix "/Verify")->Unit(benchmark::kMillisecond)->Iterations(Smoke() ? 1 : 5)
 SSDB_LOOKUPS("Lookup10M_regular", Shape::kRegular);
 SSDB_LOOKUPS("Lookup10M", Shape::kIrregular);
 

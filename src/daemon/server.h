@@ -42,6 +42,11 @@ struct ServerOptions {
   // bytes (io_timeout alone restarts with every byte): slow clients are cut off.
   std::chrono::milliseconds request_deadline{30000};
   std::chrono::seconds keep_alive{2};  // idle keep-alive connections close after this; bounds Stop()
+  // Connections served at once: each open connection holds a worker thread until it closes (up to
+  // keep_alive idle between requests), so a connection beyond this many waits for one to close.
+  // cpp-httplib's default was max(8, cores - 1), which made the 9th keep-alive client wait for
+  // seconds (issue "Scale and load"); an idle worker costs a blocked thread and its stack.
+  size_t workers = 256;
   std::optional<JwtSecret> jwt;
   std::string version;  // /healthz and op_supervisor_default_info
 };

@@ -718,9 +718,14 @@ Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
   return h;
 }
 
+// LocalUnsafe and Finalized read only the databases: HeadsOf also asks the L1 source for the
+// sources' hashes, an upstream round trip that a plain head read must not pay (the daemon holds
+// the core's lock around every read).
 Result<BlockID> Supervisor::LocalUnsafe(const ChainID& chain) {
-  SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(chain));
-  return h.unsafe;
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  return s.chains[c].events->Latest()->ID();
 }
 
 Result<DerivedPair> Supervisor::LocalSafe(const ChainID& chain) {
@@ -734,8 +739,10 @@ Result<DerivedPair> Supervisor::CrossSafe(const ChainID& chain) {
 }
 
 Result<BlockID> Supervisor::Finalized(const ChainID& chain) {
-  SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(chain));
-  return h.finalized;
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  return s.CrossSafeOf(c, s.FinalizedGroup().entries[c]);
 }
 
 Result<BlockRef> Supervisor::FinalizedL1() {

@@ -181,6 +181,8 @@ class Supervisor {
   Status CheckAccessList(std::span<const Hash> entries, SafetyLevel min_safety, const ExecutingDescriptor& desc);
 
   // --- read surface ---
+  // HeadsOf, LocalSafe and CrossSafe ask the L1 source for the sources' block hashes (the
+  // databases keep a prefix only); LocalUnsafe and Finalized read the databases alone.
   Result<Heads> HeadsOf(const ChainID& chain);
   Result<BlockID> LocalUnsafe(const ChainID& chain);
   Result<DerivedPair> LocalSafe(const ChainID& chain);

@@ -30,6 +30,7 @@ class FakeL1 : public supervisor::L1Source {
  public:
   FakeL1() { blocks_.push_back(Make(0, Hash(), "main")); }
   Result<BlockRef> BlockByNumber(uint64_t n) override {
+    ++block_by_number_calls;
     if (n >= blocks_.size()) return NotFound("L1 block #" + std::to_string(n) + " above head");
     return blocks_[n];
   }
@@ -46,6 +47,7 @@ class FakeL1 : public supervisor::L1Source {
   }
   const BlockRef& at(uint64_t n) const { return blocks_.at(n); }
   uint64_t head() const { return blocks_.size() - 1; }
+  size_t block_by_number_calls = 0;  // how often the supervisor asked (an upstream round trip in the daemon)
 
  private:
   static BlockRef Make(uint64_t n, const Hash& parent, const std::string& fork) {

@@ -610,5 +610,30 @@ TEST_F(SupervisorTest, CrossDerivedToSourceAndSyncStatus) {
   EXPECT_EQ(st->safe_timestamp, 1002u);
 }
 
+// The daemon holds the core's lock around a read, so a head read that asked the L1 node for a
+// block would make every other caller wait for that round trip (issue "Scale and load").
+TEST_F(SupervisorTest, LocalUnsafeAndFinalizedReadNoUpstream) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m")});
+  chain(0).Build();
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {1, 1});
+  ASSERT_TRUE(sup_->TryFinalize(kA, l1_.at(1).ID()).ok());
+  for (size_t c = 0; c < 2; ++c) {
+    const supervisor::Heads h = HeadsOf(c);
+    const size_t calls = l1_.block_by_number_calls;
+    auto unsafe = sup_->LocalUnsafe(id(c));
+    auto finalized = sup_->Finalized(id(c));
+    EXPECT_EQ(l1_.block_by_number_calls, calls);
+    ASSERT_TRUE(unsafe.ok() && finalized.ok());
+    EXPECT_EQ(*unsafe, h.unsafe);
+    EXPECT_EQ(unsafe->number, 2u - c);
+    EXPECT_EQ(*finalized, h.finalized);
+    EXPECT_EQ(finalized->number, 1u);
+  }
+}
+
 }  // namespace
 }  // namespace supersafe::testing
