@@ -1,6 +1,8 @@
 // ParseAccessList on arbitrary entries (the input cut into 32-byte entries, a partial last one
-// dropped): the entries of whole messages or a clear error. What it accepts encodes back
-// (EncodeAccessEntry) to exactly the entries given.
+// dropped): the entries of whole messages or a clear error. What it accepts encodes
+// (EncodeAccessEntry) to entries that parse to the same messages. Not to the same bytes: an
+// extension entry whose chain-ID bits are all zero is accepted, though encoders write one only for
+// a chain ID beyond 64 bits (found by this target; the spec says when to write it, not to refuse it).
 #include <vector>
 
 #include "core/access_list.h"
@@ -20,6 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto enc = EncodeAccessEntry(e);
     again.insert(again.end(), enc.begin(), enc.end());
   }
-  if (again != entries) fuzz::Fail("ParseAccessList accepted entries that do not encode back to themselves");
+  auto reparsed = ParseAccessList(again);
+  if (!reparsed.ok() || *reparsed != *parsed)
+    fuzz::Fail("ParseAccessList: the encoding of what it accepted parses otherwise");
   return 0;
 }
