@@ -73,7 +73,11 @@ Result<Json> JsonRpcClient::Call(const std::string& method, Json params) {
   auto res = http_->Post(path_, req.dump(), "application/json");
   if (!res) return Upstream(who, "request failed: " + httplib::to_string(res.error()));
   if (res->status != 200) return Upstream(who, "HTTP status " + std::to_string(res->status));
-  Json answer = Json::parse(res->body, nullptr, false);
+  return ResultOfAnswer(res->body, id, who);
+}
+
+Result<Json> ResultOfAnswer(std::string_view body, uint64_t id, const std::string& who) {
+  Json answer = Json::parse(body, nullptr, false);
   if (!answer.is_object()) return Upstream(who, "the answer is not a JSON object");
   if (auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
     std::string message = e->is_object() && e->contains("message") && (*e)["message"].is_string()
@@ -124,9 +128,7 @@ Result<std::optional<BlockRef>> L1Client::Finalized() {
 Result<BlockRef> L2Client::BlockByNumber(uint64_t number) { return BlockAt(*rpc_, HexU64(number), number); }
 Result<BlockRef> L2Client::Latest() { return BlockAt(*rpc_, "latest", std::nullopt); }
 
-Result<std::vector<Log>> L2Client::Logs(const BlockID& block) {
-  SS_ASSIGN_OR_RETURN(Json receipts, rpc_->Call("eth_getBlockReceipts", Json::array({block.hash.Hex()})));
-  const std::string who = rpc_->name() + " eth_getBlockReceipts(" + block.ToString() + ")";
+Result<std::vector<Log>> LogsFromReceipts(const Json& receipts, const BlockID& block, const std::string& who) {
   if (receipts.is_null()) return NotFound(who + ": no such block");
   if (!receipts.is_array()) return Upstream(who, "malformed answer: want an array of receipts");
   std::vector<Log> logs;
@@ -156,6 +158,11 @@ Result<std::vector<Log>> L2Client::Logs(const BlockID& block) {
     }
   }
   return logs;
+}
+
+Result<std::vector<Log>> L2Client::Logs(const BlockID& block) {
+  SS_ASSIGN_OR_RETURN(Json receipts, rpc_->Call("eth_getBlockReceipts", Json::array({block.hash.Hex()})));
+  return LogsFromReceipts(receipts, block, rpc_->name() + " eth_getBlockReceipts(" + block.ToString() + ")");
 }
 
 Result<Bytes> L2Client::OutputPreimage(const BlockID& block) {

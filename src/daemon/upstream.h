@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "rpc/codec.h"
 #include "supervisor/supervisor.h"
@@ -53,8 +54,15 @@ class JsonRpcClient {
   uint64_t next_id_ = 1;
 };
 
+// The decoding of upstream answers, apart from the transport (also fuzzed, fuzz/upstream_answer.cc).
+// The `result` of a JSON-RPC answer body to request `id`; kIOError naming `who` for a body that is
+// not a JSON object, an error answer, no result or another id.
+Result<rpc::Json> ResultOfAnswer(std::string_view body, uint64_t id, const std::string& who);
 // An eth block object's header fields; kIOError naming the field when malformed.
 Result<BlockRef> BlockRefFromEth(const rpc::Json& block, const std::string& who);
+// The logs of `block` from its eth_getBlockReceipts answer, in log-index order: kNotFound for null
+// or a receipt of another block hash, kIOError naming the field for anything malformed.
+Result<std::vector<Log>> LogsFromReceipts(const rpc::Json& receipts, const BlockID& block, const std::string& who);
 
 class L1Client : public supervisor::L1Source {
  public:
