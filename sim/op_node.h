@@ -42,6 +42,9 @@ class OpNode {
   // point are forgotten.
   void Derive(uint64_t to);
   void ReportUnsafe();
+  // Forgets what it reported as unsafe, so that the next ReportUnsafe reports again (after the
+  // supervisor lost data that a storage fault destroyed).
+  void ForgetUnsafeReport() { reported_unsafe_.reset(); }
   Status ReportSafe();
   void ForwardFinality();
 

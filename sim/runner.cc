@@ -390,6 +390,7 @@ Status Runner::ApplyFault(const Step& step, const FaultStep& fault) {
       if (disk_.FlipStillThere()) return Breach(step, "a bit flipped at " + where + " went unnoticed: the supervisor opened");
       ++flips_taken_for_torn_writes_;
       acks_.clear();
+      for (auto& node : nodes_) node->ForgetUnsafeReport();
       disk_.ForgetFlip();
       marks_.push_back({MarkKind::kCrash, "", "bit flip at " + where + " taken for a torn write"});
       return Status::Ok();
