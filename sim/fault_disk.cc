@@ -14,6 +14,8 @@ const char* DiskFaultName(DiskFault f) {
     case DiskFault::kSyncError: return "fsync_error";
     case DiskFault::kReadError: return "read_error";
     case DiskFault::kNoSpace: return "no_space";
+    case DiskFault::kTruncateError: return "truncate_error";
+    case DiskFault::kRenameError: return "rename_error";
   }
   return "?";
 }
@@ -99,6 +101,8 @@ class FaultFile final : public db::File {
     if (entered.code() == kFired)
       return IOError("truncate " + path().string() + ": No space left on device (simulated)");
     SS_RETURN_IF_ERROR(entered);
+    if (disk_->CountAndFire(DiskFault::kTruncateError))
+      return IOError("truncate " + path().string() + ": Input/output error (simulated)");
     FaultDisk::DataOp op{false, std::min(size, old_size), size > old_size ? size - old_size : old_size - size, old_size, {}};
     if (size < old_size) {
       op.old.resize(old_size - size);
@@ -159,10 +163,12 @@ FaultDisk::~FaultDisk() = default;
 
 void FaultDisk::Arm(DiskFault fault, uint64_t nth) {
   SS_CHECK(nth >= 1, "a disk fault is armed for the 1st operation or later");
-  const uint64_t now = fault == DiskFault::kPowerLoss  ? operations_
-                       : fault == DiskFault::kSyncError ? syncs_
-                       : fault == DiskFault::kReadError ? reads_
-                                                        : writes_;
+  const uint64_t now = fault == DiskFault::kPowerLoss      ? operations_
+                       : fault == DiskFault::kSyncError     ? syncs_
+                       : fault == DiskFault::kReadError     ? reads_
+                       : fault == DiskFault::kTruncateError ? truncates_
+                       : fault == DiskFault::kRenameError   ? renames_
+                                                            : writes_;
   armed_.push_back({fault, now + nth});
 }
 
@@ -205,6 +211,17 @@ Status FaultDisk::Enter(OpKind kind, uint64_t generation, const fs::path& path) 
     return Status(kFired, DiskFaultName(fired));
   }
   return Status::Ok();
+}
+
+bool FaultDisk::CountAndFire(DiskFault fault) {
+  const uint64_t count = fault == DiskFault::kTruncateError ? ++truncates_ : ++renames_;
+  for (auto it = armed_.begin(); it != armed_.end(); ++it) {
+    if (it->fault != fault || count < it->at) continue;
+    armed_.erase(it);
+    ++(fault == DiskFault::kTruncateError ? counters_.truncate_error : counters_.rename_error);
+    return true;
+  }
+  return false;
 }
 
 void FaultDisk::RecordData(const std::string& path, DataOp op) {
@@ -385,6 +402,8 @@ Status FaultDisk::SyncDir(const fs::path& dir) {
 
 Status FaultDisk::Rename(const fs::path& from, const fs::path& to) {
   SS_RETURN_IF_ERROR(Enter(OpKind::kOther, generation_, from));
+  if (CountAndFire(DiskFault::kRenameError))
+    return IOError("rename " + from.string() + " to " + to.string() + ": Input/output error (simulated)");
   EntryOp op{EntryOp::Kind::kRename, Key(from), Key(to), {}, false};
   if (base_->TypeOf(to).value_or(db::FileType::kNone) == db::FileType::kRegular) {
     SS_ASSIGN_OR_RETURN(op.removed, db::ReadWholeFile(base_, to));

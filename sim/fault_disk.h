@@ -20,6 +20,8 @@
 //   - a read (ReadAt, Map) failing with EIO, once;
 //   - a write (WriteAt, Allocate, a growing Truncate) failing with ENOSPC after writing a prefix
 //     of its bytes drawn from the seed (possibly none), once;
+//   - a Truncate (growing or shrinking) failing with EIO before it changes the file, once;
+//   - a Rename failing with EIO before it changes anything, once;
 //   - a torn write that kills the process (`crash: {torn_bytes, db}`);
 //   - a flipped bit in synced data at rest (FlipBit, while the process is down).
 // After a power loss or process crash, every operation fails until Restart(); handles opened
@@ -53,10 +55,24 @@ struct DiskCounters {
   uint64_t read_error = 0;
   uint64_t no_space = 0;
   uint64_t bit_flip = 0;
+  uint64_t truncate_error = 0;
+  uint64_t rename_error = 0;
 };
 
-enum class DiskFault : uint8_t { kPowerLoss, kSyncError, kReadError, kNoSpace };
-const char* DiskFaultName(DiskFault f);  // "crash", "fsync_error", "read_error", "no_space"
+enum class DiskFault : uint8_t { kPowerLoss, kSyncError, kReadError, kNoSpace, kTruncateError, kRenameError };
+// "crash", "fsync_error", "read_error", "no_space", "truncate_error", "rename_error"
+const char* DiskFaultName(DiskFault f);
+
+// How many operations of each kind a disk has seen, as Arm counts them (a clean run's totals bound
+// a loop that fails each one in turn).
+struct DiskOpCounts {
+  uint64_t operations = 0;
+  uint64_t syncs = 0;      // Sync, SyncDir
+  uint64_t reads = 0;      // ReadAt, Map
+  uint64_t writes = 0;     // WriteAt, Allocate, a growing Truncate
+  uint64_t truncates = 0;  // Truncate, growing or shrinking
+  uint64_t renames = 0;
+};
 
 class FaultDisk final : public db::Env {
  public:
@@ -66,7 +82,7 @@ class FaultDisk final : public db::Env {
 
   // Arms `fault` to fire at the `nth` operation it applies to, counted from now (1: the next
   // one): any operation for a power loss; syncs, reads or writes for the others. Armed faults of
-  // one kind queue up.
+  // one kind queue up. Truncates and renames count for kTruncateError and kRenameError.
   void Arm(DiskFault fault, uint64_t nth);
   // Arms a process crash at the next WriteAt to a file whose name is one of `names` (any file if
   // `names` is empty): only its first `torn_bytes` bytes (clamped to 1..length-1) are written.
@@ -91,6 +107,7 @@ class FaultDisk final : public db::Env {
   const DiskCounters& counters() const { return counters_; }
   // Operations so far (every call on the disk or a handle).
   uint64_t operations() const { return operations_; }
+  DiskOpCounts op_counts() const { return {operations_, syncs_, reads_, writes_, truncates_, renames_}; }
   db::Env* base() const { return base_; }
   // The files (normalized paths) written, truncated, created, removed or renamed since the last
   // call, by the process or by a fault.
@@ -112,6 +129,8 @@ class FaultDisk final : public db::Env {
   // Counts an operation and fires what is armed for it; an error if the operation must fail
   // (`no_space_prefix` receives how many bytes of a failing write still go through).
   Status Enter(OpKind kind, uint64_t generation, const std::filesystem::path& path);
+  // Counts a truncate or a rename (`fault` names which) and whether an armed fault for it fires.
+  bool CountAndFire(DiskFault fault);
 
   // What a pending data operation changed, to undo it: the file was `old_size` bytes and held
   // `old` at `offset` (the part of [offset, offset + length) below old_size).
@@ -156,6 +175,8 @@ class FaultDisk final : public db::Env {
   uint64_t syncs_ = 0;
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
+  uint64_t truncates_ = 0;
+  uint64_t renames_ = 0;
   uint64_t generation_ = 0;
   bool process_dead_ = false;
   struct Flip {

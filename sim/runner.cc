@@ -203,6 +203,7 @@ RunResult Runner::Run() {
   trace_.Add("start", {{"scenario", scenario_.name}, {"seed", options_.seed}, {"chains", chains},
                        {"nodes", scenario_.nodes == NodesMode::kAuto ? "auto" : "manual"},
                        {"steps", scenario_.steps.size()}});
+  if (options_.disk_at_start) options_.disk_at_start(disk_);
   Status status = host_->Start();
   if (!status.ok()) status = Internal("start: " + status.message());
   for (const Step& step : scenario_.steps) {
@@ -261,6 +262,7 @@ RunResult Runner::Run() {
       return Status::Ok();
     });
   result.coverage = Coverage();
+  if (options_.disk_at_end) options_.disk_at_end(disk_);
   result.passed = status.ok();
   if (!result.passed && result.failure_kind == FailureKind::kNone) result.failure_kind = FailureKind::kInvariant;
   result.failure = status.ok() ? "" : status.message();

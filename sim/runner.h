@@ -32,6 +32,7 @@ class Supervisor;
 namespace supersafe::sim {
 
 class World;
+class FaultDisk;
 
 // Where a run keeps its data directory: in memory (the default: fast, nothing left behind), or in
 // real files (`--disk posix`, `--datadir`). Both go through the simulated disk (sim/fault_disk.h),
@@ -49,6 +50,11 @@ struct RunOptions {
   // Called once at the end of a run that passed, after its trace is complete, with the supervisor
   // and the world as they stand then (`supersafe export` reads the fault-proof answers here).
   std::function<void(supervisor::Supervisor&, const World&)> at_end;
+  // Tests only: called with the run's disk before the supervisor first opens (to arm faults
+  // counted from the first operation), and once more when the run ends, passed or not (to read
+  // its counters).
+  std::function<void(FaultDisk&)> disk_at_start;
+  std::function<void(const FaultDisk&)> disk_at_end;
 };
 
 // Why a run failed. kStep: a step asked for what the world cannot do (a reorg_unsafe reaching a

@@ -18,20 +18,79 @@ void PutHeader(Bytes& out, uint8_t short_base, uint8_t long_base, size_t length)
   while (n > 0) out.push_back(be[--n]);
 }
 
-void EncodeInto(Bytes& out, const Item& item) {
-  if (!item.is_list) {
-    if (item.bytes.size() == 1 && item.bytes[0] < 0x80) {
-      out.push_back(item.bytes[0]);
-      return;
-    }
-    PutHeader(out, 0x80, 0xb7, item.bytes.size());
-    out.insert(out.end(), item.bytes.begin(), item.bytes.end());
+size_t HeaderSize(size_t length) {
+  size_t n = 1;
+  if (length > 55)
+    for (size_t v = length; v != 0; v >>= 8) ++n;
+  return n;
+}
+
+size_t StringSize(const Item& s) {
+  if (s.bytes.size() == 1 && s.bytes[0] < 0x80) return 1;
+  return HeaderSize(s.bytes.size()) + s.bytes.size();
+}
+
+void PutString(Bytes& out, const Item& s) {
+  if (s.bytes.size() == 1 && s.bytes[0] < 0x80) {
+    out.push_back(s.bytes[0]);
     return;
   }
-  Bytes payload;
-  for (const Item& child : item.items) EncodeInto(payload, child);
-  PutHeader(out, 0xc0, 0xf7, payload.size());
-  out.insert(out.end(), payload.begin(), payload.end());
+  PutHeader(out, 0x80, 0xb7, s.bytes.size());
+  out.insert(out.end(), s.bytes.begin(), s.bytes.end());
+}
+
+// Visits every list of the tree rooted at the list `root` depth-first with an explicit stack (no
+// recursion): enter(list) before its children, string(s) for each string child, leave(list) after.
+template <typename Enter, typename String, typename Leave>
+void Walk(const Item& root, Enter enter, String string, Leave leave) {
+  struct Frame {
+    const Item* list;
+    size_t next;
+  };
+  std::vector<Frame> stack;
+  enter(root);
+  stack.push_back({&root, 0});
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.next == top.list->items.size()) {
+      const Item* done = top.list;
+      stack.pop_back();
+      leave(*done);
+      continue;
+    }
+    const Item& child = top.list->items[top.next++];
+    if (child.is_list) {
+      enter(child);
+      stack.push_back({&child, 0});
+    } else {
+      string(child);
+    }
+  }
+}
+
+// Two passes: the payload size of every list (numbered in the order the walk enters them), then
+// the bytes, each list's header written before its children.
+void EncodeInto(Bytes& out, const Item& item) {
+  if (!item.is_list) return PutString(out, item);
+  std::vector<size_t> payload;  // by entry number
+  std::vector<size_t> open;     // entry numbers of the lists being walked
+  Walk(
+      item,
+      [&](const Item&) {
+        open.push_back(payload.size());
+        payload.push_back(0);
+      },
+      [&](const Item& s) { payload[open.back()] += StringSize(s); },
+      [&](const Item&) {
+        const size_t size = payload[open.back()];
+        open.pop_back();
+        if (!open.empty()) payload[open.back()] += HeaderSize(size) + size;
+      });
+  out.reserve(out.size() + HeaderSize(payload[0]) + payload[0]);
+  size_t entered = 0;
+  Walk(
+      item, [&](const Item&) { PutHeader(out, 0xc0, 0xf7, payload[entered++]); },
+      [&](const Item& s) { PutString(out, s); }, [](const Item&) {});
 }
 
 Status Bad(size_t offset, const std::string& what) {
@@ -75,6 +134,20 @@ Result<Item> DecodeAt(ByteSpan data, size_t& pos, size_t end, size_t depth) {
 }
 
 }  // namespace
+
+ItemList::~ItemList() {
+  // Moves every descendant list into `pending` before it dies, so each Item destroyed here has no
+  // children left and no destructor recurses more than one level.
+  std::vector<ItemList> pending;
+  for (Item& child : *this)
+    if (!child.items.empty()) pending.push_back(std::move(child.items));
+  while (!pending.empty()) {
+    ItemList list = std::move(pending.back());
+    pending.pop_back();
+    for (Item& child : list)
+      if (!child.items.empty()) pending.push_back(std::move(child.items));
+  }
+}
 
 Item Item::Uint(uint64_t v) {
   Bytes be;

@@ -18,10 +18,26 @@ namespace supersafe::rlp {
 
 inline constexpr size_t kMaxDepth = 64;
 
+struct Item;
+
+// The children of a list item. Destroying it takes constant stack whatever the nesting, so a
+// hostile or accidental deep item cannot overflow the stack when it goes out of scope. (Copying and
+// comparing items still recurse once per level: keep those to items within kMaxDepth.)
+struct ItemList : std::vector<Item> {
+  using std::vector<Item>::vector;
+  ItemList() = default;
+  ItemList(std::vector<Item>&& v) : std::vector<Item>(std::move(v)) {}  // NOLINT: implicit on purpose
+  ItemList(const ItemList&) = default;
+  ItemList(ItemList&&) = default;
+  ItemList& operator=(const ItemList&) = default;
+  ItemList& operator=(ItemList&&) = default;
+  ~ItemList();
+};
+
 struct Item {
   bool is_list = false;
-  Bytes bytes;              // a byte string (is_list == false)
-  std::vector<Item> items;  // a list (is_list == true)
+  Bytes bytes;     // a byte string (is_list == false)
+  ItemList items;  // a list (is_list == true)
 
   static Item String(ByteSpan b) { return Item{false, Bytes(b.begin(), b.end()), {}}; }
   static Item List(std::vector<Item> items) { return Item{true, {}, std::move(items)}; }
@@ -30,6 +46,7 @@ struct Item {
   bool operator==(const Item&) const = default;
 };
 
+// Constant stack and linear time whatever the nesting depth.
 Bytes Encode(const Item& item);
 // Exactly one item that fills `data`.
 Result<Item> Decode(ByteSpan data);

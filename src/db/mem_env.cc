@@ -58,7 +58,7 @@ class MemFile final : public File {
   Status ReadAt(uint64_t offset, size_t len, uint8_t* out) override {
     if (offset > node_->size || len > node_->size - offset)
       return Corruption(path().string() + ": short read at offset " + std::to_string(std::max(offset, node_->size)));
-    std::memcpy(out, node_->base + offset, len);
+    if (len > 0) std::memcpy(out, node_->base + offset, len);  // an empty read's `out` may be null
     return Status::Ok();
   }
 
@@ -66,7 +66,7 @@ class MemFile final : public File {
     if (!writable_) return IOError("write " + path().string() + ": opened read-only");
     if (offset > MemEnv::kMaxFileSize || data.size() > MemEnv::kMaxFileSize - offset)
       return IOError("write " + path().string() + ": past the memory disk's file size limit");
-    std::memcpy(node_->base + offset, data.data(), data.size());
+    if (!data.empty()) std::memcpy(node_->base + offset, data.data(), data.size());  // empty: data() may be null
     node_->size = std::max(node_->size, offset + data.size());
     node_->touched = std::max(node_->touched, offset + data.size());
     return Status::Ok();

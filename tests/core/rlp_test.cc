@@ -122,6 +122,42 @@ TEST(Rlp, DecodeBoundsNesting) {
   EXPECT_FALSE(rlp::Decode(rlp::Encode(nest(5000))).ok());
 }
 
+// A deep item (built by code, or nested past any decoder's bound) is encoded and destroyed in
+// constant stack: 200,000 levels overflow an 8 MB stack when either recurses once per level.
+TEST(Rlp, EncodeAndDestroyADeepItemWithoutRecursion) {
+  constexpr size_t kDepth = 200000;
+  Bytes enc;
+  {
+    Item it = Item::List({});
+    for (size_t i = 0; i < kDepth; ++i) {
+      std::vector<Item> one;
+      one.push_back(std::move(it));
+      it = Item::List(std::move(one));
+    }
+    enc = rlp::Encode(it);
+  }  // `it` destroyed here
+  // From the innermost list out: payload sizes 0..55 take a 1-byte header, then 2, 3 and 4 bytes.
+  size_t expect = 0;
+  for (size_t i = 0; i <= kDepth; ++i) {
+    size_t header = 1;
+    if (expect > 55)
+      for (size_t v = expect; v != 0; v >>= 8) ++header;
+    expect += header;
+  }
+  ASSERT_EQ(enc.size(), expect);
+  EXPECT_EQ(enc[0], 0xf7 + 3);  // a payload of 3 bytes' length
+  EXPECT_EQ(enc.back(), 0xc0);  // the innermost, empty list
+  Status s = DecodeError(enc);
+  EXPECT_NE(s.message().find("nesting deeper"), std::string::npos) << s.message();
+}
+
+TEST(Rlp, EncodeMixedItemMatchesKnownBytes) {
+  // ["cat", ["", 0x0400], "dog"] with a nested list after a string and a string after it.
+  const Item it = Item::List({Item::String(B({'c', 'a', 't'})),
+                              Item::List({Item::String({}), Item::Uint(1024)}), Item::String(B({'d', 'o', 'g'}))});
+  EXPECT_EQ(ToHex(rlp::Encode(it)), ToHex(B({0xcd, 0x83, 'c', 'a', 't', 0xc4, 0x80, 0x82, 0x04, 0x00, 0x83, 'd', 'o', 'g'})));
+}
+
 TEST(Rlp, DecodeUint) {
   EXPECT_EQ(rlp::DecodeUint(rlp::Decode(B({0x80})).value(), "n").value(), 0u);
   EXPECT_EQ(rlp::DecodeUint(rlp::Decode(B({0x82, 0x04, 0x00})).value(), "n").value(), 1024u);
