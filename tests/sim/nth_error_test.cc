@@ -167,8 +167,9 @@ TEST_P(NthErrorKind, EveryNthOperationFailsOnceAndTheRunPassesOrStopsWithTheErro
 TEST(NthErrorLibrary, EveryNthOperationOfEachScenario) {
   const char* root = std::getenv("SUPERSAFE_SOURCE_ROOT");
   if (root == nullptr) GTEST_SKIP() << "SUPERSAFE_SOURCE_ROOT is not set";
-  // Every scenario of the library: replacements, cascades, reorgs, flip-flops, restarts and the
-  // scenario's own crashes and faults, each on top of the injected error.
+  // Every scenario of the library (but those with `fault` steps of their own): replacements,
+  // cascades, reorgs, flip-flops, restarts and the scenario's own crashes, each on top of the
+  // injected error.
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(root) / "scenarios"))
     if (e.path().extension() == ".yaml") files.push_back(e.path());
@@ -178,6 +179,11 @@ TEST(NthErrorLibrary, EveryNthOperationOfEachScenario) {
     const std::string name = file.stem().string();
     auto sc = ParseScenarioFile(file);
     ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+    // A scenario with its own `fault` steps arms faults by operation count: an injected error
+    // before them moves where they fire, so the clean run's count of operations does not hold.
+    if (std::any_of(sc->steps.begin(), sc->steps.end(),
+                    [](const Step& s) { return std::holds_alternative<FaultStep>(s.action); }))
+      continue;
     Outcome clean = RunWith(std::nullopt, *sc);
     ASSERT_TRUE(clean.result.passed) << name << ": " << clean.result.failure;
     for (DiskFault f : {DiskFault::kNoSpace, DiskFault::kSyncError, DiskFault::kTruncateError, DiskFault::kRenameError})
