@@ -105,8 +105,10 @@ class FaultFile final : public db::File {
       return IOError("truncate " + path().string() + ": Input/output error (simulated)");
     FaultDisk::DataOp op{false, std::min(size, old_size), size > old_size ? size - old_size : old_size - size, old_size, {}};
     if (size < old_size) {
-      op.old.resize(old_size - size);
-      SS_RETURN_IF_ERROR(base_->ReadAt(size, op.old.size(), op.old.data()));
+      // Only the written bytes are kept for an undo: past DataEnd the file is zeros (a zero tail).
+      SS_ASSIGN_OR_RETURN(const uint64_t data_end, base_->DataEnd());
+      op.old.resize(std::min(old_size, std::max(size, data_end)) - size);
+      if (!op.old.empty()) SS_RETURN_IF_ERROR(base_->ReadAt(size, op.old.size(), op.old.data()));
     }
     SS_RETURN_IF_ERROR(base_->Truncate(size));
     disk_->RecordData(key_, std::move(op));
@@ -250,13 +252,13 @@ void FaultDisk::ResolveFile(const std::string& path) {
     if (op->is_write) ++(keep > 0 ? counters_.torn_write : counters_.lost_write);
     const uint64_t target = std::max({op->old_size, floor, op->offset + keep});
     const uint64_t size = f.Size().value_or(0);
-    if (size > target) (void)f.Truncate(target);
-    if (size < target) (void)f.Truncate(target);
+    if (size != target) (void)f.Truncate(target);
     // The old bytes come back past the kept prefix; the rest of the range reads as zeros (a hole).
+    // Bytes the truncation just added past the old size are zeros already.
     const uint64_t from = op->offset + keep;
     const uint64_t old_end = op->offset + op->old.size();
     if (from < old_end) (void)f.WriteAt(from, ByteSpan(op->old.data() + (from - op->offset), old_end - from));
-    const uint64_t zero_from = std::max(from, old_end), zero_to = std::min(end, target);
+    const uint64_t zero_from = std::max(from, old_end), zero_to = std::min({end, target, std::max(size, zero_from)});
     if (zero_from < zero_to) {
       const Bytes zeros(zero_to - zero_from, 0);
       (void)f.WriteAt(zero_from, zeros);
