@@ -143,6 +143,7 @@ class FaultFile final : public db::File {
  private:
   // Writes through to the base file, recording what it overwrites.
   Status Write(uint64_t offset, ByteSpan data) {
+    if (key_.ends_with(".broken")) ++disk_->counters_.broken_writes;
     SS_ASSIGN_OR_RETURN(const uint64_t old_size, base_->Size());
     FaultDisk::DataOp op{true, offset, data.size(), old_size, {}};
     if (offset < old_size) {

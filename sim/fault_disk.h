@@ -55,6 +55,7 @@ struct DiskCounters {
   uint64_t read_error = 0;
   uint64_t no_space = 0;
   uint64_t bit_flip = 0;
+  uint64_t broken_writes = 0;  // writes to `.broken` files (torn tails moved there by recovery)
   uint64_t truncate_error = 0;
   uint64_t rename_error = 0;
 };

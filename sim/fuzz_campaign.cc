@@ -148,13 +148,12 @@ int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err)
   int io_error = 0;
   std::map<std::string, uint64_t> coverage;
   while (reported < seeds.size()) {
-    SeedOutcome o;
     {
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return outcomes[reported].done; });
-      o = std::move(outcomes[reported]);
-      outcomes[reported].done = true;
     }
+    // Done: no worker touches this outcome again.
+    SeedOutcome& o = outcomes[reported];
     for (const auto& [name, count] : o.coverage) coverage[name] += count;
     discarded += o.discarded;
     if (o.failed) {
@@ -171,11 +170,6 @@ int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err)
       if (cmd.progress) err << "\r\033[K" << std::flush;
       out << o.report << std::flush;
     }
-    outcomes[reported].failure = o.failure;
-    outcomes[reported].shrunk_file = o.shrunk_file;
-    outcomes[reported].failed = o.failed;
-    outcomes[reported].discarded = o.discarded;
-    outcomes[reported].seed = o.seed;
     ++reported;
     if (cmd.progress)
       err << "\r  fuzz: " << reported << "/" << seeds.size() << " seeds, " << failed << " failed, " << discarded

@@ -381,9 +381,7 @@ Status Runner::ApplyFault(const Step& step, const FaultStep& fault) {
   std::string where = file.filename().string();
   if (*flipped) {
     where += "@" + Num(**flipped);
-    Status refused = host_->TryOpen();
-    // An armed disk fault may fail an open first (it fires once): open again, as a new process.
-    for (int attempt = 0; attempt < 64 && refused.code() == Code::kIOError; ++attempt) refused = host_->TryOpen();
+    const Status refused = host_->TryOpen();
     trace_.Add("bit_flip", {{"file", file.filename().string()}, {"offset", **flipped}, {"open", ToJson(refused)}});
     if (refused.ok()) {
       // In a preallocated file, damage in the last write can read as a write torn by a crash:

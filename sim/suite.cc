@@ -45,12 +45,19 @@ std::optional<std::string> NotWritable(const fs::path& path, bool exact) {
   return std::nullopt;
 }
 
+// The parsed file, or nothing after its one FAIL line.
+std::optional<Scenario> ParseOrReport(const std::string& file, std::ostream& out) {
+  auto parsed = ParseScenarioFile(file);
+  if (parsed.ok()) return std::move(parsed).value();
+  out << "FAIL " << parsed.status().message() << "\n";
+  return std::nullopt;
+}
+
 int CheckFiles(const SimCommand& cmd, std::ostream& out) {
   int failed = 0;
   for (const std::string& file : cmd.files) {
-    auto parsed = ParseScenarioFile(file);
-    if (!parsed.ok()) {
-      out << "FAIL " << parsed.status().message() << "\n";
+    auto parsed = ParseOrReport(file, out);
+    if (!parsed) {
       ++failed;
       continue;
     }
@@ -93,9 +100,8 @@ int RunSimCommand(const SimCommand& cmd, std::ostream& out, std::ostream& err) {
       << "; timeline " << cmd.timeline.value_or("-") << "\n";
   int failed = 0;
   for (const std::string& file : cmd.files) {
-    auto parsed = ParseScenarioFile(file);
-    if (!parsed.ok()) {
-      out << "FAIL " << parsed.status().message() << "\n";
+    auto parsed = ParseOrReport(file, out);
+    if (!parsed) {
       ++failed;
       continue;
     }

@@ -1,7 +1,5 @@
 #include "sim/supervisor_host.h"
 
-#include "db/data_dir.h"
-
 namespace supersafe::sim {
 
 namespace {
@@ -14,51 +12,35 @@ SupervisorHost::SupervisorHost(FaultDisk& disk, std::filesystem::path datadir, s
                                supervisor::Sources sources, Trace& trace)
     : disk_(&disk), datadir_(std::move(datadir)), deps_(std::move(deps)), sources_(std::move(sources)), trace_(&trace) {}
 
-uint64_t SupervisorHost::BrokenBytes() {
-  db::Env* env = disk_->base();
-  uint64_t total = 0;
-  auto add = [&](const std::filesystem::path& dir) {
-    auto names = env->List(dir);
-    if (!names.ok()) return;
-    for (const std::string& name : *names) {
-      if (!name.ends_with(".broken")) continue;
-      auto opened = env->Open(dir / name, db::Env::OpenMode::kReadOnly);
-      if (opened.ok()) total += opened->file->Size().value_or(0);
-    }
-  };
-  add(datadir_);
-  for (const auto& chain : db::ChainDirectories(env, datadir_).value_or({})) add(chain);
-  return total;
-}
-
 Status SupervisorHost::OpenOnce() {
   supervisor::Options options;
   options.env = disk_;
-  const uint64_t broken_before = BrokenBytes();
+  const uint64_t broken_before = disk_->counters().broken_writes;
   auto sv = supervisor::Supervisor::Open(datadir_, deps_, sources_, options);
-  if (BrokenBytes() > broken_before) ++torn_tail_recoveries_;
+  if (disk_->counters().broken_writes > broken_before) ++torn_tail_recoveries_;
   if (!sv.ok()) return sv.status();
   sv_ = std::move(sv).value();
   ++generation_;
   return Status::Ok();
 }
 
-Status SupervisorHost::TryOpen() {
-  sv_.reset();
-  disk_->Restart();
-  return OpenOnce();
-}
-
-Status SupervisorHost::Start() {
+Status SupervisorHost::OpenRetrying() {
   for (int attempt = 1;; ++attempt) {
     Status s = OpenOnce();
     if (s.ok()) return s;
     const bool fault = disk_->process_dead() || s.code() == Code::kIOError;
-    if (!fault || attempt == kMaxOpenAttempts) return s.WithContext("opening the supervisor");
+    if (!fault || attempt == kMaxOpenAttempts) return s;
     trace_->Add("open_failed", {{"error", ToJson(s)}});
     disk_->Restart();  // a new process tries again
   }
 }
+
+Status SupervisorHost::TryOpen() {
+  Stop();
+  return OpenRetrying();
+}
+
+Status SupervisorHost::Start() { return OpenRetrying().WithContext("opening the supervisor"); }
 
 Status SupervisorHost::Restart() {
   Stop();

@@ -33,8 +33,9 @@ class SupervisorHost {
   Status Restart();
   // Stops the supervisor (no process runs until Start).
   void Stop();
-  // Opens the supervisor once, without retrying or recording a failure: how a run checks that a
-  // damaged data directory is refused. On success the supervisor runs.
+  // Stops the supervisor and opens it as a new process, retrying while injected faults fail the
+  // open, without recording a failure: how a run checks that a damaged data directory is refused.
+  // On success the supervisor runs.
   Status TryOpen();
   // Arms a torn write for the next append to the super-safe-db or an event-log DB (or replacement
   // log). Armed crashes survive restarts and fire in order.
@@ -65,8 +66,9 @@ class SupervisorHost {
  private:
   void ReviveIfDead();
   Status OpenOnce();
-  // Bytes in the data directory's `.broken` files now.
-  uint64_t BrokenBytes();
+  // Opens, again as a new process while an injected fault (kIOError, or a crash during recovery)
+  // fails it; the first other outcome.
+  Status OpenRetrying();
 
   FaultDisk* disk_;
   std::filesystem::path datadir_;
