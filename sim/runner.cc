@@ -13,11 +13,10 @@
 #include "db/mem_env.h"
 #include "db/super_safe_db.h"
 #include "sim/builder.h"
-#include "sim/db_check.h"
 #include "sim/digest.h"
 #include "sim/fault_disk.h"
 #include "sim/op_node.h"
-#include "sim/reference_model.h"
+#include "sim/state_checker.h"
 #include "sim/sources.h"
 #include "sim/supervisor_host.h"
 #include "sim/trace.h"
@@ -33,17 +32,6 @@ constexpr int kMaxIdleRounds = 64;
 constexpr const char* kMemoryDatadir = "/datadir";  // the data directory on the memory disk
 
 std::string Num(uint64_t v) { return std::to_string(v); }
-
-SnapshotBlock SnapshotOf(const L2Block& b) {
-  SnapshotBlock sb;
-  sb.number = b.ref.number;
-  sb.hash = b.ref.hash;
-  sb.parent_hash = b.ref.parent_hash;
-  sb.timestamp = b.ref.timestamp;
-  sb.shared_logs = b.logs.shared();  // the world's logs, not a copy (null: none)
-  sb.deposit_only_replacement = b.deposit_only;
-  return sb;
-}
 
 // The answer of the latest `call` step.
 struct CallOutcome {
@@ -87,14 +75,12 @@ class Runner {
       sources.chains[c.id()] = chain_sources_.back().get();
     }
     host_ = std::make_unique<SupervisorHost>(disk_, datadir_, std::move(deps), std::move(sources), trace_);
-    std::vector<ChainID> ids;
     for (size_t i = 0; i < world_.chain_count(); ++i) {
       nodes_.push_back(std::make_unique<OpNode>(world_, i, *host_, trace_));
       if (scenario.nodes == NodesMode::kAuto)
-        nodes_.back()->SetInvalidCheck([this](size_t c, const BlockID& b, uint64_t v) { return CheckInvalid(c, b, v); });
-      ids.push_back(world_.chain(i).id());
+        nodes_.back()->SetInvalidCheck([this](size_t c, const BlockID& b, uint64_t v) { return checker_->CheckInvalid(c, b, v); });
     }
-    db_check_ = std::make_unique<DatabaseCheck>(disk_, datadir_, ids);
+    checker_ = std::make_unique<StateChecker>(scenario, world_, *host_, disk_, datadir_);
     timeline_.scenario = scenario.name;
     timeline_.description = scenario.description;
     timeline_.seed = options.seed;
@@ -106,10 +92,6 @@ class Runner {
   RunResult Stopped(const std::string& what);
 
  private:
-  // A breach: "step 7 (line 23, expect): ..."
-  Status Breach(const Step& step, const std::string& what) const {
-    return Internal("step " + Num(step.index) + " (line " + Num(step.line) + ", " + step.kind + "): " + what);
-  }
   // The step asked for what the world cannot do (FailureKind::kStep).
   Status Impossible(const Step& step, const std::string& what) const {
     return InvalidArgument("step " + Num(step.index) + " (line " + Num(step.line) + ", " + step.kind + "): " + what);
@@ -129,24 +111,7 @@ class Runner {
   };
   Fingerprint TakeFingerprint();
   Status CheckExpectation(const Step& step, const Expectation& e);
-  Status CheckInvariants(const Step& step);
-  // The databases' invariants: what changed since the last step, or (whole_files) everything.
-  Status CheckDatabases(const Step& step, bool whole_files = false);
-  Status CheckModel(const Step& step);
-  // Before a node replaces `invalid` (auto nodes): the reference model, computed from the world as
-  // it is at view `view`, must find that same block first invalid in its chain.
-  Status CheckInvalid(size_t chain, const BlockID& invalid, uint64_t view);
-  // The acknowledgments the step may have affected (see CheckInvariants), or (all) every one.
-  Status CheckAcks(const Step& step, bool all);
-  // One acknowledgment: false if its view is no longer canonical (it may change: forget it).
-  Result<bool> CheckAck(const Step& step, const Ack& ack);
-  Status RecordAck(const Step& step, const Ack& ack);
-  // What changed in the world and the supervisor since the previous CheckInvariants.
-  void NoteChanges();
   Status CollectAcks(const Step& step);
-  // Brings snapshot_ up to date with the world: only blocks and views that changed are copied
-  // or recomputed (the chains and derivations say from where they changed).
-  void UpdateSnapshot();
   void RecordTimeline(const Step& step);
   const L2Chain& Chain(size_t i) const { return world_.chain(i); }
 
@@ -165,24 +130,8 @@ class Runner {
   std::vector<std::unique_ptr<SimChainSource>> chain_sources_;
   std::unique_ptr<SupervisorHost> host_;
   std::vector<std::unique_ptr<OpNode>> nodes_;
-  std::unique_ptr<DatabaseCheck> db_check_;
+  std::unique_ptr<StateChecker> checker_;
   std::optional<CallOutcome> last_call_;
-  std::map<std::pair<size_t, uint64_t>, Ack> acks_;  // (chain, L1 number) -> newest acknowledgment
-  std::set<std::pair<size_t, uint64_t>> fresh_acks_;  // keys recorded since the last check
-  std::pair<size_t, uint64_t> ack_cursor_{0, 0};      // where the rotating ack check goes on
-  // Changes since the previous CheckInvariants (NoteChanges).
-  std::vector<std::optional<uint64_t>> removed_from_;  // per chain: lowest unsafe height cut
-  bool l1_reorged_ = false;
-  bool generation_changed_ = false;
-  BlockID checked_l1_head_;     // the L1 head at the previous check
-  size_t checked_generation_ = 0;
-  WorldSnapshot snapshot_;  // the world as of the last CheckModel
-  // Per chain: the views whose local-safe block was not on the unsafe chain at the last update;
-  // their snapshot entries are recomputed every time.
-  std::vector<std::vector<uint64_t>> off_chain_views_;
-  ReferenceModel model_;
-  ReferenceModel invalid_model_;  // CheckInvalid's, kept across its calls
-  std::vector<ChainHeads> checked_heads_;  // the heads CheckModel read in the current step
   Timeline timeline_;
   std::vector<Mark> marks_;  // of the current step
   size_t crashes_seen_ = 0;
@@ -234,7 +183,7 @@ RunResult Runner::Run() {
       if (const auto* e = std::get_if<ExpectStep>(&step.action)) status = CheckExpectation(step, e->what);
       if (!status.ok()) result.failure_kind = FailureKind::kExpectation;
     }
-    if (status.ok() && options_.check_invariants) status = CheckInvariants(step);
+    if (status.ok() && options_.check_invariants) status = checker_->CheckStep(step);
     if (!status.ok()) {
       marks_.push_back({MarkKind::kFailure, "", status.message()});
       trace_.Add("failure", {{"what", status.message()}});
@@ -244,8 +193,7 @@ RunResult Runner::Run() {
   if (options_.progress) std::cerr << "\r\033[K" << std::flush;
   // Every step checked what it wrote; the whole files once more at the end.
   if (status.ok() && !scenario_.steps.empty() && options_.check_invariants) {
-    status = CheckDatabases(scenario_.steps.back(), true);
-    if (status.ok()) status = CheckAcks(scenario_.steps.back(), true);
+    status = checker_->CheckEnd(scenario_.steps.back());
     if (!status.ok()) {
       trace_.Add("failure", {{"what", status.message()}});
       timeline_.steps.back().marks.push_back({MarkKind::kFailure, "", status.message()});
@@ -389,7 +337,7 @@ Status Runner::ApplyFault(const Step& step, const FaultStep& fault) {
       // write"). Only that is allowed; what was acknowledged in it is gone, so it is not checked.
       if (disk_.FlipStillThere()) return Breach(step, "a bit flipped at " + where + " went unnoticed: the supervisor opened");
       ++flips_taken_for_torn_writes_;
-      acks_.clear();
+      checker_->ForgetAcks();
       for (auto& node : nodes_) node->ForgetUnsafeReport();
       disk_.ForgetFlip();
       marks_.push_back({MarkKind::kCrash, "", "bit flip at " + where + " taken for a torn write"});
@@ -480,7 +428,7 @@ Status Runner::ApplyCall(const Step& step, const CallStep& call) {
         out.cross_safe = *r;
         ev["result"] = Json{{"status", supervisor::CrossSafeStatusName(r->status)},
                             {"cross_safe", ToJson(r->cross_safe)}, {"local_safe", ToJson(r->local_safe)}};
-        if (r->status == supervisor::CrossSafeStatus::kAccept) SS_RETURN_IF_ERROR(RecordAck(step, {call.chain, l1, r->cross_safe, ls.number}));
+        if (r->status == supervisor::CrossSafeStatus::kAccept) SS_RETURN_IF_ERROR(checker_->RecordAck(step, {call.chain, l1, r->cross_safe, ls.number}));
       }
       break;
     }
@@ -589,23 +537,9 @@ Status Runner::Settle(const Step& step) {
   }
 }
 
-Status Runner::RecordAck(const Step& step, const Ack& ack) {
-  auto key = std::make_pair(ack.chain, ack.view.number);
-  fresh_acks_.insert(key);
-  auto it = acks_.find(key);
-  const bool clipped = ack.cross_safe.number == ack.reported_local_safe;
-  if (it != acks_.end() && it->second.view == ack.view && ack.cross_safe.number < it->second.cross_safe.number) {
-    if (clipped) return Status::Ok();  // a stale report's answer, clipped to it: the view is unchanged
-    return Breach(step, "acknowledged cross-safe of " + Chain(ack.chain).name() + " at L1 " + Num(ack.view.number) +
-                            " went back from " + it->second.cross_safe.ToString() + " to " + ack.cross_safe.ToString());
-  }
-  acks_[key] = ack;
-  return Status::Ok();
-}
-
 Status Runner::CollectAcks(const Step& step) {
   for (auto& node : nodes_)
-    for (const Ack& ack : node->TakeAcks()) SS_RETURN_IF_ERROR(RecordAck(step, ack));
+    for (const Ack& ack : node->TakeAcks()) SS_RETURN_IF_ERROR(checker_->RecordAck(step, ack));
   return Status::Ok();
 }
 
@@ -677,219 +611,6 @@ Status Runner::CheckExpectation(const Step& step, const Expectation& expectation
   return s;
 }
 
-// After every step:
-//   - the databases: the bytes the step appended (DatabaseCheck::Step), all of a file it rewound;
-//   - the acknowledgments recorded in the step; the newest one of each chain whose event-log DB,
-//     or of every chain if the super-safe-db, the step wrote; a rotating window of 4 others; and
-//     every one after a step that cut an unsafe chain, reorged L1, restarted the supervisor (or
-//     crash-recovered it) or rewrote a database file (more than appending to it);
-//   - the reference model against every head.
-// At the end of a passing run, the whole database files and every acknowledgment once more.
-Status Runner::CheckInvariants(const Step& step) {
-  NoteChanges();
-  SS_RETURN_IF_ERROR(CheckDatabases(step));
-  const bool chain_cut =
-      std::any_of(removed_from_.begin(), removed_from_.end(), [](const auto& r) { return r.has_value(); });
-  const bool all_acks = l1_reorged_ || generation_changed_ || db_check_->rewritten() || chain_cut;
-  SS_RETURN_IF_ERROR(CheckAcks(step, all_acks));
-  return CheckModel(step);
-}
-
-void Runner::NoteChanges() {
-  removed_from_.resize(world_.chain_count());
-  for (size_t i = 0; i < world_.chain_count(); ++i) removed_from_[i] = world_.chain(i).TakeLowestRemoved();
-  const L1Chain& l1 = world_.l1();
-  l1_reorged_ = checked_l1_head_.number > l1.head().ref.number ||
-                l1.at(checked_l1_head_.number).ref.hash != checked_l1_head_.hash;
-  checked_l1_head_ = l1.head().ref.ID();
-  generation_changed_ = host_->generation() != checked_generation_;
-  checked_generation_ = host_->generation();
-}
-
-Status Runner::CheckDatabases(const Step& step, bool whole_files) {
-  std::vector<db::Finding> findings = whole_files ? db_check_->Full() : db_check_->Step();
-  if (findings.empty()) return Status::Ok();
-  std::string what = whole_files ? "database invariant broken (whole files at the end of the run):"
-                                 : "database invariant broken:";
-  for (const auto& f : findings) what += " " + f.file.filename().string() + "@" + Num(f.offset) + ": " + f.what + ";";
-  return Breach(step, what);
-}
-
-Result<bool> Runner::CheckAck(const Step& step, const Ack& ack) {
-  const uint64_t n = ack.view.number;
-  if (n > world_.l1().head().ref.number || world_.l1().at(n).ref.hash != ack.view.hash) return false;
-  const L2Chain& c = Chain(ack.chain);
-  if (ack.cross_safe.number >= c.unsafe().size() || c.unsafe()[ack.cross_safe.number].ref.hash != ack.cross_safe.hash)
-    return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
-                            Num(n) + ", is no longer on the chain");
-  auto src = host_->Call([&](supervisor::Supervisor& sv) { return sv.CrossDerivedToSource(c.id(), ack.cross_safe); });
-  if (!src.ok())
-    return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at canonical L1 " +
-                            Num(n) + ": CrossDerivedToSource says " + src.status().ToString());
-  if (src->number > n)
-    return Breach(step, c.name() + " " + ack.cross_safe.ToString() + ", acknowledged cross-safe at L1 " + Num(n) +
-                            ", is now cross-safe only from L1 " + Num(src->number));
-  return true;
-}
-
-Status Runner::CheckAcks(const Step& step, bool all) {
-  std::set<std::pair<size_t, uint64_t>> keys = std::move(fresh_acks_);
-  fresh_acks_.clear();
-  if (all) {
-    for (const auto& [key, ack] : acks_) keys.insert(key);
-  } else {
-    // The newest acknowledgment of each chain whose answers the step's writes could change: the
-    // super-safe-db written (a new group, or a revision of the tip's), or the chain's event-log DB.
-    for (size_t c = 0; c < world_.chain_count(); ++c) {
-      if (!db_check_->safe_db_written() && !db_check_->events_written(c)) continue;
-      auto last = acks_.lower_bound({c + 1, 0});
-      if (last != acks_.begin() && std::prev(last)->first.first == c) keys.insert(std::prev(last)->first);
-    }
-    auto it = acks_.lower_bound(ack_cursor_);
-    for (size_t k = 0; k < std::min<size_t>(4, acks_.size()); ++k, ++it) {  // a rotating window
-      if (it == acks_.end()) it = acks_.begin();
-      keys.insert(it->first);
-      ack_cursor_ = {it->first.first, it->first.second + 1};
-    }
-  }
-  for (const auto& key : keys) {
-    auto it = acks_.find(key);
-    if (it == acks_.end()) continue;
-    SS_ASSIGN_OR_RETURN(bool canonical, CheckAck(step, it->second));
-    if (!canonical) acks_.erase(it);  // the view is no longer canonical: it may change
-  }
-  return Status::Ok();
-}
-
-void Runner::UpdateSnapshot() {
-  WorldSnapshot& w = snapshot_;
-  w.expiry_window = scenario_.expiry_window;
-  w.l1_head = world_.l1().head().ref.number;
-  w.l1_finalized = world_.l1().finalized();
-  if (w.chains.size() != world_.chain_count()) {
-    w.chains.resize(world_.chain_count());
-    off_chain_views_.assign(world_.chain_count(), {});
-    for (size_t i = 0; i < world_.chain_count(); ++i) {
-      const L2Chain& c = Chain(i);
-      SnapshotChain& sc = w.chains[i];
-      sc.name = c.name();
-      sc.id = c.id();
-      sc.genesis_time = c.genesis_time();
-      sc.block_time = c.block_time();
-      sc.interop_time = c.interop_time();
-    }
-  }
-  for (size_t i = 0; i < world_.chain_count(); ++i) {
-    L2Chain& c = world_.chain(i);
-    Derivation& d = world_.derivation(i);
-    SnapshotChain& sc = w.chains[i];
-    // Blocks: those below the lowest height cut since the last update are unchanged.
-    const std::optional<uint64_t> removed = removed_from_[i];
-    const bool cut = removed && *removed < sc.blocks.size();
-    size_t keep = std::min(sc.blocks.size(), c.unsafe().size());
-    if (removed) keep = std::min<size_t>(keep, *removed);
-    sc.blocks.resize(keep);
-    for (size_t n = keep; n < c.unsafe().size(); ++n) {
-      const L2Block& b = c.unsafe()[n];
-      sc.blocks.push_back(SnapshotOf(b));
-    }
-    // Views: an entry depends on the view (unchanged below the first changed one) and on the
-    // unsafe chain. While the chain only grew, an entry whose block was on it stays; one whose
-    // block was not (a view before a replacement) is recomputed; after a cut all are.
-    const std::optional<uint64_t> changed = d.TakeFirstChangedView();
-    std::vector<uint64_t>& at = sc.local_safe_at;
-    std::vector<uint64_t>& off_chain = off_chain_views_[i];
-    size_t views_kept = std::min<size_t>(at.size(), d.tip() + 1);
-    if (changed) views_kept = std::min<size_t>(views_kept, *changed);
-    if (cut) views_kept = 0;
-    at.resize(views_kept);
-    std::erase_if(off_chain, [&](uint64_t v) { return v >= views_kept; });
-    for (uint64_t v : off_chain) at[v] = d.SafeNumberOnChain(v);
-    std::erase_if(off_chain, [&](uint64_t v) { return at[v] == d.SafeAt(v).number; });
-    for (uint64_t v = views_kept; v <= d.tip(); ++v) {
-      at.push_back(d.SafeNumberOnChain(v));
-      if (at.back() != d.SafeAt(v).number) off_chain.push_back(v);
-    }
-  }
-}
-
-Status Runner::CheckModel(const Step& step) {
-  UpdateSnapshot();
-  const bool exact = scenario_.nodes == NodesMode::kAuto;
-  Expected expected;
-  if (exact) {
-    expected = model_.Compute(snapshot_);
-  } else {
-    // Manual nodes lag, and a direct call may tell the supervisor what a node has not derived yet:
-    // bound the supervisor by what the nodes would derive from the canonical L1 chain as it is now.
-    WorldSnapshot projected = snapshot_;
-    for (size_t i = 0; i < world_.chain_count(); ++i)
-      projected.chains[i].local_safe_at = world_.derivation(i).ProjectSafeNumbersOnChain();
-    expected = ComputeExpected(projected);
-  }
-  checked_heads_.clear();
-  for (size_t i = 0; i < world_.chain_count(); ++i) {
-    const L2Chain& c = Chain(i);
-    auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
-    if (!h.ok()) return Breach(step, "HeadsOf(" + c.name() + "): " + h.status().ToString());
-    checked_heads_.push_back({h->unsafe.number, h->cross_unsafe.number, h->local_safe.number, h->cross_safe.number,
-                              h->finalized.number});
-    const ExpectedHeads& e = expected.chains.at(i);
-    struct Field {
-      const char* name;
-      uint64_t want;
-      uint64_t saw;
-      bool checked_in_manual;
-    };
-    const Field fields[] = {{"unsafe", e.unsafe, h->unsafe.number, false},
-                            {"cross_unsafe", e.cross_unsafe, h->cross_unsafe.number, false},
-                            {"local_safe", e.local_safe, h->local_safe.number, false},
-                            {"cross_safe", e.cross_safe, h->cross_safe.number, true},
-                            {"finalized", e.finalized, h->finalized.number, true}};
-    // With manual nodes the supervisor hears of an L1 reorg only at the next call: while its newest
-    // group is for an L1 block that is no longer canonical, it answers from that view, unbounded here.
-    const BlockID& tip_l1 = h->local_safe_source;
-    const bool stale_tip = tip_l1.number > world_.l1().head().ref.number || world_.l1().at(tip_l1.number).ref.hash != tip_l1.hash;
-    for (const Field& f : fields) {
-      if (!exact && stale_tip) break;
-      bool bad = exact ? f.saw != f.want : (f.checked_in_manual && f.saw > f.want);
-      if (bad)
-        return Breach(step, "reference model (view L1 " + Num(e.view) + "): " + c.name() + " " + f.name + ": expected " +
-                                (exact ? "" : "at most ") + Num(f.want) + ", supervisor says " + Num(f.saw));
-    }
-  }
-  return Status::Ok();
-}
-
-Status Runner::CheckInvalid(size_t chain, const BlockID& invalid, uint64_t view) {
-  WorldSnapshot w;
-  w.expiry_window = scenario_.expiry_window;
-  w.l1_head = view;
-  w.l1_finalized = 0;
-  for (size_t i = 0; i < world_.chain_count(); ++i) {
-    const L2Chain& c = Chain(i);
-    const Derivation& d = world_.derivation(i);
-    if (d.tip() < view || !d.CanonicalSafeAt(view)) return Status::Ok();  // not this view: nothing to compare
-    SnapshotChain sc;
-    sc.name = c.name();
-    sc.id = c.id();
-    sc.genesis_time = c.genesis_time();
-    sc.block_time = c.block_time();
-    sc.interop_time = c.interop_time();
-    for (const L2Block& b : c.unsafe()) sc.blocks.push_back(SnapshotOf(b));
-    sc.local_safe_at = d.SafeNumbersOnChain();
-    sc.local_safe_at.resize(view + 1);
-    w.chains.push_back(std::move(sc));
-  }
-  const Expected expected = invalid_model_.Compute(w);
-  const ExpectedHeads& e = expected.chains.at(chain);
-  if (!e.invalid.empty() && e.invalid.front() == invalid.number) return Status::Ok();
-  return Internal("reference model (view L1 " + Num(view) + "): the supervisor calls " + Chain(chain).name() + " " +
-                  invalid.ToString() + " invalid; the model finds " +
-                  (e.invalid.empty() ? std::string("no invalid block") : "#" + Num(e.invalid.front()) + " first invalid") +
-                  " in that chain");
-}
-
 void Runner::RecordTimeline(const Step& step) {
   TimelineStep ts;
   ts.index = step.index;
@@ -897,10 +618,9 @@ void Runner::RecordTimeline(const Step& step) {
   ts.l1_head = world_.l1().head().ref.number;
   ts.l1_fork = world_.l1().head().fork;
   ts.l1_finalized = world_.l1().finalized();
-  // The heads CheckModel read at the end of this step, when it read them all (nothing has called
+  // The heads the checker read at the end of this step, when it read them all (nothing has called
   // the supervisor since); else as the supervisor answers now.
-  if (checked_heads_.size() == world_.chain_count()) ts.heads = std::move(checked_heads_);
-  checked_heads_.clear();
+  ts.heads = checker_->TakeCheckedHeads();
   for (size_t i = ts.heads.size(); i < world_.chain_count(); ++i) {
     ChainHeads ch;
     auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(Chain(i).id()); });
