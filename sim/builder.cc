@@ -108,7 +108,8 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
     logs.push_back(MakeExecutingMessageLog(msg));
   }
   const L2Block& blk = c.Build(std::move(logs));
-  trace.Add("build", Fields()
+  if (trace.enabled())
+    trace.Add("build", Fields()
                          .String("chain", c.name())
                          .Block("block", blk.ref)
                          .Number("logs", blk.logs.size())

@@ -26,9 +26,9 @@ namespace {
 // caller turns it into the failure of that fault (it never leaves this file).
 constexpr Code kFired = Code::kInternal;
 
-std::string Key(const fs::path& p) { return p.lexically_normal().string(); }
+std::string Key(const fs::path& p) { return db::PathKey(p); }
 std::string ParentKey(const fs::path& p) {
-  const fs::path parent = p.lexically_normal().parent_path();
+  const fs::path parent = fs::path(db::PathKey(p)).parent_path();
   return parent.empty() ? std::string(".") : parent.string();
 }
 
@@ -334,13 +334,16 @@ void FaultDisk::PowerLoss() {
 }
 
 Result<std::optional<uint64_t>> FaultDisk::FlipBit(const fs::path& file) {
-  SS_ASSIGN_OR_RETURN(Bytes bytes, db::ReadWholeFile(base_, file));
+  SS_ASSIGN_OR_RETURN(Opened opened, base_->Open(file, OpenMode::kReadWrite));
+  // Only the bytes up to the data end can be nonzero (a preallocated tail reads as zeros).
+  SS_ASSIGN_OR_RETURN(uint64_t data_end, opened.file->DataEnd());
+  Bytes bytes(data_end);
+  SS_RETURN_IF_ERROR(opened.file->ReadAt(0, bytes.size(), bytes.data()));
   uint64_t last = bytes.size();
   while (last > 0 && bytes[last - 1] == 0) --last;
   if (last == 0) return std::optional<uint64_t>();
   const uint64_t offset = rng_.Below64(last);
   const uint8_t mask = static_cast<uint8_t>(1u << rng_.Below(8));
-  SS_ASSIGN_OR_RETURN(Opened opened, base_->Open(file, OpenMode::kReadWrite));
   const uint8_t flipped = bytes[offset] ^ mask;
   SS_RETURN_IF_ERROR(opened.file->WriteAt(offset, ByteSpan(&flipped, 1)));
   last_flip_ = Flip{file, offset, mask, flipped};

@@ -325,7 +325,7 @@ std::string RenderScenario(const FuzzCase& c) {
 RunResult RunCase(const FuzzCase& c, DiskKind disk) {
   RunResult r;
   const std::string file = "fuzz-" + std::to_string(c.seed) + ".yaml";
-  auto scenario = ParseScenario(RenderScenario(c), file);
+  auto scenario = ParseScenario(RenderScenario(c), file, /*labels=*/false);
   if (!scenario.ok()) {
     r.failure = "generated scenario does not parse: " + scenario.status().ToString();
     r.failure_kind = FailureKind::kInvariant;
@@ -334,6 +334,7 @@ RunResult RunCase(const FuzzCase& c, DiskKind disk) {
   RunOptions options;
   options.seed = c.seed;
   options.disk = disk;
+  options.record = false;
   std::optional<std::filesystem::path> dir;
   if (disk == DiskKind::kPosix) {
     auto made = MakeTempDir("supersafe-fuzz");

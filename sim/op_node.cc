@@ -50,10 +50,13 @@ Status OpNode::ReportSafe() {
     const BlockID local_safe = d.SafeAt(n);
     const BlockID l1 = world_->l1().at(n).ref.ID();
     auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.TryCrossSafe(c.id(), local_safe, l1); });
-    Json ev{{"chain", c.name()}, {"local_safe", ToJson(local_safe)}, {"derived_from", ToJson(l1)}};
+    auto trace_call = [&](auto result) {
+      if (!trace_->enabled()) return;
+      trace_->Add("try_cross_safe", Json{{"chain", c.name()}, {"local_safe", ToJson(local_safe)},
+                                         {"derived_from", ToJson(l1)}, {"result", result()}});
+    };
     if (!r.ok()) {
-      ev["result"] = ToJson(r.status());
-      trace_->Add("try_cross_safe", ev);
+      trace_call([&] { return ToJson(r.status()); });
       if (r.status().code() == Code::kOutOfOrder) {
         auto heads = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
         if (heads.ok()) {
@@ -63,10 +66,11 @@ Status OpNode::ReportSafe() {
       }
       return Status::Ok();
     }
-    ev["result"] = Json{{"status", supervisor::CrossSafeStatusName(r->status)},
-                        {"cross_safe", ToJson(r->cross_safe)},
-                        {"local_safe", ToJson(r->local_safe)}};
-    trace_->Add("try_cross_safe", ev);
+    trace_call([&] {
+      return Json{{"status", supervisor::CrossSafeStatusName(r->status)},
+                  {"cross_safe", ToJson(r->cross_safe)},
+                  {"local_safe", ToJson(r->local_safe)}};
+    });
     switch (r->status) {
       case supervisor::CrossSafeStatus::kAccept:
         acked_ = n;

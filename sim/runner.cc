@@ -145,6 +145,7 @@ class Runner {
 RunResult Runner::Run() {
   RunResult result;
   trace_.RedactPath(datadir_.string());
+  if (!options_.record) trace_.Disable();
   Json chains = Json::array();
   for (const auto& c : scenario_.chains)
     chains.push_back({{"name", c.name}, {"id", c.id.Decimal()}, {"block_time", c.block_time},
@@ -188,7 +189,7 @@ RunResult Runner::Run() {
       marks_.push_back({MarkKind::kFailure, "", status.message()});
       trace_.Add("failure", {{"what", status.message()}});
     }
-    RecordTimeline(step);
+    if (options_.record) RecordTimeline(step);
   }
   if (options_.progress) std::cerr << "\r\033[K" << std::flush;
   // Every step checked what it wrote; the whole files once more at the end.
@@ -196,14 +197,16 @@ RunResult Runner::Run() {
     status = checker_->CheckEnd(scenario_.steps.back());
     if (!status.ok()) {
       trace_.Add("failure", {{"what", status.message()}});
-      timeline_.steps.back().marks.push_back({MarkKind::kFailure, "", status.message()});
+      if (options_.record) timeline_.steps.back().marks.push_back({MarkKind::kFailure, "", status.message()});
     }
   }
   trace_.SetStep(result.steps_run);
-  Json dbs{{"supersafe.db", Sha256OfContent(disk_.base(), datadir_ / "supersafe.db").Hex()}};
-  for (size_t i = 0; i < world_.chain_count(); ++i)
-    dbs[Chain(i).name()] = Sha256OfContent(disk_.base(), EventsFile(datadir_, Chain(i).id())).Hex();
-  trace_.Add("end", {{"passed", status.ok()}, {"databases", dbs}});
+  if (trace_.enabled()) {
+    Json dbs{{"supersafe.db", Sha256OfContent(disk_.base(), datadir_ / "supersafe.db").Hex()}};
+    for (size_t i = 0; i < world_.chain_count(); ++i)
+      dbs[Chain(i).name()] = Sha256OfContent(disk_.base(), EventsFile(datadir_, Chain(i).id())).Hex();
+    trace_.Add("end", {{"passed", status.ok()}, {"databases", dbs}});
+  }
   if (status.ok() && options_.at_end)
     (void)host_->Call([&](supervisor::Supervisor& sv) {
       options_.at_end(sv, world_);
@@ -216,9 +219,11 @@ RunResult Runner::Run() {
   result.failure = status.ok() ? "" : status.message();
   timeline_.passed = result.passed;
   timeline_.failure = result.failure;
-  result.digest = trace_.Digest();
-  result.trace = trace_.TakeBytes();
-  result.timeline = std::move(timeline_);
+  if (options_.record) {
+    result.digest = trace_.Digest();
+    result.trace = trace_.TakeBytes();
+    result.timeline = std::move(timeline_);
+  }
   return result;
 }
 
@@ -301,9 +306,11 @@ RunResult Runner::Stopped(const std::string& what) {
   result.coverage = Coverage();
   timeline_.passed = false;
   timeline_.failure = what;
-  result.digest = trace_.Digest();
-  result.trace = trace_.TakeBytes();
-  result.timeline = std::move(timeline_);
+  if (options_.record) {
+    result.digest = trace_.Digest();
+    result.trace = trace_.TakeBytes();
+    result.timeline = std::move(timeline_);
+  }
   return result;
 }
 

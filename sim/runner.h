@@ -47,6 +47,10 @@ struct RunOptions {
   // Benchmarks only (bench/sim): false skips the invariant checks after each step (databases,
   // acknowledgments, reference model) and at the end; expectations are still checked.
   bool check_invariants = true;
+  // false: the run keeps no trace and no timeline (RunResult::trace empty, digest zero; checks,
+  // failures and coverage as usual). The fuzzer's cases run so; a failure it reports is replayed
+  // from its scenario file, which records both.
+  bool record = true;
   // Called once at the end of a run that passed, after its trace is complete, with the supervisor
   // and the world as they stand then (`supersafe export` reads the fault-proof answers here).
   std::function<void(supervisor::Supervisor&, const World&)> at_end;

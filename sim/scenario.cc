@@ -62,7 +62,7 @@ struct ParseError {
 
 class Parser {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  Parser(std::string file, bool labels) : file_(std::move(file)), labels_(labels) {}
 
   Scenario Parse(const YAML::Node& root);
 
@@ -185,6 +185,7 @@ class Parser {
   }
 
   std::string file_;
+  bool labels_;  // Step::label wanted
   Scenario scenario_;
   uint64_t l1_blocks_ = 0, l2_blocks_ = 0, logs_ = 0;  // the work of the steps so far (Count)
   std::vector<uint64_t> heights_;                       // per chain: blocks built so far
@@ -507,7 +508,7 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
   step.index = index;
   step.line = n.Mark().line + 1;
   step.kind = kind;
-  {
+  if (labels_) {
     YAML::Emitter e;
     e << YAML::Flow << n;
     std::string s = e.c_str();
@@ -714,11 +715,11 @@ int TabIndentedLine(std::string_view text, int line) {
 
 }  // namespace
 
-Result<Scenario> ParseScenario(const std::string& text, const std::string& file) {
+Result<Scenario> ParseScenario(const std::string& text, const std::string& file, bool labels) {
   if (auto why = NotText(text, file)) return InvalidArgument(Printable(*why));
   try {
     YAML::Node root = YAML::Load(text);
-    return Parser(file).Parse(root);
+    return Parser(file, labels).Parse(root);
   } catch (const ParseError& e) {
     return InvalidArgument(Printable(e.message));
   } catch (const YAML::DeepRecursion& e) {

@@ -223,8 +223,9 @@ std::string Printable(std::string_view text);
 // Parses YAML text; `file` names the source in error messages. Text that is not UTF-8 or holds a
 // control character other than tab, line feed and carriage return is refused before it is read as
 // YAML ("FILE:LINE: not a text file: byte 0x00 at column 7 ..."); a tab in an indentation, or
-// collections nested deeper than the YAML reader goes, get a message saying so.
-Result<Scenario> ParseScenario(const std::string& text, const std::string& file);
+// collections nested deeper than the YAML reader goes, get a message saying so. With `labels`
+// false every Step::label is left empty (runs that record no trace: the fuzzer's cases).
+Result<Scenario> ParseScenario(const std::string& text, const std::string& file, bool labels = true);
 // Reads and parses a file (kIOError naming the file if it is missing, a directory or unreadable).
 Result<Scenario> ParseScenarioFile(const std::filesystem::path& path);
 

@@ -16,6 +16,7 @@ Json ToJson(const BlockRef& ref) {
 Json ToJson(const Status& s) { return s.ToString(); }
 
 void Trace::Add(const std::string& event, const Json& fields) {
+  if (!enabled_) return;
   // The line is {"step": n, "event": event, ...fields}: written as the head and the fields'
   // own dump spliced after it, which is the same bytes as dumping one merged object when no field
   // is named "step" or "event" (none is), without copying the fields.
@@ -35,6 +36,7 @@ void Trace::Add(const std::string& event, const Json& fields) {
 }
 
 void Trace::Add(const std::string& event, const Fields& fields) {
+  if (!enabled_) return;
   std::string text = "{\"step\":" + std::to_string(step_) + ",\"event\":\"" + event + "\"";  // a plain name
   if (!fields.text().empty()) text += "," + fields.text();
   text += "}";

@@ -43,6 +43,10 @@ class Trace {
   // Every occurrence of `path` (the run's data directory, which differs between runs) is written
   // as "$DATADIR", so error messages that name files keep the trace deterministic.
   void RedactPath(std::string path) { redact_ = std::move(path); }
+  // From now on Add does nothing (runs that keep no record: RunOptions::record). Callers that build
+  // costly fields may ask enabled() first.
+  void Disable() { enabled_ = false; }
+  bool enabled() const { return enabled_; }
   // Events from now on belong to step `step` (0: before the first step).
   void SetStep(size_t step) { step_ = step; }
   // Appends {"step": n, "event": event, ...fields} as one line.
@@ -57,6 +61,7 @@ class Trace {
  private:
   void Append(std::string text);
   size_t step_ = 0;
+  bool enabled_ = true;
   std::string redact_;
   std::string bytes_;
 };

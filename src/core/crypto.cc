@@ -11,10 +11,23 @@
 #include <isa-l/crc.h>
 
 #include "core/check.h"
+#include "core/keccak_count.h"
 
 namespace supersafe {
 
+namespace {
+
+constexpr size_t kKeccak256Rate = 136;  // bytes absorbed per permutation
+constinit std::atomic<uint64_t> g_permutations{0};
+
+uint64_t PermutationsFor(size_t bytes) { return bytes / kKeccak256Rate + 1; }
+
+}  // namespace
+
+uint64_t KeccakPermutationsRun() { return g_permutations.load(std::memory_order_relaxed); }
+
 Hash Keccak256(ByteSpan data) {
+  g_permutations.fetch_add(PermutationsFor(data.size()), std::memory_order_relaxed);
   CryptoPP::Keccak_256 k;
   k.Update(data.data(), data.size());
   Hash out;
@@ -31,10 +44,13 @@ constexpr size_t kKeccakChunk = 16;  // ~5 us of Keccak for one-block inputs
 void HashRange(std::span<const ByteSpan> in, std::span<Hash> out, size_t begin, size_t end) {
   // One Crypto++ object, restarted by each Final.
   CryptoPP::Keccak_256 k;
+  uint64_t permutations = 0;
   for (size_t i = begin; i < end; ++i) {
     k.Update(in[i].data(), in[i].size());
     k.Final(out[i].data());
+    permutations += PermutationsFor(in[i].size());
   }
+  g_permutations.fetch_add(permutations, std::memory_order_relaxed);
 }
 
 // Set in a forked child (whose copy of the worker has no thread) and when the worker is

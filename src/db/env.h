@@ -130,4 +130,9 @@ inline Env* EnvOr(Env* env) { return env != nullptr ? env : Env::Posix(); }
 // Reads a whole file. kNotFound if it does not exist.
 Result<Bytes> ReadWholeFile(Env* env, const std::filesystem::path& path);
 
+// `path.lexically_normal().string()`, without building the normal form when `path` already is
+// one (no empty, "." or ".." component, no trailing separator): the key under which in-memory
+// file systems and the simulated disk keep a file.
+std::string PathKey(const std::filesystem::path& path);
+
 }  // namespace supersafe::db

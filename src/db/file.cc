@@ -129,4 +129,20 @@ Result<uint64_t> AppendFile::MoveTailToBroken(uint64_t offset) {
   return n;
 }
 
+std::string PathKey(const std::filesystem::path& path) {
+  const std::string& s = path.native();
+  bool normal = !s.empty();
+  for (size_t i = 0; normal && i < s.size(); ++i) {
+    const bool starts_component = i == 0 ? s[0] != '/' : s[i - 1] == '/';
+    if (s[i] == '/') {
+      normal = i + 1 < s.size() ? s[i + 1] != '/' : i == 0;  // no "//", no trailing "/" (but "/")
+    } else if (starts_component && s[i] == '.') {
+      size_t end = i + 1;
+      if (end < s.size() && s[end] == '.') ++end;
+      normal = end < s.size() && s[end] != '/';  // a name starting with dots, not "." or ".."
+    }
+  }
+  return normal ? s : path.lexically_normal().string();
+}
+
 }  // namespace supersafe::db

@@ -100,7 +100,7 @@ class MemFile final : public File {
   bool writable_;
 };
 
-std::string Key(const fs::path& p) { return p.lexically_normal().string(); }
+std::string Key(const fs::path& p) { return PathKey(p); }
 
 }  // namespace
 
@@ -108,7 +108,7 @@ MemEnv::MemEnv() = default;
 MemEnv::~MemEnv() = default;
 
 bool MemEnv::ParentExists(const fs::path& path) const {
-  const fs::path parent = path.lexically_normal().parent_path();
+  const fs::path parent = fs::path(Key(path)).parent_path();
   if (parent.empty() || parent == parent.root_path()) return true;
   return dirs_.count(Key(parent)) > 0;
 }

@@ -1,4 +1,5 @@
-// Keccak256Many hashes like Keccak256, whatever the mix of input lengths.
+// Keccak256Many hashes like Keccak256, whatever the mix of input lengths; both count the
+// permutations they run (core/keccak_count.h).
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/keccak_count.h"
 
 namespace supersafe {
 namespace {
@@ -120,6 +122,24 @@ TEST(Keccak256Many, EveryLengthBelowTheRate) {
   std::vector<Hash> out(spans.size());
   Keccak256Many(spans, out);
   for (size_t i = 0; i < spans.size(); ++i) EXPECT_EQ(out[i], Keccak256(spans[i])) << "length " << i;
+}
+
+TEST(KeccakPermutationsRun, CountsOnePermutationPerRateBlockPaddingIncluded) {
+  const Bytes empty, under_rate(135, 1), at_rate(136, 2), three_blocks(300, 3);
+  uint64_t before = KeccakPermutationsRun();
+  (void)Keccak256(empty);
+  (void)Keccak256(under_rate);
+  EXPECT_EQ(KeccakPermutationsRun() - before, 2u);
+  before = KeccakPermutationsRun();
+  (void)Keccak256(at_rate);  // a full block, then the padding alone
+  (void)Keccak256(three_blocks);
+  EXPECT_EQ(KeccakPermutationsRun() - before, 5u);
+  // A batch large enough to be split over both threads counts the worker's share too.
+  std::vector<ByteSpan> in(2 * kKeccak256ManySplitMin, ByteSpan(at_rate));
+  std::vector<Hash> out(in.size());
+  before = KeccakPermutationsRun();
+  Keccak256Many(in, out);
+  EXPECT_EQ(KeccakPermutationsRun() - before, 2 * in.size());
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // Durable file creation (db/file.h): a created file, a created directory and a created `.broken`
 // file each get their parent directory synced; opening a file syncs it and its directory, since a
-// crashed process may have left unsynced bytes or an unsynced entry.
+// crashed process may have left unsynced bytes or an unsynced entry. PathKey (db/env.h) is the
+// lexically normal form of a path.
 #include "db/file.h"
 
 #include <gtest/gtest.h>
+
+#include "db/env.h"
 
 #include <fstream>
 
@@ -61,6 +64,16 @@ TEST(CreateDirectoriesDurably, AFileInTheWayIsAnErrorNamingTheDirectory) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find((dir.path() / "plain" / "sub").string()), std::string::npos) << s.message();
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "plain" / "sub"));
+}
+
+TEST(PathKey, IsTheLexicallyNormalFormOfEveryPath) {
+  const char* const paths[] = {"/", "//", "/a", "/a/", "/a//b", "/a/./b", "/a/../b", "/a/b/..", "/a/b/.", "/.a/b",
+                               "/a/..b", "/a/.b./c", "a", "a/b", "./a", "../a", ".", "..", "a/.", "a/..", "...",
+                               "/...", "/datadir/chains/901/events.db", "/datadir//chains/901", "", "a/b/"};
+  for (const char* p : paths) {
+    const std::filesystem::path path(p);
+    EXPECT_EQ(PathKey(path), path.lexically_normal().string()) << "path \"" << p << "\"";
+  }
 }
 
 }  // namespace
