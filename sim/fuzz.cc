@@ -291,7 +291,9 @@ FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
   return c;
 }
 
-std::string RenderScenario(const FuzzCase& c) {
+std::string RenderScenario(const FuzzCase& c) { return RenderScenarioText(c).Text(); }
+
+ScenarioText RenderScenarioText(const FuzzCase& c) {
   RenderState st;
   st.height.assign(c.chains, 0);
   st.derived.assign(c.chains, 0);
@@ -311,21 +313,19 @@ std::string RenderScenario(const FuzzCase& c) {
     o << "}\n";
   }
   o << "steps:";
-  size_t rendered = 0;
+  ScenarioText text;
+  text.head = o.str();
   for (const FuzzStep& s : c.steps) {
     std::string line = RenderStep(s, c, st);
-    if (line.empty()) continue;
-    o << "\n  - " << line;
-    ++rendered;
+    if (!line.empty()) text.steps.push_back(std::move(line));
   }
-  o << (rendered == 0 ? " []\n" : "\n");
-  return o.str();
+  return text;
 }
 
 RunResult RunCase(const FuzzCase& c, DiskKind disk) {
   RunResult r;
   const std::string file = "fuzz-" + std::to_string(c.seed) + ".yaml";
-  auto scenario = ParseScenario(RenderScenario(c), file, /*labels=*/false);
+  auto scenario = ParseScenarioText(RenderScenarioText(c), file);
   if (!scenario.ok()) {
     r.failure = "generated scenario does not parse: " + scenario.status().ToString();
     r.failure_kind = FailureKind::kInvariant;

@@ -99,6 +99,8 @@ std::vector<std::string> CoverageAimedAt(const FuzzProfile& profile);
 
 // The case as a scenario file (YAML), named fuzz-<seed>.
 std::string RenderScenario(const FuzzCase& c);
+// The same file in its two parts (sim/scenario.h): what RunCase parses.
+ScenarioText RenderScenarioText(const FuzzCase& c);
 
 // Renders, parses and runs the case with every check, on the memory disk or in a fresh temporary
 // data directory that is removed afterwards. A rendered file that does not parse is reported as an

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/crypto.h"
 
@@ -65,6 +66,13 @@ class Parser {
   Parser(std::string file, bool labels) : file_(std::move(file)), labels_(labels) {}
 
   Scenario Parse(const YAML::Node& root);
+  // The same with the steps given apart (ParseScenarioText): `root` has an empty `steps`, and step
+  // i (from 0) is `steps[i]`, on line `first_line + i` of the file.
+  Scenario Parse(const YAML::Node& root, const std::vector<YAML::Node>& steps, size_t first_line);
+
+ private:
+  // Every top-level key but the steps, into scenario_; returns the `steps` sequence.
+  YAML::Node ParseHead(const YAML::Node& root);
 
  private:
   [[noreturn]] void Fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
@@ -194,6 +202,21 @@ class Parser {
 };
 
 Scenario Parser::Parse(const YAML::Node& root) {
+  const YAML::Node steps = ParseHead(root);
+  for (size_t i = 0; i < steps.size(); ++i) scenario_.steps.push_back(ParseStep(steps[i], i + 1));
+  return std::move(scenario_);
+}
+
+Scenario Parser::Parse(const YAML::Node& root, const std::vector<YAML::Node>& steps, size_t first_line) {
+  (void)ParseHead(root);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    scenario_.steps.push_back(ParseStep(steps[i], i + 1));
+    scenario_.steps.back().line = first_line + i;
+  }
+  return std::move(scenario_);
+}
+
+YAML::Node Parser::ParseHead(const YAML::Node& root) {
   scenario_.file = file_;
   if (!root.IsMap()) Fail(root, "(top)", "want a map with name, chains and steps");
   CheckMap(root, "",
@@ -218,8 +241,7 @@ Scenario Parser::Parse(const YAML::Node& root) {
   if (root["games"]) ParseGames(root["games"]);
   YAML::Node steps = Need(root, "", "steps");
   if (!steps.IsSequence()) Fail(steps, "steps", "want a list of steps");
-  for (size_t i = 0; i < steps.size(); ++i) scenario_.steps.push_back(ParseStep(steps[i], i + 1));
-  return std::move(scenario_);
+  return steps;
 }
 
 void Parser::ParseGenesis(const YAML::Node& n) {
@@ -733,6 +755,38 @@ Result<Scenario> ParseScenario(const std::string& text, const std::string& file,
                                        ": (yaml): a tab in the indentation; YAML indents with spaces only"));
     return InvalidArgument(Printable(file + ":" + std::to_string(line) + ": (yaml): " + e.msg));
   }
+}
+
+std::string ScenarioText::Text() const {
+  std::string text = head;
+  for (const std::string& step : steps) text += "\n  - " + step;
+  text += steps.empty() ? " []\n" : "\n";
+  return text;
+}
+
+Result<Scenario> ParseScenarioText(const ScenarioText& text, const std::string& file) {
+  constexpr size_t kMaxKept = 65'536;
+  thread_local std::unordered_map<std::string, YAML::Node> kept;  // step text -> its YAML
+  try {
+    if (NotText(text.head, file)) throw ParseError{};
+    const YAML::Node root = YAML::Load(text.head + " []\n");
+    std::vector<YAML::Node> steps;
+    steps.reserve(text.steps.size());
+    for (const std::string& step : text.steps) {
+      auto it = kept.find(step);
+      if (it == kept.end()) {
+        if (step.find('\n') != std::string::npos || NotText(step, file)) throw ParseError{};
+        if (kept.size() >= kMaxKept) kept.clear();
+        it = kept.emplace(step, YAML::Load(step)).first;
+      }
+      steps.push_back(it->second);
+    }
+    const size_t first_line = static_cast<size_t>(std::count(text.head.begin(), text.head.end(), '\n')) + 2;
+    return Parser(file, /*labels=*/false).Parse(root, steps, first_line);
+  } catch (const ParseError&) {
+  } catch (const YAML::Exception&) {
+  }
+  return ParseScenario(text.Text(), file, /*labels=*/false);  // its error, with the file's line
 }
 
 Result<Scenario> ParseScenarioFile(const std::filesystem::path& path) {

@@ -226,6 +226,18 @@ std::string Printable(std::string_view text);
 // collections nested deeper than the YAML reader goes, get a message saying so. With `labels`
 // false every Step::label is left empty (runs that record no trace: the fuzzer's cases).
 Result<Scenario> ParseScenario(const std::string& text, const std::string& file, bool labels = true);
+// A generated scenario file in two parts: `head`, every top-level key, ending in the line "steps:";
+// and its steps, each one step in flow style on a line of its own. Text() is the file.
+struct ScenarioText {
+  std::string head;
+  std::vector<std::string> steps;  // e.g. "build: {chain: A, blocks: 2}"
+  std::string Text() const;        // head, then "\n  - " and a step for each step, then "\n" (" []\n" if none)
+};
+// ParseScenario(text.Text(), file, /*labels=*/false), the same Scenario, for the fuzzer, whose cases
+// repeat most of their steps: each distinct step text is read as YAML once per thread and kept
+// (up to 65,536 of them), which is where the time of a parse goes. A text that does not parse gets
+// ParseScenario's error.
+Result<Scenario> ParseScenarioText(const ScenarioText& text, const std::string& file);
 // Reads and parses a file (kIOError naming the file if it is missing, a directory or unreadable).
 Result<Scenario> ParseScenarioFile(const std::filesystem::path& path);
 

@@ -52,6 +52,38 @@ TEST(Fuzz, EveryRenderedCaseParsesAndCoversTheStepKinds) {
     EXPECT_TRUE(kinds.count(kind)) << kind;
 }
 
+// RunCase parses the case's file in two parts, keeping each step's YAML across cases
+// (ParseScenarioText): the same scenario as the file parsed whole, so the same run, step lines
+// included (the trace names them).
+TEST(Fuzz, ParsingTheTwoPartsGivesTheScenarioOfTheWholeFile) {
+  FuzzProfile p;
+  p.max_chains = 4;
+  p.manual_percent = 50;
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    const FuzzCase c = GenerateCase(seed, p);
+    const ScenarioText text = RenderScenarioText(c);
+    ASSERT_EQ(text.Text(), RenderScenario(c));
+    auto parts = ParseScenarioText(text, "fuzz.yaml");
+    auto whole = ParseScenario(text.Text(), "fuzz.yaml", /*labels=*/false);
+    ASSERT_TRUE(parts.ok() && whole.ok()) << "seed " << seed;
+    ASSERT_EQ(parts->steps.size(), whole->steps.size()) << "seed " << seed;
+    for (size_t i = 0; i < whole->steps.size(); ++i) {
+      EXPECT_EQ(parts->steps[i].line, whole->steps[i].line) << "seed " << seed << " step " << i + 1;
+      EXPECT_EQ(parts->steps[i].kind, whole->steps[i].kind) << "seed " << seed << " step " << i + 1;
+    }
+    RunOptions options;
+    options.seed = seed;
+    EXPECT_EQ(RunScenario(*parts, options).digest, RunScenario(*whole, options).digest) << "seed " << seed;
+  }
+  // A step that does not parse gets the error of the whole file, naming its line.
+  ScenarioText bad = RenderScenarioText(GenerateCase(1, p));
+  bad.steps.insert(bad.steps.begin() + 1, "mine: {count: x}");
+  auto parts = ParseScenarioText(bad, "fuzz.yaml");
+  auto whole = ParseScenario(bad.Text(), "fuzz.yaml");
+  ASSERT_FALSE(parts.ok());
+  EXPECT_EQ(parts.status().ToString(), whole.status().ToString());
+}
+
 // The property CI runs: generated worlds with reorgs, flip-flops, replacements, node calls and
 // crashes keep every invariant. `supersafe fuzz` runs more seeds; this band stays in CI's budget.
 TEST(Fuzz, GeneratedScenariosKeepEveryInvariant) {
