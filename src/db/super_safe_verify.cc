@@ -1,0 +1,101 @@
+// Reading supersafe.db without opening it as a database: VerifySuperSafeDB, SuperSafeContentSize,
+// DumpSuperSafeDB (docs/db-format.md, "Verify").
+#include "db/super_safe_db_internal.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace supersafe::db {
+
+using namespace super_safe_internal;
+
+std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file) {
+  auto cannot = [&](const Status& s) { return std::vector<Finding>{{file, 0, s.ToString()}}; };
+  Result<Env::Opened> opened = env->Open(file, Env::OpenMode::kReadOnly);
+  if (!opened.ok()) return cannot(opened.status());
+  Result<uint64_t> file_size = opened->file->Size();
+  if (!file_size.ok()) return cannot(file_size.status());
+  const uint64_t size = *file_size;
+  if (size == 0) return {};
+  Result<std::unique_ptr<Mapping>> mapping = opened->file->Map(0, size);
+  if (!mapping.ok()) return cannot(mapping.status());
+  const uint8_t* base = (*mapping)->data();
+  Result<uint64_t> data_end = opened->file->DataEnd();
+  if (!data_end.ok()) return cannot(data_end.status());
+
+  std::vector<Problem> problems;
+  // As Open judges the end: the zero tail is no finding, a torn write is one finding for all of it.
+  Content content = AnalyzeFile(base, size, *data_end);
+  const bool torn = content.problems.empty() && content.keep < content.end;
+  const uint64_t checked = torn ? content.keep : content.end;
+  problems = std::move(content.problems);
+  std::vector<Problem> groups = CheckGroups(base, checked / kEntry);
+  problems.insert(problems.end(), groups.begin(), groups.end());
+  if (torn) {
+    problems.push_back({content.keep, "torn write: the " + std::to_string(content.end - content.keep) +
+                                          " bytes from here are not sealed whole (opening moves them to " +
+                                          file.filename().string() + ".broken)"});
+  } else {
+    Tail tail = AnalyzeTail(base, checked);
+    problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
+  }
+
+  std::sort(problems.begin(), problems.end());
+  problems.erase(std::unique(problems.begin(), problems.end()), problems.end());
+  std::vector<Finding> findings;
+  findings.reserve(problems.size());
+  for (Problem& p : problems) findings.push_back({file, p.offset, std::move(p.what)});
+  return findings;
+}
+
+Result<uint64_t> SuperSafeContentSize(Env* env, const std::filesystem::path& file) {
+  SS_ASSIGN_OR_RETURN(Env::Opened opened, env->Open(file, Env::OpenMode::kReadOnly));
+  SS_ASSIGN_OR_RETURN(const uint64_t size, opened.file->Size());
+  SS_ASSIGN_OR_RETURN(const uint64_t data_end, opened.file->DataEnd());
+  uint64_t end = std::min(size, data_end);  // the bytes from data_end on are zero
+  Bytes block(64 << 10);
+  while (end > 0) {
+    const uint64_t n = std::min<uint64_t>(block.size(), end);
+    SS_RETURN_IF_ERROR(opened.file->ReadAt(end - n, n, block.data()));
+    uint64_t k = n;
+    while (k > 0 && block[k - 1] == 0) --k;
+    if (k > 0) {
+      end = end - n + k;
+      break;
+    }
+    end -= n;
+  }
+  return std::min(size, (end + kEntry - 1) / kEntry * kEntry);
+}
+
+Result<SuperSafeDump> DumpSuperSafeDB(Env* env, const std::filesystem::path& file) {
+  SuperSafeDump dump;
+  SS_ASSIGN_OR_RETURN(dump.content_end, SuperSafeContentSize(env, file));
+  SS_ASSIGN_OR_RETURN(const Bytes bytes, ReadWholeFile(env, file));
+  dump.file_size = bytes.size();
+  SS_CHECK(dump.content_end <= bytes.size(), "content end past the end of " + file.string());
+  const uint64_t whole = dump.content_end / kEntry * kEntry;
+  dump.partial_bytes = dump.content_end - whole;
+  for (uint64_t offset = 0; offset < whole; offset += kEntry) {
+    const uint8_t* e = bytes.data() + offset;
+    DumpedEntry d;
+    d.offset = offset;
+    d.type = TypeOf(e);
+    d.l1_number = L1Of(e);
+    std::memcpy(d.l1_hash.data(), e + layout::kL1Hash, HashPrefix::kSize);
+    if (d.type == layout::kTypeChain) {
+      d.kind = DumpedEntry::Kind::kChain;
+      DecodeChainEntry(e, d.chain);
+    } else if (d.type == layout::kTypeSeal) {
+      d.kind = DumpedEntry::Kind::kSeal;
+      d.seal_count = SealCountOf(e);
+      d.seal_crc = Load32(e + layout::kSealCrc);
+      d.l1_timestamp = Load64(e + layout::kSealTimestamp);
+    }
+    dump.entries.push_back(d);
+  }
+  return dump;
+}
+
+}  // namespace supersafe::db
