@@ -35,7 +35,7 @@ struct DatabaseCheck::File {
   uint64_t verified = 0;         // bytes verified
   uint64_t anchor = 0;           // where the context for checking later bytes starts
   Bytes context;                 // the bytes [anchor, verified) as verified
-  Bytes header;                  // event-log DB: its file header as verified
+  Bytes header;                  // the file header (event-log DB) or header entry (super-safe-db) as verified
 
   std::vector<db::Finding> Verify(db::Env* env, const fs::path& p) const {
     switch (kind) {
@@ -67,8 +67,9 @@ struct DatabaseCheck::File {
       // To the start of the newest group of the L1 number before the newest group's (or of the
       // first group): the verifier's cross-safe regression rule compares with that group.
       std::optional<uint64_t> last_l1;
-      uint64_t last_start = from, before_start = from;
-      for (uint64_t e = from; e + ss::kEntrySize <= size; e += ss::kEntrySize) {
+      const uint64_t groups = std::max<uint64_t>(from, ss::kHeaderSize);  // after the header
+      uint64_t last_start = groups, before_start = groups;
+      for (uint64_t e = groups; e + ss::kEntrySize <= size; e += ss::kEntrySize) {
         const uint8_t* p = bytes + (e - from);
         if (p[ss::kType] != ss::kTypeSeal) continue;
         const uint64_t group_start = e - uint64_t{GetU32BE(p + ss::kSealCount)} * ss::kEntrySize;
@@ -78,6 +79,7 @@ struct DatabaseCheck::File {
         last_start = group_start;
       }
       start = before_start;
+      if (from == 0) header.assign(bytes, bytes + std::min<uint64_t>(size, ss::kHeaderSize));
     }
     anchor = start;
     context.assign(bytes + (start - from), bytes + (size - from));
@@ -179,7 +181,7 @@ std::vector<db::Finding> DatabaseCheck::Check(File& f, bool full) {
   const uint8_t* bytes = buf.data();  // [anchor, size)
 
   // The new bytes with their context, in a scratch file (in memory) the verifier reads like the real one.
-  const Bytes& prefix = f.kind == File::Kind::kEvents ? f.header : Bytes();
+  const Bytes& prefix = f.header;
   const fs::path scratch = "/scratch";
   {
     auto opened = scratch_env_->Open(scratch, db::Env::OpenMode::kCreate);

@@ -1,9 +1,12 @@
 #include "cli/db_command.h"
 
+#include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "daemon/config.h"
 #include "db/data_dir.h"
 #include "db/event_db.h"
 #include "db/replacement_log.h"
@@ -18,8 +21,21 @@ using nlohmann::ordered_json;
 
 db::Env* const kEnv = db::Env::Posix();
 
-int Verify(const fs::path& dir) {
-  Result<db::DataDirReport> report = db::VerifyDataDir(kEnv, dir);
+// `deps_file`: op-supervisor's dependency-set JSON, as `serve` takes it; when given, supersafe.db's
+// header must hold its digest (chain-index order: ascending chain ID, as `serve` assigns it).
+int Verify(const fs::path& dir, const std::string& deps_file) {
+  std::optional<Hash> digest;
+  if (!deps_file.empty()) {
+    Result<std::string> text = daemon::ReadTextFile(deps_file, "dependency set");
+    Result<daemon::DependencyFile> deps =
+        text.ok() ? daemon::ParseDependencySet(*text, deps_file) : Result<daemon::DependencyFile>(text.status());
+    if (!deps.ok()) {
+      std::cerr << "supersafe db verify: " << deps.status().message() << "\n";
+      return 1;
+    }
+    digest = db::DependencySetDigest(deps->chains);
+  }
+  Result<db::DataDirReport> report = db::VerifyDataDir(kEnv, dir, digest);
   if (!report.ok()) {
     std::cerr << "supersafe db verify: " << report.status().message() << "\n";
     return 1;
@@ -32,8 +48,26 @@ int Verify(const fs::path& dir) {
 
 std::string Hex20(const HashPrefix& h) { return ToHex(ByteSpan(h.data(), HashPrefix::kSize)); }
 
+// Stored bytes as text: printable ASCII as is, anything else as \xNN (JSON strings must be UTF-8).
+std::string Printable(const std::string& bytes) {
+  std::string out;
+  for (const char c : bytes) {
+    const auto b = static_cast<uint8_t>(c);
+    if (b >= 0x20 && b < 0x7f && b != '\\') {
+      out += c;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", b);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 ordered_json EntryJson(const db::DumpedEntry& d) {
   using Kind = db::DumpedEntry::Kind;
+  if (d.kind == Kind::kHeader)
+    return {{"type", "header"}, {"magic", Printable(d.magic)}, {"version", d.version}, {"dependencySetDigest", d.digest.Hex()}};
   if (d.kind == Kind::kChain)
     return {{"type", "chain"},
             {"l1Number", d.l1_number},
@@ -50,6 +84,11 @@ ordered_json EntryJson(const db::DumpedEntry& d) {
 
 std::string EntryLine(uint64_t offset, const ordered_json& j) {
   std::ostringstream out;
+  if (j["type"] == "header") {
+    out << offset << " header magic " << j["magic"].get<std::string>() << " version " << j["version"]
+        << " dependency-set digest " << j["dependencySetDigest"].get<std::string>();
+    return out.str();
+  }
   out << offset << " " << j["type"].get<std::string>() << " L1 #" << j["l1Number"] << " " << j["l1Hash"].get<std::string>();
   if (j["type"] == "chain") {
     out << " chain " << j["chainIndex"] << " local-safe #" << j["localSafe"]["number"] << " "
@@ -133,10 +172,14 @@ void AddDbCommand(CLI::App& app, int& exit_code) {
   CLI::App* db = app.add_subcommand("db", "inspect a data directory");
   db->require_subcommand(1);
   static fs::path verify_dir, dump_dir;
+  static std::string verify_deps;
   static bool json = false;
   CLI::App* verify = db->add_subcommand("verify", "check every database file; every finding with file and offset");
   verify->add_option("DIR", verify_dir, "data directory")->required();
-  verify->callback([&exit_code] { exit_code = Verify(verify_dir); });
+  verify->add_option("--dependency-set", verify_deps,
+                     "op-supervisor dependency-set JSON: also check that supersafe.db was written for it")
+      ->check(CLI::ExistingFile);
+  verify->callback([&exit_code] { exit_code = Verify(verify_dir, verify_deps); });
   CLI::App* dump = db->add_subcommand("dump", "print every entry, one per line");
   dump->add_option("DIR", dump_dir, "data directory")->required();
   dump->add_flag("--json", json, "one JSON object per line");

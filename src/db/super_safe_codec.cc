@@ -87,3 +87,17 @@ std::optional<std::string> CrossSafeRegression(const GroupBytes& prev, const Gro
 }
 
 }  // namespace supersafe::db::super_safe_internal
+
+namespace supersafe::db {
+
+Hash DependencySetDigest(std::span<const ChainID> chains) {
+  Bytes ids;
+  ids.reserve(chains.size() * Hash::kSize);
+  for (const ChainID& id : chains) {
+    const Hash b = id.ToBytes32();
+    ids.insert(ids.end(), b.bytes.begin(), b.bytes.end());
+  }
+  return Keccak256(ByteSpan(ids.data(), ids.size()));
+}
+
+}  // namespace supersafe::db

@@ -19,7 +19,7 @@ Status super_safe_internal::Handle::EnsureMapped(uint64_t bytes) {
   if (base != nullptr && bytes <= mapped) return Status::Ok();
   const size_t length = std::max<size_t>(size_t{64} << 20, std::bit_ceil(bytes * 2));
   SS_ASSIGN_OR_RETURN(mapping, file->raw().Map(0, length));
-  base = mapping->data();
+  base = mapping->data() + layout::kHeaderSize;
   mapped = mapping->length();
   return Status::Ok();
 }
@@ -27,30 +27,60 @@ Status super_safe_internal::Handle::EnsureMapped(uint64_t bytes) {
 SuperSafeDB::SuperSafeDB(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SuperSafeDB::~SuperSafeDB() = default;
 
-Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::path& dir, const OpenOptions& options) {
+Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::path& dir, std::span<const ChainID> chains,
+                                                       const OpenOptions& options) {
   Env* env = EnvOr(options.env);
   SS_ASSIGN_OR_RETURN(const FileType type, env->TypeOf(dir));
   if (type == FileType::kNone) return IOError(dir.string() + ": directory does not exist");
   if (type != FileType::kDirectory) return IOError(dir.string() + ": not a directory");
+  const Hash digest = DependencySetDigest(chains);
 
   auto impl = std::make_unique<Impl>();
   SS_ASSIGN_OR_RETURN(impl->file, AppendFile::Open(env, dir / kFileName, layout::kPreallocChunk));
+  const std::filesystem::path& path = impl->file->path();
   const uint64_t size = impl->file->size();
   SS_RETURN_IF_ERROR(impl->EnsureMapped(size));
   SS_ASSIGN_OR_RETURN(const uint64_t data_end, impl->file->raw().DataEnd());
 
-  Content content = AnalyzeFile(impl->base, size, data_end);
+  // The groups' bytes follow the header; `content` speaks of offsets among them.
+  const uint64_t groups_size = size > layout::kHeaderSize ? size - layout::kHeaderSize : 0;
+  Content content = AnalyzeFile(impl->base, groups_size, data_end > layout::kHeaderSize ? data_end - layout::kHeaderSize : 0);
+  const HeaderVerdict header =
+      JudgeHeader(impl->mapping->data(), size, content.end == 0 && content.problems.empty(), digest);
+  if (header.kind == HeaderVerdict::Kind::kBad) {
+    const Problem& p = header.problems.front();
+    if (p.offset == layout::kHeaderDigest)
+      return InvalidArgument(path.string() + ": header at offset " + std::to_string(p.offset) + ": " + p.what);
+    return Corruption(Describe(path, p));
+  }
+  if (header.kind != HeaderVerdict::Kind::kSound) {
+    impl->file->SetContentSize(header.torn_bytes);
+    if (header.kind == HeaderVerdict::Kind::kTorn) {
+      SS_ASSIGN_OR_RETURN(impl->recovery.torn_bytes, impl->file->MoveTailToBroken(0));
+    }
+    // A new file: its header is durable before anything else is written (AppendFile::Open has
+    // synced the directory entry; Append writes and syncs).
+    const auto bytes = EncodeHeader(digest);
+    SS_RETURN_IF_ERROR(impl->file->Append(ByteSpan(bytes.data(), bytes.size())));
+    SS_RETURN_IF_ERROR(impl->EnsureMapped(layout::kHeaderSize));
+    SS_CHECK(impl->file->size() == layout::kHeaderSize && std::memcmp(impl->mapping->data(), bytes.data(), bytes.size()) == 0,
+             "the mapping of " + path.string() + " does not read back the header just written");
+    impl->RefreshIndex();
+    return std::unique_ptr<SuperSafeDB>(new SuperSafeDB(std::move(impl)));
+  }
+
   if (content.problems.empty()) content.problems = CheckGroups(impl->base, content.keep / kEntry);
   if (!content.problems.empty()) {
     std::sort(content.problems.begin(), content.problems.end());
-    return Corruption(Describe(impl->file->path(), content.problems.front()));
+    ShiftProblems(content.problems, layout::kHeaderSize);
+    return Corruption(Describe(path, content.problems.front()));
   }
-  impl->file->SetContentSize(content.end);
+  impl->file->SetContentSize(layout::kHeaderSize + content.end);
   if (content.keep < content.end) {
-    SS_ASSIGN_OR_RETURN(impl->recovery.torn_bytes, impl->file->MoveTailToBroken(content.keep));
+    SS_ASSIGN_OR_RETURN(impl->recovery.torn_bytes, impl->file->MoveTailToBroken(layout::kHeaderSize + content.keep));
   }
-  SS_CHECK(impl->file->size() == content.keep && content.keep % kEntry == 0,
-           "recovery left " + impl->file->path().string() + " at a size that is not its last seal's end");
+  SS_CHECK(impl->file->size() == layout::kHeaderSize + content.keep && content.keep % kEntry == 0,
+           "recovery left " + path.string() + " at a size that is not its last seal's end");
   impl->entries = content.keep / kEntry;
   impl->RefreshIndex();
   return std::unique_ptr<SuperSafeDB>(new SuperSafeDB(std::move(impl)));
@@ -129,7 +159,8 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
   }
 
   const uint64_t old_size = d.file->size();
-  SS_CHECK(old_size == d.entries * kEntry, "file size and entry count disagree on " + d.file->path().string());
+  SS_CHECK(old_size == layout::kHeaderSize + d.entries * kEntry,
+           "file size and entry count disagree on " + d.file->path().string());
   SS_RETURN_IF_ERROR(d.EnsureMapped(old_size + bytes.size()));
   // Whole groups, at most kMaxWrite bytes per write and fdatasync (what bounds a torn write).
   for (size_t g = 0, start = 0; g < groups.size();) {
@@ -154,8 +185,9 @@ Status SuperSafeDB::TruncateFrom(uint64_t l1_number) {
   const uint64_t keep = l1_number == 0 ? 0 : d.UpperBound(l1_number - 1);
   if (keep == d.entries) return Status::Ok();
   if (keep > 0) d.CheckStored(TypeOf(d.Entry(keep - 1)) == layout::kTypeSeal, keep - 1, "expected a seal");
-  SS_RETURN_IF_ERROR(d.file->Truncate(keep * kEntry));
-  SS_CHECK(d.file->size() == keep * kEntry, "truncate left " + d.file->path().string() + " at the wrong size");
+  SS_RETURN_IF_ERROR(d.file->Truncate(layout::kHeaderSize + keep * kEntry));
+  SS_CHECK(d.file->size() == layout::kHeaderSize + keep * kEntry,
+           "truncate left " + d.file->path().string() + " at the wrong size");
   d.entries = keep;
   d.ForgetFrom(keep);
   return Status::Ok();

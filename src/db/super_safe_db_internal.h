@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cstdint>
@@ -126,6 +127,32 @@ Tail AnalyzeTail(const uint8_t* base, uint64_t size);
 // seals, CRCs, key order, and the Append rules across L1 numbers (Open and Verify).
 std::vector<Problem> CheckGroups(const uint8_t* base, uint64_t entries);
 
+// ---------------------------------------------------------------------------------------------
+// The header entry (super_safe_recovery.cc; docs/db-format.md, "The header")
+
+// The header Open writes for a dependency set of digest `digest`.
+std::array<uint8_t, layout::kHeaderSize> EncodeHeader(const Hash& digest);
+
+// What the first entry makes of a file.
+struct HeaderVerdict {
+  enum class Kind : uint8_t {
+    kMissing,  // an empty file: Open writes the header
+    kSound,    // the groups follow it
+    kTorn,     // a header cut short in a file that holds nothing else: Open moves it and writes a new one
+    kBad,      // refused: `problems`
+  };
+  Kind kind = Kind::kMissing;
+  uint64_t torn_bytes = 0;        // kTorn: the header's bytes, to its last nonzero one
+  std::vector<Problem> problems;  // kBad: what differs, by offset (a digest problem is at kHeaderDigest)
+};
+// `first`: the file's first min(size, kHeaderSize) bytes; `size`: the file's size; `groups_empty`:
+// every byte after the header is zero (so nothing but the header was ever written); `digest`: the
+// dependency-set digest expected, or nullopt to check all but the digest.
+HeaderVerdict JudgeHeader(const uint8_t* first, uint64_t size, bool groups_empty, const std::optional<Hash>& digest);
+
+// Adds `by` to the offset of every problem (offsets in the groups' bytes to file offsets).
+void ShiftProblems(std::vector<Problem>& problems, uint64_t by);
+
 // What Open (and Verify) make of the file: where the content ends, how much of it stays (the rest
 // is a torn write), or why it is corrupt.
 struct Content {
@@ -221,7 +248,7 @@ struct Handle {
   std::unique_ptr<AppendFile> file;
   RecoveryReport recovery;
   std::unique_ptr<Mapping> mapping;  // read-only view of the file
-  const uint8_t* base = nullptr;     // mapping->data()
+  const uint8_t* base = nullptr;     // the groups' first entry: mapping->data() + kHeaderSize
   size_t mapped = 0;                 // mapping length; may reach past the end of the file
   uint64_t entries = 0;           // complete entries; when non-zero the last one is a seal
   // AppendBatch's buffer, kept to spare fresh pages per batch: the encoded groups (not
@@ -272,7 +299,7 @@ struct Handle {
   // Stops the process on stored bytes that contradict the format (Open checks only the tail;
   // VerifySuperSafeDB finds such damage without stopping).
   void CheckStored(bool ok, uint64_t index, const char* what) const {
-    SS_CHECK(ok, Describe(file->path(), {index * kEntry, what}));
+    SS_CHECK(ok, Describe(file->path(), {layout::kHeaderSize + index * kEntry, what}));
   }
 
   // The group closed by the seal at `seal`, checked for structure as it is read.

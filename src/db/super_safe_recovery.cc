@@ -3,6 +3,7 @@
 #include "db/super_safe_db_internal.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <variant>
@@ -13,6 +14,96 @@ namespace supersafe::db::super_safe_internal {
 
 std::string Describe(const std::filesystem::path& file, const Problem& p) {
   return file.string() + ": corruption at offset " + std::to_string(p.offset) + ": " + p.what;
+}
+
+void ShiftProblems(std::vector<Problem>& problems, uint64_t by) {
+  for (Problem& p : problems) p.offset += by;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The header entry
+
+std::array<uint8_t, layout::kHeaderSize> EncodeHeader(const Hash& digest) {
+  std::array<uint8_t, layout::kHeaderSize> h{};
+  h[layout::kType] = layout::kTypeHeader;
+  std::memcpy(h.data() + layout::kHeaderMagic, layout::kMagic, sizeof layout::kMagic);
+  h[layout::kHeaderVersion] = static_cast<uint8_t>(layout::kFormatVersion >> 8);
+  h[layout::kHeaderVersion + 1] = static_cast<uint8_t>(layout::kFormatVersion & 0xff);
+  std::memcpy(h.data() + layout::kHeaderDigest, digest.bytes.data(), Hash::kSize);
+  return h;
+}
+
+namespace {
+
+// Bytes as text: printable ASCII as is, anything else as \xNN.
+std::string Printable(const uint8_t* p, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '"') {
+      out += static_cast<char>(p[i]);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", p[i]);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Every way the whole header entry at `h` differs from one Open would accept, by offset.
+std::vector<Problem> HeaderProblems(const uint8_t* h, const std::optional<Hash>& digest) {
+  std::vector<Problem> out;
+  if (h[layout::kType] != layout::kTypeHeader)
+    out.push_back({0, "the first entry is not a header: type " + HexOf(h[layout::kType]) +
+                          " (a file written without one, or damage)"});
+  if (std::memcmp(h + layout::kHeaderMagic, layout::kMagic, sizeof layout::kMagic) != 0)
+    out.push_back({layout::kHeaderMagic, "header magic: expected \"SUPERSAFE\", found \"" +
+                                              Printable(h + layout::kHeaderMagic, sizeof layout::kMagic) + "\""});
+  const unsigned version = unsigned{h[layout::kHeaderVersion]} << 8 | h[layout::kHeaderVersion + 1];
+  if (version != layout::kFormatVersion)
+    out.push_back({layout::kHeaderVersion, "header format version: expected " + std::to_string(layout::kFormatVersion) +
+                                                ", found " + std::to_string(version)});
+  if (digest && std::memcmp(h + layout::kHeaderDigest, digest->bytes.data(), Hash::kSize) != 0)
+    out.push_back({layout::kHeaderDigest, "dependency-set digest: expected " + digest->Hex() + ", found " +
+                                               ToHex(ByteSpan(h + layout::kHeaderDigest, Hash::kSize)) +
+                                               " (the file was written for another dependency set)"});
+  for (size_t b = layout::kHeaderReserved; b < layout::kHeaderSize; ++b) {
+    if (h[b] != 0) {
+      out.push_back({b, "header with nonzero reserved byte " + std::to_string(b) + " (" + HexOf(h[b]) + ")"});
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HeaderVerdict JudgeHeader(const uint8_t* first, uint64_t size, bool groups_empty, const std::optional<Hash>& digest) {
+  HeaderVerdict v;
+  if (size == 0) return v;
+  // A write cut short leaves fewer bytes than an entry, or, in preallocated space, the header's
+  // first bytes followed by zeros: then its nonzero bytes end before its reserved ones, and nothing
+  // follows it (the header is synced before any group is written).
+  if (size < layout::kHeaderSize) {
+    v.kind = HeaderVerdict::Kind::kTorn;
+    v.torn_bytes = size;
+    return v;
+  }
+  v.problems = HeaderProblems(first, digest);
+  if (v.problems.empty()) {
+    v.kind = HeaderVerdict::Kind::kSound;
+    return v;
+  }
+  uint64_t last = layout::kHeaderSize;  // one past the header's last nonzero byte
+  while (last > 0 && first[last - 1] == 0) --last;
+  if (groups_empty && size > layout::kHeaderSize && last < layout::kHeaderReserved) {
+    v.kind = HeaderVerdict::Kind::kTorn;
+    v.torn_bytes = last;
+    v.problems.clear();
+    return v;
+  }
+  v.kind = HeaderVerdict::Kind::kBad;
+  return v;
 }
 
 namespace {

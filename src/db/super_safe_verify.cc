@@ -10,7 +10,7 @@ namespace supersafe::db {
 
 using namespace super_safe_internal;
 
-std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file) {
+std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file, const std::optional<Hash>& digest) {
   auto cannot = [&](const Status& s) { return std::vector<Finding>{{file, 0, s.ToString()}}; };
   Result<Env::Opened> opened = env->Open(file, Env::OpenMode::kReadOnly);
   if (!opened.ok()) return cannot(opened.status());
@@ -20,13 +20,20 @@ std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& fi
   if (size == 0) return {};
   Result<std::unique_ptr<Mapping>> mapping = opened->file->Map(0, size);
   if (!mapping.ok()) return cannot(mapping.status());
-  const uint8_t* base = (*mapping)->data();
   Result<uint64_t> data_end = opened->file->DataEnd();
   if (!data_end.ok()) return cannot(data_end.status());
+  // The groups' bytes, after the header; offsets below are among them until shifted.
+  const uint8_t* base = (*mapping)->data() + std::min(size, layout::kHeaderSize);
+  const uint64_t groups_size = size - std::min(size, layout::kHeaderSize);
 
   std::vector<Problem> problems;
   // As Open judges the end: the zero tail is no finding, a torn write is one finding for all of it.
-  Content content = AnalyzeFile(base, size, *data_end);
+  Content content = AnalyzeFile(base, groups_size, *data_end > layout::kHeaderSize ? *data_end - layout::kHeaderSize : 0);
+  HeaderVerdict header = JudgeHeader((*mapping)->data(), size, content.end == 0 && content.problems.empty(), digest);
+  if (header.kind == HeaderVerdict::Kind::kTorn) {
+    return {{file, 0, "torn header: " + std::to_string(header.torn_bytes) + " bytes (opening moves them to " +
+                          file.filename().string() + ".broken and writes a new header)"}};
+  }
   const bool torn = content.problems.empty() && content.keep < content.end;
   const uint64_t checked = torn ? content.keep : content.end;
   problems = std::move(content.problems);
@@ -40,6 +47,8 @@ std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& fi
     Tail tail = AnalyzeTail(base, checked);
     problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
   }
+  ShiftProblems(problems, layout::kHeaderSize);
+  problems.insert(problems.end(), header.problems.begin(), header.problems.end());
 
   std::sort(problems.begin(), problems.end());
   problems.erase(std::unique(problems.begin(), problems.end()), problems.end());
@@ -82,6 +91,14 @@ Result<SuperSafeDump> DumpSuperSafeDB(Env* env, const std::filesystem::path& fil
     DumpedEntry d;
     d.offset = offset;
     d.type = TypeOf(e);
+    if (offset == 0 && d.type == layout::kTypeHeader) {
+      d.kind = DumpedEntry::Kind::kHeader;
+      d.magic.assign(e + layout::kHeaderMagic, e + layout::kHeaderMagic + sizeof layout::kMagic);
+      d.version = static_cast<uint16_t>(e[layout::kHeaderVersion] << 8 | e[layout::kHeaderVersion + 1]);
+      std::memcpy(d.digest.bytes.data(), e + layout::kHeaderDigest, Hash::kSize);
+      dump.entries.push_back(d);
+      continue;
+    }
     d.l1_number = L1Of(e);
     std::memcpy(d.l1_hash.data(), e + layout::kL1Hash, HashPrefix::kSize);
     if (d.type == layout::kTypeChain) {
