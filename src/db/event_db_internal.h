@@ -136,11 +136,13 @@ struct ScanOutcome {
   std::optional<BlockRef> before_last_bad;
 };
 
-// Walks the blocks after the file header. kStopAtCorruption (Open) stops at the first corruption;
-// kReportAll (Verify) goes on after it, past a broken checkpoint to the next sound one. Calls
-// `on_block` with the offset and checkpoint of every block that shows no corruption.
+// Walks the blocks from `from` (a block's start: kFileHeaderSize for the whole file), `prev` being
+// the block before it (nullopt at the first block). kStopAtCorruption (Open) stops at the first
+// corruption; kReportAll (Verify) goes on after it, past a broken checkpoint to the next sound one.
+// Calls `on_block` with the offset and checkpoint of every block that shows no corruption.
 Result<ScanOutcome> ScanBlocks(SequentialReader& reader, ScanMode mode,
-                               const std::function<void(uint64_t, const Checkpoint&)>& on_block);
+                               const std::function<void(uint64_t, const Checkpoint&)>& on_block,
+                               uint64_t from = kFileHeaderSize, std::optional<BlockRef> prev = std::nullopt);
 
 // Where the content of a file of `size` bytes ends. Scans back over at most kMaxZeroTail bytes
 // and an entry, never the whole file.

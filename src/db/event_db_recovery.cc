@@ -2,6 +2,7 @@
 // and torn writes (Open's recovery and Verify), VerifyEventDB and EventDBContentSize
 // (docs/event-db-format.md, "Preallocation and the zero tail", "Recovery on open", "Verify").
 #include "db/event_db_internal.h"
+#include "db/verifier.h"
 
 #include <cstring>
 
@@ -9,12 +10,12 @@ namespace supersafe::db {
 namespace event_db_internal {
 
 Result<ScanOutcome> ScanBlocks(SequentialReader& reader, ScanMode mode,
-                               const std::function<void(uint64_t, const Checkpoint&)>& on_block) {
+                               const std::function<void(uint64_t, const Checkpoint&)>& on_block, uint64_t from,
+                               std::optional<BlockRef> prev) {
   const uint64_t size = reader.size();
   ScanOutcome out;
-  std::optional<BlockRef> prev;
   std::vector<Problem> problems;
-  uint64_t p = kFileHeaderSize;
+  uint64_t p = from;
   auto report = [&](uint64_t offset, std::string what) {
     if (!out.first_bad) {
       out.first_bad = p;
@@ -137,28 +138,63 @@ Result<bool> TornInPreallocatedSpace(SequentialReader& reader, uint64_t p, const
 
 using namespace event_db_internal;
 
-std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file) {
+Verifier::Pass EventDBVerifier::Run(Env* env, const std::filesystem::path& file, bool resume) {
+  Pass pass;
+  pass.start = resume ? Start::kCannotResume : Start::kWhole;
+  const uint64_t verified_before = verified_;
+  verified_ = 0;  // set again below when nothing is found
+  auto found = [&](std::vector<Finding> findings) {
+    pass.findings = std::move(findings);
+    return pass;
+  };
   Result<Env::Opened> opened = env->Open(file, Env::OpenMode::kReadOnly);
-  if (!opened.ok()) return {Finding{file, 0, "cannot open: " + opened.status().ToString()}};
+  if (!opened.ok()) return found({Finding{file, 0, "cannot open: " + opened.status().ToString()}});
   File& f = *opened->file;
   Result<uint64_t> file_size = f.Size();
-  if (!file_size.ok()) return {Finding{file, 0, "cannot stat: " + file_size.status().ToString()}};
+  if (!file_size.ok()) return found({Finding{file, 0, "cannot stat: " + file_size.status().ToString()}});
   const uint64_t size = *file_size;
-  if (size == 0) return {};
-  if (size < kFileHeaderSize) return {Finding{file, 0, "torn file header: " + std::to_string(size) + " bytes"}};
+  if (size == 0) return pass;
+  if (size < kFileHeaderSize) return found({Finding{file, 0, "torn file header: " + std::to_string(size) + " bytes"}});
 
   std::vector<Finding> findings;
-  uint8_t header[kFileHeaderSize];
-  if (Status read = f.ReadAt(0, kFileHeaderSize, header); !read.ok()) return {Finding{file, 0, read.ToString()}};
+  Bytes header(kFileHeaderSize);
+  if (Status read = f.ReadAt(0, kFileHeaderSize, header.data()); !read.ok()) return found({Finding{file, 0, read.ToString()}});
   // As Open judges the end: the zero tail is no finding, a torn write one finding for all of it.
   Result<ContentBounds> bounds = FindContentEnd(f, size);
-  if (!bounds.ok()) return {Finding{file, 0, bounds.status().ToString()}};
-  if (TornHeader(*bounds, header))
-    return {Finding{file, 0, "torn file header: " + std::to_string(bounds->zero_tail() ? bounds->last : bounds->end) +
-                                 " bytes"}};
-  if (auto problem = CheckFileHeader(header)) findings.push_back(Finding{file, problem->offset, problem->what});
+  if (!bounds.ok()) return found({Finding{file, 0, bounds.status().ToString()}});
+  if (TornHeader(*bounds, header.data()))
+    return found({Finding{file, 0, "torn file header: " +
+                                       std::to_string(bounds->zero_tail() ? bounds->last : bounds->end) + " bytes"}});
+  const std::optional<Problem> header_problem = CheckFileHeader(header.data());
+  if (header_problem) findings.push_back(Finding{file, header_problem->offset, header_problem->what});
+
+  // The blocks verified before are taken as they were if the file still holds them and its header
+  // and the last one's checkpoint read as they did.
+  uint64_t from = kFileHeaderSize;
+  std::optional<BlockRef> prev;
+  if (resume && !header_problem && !bounds->problem && bounds->end >= verified_before && header == header_) {
+    bool same = true;
+    if (last_block_) {
+      uint8_t checkpoint[kCheckpointSize];
+      same = f.ReadAt(*last_block_, kCheckpointSize, checkpoint).ok() &&
+             std::equal(last_checkpoint_.begin(), last_checkpoint_.end(), checkpoint);
+    }
+    if (same) {
+      pass.start = Start::kResumed;
+      from = verified_before;
+      prev = last_ref_;
+    }
+  }
   SequentialReader reader(f, bounds->end);
-  Result<ScanOutcome> scan = ScanBlocks(reader, ScanMode::kReportAll, [](uint64_t, const Checkpoint&) {});
+  std::optional<uint64_t> last_block = pass.start == Start::kResumed ? last_block_ : std::nullopt;
+  std::optional<BlockRef> last_ref = prev;
+  Result<ScanOutcome> scan = ScanBlocks(
+      reader, ScanMode::kReportAll,
+      [&](uint64_t offset, const Checkpoint& cp) {
+        last_block = offset;
+        last_ref = cp.ref;
+      },
+      from, prev);
   // A torn write is the first bad block on (what Open recovers), else maybe the last bad block on.
   for (int i = 0; i < 2 && scan.ok() && !scan->corruption.empty() && bounds->zero_tail(); ++i) {
     const uint64_t p = i == 0 ? *scan->first_bad : *scan->last_bad;
@@ -174,7 +210,7 @@ std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file) 
   }
   if (!scan.ok()) {
     findings.push_back(Finding{file, 0, scan.status().ToString()});
-    return findings;
+    return found(std::move(findings));
   }
   findings.insert(findings.end(), scan->corruption.begin(), scan->corruption.end());
   if (bounds->problem) {
@@ -186,7 +222,23 @@ std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file) 
                                    " bytes of an incomplete block (recovery moves them to " +
                                    file.filename().string() + ".broken)"});
   }
-  return findings;
+  if (findings.empty()) {
+    // The context for the next pass.
+    if (last_block && (pass.start != Start::kResumed || last_block != last_block_)) {
+      Result<const uint8_t*> checkpoint = reader.View(*last_block, kCheckpointSize);
+      if (!checkpoint.ok()) return found({Finding{file, *last_block, checkpoint.status().ToString()}});
+      last_checkpoint_.assign(*checkpoint, *checkpoint + kCheckpointSize);
+    }
+    header_ = std::move(header);
+    last_block_ = last_block;
+    last_ref_ = last_ref;
+    verified_ = bounds->end;
+  }
+  return found(std::move(findings));
+}
+
+std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file) {
+  return EventDBVerifier().Continue(env, file);
 }
 
 Result<uint64_t> EventDBContentSize(Env* env, const std::filesystem::path& file) {
@@ -194,6 +246,59 @@ Result<uint64_t> EventDBContentSize(Env* env, const std::filesystem::path& file)
   SS_ASSIGN_OR_RETURN(const uint64_t size, opened.file->Size());
   SS_ASSIGN_OR_RETURN(const ContentBounds bounds, FindContentEnd(*opened.file, size));
   return bounds.end;
+}
+
+Result<EventDBDump> DumpEventDB(Env* env, const std::filesystem::path& file) {
+  SS_ASSIGN_OR_RETURN(Env::Opened opened, env->Open(file, Env::OpenMode::kReadOnly));
+  File& f = *opened.file;
+  EventDBDump dump;
+  SS_ASSIGN_OR_RETURN(dump.file_size, f.Size());
+  SS_ASSIGN_OR_RETURN(const ContentBounds bounds, FindContentEnd(f, dump.file_size));
+  dump.content_end = bounds.end;
+  if (dump.content_end < kFileHeaderSize) {
+    if (dump.content_end > 0) {
+      dump.stopped_at = 0;
+      dump.stopped_why = "torn file header";
+    }
+    return dump;
+  }
+  SequentialReader reader(f, dump.content_end);
+  SS_ASSIGN_OR_RETURN(const uint8_t* header, reader.View(0, kFileHeaderSize));
+  dump.header_sound = !CheckFileHeader(header).has_value();
+  dump.version = GetU32BE(header + kHeaderVersion);
+  dump.chain_id = ChainID::FromBytes32(HashAt(header + kHeaderChainID));
+  uint64_t p = kFileHeaderSize;
+  auto stop = [&](std::string why) {
+    dump.stopped_at = p;
+    dump.stopped_why = std::move(why);
+  };
+  std::vector<Problem> problems;
+  while (p < dump.content_end) {
+    if (dump.content_end - p < kCheckpointSize) {
+      stop("a partial checkpoint");
+      break;
+    }
+    SS_ASSIGN_OR_RETURN(const uint8_t* c, reader.View(p, kCheckpointSize));
+    if (auto problem = CheckCheckpoint(c)) {
+      stop(problem->what);
+      break;
+    }
+    const Checkpoint cp = DecodeCheckpoint(c);
+    if (cp.size() > dump.content_end - p) {
+      stop("a block cut short");
+      break;
+    }
+    SS_ASSIGN_OR_RETURN(const uint8_t* block, reader.View(p, cp.size()));
+    problems.clear();
+    CheckBody(block, cp, problems);
+    if (!problems.empty()) {
+      stop("the body of block " + std::to_string(cp.ref.number) + ": " + problems.front().what);
+      break;
+    }
+    dump.blocks.push_back(DumpedBlock{p, cp.ref, DecodeLogs(block, cp)});
+    p += cp.size();
+  }
+  return dump;
 }
 
 }  // namespace supersafe::db

@@ -69,7 +69,10 @@ Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::pa
     return std::unique_ptr<SuperSafeDB>(new SuperSafeDB(std::move(impl)));
   }
 
-  if (content.problems.empty()) content.problems = CheckGroups(impl->base, content.keep / kEntry);
+  if (content.problems.empty()) {
+    GroupsChecked at;
+    content.problems = CheckGroups(impl->base, 0, content.keep / kEntry, at);
+  }
   if (!content.problems.empty()) {
     std::sort(content.problems.begin(), content.problems.end());
     ShiftProblems(content.problems, layout::kHeaderSize);

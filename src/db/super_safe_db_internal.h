@@ -123,9 +123,17 @@ struct Tail {
 };
 Tail AnalyzeTail(const uint8_t* base, uint64_t size);
 
-// Every entry and group of the first `entries` entries on their own and against each other: types,
-// seals, CRCs, key order, and the Append rules across L1 numbers (Open and Verify).
-std::vector<Problem> CheckGroups(const uint8_t* base, uint64_t entries);
+// Where CheckGroups has got to: the seal of the newest sound group seen for the current L1 number,
+// and of the newest one for the L1 number before it (entry indices), what the Append rules compare
+// the next group with.
+struct GroupsChecked {
+  std::optional<uint64_t> current;
+  std::optional<uint64_t> previous_key;
+};
+// Entries [from, entries) on their own and against each other and the entries before them:
+// types, seals, CRCs, key order, and the Append rules across L1 numbers (Open and Verify). `at` is
+// where a check of the entries before `from` got to (empty when from is 0), and is moved on.
+std::vector<Problem> CheckGroups(const uint8_t* base, uint64_t from, uint64_t entries, GroupsChecked& at);
 
 // ---------------------------------------------------------------------------------------------
 // The header entry (super_safe_recovery.cc; docs/db-format.md, "The header")

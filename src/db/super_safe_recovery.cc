@@ -256,11 +256,13 @@ std::vector<Problem> CheckLastGroup(const uint8_t* base, uint64_t seal) {
 
 }  // namespace
 
-std::vector<Problem> CheckGroups(const uint8_t* base, uint64_t entries) {
+std::vector<Problem> CheckGroups(const uint8_t* base, uint64_t from, uint64_t entries, GroupsChecked& at) {
   std::vector<Problem> problems;
-  // The newest group seen for the current L1 number, and the one for the L1 number before it.
-  std::optional<GroupBytes> current, previous_key;
-  for (uint64_t i = 0; i < entries; ++i) {
+  auto group = [&](uint64_t seal) {
+    const uint32_t count = SealCountOf(base + seal * kEntry);
+    return GroupBytes{base + (seal - count) * kEntry, count};
+  };
+  for (uint64_t i = from; i < entries; ++i) {
     const uint8_t* e = base + i * kEntry;
     const uint64_t offset = i * kEntry;
     CheckEntryAlone(e, offset, problems);
@@ -270,12 +272,12 @@ std::vector<Problem> CheckGroups(const uint8_t* base, uint64_t entries) {
     CheckGroup(base, i, problems);
     const uint32_t count = SealCountOf(e);
     if (problems.size() != before || count == 0 || count > i) continue;
-    const GroupBytes gb{e - count * kEntry, count};
-    if (current && L1Of(current->first) != L1Of(e)) previous_key = current;
-    if (previous_key) {
-      if (auto regression = CrossSafeRegression(*previous_key, gb)) problems.push_back({offset, *regression});
+    if (at.current && L1Of(base + *at.current * kEntry) != L1Of(e)) at.previous_key = at.current;
+    if (at.previous_key) {
+      if (auto regression = CrossSafeRegression(group(*at.previous_key), group(i)))
+        problems.push_back({offset, *regression});
     }
-    current = gb;
+    at.current = i;
   }
   return problems;
 }

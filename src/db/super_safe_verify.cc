@@ -1,6 +1,7 @@
-// Reading supersafe.db without opening it as a database: VerifySuperSafeDB, SuperSafeContentSize,
-// DumpSuperSafeDB (docs/db-format.md, "Verify").
+// Reading supersafe.db without opening it as a database: its verifier (db/verifier.h) and
+// VerifySuperSafeDB, SuperSafeContentSize, DumpSuperSafeDB (docs/db-format.md, "Verify").
 #include "db/super_safe_db_internal.h"
+#include "db/verifier.h"
 
 #include <algorithm>
 #include <string>
@@ -10,14 +11,20 @@ namespace supersafe::db {
 
 using namespace super_safe_internal;
 
-std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file, const std::optional<Hash>& digest) {
-  auto cannot = [&](const Status& s) { return std::vector<Finding>{{file, 0, s.ToString()}}; };
+Verifier::Pass SuperSafeVerifier::Run(Env* env, const std::filesystem::path& file, bool resume) {
+  Pass pass;
+  pass.start = resume ? Start::kCannotResume : Start::kWhole;
+  verified_ = 0;  // set again below when nothing is found
+  auto cannot = [&](const Status& s) {
+    pass.findings = {{file, 0, s.ToString()}};
+    return pass;
+  };
   Result<Env::Opened> opened = env->Open(file, Env::OpenMode::kReadOnly);
   if (!opened.ok()) return cannot(opened.status());
   Result<uint64_t> file_size = opened->file->Size();
   if (!file_size.ok()) return cannot(file_size.status());
   const uint64_t size = *file_size;
-  if (size == 0) return {};
+  if (size == 0) return pass;
   Result<std::unique_ptr<Mapping>> mapping = opened->file->Map(0, size);
   if (!mapping.ok()) return cannot(mapping.status());
   Result<uint64_t> data_end = opened->file->DataEnd();
@@ -26,25 +33,37 @@ std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& fi
   const uint8_t* base = (*mapping)->data() + std::min(size, layout::kHeaderSize);
   const uint64_t groups_size = size - std::min(size, layout::kHeaderSize);
 
-  std::vector<Problem> problems;
-  // As Open judges the end: the zero tail is no finding, a torn write is one finding for all of it.
+  // The end of the file, judged afresh as Open judges it: the zero tail is no finding, a torn write
+  // is one finding for all of it.
   Content content = AnalyzeFile(base, groups_size, *data_end > layout::kHeaderSize ? *data_end - layout::kHeaderSize : 0);
-  HeaderVerdict header = JudgeHeader((*mapping)->data(), size, content.end == 0 && content.problems.empty(), digest);
+  HeaderVerdict header = JudgeHeader((*mapping)->data(), size, content.end == 0 && content.problems.empty(), digest_);
   if (header.kind == HeaderVerdict::Kind::kTorn) {
-    return {{file, 0, "torn header: " + std::to_string(header.torn_bytes) + " bytes (opening moves them to " +
-                          file.filename().string() + ".broken and writes a new header)"}};
+    pass.findings = {{file, 0, "torn header: " + std::to_string(header.torn_bytes) + " bytes (opening moves them to " +
+                                   file.filename().string() + ".broken and writes a new header)"}};
+    return pass;
   }
   const bool torn = content.problems.empty() && content.keep < content.end;
-  const uint64_t checked = torn ? content.keep : content.end;
-  problems = std::move(content.problems);
-  std::vector<Problem> groups = CheckGroups(base, checked / kEntry);
+  const uint64_t checked = (torn ? content.keep : content.end) / kEntry;
+
+  // The groups verified before are taken as they were if the file still holds them and the context
+  // after `anchor_` reads as it did.
+  GroupsChecked at;
+  uint64_t from = 0;
+  if (resume && header.problems.empty() && content.problems.empty() && !torn && checked >= entries_ &&
+      std::memcmp(base + anchor_ * kEntry, context_.data(), context_.size()) == 0) {
+    pass.start = Start::kResumed;
+    at = {current_, previous_key_};
+    from = entries_;
+  }
+  std::vector<Problem> problems = std::move(content.problems);
+  std::vector<Problem> groups = CheckGroups(base, from, checked, at);
   problems.insert(problems.end(), groups.begin(), groups.end());
   if (torn) {
     problems.push_back({content.keep, "torn write: the " + std::to_string(content.end - content.keep) +
                                           " bytes from here are not sealed whole (opening moves them to " +
                                           file.filename().string() + ".broken)"});
   } else {
-    Tail tail = AnalyzeTail(base, checked);
+    Tail tail = AnalyzeTail(base, checked * kEntry);
     problems.insert(problems.end(), tail.problems.begin(), tail.problems.end());
   }
   ShiftProblems(problems, layout::kHeaderSize);
@@ -52,10 +71,23 @@ std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& fi
 
   std::sort(problems.begin(), problems.end());
   problems.erase(std::unique(problems.begin(), problems.end()), problems.end());
-  std::vector<Finding> findings;
-  findings.reserve(problems.size());
-  for (Problem& p : problems) findings.push_back({file, p.offset, std::move(p.what)});
-  return findings;
+  pass.findings.reserve(problems.size());
+  for (Problem& p : problems) pass.findings.push_back({file, p.offset, std::move(p.what)});
+  if (pass.findings.empty() && header.kind == HeaderVerdict::Kind::kSound) {
+    // The context for the next pass: the groups from the one the cross-safe rule will compare with.
+    entries_ = checked;
+    current_ = at.current;
+    previous_key_ = at.previous_key;
+    const std::optional<uint64_t> first = previous_key_ ? previous_key_ : current_;
+    anchor_ = first ? *first - SealCountOf(base + *first * kEntry) : checked;
+    context_.assign(base + anchor_ * kEntry, base + checked * kEntry);
+    verified_ = layout::kHeaderSize + checked * kEntry;
+  }
+  return pass;
+}
+
+std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file, const std::optional<Hash>& digest) {
+  return SuperSafeVerifier(digest).Continue(env, file);
 }
 
 Result<uint64_t> SuperSafeContentSize(Env* env, const std::filesystem::path& file) {
