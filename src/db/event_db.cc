@@ -246,7 +246,11 @@ Status EventDB::Impl::Recover() {
     if (file->size() > 0) {
       SS_ASSIGN_OR_RETURN(recovery.torn_bytes, file->MoveTailToBroken(0));
     }
-    SS_RETURN_IF_ERROR(file->Append(EncodeFileHeader(chain_id)));
+    const Bytes encoded = EncodeFileHeader(chain_id);
+    SS_CHECK(file->size() == 0 && !CheckFileHeader(encoded.data()), "the file header about to be written to " +
+                                                                         path.string() + " does not read back");
+    SS_RETURN_IF_ERROR(file->Append(encoded));
+    SS_CHECK(file->size() == kFileHeaderSize, "writing the file header left " + path.string() + " at the wrong size");
     bounds = ContentBounds{file->size(), file->size(), file->size(), std::nullopt};
   } else {
     if (auto problem = CheckFileHeader(header)) return CorruptionAt(path, problem->offset, problem->what);
@@ -322,7 +326,12 @@ Status EventDB::AppendBatch(std::span<const BlockRecord> blocks) {
     checksums += b.logs.size();
     d.block_ends.push_back(d.write_buffer.size());
   }
+  // Before the writes (EncodeBlock has checked that every block reads back as sound): they go at
+  // the end of the content, where the block index says, and the batch's first block follows the
+  // latest one.
   SS_CHECK(d.file->size() == d.data_end, "event DB file size drifted from the block index");
+  SS_CHECK(CheckFollows(DecodeCheckpoint(d.write_buffer.data()).ref, d.latest).ok(),
+           "the first block about to be written to " + d.file->path().string() + " does not follow the latest one");
   // Whole blocks, at most kMaxWrite bytes a write and fdatasync (what bounds where a torn write's
   // zeros can be); a larger block alone, in pieces of kMaxWrite bytes.
   const Bytes& bytes = d.write_buffer;
@@ -333,7 +342,10 @@ Status EventDB::AppendBatch(std::span<const BlockRecord> blocks) {
       stop = std::min<size_t>(start + kMaxWrite, d.block_ends[next]);
       if (stop == d.block_ends[next]) ++next;
     }
+    SS_CHECK(stop > start && stop - start <= kMaxWrite, "an event DB write of the wrong size");
     SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Append(ByteSpan(bytes.data() + start, stop - start))));
+    // After it: written and synced, the content ends where this write does.
+    SS_CHECK(d.file->size() == d.data_end + stop, "a write left " + d.file->path().string() + " at the wrong size");
     start = stop;
   }
   const uint64_t batch_start = d.data_end;
@@ -356,7 +368,12 @@ Status EventDB::RewindTo(uint64_t number) {
     return InvalidArgument("cannot rewind " + d.file->path().string() + " to block " + std::to_string(number) +
                            ", below its first block " + std::to_string(d.first->number));
   const size_t keep = static_cast<size_t>(number - d.first->number) + 1;
+  // Before the cut: it falls where block number + 1 starts, after block `number`'s end.
+  SS_CHECK(d.index[keep].offset == d.index[keep - 1].offset + d.CheckpointAt(keep - 1).size() &&
+               d.index[keep].offset < d.data_end && d.file->size() == d.data_end,
+           "a rewind of " + d.file->path().string() + " that does not cut after block " + std::to_string(number));
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(d.index[keep].offset)));
+  SS_CHECK(d.file->size() == d.index[keep].offset, "a rewind left " + d.file->path().string() + " at the wrong size");
   d.data_end = d.index[keep].offset;
   d.index.resize_down(keep);
   SS_RETURN_IF_ERROR(d.AfterWrite(d.reader.Cover(*d.file, d.data_end)));
@@ -367,7 +384,9 @@ Status EventDB::RewindTo(uint64_t number) {
 Status EventDB::Clear() {
   Impl& d = *impl_;
   SS_RETURN_IF_ERROR(d.CheckWritable());
+  SS_CHECK(d.file->size() == d.data_end, "event DB file size drifted from the block index");
   SS_RETURN_IF_ERROR(d.AfterWrite(d.file->Truncate(kFileHeaderSize)));
+  SS_CHECK(d.file->size() == kFileHeaderSize, "clearing left " + d.file->path().string() + " at the wrong size");
   d.data_end = kFileHeaderSize;
   d.index.resize_down(0);
   SS_RETURN_IF_ERROR(d.AfterWrite(d.reader.Cover(*d.file, d.data_end)));

@@ -58,7 +58,13 @@ Status ReplacementLog::Append(uint8_t type, uint64_t number, const Hash& hash, B
   std::copy(hash.bytes.begin(), hash.bytes.end(), r + 9);
   std::copy(preimage.begin(), preimage.end(), r + 41);
   PutU32BE(r + kCrcOffset, Crc32c(ByteSpan(r, kCrcOffset)));
+  // Both sides of the write: the record reads back as sound and goes after the last whole one; then
+  // the file ends right after it.
+  const uint64_t size = file_->size();
+  SS_CHECK(RecordProblem(r).empty() && size % kRecordSize == 0,
+           "the record about to be appended to " + file_->path().string() + " does not read back");
   SS_RETURN_IF_ERROR(file_->Append(ByteSpan(r, kRecordSize)));
+  SS_CHECK(file_->size() == size + kRecordSize, "an append left " + file_->path().string() + " at the wrong size");
   Apply(type, number, hash, preimage);
   return Status::Ok();
 }

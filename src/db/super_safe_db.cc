@@ -61,6 +61,9 @@ Result<std::unique_ptr<SuperSafeDB>> SuperSafeDB::Open(const std::filesystem::pa
     // A new file: its header is durable before anything else is written (AppendFile::Open has
     // synced the directory entry; Append writes and syncs).
     const auto bytes = EncodeHeader(digest);
+    SS_CHECK(impl->file->size() == 0 &&
+                 JudgeHeader(bytes.data(), bytes.size(), true, digest).kind == HeaderVerdict::Kind::kSound,
+             "the header about to be written to " + path.string() + " does not read back");
     SS_RETURN_IF_ERROR(impl->file->Append(ByteSpan(bytes.data(), bytes.size())));
     SS_RETURN_IF_ERROR(impl->EnsureMapped(layout::kHeaderSize));
     SS_CHECK(impl->file->size() == layout::kHeaderSize && std::memcmp(impl->mapping->data(), bytes.data(), bytes.size()) == 0,
@@ -130,6 +133,9 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
     if (Status s = CheckArgument(g); !s.ok()) return s.WithContext(context(g));
     uint8_t* end = EncodeGroup(g, out);
     Store32(end - kEntry + layout::kSealCrc, Crc32c(ByteSpan(out, static_cast<size_t>(end - out))));
+    SS_CHECK(TypeOf(end - kEntry) == layout::kTypeSeal && L1Of(end - kEntry) == g.l1_number &&
+                 SealCountOf(end - kEntry) == g.entries.size() && ChainIndexOf(out) == g.entries.front().chain_index,
+             "AppendBatch encoded the group for L1 block " + std::to_string(g.l1_number) + " as another");
     out = end;
   }
   SS_CHECK(out == bytes.data() + bytes.size(), "AppendBatch encoded a size other than it reserved");
@@ -161,6 +167,15 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
     tip = gb;
   }
 
+  // Before the write (both sides of every write are asserted, as TigerBeetle does): the bytes read
+  // back, by the rules Open and Verify apply (types, counts, CRCs, key order, chain order, the
+  // cross-safe rule), as sound groups; they go at the end of the content, where the entry count says.
+  {
+    GroupsChecked at;
+    const std::vector<Problem> problems = CheckGroups(bytes.data(), 0, bytes.size() / kEntry, at);
+    SS_CHECK(problems.empty(), "AppendBatch is about to write groups that do not read back: offset " +
+                                   std::to_string(problems.front().offset) + " of the batch: " + problems.front().what);
+  }
   const uint64_t old_size = d.file->size();
   SS_CHECK(old_size == layout::kHeaderSize + d.entries * kEntry,
            "file size and entry count disagree on " + d.file->path().string());
@@ -170,7 +185,11 @@ Status SuperSafeDB::AppendBatch(std::span<const Group> groups) {
     size_t end = start;
     for (; g < groups.size() && end - start + (groups[g].entries.size() + 1) * kEntry <= layout::kMaxWrite; ++g)
       end += (groups[g].entries.size() + 1) * kEntry;
+    SS_CHECK(end > start && TypeOf(bytes.data() + end - kEntry) == layout::kTypeSeal,
+             "a write of " + d.file->path().string() + " that does not end at a seal");
     SS_RETURN_IF_ERROR(d.file->Append(ByteSpan(bytes.data() + start, end - start)));
+    // After it: written and synced, the file's content ends where this write does.
+    SS_CHECK(d.file->size() == old_size + end, "a write left " + d.file->path().string() + " at the wrong size");
     start = end;
   }
   SS_CHECK(d.file->size() == old_size + bytes.size(), "append did not grow " + d.file->path().string());
@@ -188,6 +207,11 @@ Status SuperSafeDB::TruncateFrom(uint64_t l1_number) {
   const uint64_t keep = l1_number == 0 ? 0 : d.UpperBound(l1_number - 1);
   if (keep == d.entries) return Status::Ok();
   if (keep > 0) d.CheckStored(TypeOf(d.Entry(keep - 1)) == layout::kTypeSeal, keep - 1, "expected a seal");
+  // Before the cut: it drops exactly the groups of L1 number l1_number and above, from a file whose
+  // size is what the entry count says.
+  SS_CHECK(keep < d.entries && d.Key(keep) >= l1_number && (keep == 0 || d.Key(keep - 1) < l1_number) &&
+               d.file->size() == layout::kHeaderSize + d.entries * kEntry,
+           "a truncation of " + d.file->path().string() + " that does not cut at L1 block " + std::to_string(l1_number));
   SS_RETURN_IF_ERROR(d.file->Truncate(layout::kHeaderSize + keep * kEntry));
   SS_CHECK(d.file->size() == layout::kHeaderSize + keep * kEntry,
            "truncate left " + d.file->path().string() + " at the wrong size");
