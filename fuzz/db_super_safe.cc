@@ -6,11 +6,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace supersafe;
   db::MemEnv env;
   const std::filesystem::path dir = "/data", file = dir / db::SuperSafeDB::kFileName;
+  // The dependency set the seeds were written for (fuzz/make_db_seeds.cc).
+  static const std::vector<ChainID> kChains = {ChainID(uint64_t{900}), ChainID(uint64_t{901})};
+  static const Hash kDigest = db::DependencySetDigest(kChains);
   fuzz::PutFile(env, file, data, size);
   fuzz::CheckDbContract(
-      env, file, [&] { return db::VerifySuperSafeDB(&env, file); },
+      env, file, [&] { return db::VerifySuperSafeDB(&env, file, kDigest); },
       [&]() -> Status {
-        auto db = db::SuperSafeDB::Open(dir, db::OpenOptions{&env});
+        auto db = db::SuperSafeDB::Open(dir, kChains, db::OpenOptions{&env});
         if (!db.ok()) return db.status();
         // Every lookup over the stored range: Open checked the file, so none may stop the process.
         auto last = (*db)->Last();

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "core/crypto.h"
 #include "db/event_db.h"
@@ -22,9 +23,13 @@ void Check(const Status& s, const char* what) {
   }
 }
 
-void Save(db::MemEnv& env, const std::filesystem::path& from, const std::filesystem::path& to, size_t cut = 0) {
+// Writes the file's content (without the zero tail of preallocation: `content` bytes, or all of
+// it), less its last `cut` bytes.
+void Save(db::MemEnv& env, const std::filesystem::path& from, const std::filesystem::path& to, size_t cut = 0,
+          std::optional<uint64_t> content = std::nullopt) {
   auto bytes = db::ReadWholeFile(&env, from);
   Check(bytes.status(), "read");
+  if (content) bytes->resize(*content);
   std::filesystem::create_directories(to.parent_path());
   std::ofstream out(to, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size() - cut));
@@ -43,7 +48,9 @@ int main(int argc, char** argv) {
   {
     db::MemEnv env;
     Check(env.CreateDir("/d"), "mkdir");
-    auto db = db::SuperSafeDB::Open("/d", db::OpenOptions{&env});
+    // The dependency set fuzz/db_super_safe.cc opens the file for.
+    const std::vector<ChainID> chains = {ChainID(uint64_t{900}), ChainID(uint64_t{901})};
+    auto db = db::SuperSafeDB::Open("/d", chains, db::OpenOptions{&env});
     Check(db.status(), "open supersafe.db");
     for (uint64_t l1 = 0; l1 < 4; ++l1) {
       db::Group g{l1, PrefixOf(H("l1/" + std::to_string(l1))), 12 * l1, {}};
@@ -54,8 +61,10 @@ int main(int argc, char** argv) {
       Check((*db)->Append(g), "append group");
       if (l1 == 3) Check((*db)->Append(g), "append revision");  // a revision of the tip
     }
-    Save(env, "/d/supersafe.db", out / "db_super_safe" / "four-groups-two-chains");
-    Save(env, "/d/supersafe.db", out / "db_super_safe" / "torn-tail", 30);
+    const uint64_t content = db::SuperSafeContentSize(&env, "/d/supersafe.db").value();
+    Save(env, "/d/supersafe.db", out / "db_super_safe" / "four-groups-two-chains", 0, content);
+    Save(env, "/d/supersafe.db", out / "db_super_safe" / "torn-tail", 30, content);
+    Save(env, "/d/supersafe.db", out / "db_super_safe" / "torn-header", 0, 30);
   }
   {
     db::MemEnv env;
@@ -71,8 +80,9 @@ int main(int argc, char** argv) {
         b.logs.push_back(db::LogRecord{H("exec"), db::ExecRef{ChainID(uint64_t{901}), 2, 1, 1004, H("init")}});
       Check((*db)->Append(b), "append block");
     }
-    Save(env, "/events.db", out / "db_event" / "four-blocks-with-logs");
-    Save(env, "/events.db", out / "db_event" / "torn-tail", 20);
+    const uint64_t content = db::EventDBContentSize(&env, "/events.db").value();
+    Save(env, "/events.db", out / "db_event" / "four-blocks-with-logs", 0, content);
+    Save(env, "/events.db", out / "db_event" / "torn-tail", 20, content);
   }
   {
     db::MemEnv env;

@@ -3,22 +3,14 @@
 // directory's files, after every step, without reading the whole files every time. It reads what
 // the run's disk holds (FaultDisk::base()), outside the supervisor process's I/O.
 //
-// The files are append-only between rewinds, so a step only has to look at what it appended.
-// The disk says which files were written, truncated or renamed since the last check (FaultDisk::
-// TakeModified); the others are not looked at. For a written one, Step() keeps how far it has
-// verified and gives the verifier only a file (a scratch file in memory) made of the bytes it has
-// not seen plus the context the verifier needs to check them exactly as in the whole file: for an
-// event-log DB, the file header and the last block verified before (so the first new block's
-// number and parent are checked against it); for the super-safe-db, the groups from the newest
-// group of the L1 number before the tip's on (so the cross-safe regression rule and the key order
-// are checked across the boundary). The bytes it verified before are taken to be unchanged when
-// the file did not shrink and that context is byte for byte as it was; otherwise (a rewind, a
-// recovered torn write) the whole file is verified again. When the new bytes show a problem, the
-// findings reported are those of the verifier on the whole file. Full() verifies the whole files;
-// the runner calls it at the end of a run, so damage to bytes verified earlier that the context
-// comparison cannot see is still found there. Both databases are taken to end where their
-// preallocated zero tail starts (the first all-zero entry); the verifier judges that tail itself.
-// The replacement logs are small: a written one is verified whole.
+// One incremental verifier per file (db/verifier.h): the disk says which files were written,
+// truncated or renamed since the last check (FaultDisk::TakeModified); the others are not looked
+// at. A modified one is verified from where its verifier got to, and whole when it shrank or
+// changed in what was verified before (a rewind, a recovered torn write) or when the new bytes show
+// a problem; its findings are always those of the verifier on the whole file. After a restart (the
+// disk's generation moved on: a new process opened and recovered the files) Step() verifies every
+// file whole; Full() does so at any time, and the runner calls it at the end of a run, so damage to
+// bytes verified earlier that the verifiers' context comparison cannot see is still found there.
 #pragma once
 
 #include <filesystem>
@@ -26,8 +18,7 @@
 #include <vector>
 
 #include "core/types.h"
-#include "db/mem_env.h"
-#include "db/super_safe_db.h"
+#include "db/database.h"
 #include "sim/fault_disk.h"
 
 namespace supersafe::sim {
@@ -55,13 +46,11 @@ class DatabaseCheck {
 
  private:
   struct File;
-  std::vector<db::Finding> Check(File& f, bool full);
   // Marks the files the disk saw modified.
   void NoteModifications();
   FaultDisk* disk_;
   std::vector<std::unique_ptr<File>> files_;
-  std::unique_ptr<db::MemEnv> scratch_env_;  // holds the scratch file the verifiers read the new bytes from
-  Bytes read_buffer_;  // the bytes of the file being checked, reused
+  uint64_t generation_ = 0;  // the disk's at the last check
   bool rewritten_ = false;
   std::vector<bool> written_;  // per file, in files_ order
 };

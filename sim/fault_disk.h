@@ -103,6 +103,8 @@ class FaultDisk final : public db::Env {
   bool process_dead() const { return process_dead_; }
   // A new process: the disk takes operations again; handles from before fail.
   void Restart();
+  // How many times Restart() ran: which process is using the disk.
+  uint64_t generation() const { return generation_; }
   // Whether any fault is armed and has not fired.
   bool armed() const;
   const DiskCounters& counters() const { return counters_; }

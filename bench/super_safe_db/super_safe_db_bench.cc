@@ -48,6 +48,16 @@ namespace {
 namespace layout = super_safe_format;
 constexpr size_t kEntry = layout::kEntrySize;
 constexpr uint32_t kChains = 8;
+
+// The dependency set the files are written for: chains 901..908.
+const std::vector<ChainID>& ChainIds() {
+  static const std::vector<ChainID> ids = [] {
+    std::vector<ChainID> v;
+    for (uint32_t c = 0; c < kChains; ++c) v.emplace_back(uint64_t{901} + c);
+    return v;
+  }();
+  return ids;
+}
 constexpr size_t kBacklog = 1000;  // groups per commit when catching up
 
 bool Smoke() {
@@ -127,11 +137,13 @@ struct Workload {
       entries.push_back(ChainEntryBytes(groups.back()));
     }
     TempDir dir;
-    auto db = SuperSafeDB::Open(dir.path());
+    auto db = SuperSafeDB::Open(dir.path(), ChainIds());
     SS_CHECK(db.ok() && (*db)->AppendBatch(groups).ok(), "building the raw bytes");
-    file_bytes.resize((*db)->entry_count() * kEntry);  // the content, without the preallocated zeros
+    file_bytes.resize((*db)->entry_count() * kEntry);  // the groups, without the header and the preallocated zeros
     FILE* f = std::fopen((dir.path() / SuperSafeDB::kFileName).c_str(), "rb");
-    SS_CHECK(f != nullptr && std::fread(file_bytes.data(), 1, file_bytes.size(), f) == file_bytes.size(), "read back");
+    SS_CHECK(f != nullptr && std::fseek(f, layout::kHeaderSize, SEEK_SET) == 0 &&
+                 std::fread(file_bytes.data(), 1, file_bytes.size(), f) == file_bytes.size(),
+             "read back");
     std::fclose(f);
   }
   std::span<const Group> Groups(size_t commit) const {
@@ -165,7 +177,7 @@ struct Raw {
 struct Ours {
   std::unique_ptr<SuperSafeDB> db;
   explicit Ours(const std::filesystem::path& dir) {
-    auto opened = SuperSafeDB::Open(dir);
+    auto opened = SuperSafeDB::Open(dir, ChainIds());
     SS_CHECK(opened.ok(), opened.status().ToString());
     db = std::move(opened).value();
   }
@@ -368,7 +380,7 @@ struct BigDB {
 
   explicit BigDB(Shape shape) {
     const auto start = std::chrono::steady_clock::now();
-    auto opened = SuperSafeDB::Open(dir.path());
+    auto opened = SuperSafeDB::Open(dir.path(), ChainIds());
     SS_CHECK(opened.ok(), opened.status().ToString());
     db = std::move(opened).value();
     std::mt19937_64 rng(42);
@@ -460,7 +472,7 @@ template <Shape kShape>
 void BM_DependentRandomRead(benchmark::State& state) {
   BigDB& b = Big(kShape);
   const auto file = b.dir.path() / SuperSafeDB::kFileName;
-  const size_t size = b.db->entry_count() * kEntry;
+  const size_t size = layout::kHeaderSize + b.db->entry_count() * kEntry;
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   SS_CHECK(fd >= 0, "open");
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
@@ -594,7 +606,7 @@ template <Shape kShape>
 void BM_Open(benchmark::State& state) {
   BigDB& b = Big(kShape);
   for (auto _ : state) {
-    auto db = SuperSafeDB::Open(b.dir.path());
+    auto db = SuperSafeDB::Open(b.dir.path(), ChainIds());
     SS_CHECK(db.ok(), db.status().ToString());
     benchmark::DoNotOptimize(db);
   }

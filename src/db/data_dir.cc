@@ -1,5 +1,7 @@
 #include "db/data_dir.h"
 
+#include <functional>
+
 #include "db/event_db.h"
 #include "db/replacement_log.h"
 #include "db/super_safe_db.h"
@@ -21,11 +23,12 @@ Result<std::vector<fs::path>> ChainDirectories(Env* env, const fs::path& dir) {
   return out;
 }
 
-Result<DataDirReport> VerifyDataDir(Env* env, const fs::path& dir) {
+Result<DataDirReport> VerifyDataDir(Env* env, const fs::path& dir, const std::optional<Hash>& digest) {
   SS_ASSIGN_OR_RETURN(const FileType type, env->TypeOf(dir));
   if (type != FileType::kDirectory) return IOError(dir.string() + " is not a directory");
   DataDirReport report;
-  auto add = [&](const fs::path& file, bool required, std::vector<Finding> (*verify)(Env*, const fs::path&)) -> Status {
+  auto add = [&](const fs::path& file, bool required,
+                 const std::function<std::vector<Finding>(Env*, const fs::path&)>& verify) -> Status {
     SS_ASSIGN_OR_RETURN(const FileType t, env->TypeOf(file));
     if (t == FileType::kNone) {
       if (required) report.findings.push_back({file, 0, "missing"});
@@ -36,7 +39,8 @@ Result<DataDirReport> VerifyDataDir(Env* env, const fs::path& dir) {
     report.findings.insert(report.findings.end(), f.begin(), f.end());
     return Status::Ok();
   };
-  SS_RETURN_IF_ERROR(add(dir / SuperSafeDB::kFileName, true, VerifySuperSafeDB));
+  SS_RETURN_IF_ERROR(add(dir / SuperSafeDB::kFileName, true,
+                         [&](Env* e, const fs::path& f) { return VerifySuperSafeDB(e, f, digest); }));
   SS_ASSIGN_OR_RETURN(const std::vector<fs::path> chains, ChainDirectories(env, dir));
   for (const fs::path& chain : chains) {
     SS_RETURN_IF_ERROR(add(chain / "events.db", true, VerifyEventDB));

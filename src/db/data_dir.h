@@ -3,10 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "core/types.h"
 #include "db/database.h"
 #include "db/env.h"
 
@@ -22,7 +24,9 @@ struct DataDirReport {
 };
 // Verifies every database file of the data directory without changing it: supersafe.db, each
 // chain's events.db and, where present, replacements.db. A missing supersafe.db or events.db is a
-// finding ("missing"); a `dir` that is not a directory is kIOError.
-Result<DataDirReport> VerifyDataDir(Env* env, const std::filesystem::path& dir);
+// finding ("missing"); a `dir` that is not a directory is kIOError. `digest`, if given, is the
+// dependency-set digest supersafe.db's header must hold (DependencySetDigest).
+Result<DataDirReport> VerifyDataDir(Env* env, const std::filesystem::path& dir,
+                                    const std::optional<Hash>& digest = std::nullopt);
 
 }  // namespace supersafe::db

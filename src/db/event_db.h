@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
@@ -130,5 +131,28 @@ std::vector<Finding> VerifyEventDB(Env* env, const std::filesystem::path& file);
 // The size of events.db's content: the file without the zero tail of preallocation, by the rule
 // Open uses. kIOError (or kNotFound) if the file cannot be read.
 Result<uint64_t> EventDBContentSize(Env* env, const std::filesystem::path& file);
+
+// The file as stored, block by block, without changing it (`supersafe db dump`): the header's
+// fields and every block from the first on, decoded, up to the content end or to the first block
+// that cannot be decoded (a damaged checkpoint or body, or one cut short), where the walk stops.
+// What verification would say is VerifyEventDB's job.
+struct DumpedBlock {
+  uint64_t offset = 0;
+  BlockRef ref;
+  std::vector<LogRecord> logs;
+};
+struct EventDBDump {
+  bool header_sound = false;  // the header passes its checks (magic, version, CRC, ...)
+  uint32_t version = 0;       // as stored
+  ChainID chain_id;           // as stored
+  std::vector<DumpedBlock> blocks;
+  uint64_t content_end = 0;  // EventDBContentSize
+  uint64_t file_size = 0;    // content, then the zero tail of preallocation
+  // Where the walk stopped before the content end, and why (empty when it reached it).
+  std::optional<uint64_t> stopped_at;
+  std::string stopped_why;
+};
+// kIOError (or kNotFound) if the file cannot be read.
+Result<EventDBDump> DumpEventDB(Env* env, const std::filesystem::path& file);
 
 }  // namespace supersafe::db

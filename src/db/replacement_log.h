@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "core/status.h"
 #include "core/types.h"
@@ -27,6 +28,9 @@ namespace supersafe::db {
 class ReplacementLog {
  public:
   static constexpr size_t kRecordSize = 173;
+  // Byte 0 of a record.
+  static constexpr uint8_t kTypeInvalidated = 1;
+  static constexpr uint8_t kTypeReplaced = 2;
 
   static Result<std::unique_ptr<ReplacementLog>> Open(const std::filesystem::path& file,
                                                       const OpenOptions& options = {});
@@ -63,5 +67,22 @@ class ReplacementLog {
 // Reads the whole file without changing it and reports every record with a bad CRC or an unknown
 // type and a torn tail, with offsets.
 std::vector<Finding> VerifyReplacementLog(Env* env, const std::filesystem::path& file);
+
+// Every whole record as stored, decoded without judging it (`supersafe db dump`); whether its CRC
+// matches is said, what else is wrong is VerifyReplacementLog's job.
+struct DumpedRecord {
+  uint64_t offset = 0;
+  uint8_t type = 0;  // kTypeInvalidated, kTypeReplaced, or anything else as stored
+  uint64_t number = 0;
+  Hash hash;       // the invalid block, or its replacement
+  Bytes preimage;  // 128 bytes, zero for a replacement
+  bool crc_ok = false;
+};
+struct ReplacementLogDump {
+  std::vector<DumpedRecord> records;
+  uint64_t partial_bytes = 0;  // a partial record at the end (a torn tail)
+};
+// kIOError (or kNotFound) if the file cannot be read.
+Result<ReplacementLogDump> DumpReplacementLog(Env* env, const std::filesystem::path& file);
 
 }  // namespace supersafe::db

@@ -1,6 +1,10 @@
 // The super-safe-db: one append-only file of fixed 90-byte entries, <datadir>/supersafe.db.
 // Layout and recovery rules: docs/db-format.md (constants in db/super_safe_format.h).
 //
+// The file starts with a header entry naming the format (magic, version) and the dependency set it
+// was written for (DependencySetDigest); the groups follow it. Entry indices and counts below are
+// those of the groups' entries, after the header.
+//
 // A Group is the state of every chain at one L1 view: for each chain, its local-safe head derived
 // from L1 up to and including the group's L1 block, and its cross-safe head at that view. A group
 // is its chain entries followed by a seal, written with one write and made durable before Append
@@ -20,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
@@ -52,15 +57,22 @@ class SuperSafeDB {
  public:
   static constexpr const char* kFileName = "supersafe.db";
 
-  // Opens or creates <dir>/supersafe.db. The file is preallocated in chunks; its content ends at
+  // Opens or creates <dir>/supersafe.db for the dependency set `chains` (in chain-index order).
+  // A file it creates gets its header, durable (written and synced, the directory synced) before
+  // Open returns. The file is preallocated in chunks; its content ends at
   // the last nonzero byte (docs/db-format.md, "Preallocation and the zero tail"). A torn tail (a
   // partial entry, entries after the last seal, or a write that left zeros inside preallocated
-  // space) is moved to supersafe.db.broken and truncated, zero tail and all. Corruption elsewhere (bad seal CRC, an
+  // space) is moved to supersafe.db.broken and truncated, zero tail and all; so is a torn header (a
+  // file holding no group whose header was cut short), which is then written anew. A header whose
+  // type, magic, version or reserved bytes are wrong refuses to open with kCorruption; one written
+  // for another dependency set with kInvalidArgument, naming the expected and the found digest.
+  // Corruption elsewhere (bad seal CRC, an
   // out-of-order key, an unknown entry type, a group that breaks the Append rules) refuses to open
   // with kCorruption naming file and offset, and changes nothing. Opening reads the whole file once.
   // kIOError if `dir` does not exist (it is not created) or is not a directory, or the file cannot
   // be opened or mapped. Recovery and refusal rules: docs/db-format.md, "Recovery on open".
-  static Result<std::unique_ptr<SuperSafeDB>> Open(const std::filesystem::path& dir, const OpenOptions& options = {});
+  static Result<std::unique_ptr<SuperSafeDB>> Open(const std::filesystem::path& dir, std::span<const ChainID> chains,
+                                                   const OpenOptions& options = {});
 
   const RecoveryReport& recovery() const;
 
@@ -81,7 +93,8 @@ class SuperSafeDB {
   Status TruncateFrom(uint64_t l1_number);
 
   bool empty() const;
-  // 90-byte entries in the file: chain entries and seals, of every revision.
+  // 90-byte entries after the header: chain entries and seals, of every revision. The file's
+  // content is kHeaderSize + 90 * entry_count() bytes.
   uint64_t entry_count() const;
   // The newest group (the last sealed one).
   std::optional<Group> Last() const;
@@ -162,22 +175,30 @@ class SuperSafeDB {
   std::unique_ptr<Impl> impl_;
 };
 
+// keccak256 of the chain IDs in chain-index order, each as 32 big-endian bytes: what the header of
+// supersafe.db records of the dependency set the file was written for.
+Hash DependencySetDigest(std::span<const ChainID> chains);
+
 // Reads the whole file without changing it and reports every torn tail, bad CRC, out-of-order key,
 // unknown type or nonzero reserved byte. The zero tail of preallocation is no finding; the end of
 // the file is judged as Open judges it.
 // Also every group that is malformed (count, chain order, L1 block of its entries) or breaks the
 // Append rules (a chain dropped, a cross-safe number falling), sorted by offset. A file that cannot
-// be read is one finding at offset 0.
-std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file);
+// be read is one finding at offset 0. The header's type, magic, version and reserved bytes are
+// checked, and its digest too when `digest` is given (DependencySetDigest); a torn header is one
+// finding at offset 0; an empty file (Open writes its header) none.
+std::vector<Finding> VerifySuperSafeDB(Env* env, const std::filesystem::path& file,
+                                       const std::optional<Hash>& digest = std::nullopt);
 
 // The size of supersafe.db's content: the file size without the zero tail (the same rule as Open,
 // without its bound). kIOError if the file cannot be read.
 Result<uint64_t> SuperSafeContentSize(Env* env, const std::filesystem::path& file);
 
-// Every 90-byte entry of the file as stored, revisions and all, decoded without judging it
-// (`supersafe db dump`): what verification would say is VerifySuperSafeDB's job.
+// Every 90-byte entry of the file as stored, the header (at offset 0, if the file has a whole entry
+// there and its type byte is 0x00) and the groups' entries, revisions and all, decoded without
+// judging it (`supersafe db dump`): what verification would say is VerifySuperSafeDB's job.
 struct DumpedEntry {
-  enum class Kind : uint8_t { kChain, kSeal, kUnknown };
+  enum class Kind : uint8_t { kHeader, kChain, kSeal, kUnknown };
   Kind kind = Kind::kUnknown;
   uint64_t offset = 0;
   uint8_t type = 0;  // the type byte as stored
@@ -187,6 +208,9 @@ struct DumpedEntry {
   uint32_t seal_count = 0;    // kSeal
   uint32_t seal_crc = 0;      // kSeal
   uint64_t l1_timestamp = 0;  // kSeal
+  std::string magic;          // kHeader: bytes 1..10 as stored
+  uint16_t version = 0;       // kHeader
+  Hash digest;                // kHeader: the dependency-set digest
 };
 struct SuperSafeDump {
   std::vector<DumpedEntry> entries;

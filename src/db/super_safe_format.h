@@ -17,8 +17,18 @@ namespace super_safe_format {
 inline constexpr size_t kEntrySize = 90;
 
 // Byte 0 of every entry.
+inline constexpr uint8_t kTypeHeader = 0x00;
 inline constexpr uint8_t kTypeChain = 0x01;
 inline constexpr uint8_t kTypeSeal = 0x02;
+
+// Header (type 0x00), the file's first entry and only there; the groups follow it.
+inline constexpr uint64_t kHeaderSize = kEntrySize;
+inline constexpr size_t kHeaderMagic = 1;  // 9 bytes, kMagic
+inline constexpr uint8_t kMagic[9] = {'S', 'U', 'P', 'E', 'R', 'S', 'A', 'F', 'E'};
+inline constexpr size_t kHeaderVersion = 10;  // 2 bytes
+inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr size_t kHeaderDigest = 12;    // 32 bytes: DependencySetDigest (db/super_safe_db.h)
+inline constexpr size_t kHeaderReserved = 44;  // zero to the end of the entry
 
 // Fields shared by both entry types: every entry carries its group's L1 block, the lookup key.
 inline constexpr size_t kType = 0;

@@ -179,7 +179,9 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(const fs::path& datadir, co
   impl->sources = sources;
   impl->options = options;
   const db::OpenOptions db_options{env};
-  SS_ASSIGN_OR_RETURN(impl->safe, db::SuperSafeDB::Open(datadir, db_options));
+  std::vector<ChainID> chain_ids;
+  for (const ChainConfig& c : deps.chains) chain_ids.push_back(c.id);
+  SS_ASSIGN_OR_RETURN(impl->safe, db::SuperSafeDB::Open(datadir, chain_ids, db_options));
   for (const ChainConfig& c : deps.chains) {
     fs::path dir = datadir / "chains" / c.id.Decimal();
     SS_RETURN_IF_ERROR(db::CreateDirectoriesDurably(env, dir));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `supersafe db verify` and `db dump` on a data directory the simulator wrote: a clean directory
-# verifies; one flipped byte is reported with file and offset and exit 1; dump prints every entry,
+# verifies (also against its dependency set); one flipped byte is reported with file and offset and
+# exit 1; dump prints the header, then every entry,
 # and --json gives one object per line.
 set -euo pipefail
 supersafe=$1
@@ -28,7 +29,21 @@ content=$(python3 -c 'import sys; b = open(sys.argv[1], "rb").read(); print(len(
 entries=$(( (content + 89) / 90 ))
 tail=$(( $(stat -c %s "$work/data/supersafe.db") - entries * 90 ))
 lines=$("$supersafe" db dump "$work/data" | grep -c " L1 #")
-[ "$lines" -eq "$entries" ] || { echo "dump printed $lines entry lines for $entries entries"; exit 1; }
+[ "$lines" -eq $((entries - 1)) ] || { echo "dump printed $lines entry lines for $entries entries, the header one of them"; exit 1; }
+# The header entry first: magic, version, and the digest of the quickstart's chains 900, 901, 902.
+header=$("$supersafe" db dump "$work/data" | head -1)
+echo "$header" | grep -Eq "^0 header magic SUPERSAFE version 1 dependency-set digest 0x[0-9a-f]{64}$" ||
+  { echo "dump does not start with the header: $header"; exit 1; }
+echo '{"dependencies": {"902": {}, "900": {}, "901": {}}}' > "$work/deps.json"
+out=$("$supersafe" db verify "$work/data" --dependency-set "$work/deps.json")
+echo "$out" | grep -q " 0 findings" || { echo "verify with the dependency set: $out"; exit 1; }
+echo '{"dependencies": {"900": {}, "901": {}}}' > "$work/other.json"
+set +e
+out=$("$supersafe" db verify "$work/data" --dependency-set "$work/other.json")
+rc=$?
+set -e
+[ $rc -eq 1 ] && echo "$out" | grep -q "supersafe.db:12: dependency-set digest: expected 0x" ||
+  { echo "verify for another dependency set exited $rc: $out"; exit 1; }
 "$supersafe" db dump "$work/data" | grep -q "zero tail of $tail bytes" || { echo "dump did not report the $tail-byte zero tail"; exit 1; }
 "$supersafe" db dump "$work/data" --json | python3 -c '
 import json, sys

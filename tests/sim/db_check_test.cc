@@ -73,7 +73,7 @@ class DatabaseCheckTest : public ::testing::Test {
     auto events = db::EventDB::Open(events_file_, kChain, db::OpenOptions{&disk_});
     ASSERT_TRUE(events.ok()) << events.status().ToString();
     events_ = std::move(events).value();
-    auto safe = db::SuperSafeDB::Open(dir_.path(), db::OpenOptions{&disk_});
+    auto safe = db::SuperSafeDB::Open(dir_.path(), std::vector<ChainID>{kChain}, db::OpenOptions{&disk_});
     ASSERT_TRUE(safe.ok()) << safe.status().ToString();
     safe_ = std::move(safe).value();
     AppendBlocks(0, 5);

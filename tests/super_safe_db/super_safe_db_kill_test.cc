@@ -26,6 +26,7 @@ namespace {
 using ::supersafe::db::testing::EncodeGroupBytes;
 using ::supersafe::db::testing::PrefixFrom;
 using ::supersafe::db::testing::TempDir;
+using ::supersafe::db::testing::TestChains;
 constexpr size_t kEntry = super_safe_format::kEntrySize;
 constexpr uint64_t kSeed = 0x5afe'db'0001;
 constexpr int kRounds = 100;
@@ -78,7 +79,7 @@ class Plan {
 [[noreturn]] void RunChild(const std::filesystem::path& dir, Plan plan, std::optional<std::pair<uint32_t, size_t>> tear,
                            int ack_fd) {
   ::supersafe::testing::CrashDisk crash;
-  auto db = SuperSafeDB::Open(dir, crash.options());
+  auto db = SuperSafeDB::Open(dir, TestChains(), crash.options());
   if (!db.ok()) _exit(2);
   for (uint32_t k = 0; k < kMaxAppends; ++k) {
     if (tear && tear->first == k) crash.Arm(tear->second);
@@ -160,7 +161,7 @@ TEST(SuperSafeDBKill, AcknowledgedGroupsSurviveSigkill) {
     for (uint32_t k = 0; k < acks.size(); ++k) ASSERT_EQ(acks[k], k);
     const uint32_t acked = static_cast<uint32_t>(acks.size());
 
-    auto db = SuperSafeDB::Open(dir.path());
+    auto db = SuperSafeDB::Open(dir.path(), TestChains());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     const uint64_t torn = (*db)->recovery().torn_bytes;
     broken_bytes += torn;

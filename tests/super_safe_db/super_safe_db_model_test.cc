@@ -25,6 +25,7 @@ namespace {
 using ::supersafe::db::testing::EncodeGroupBytes;
 using ::supersafe::db::testing::PrefixFrom;
 using ::supersafe::db::testing::TempDir;
+using ::supersafe::db::testing::TestChains;
 constexpr size_t kEntry = super_safe_format::kEntrySize;
 
 // How to derive the next group from the model's state.
@@ -399,7 +400,7 @@ RC_GTEST_PROP(SuperSafeDBModel, MatchesAPlainVectorOfGroups, (const std::vector<
   ::supersafe::testing::CrashDisk crash;
   Model m;
   auto open = [&] {
-    auto db = SuperSafeDB::Open(dir.path(), crash.options());
+    auto db = SuperSafeDB::Open(dir.path(), TestChains(), crash.options());
     RC_ASSERT(db.ok());
     return std::move(db).value();
   };

@@ -14,11 +14,13 @@ namespace supersafe::db {
 namespace {
 
 using ::supersafe::db::testing::ContentBytes;
+using ::supersafe::db::testing::HeaderBytes;
 using ::supersafe::db::testing::EncodeGroupBytes;
 using ::supersafe::db::testing::MakeGroup;
 using ::supersafe::db::testing::OpenOk;
 using ::supersafe::db::testing::ReadBytes;
 using ::supersafe::db::testing::TempDir;
+using ::supersafe::db::testing::TestChains;
 using ::supersafe::db::testing::WriteBytes;
 using ::testing::AllOf;
 using ::testing::Contains;
@@ -28,8 +30,9 @@ using ::testing::IsEmpty;
 namespace layout = super_safe_format;
 constexpr size_t kEntry = layout::kEntrySize;
 
-std::vector<uint8_t> Encode(const std::vector<Group>& groups) {
-  std::vector<uint8_t> out;
+// The file's content: the header, then the groups (or the groups alone, to follow other bytes).
+std::vector<uint8_t> Encode(const std::vector<Group>& groups, bool header = true) {
+  std::vector<uint8_t> out = header ? HeaderBytes() : std::vector<uint8_t>();
   for (const Group& g : groups) {
     const auto b = EncodeGroupBytes(g);
     out.insert(out.end(), b.begin(), b.end());
@@ -139,7 +142,7 @@ TEST(SuperSafeDBPrealloc, AFileWithoutAZeroTailOpensUnchanged) {
 // never did, leaving zeros inside the batch. Everything from the group the zeros hit is torn.
 TEST(SuperSafeDBPrealloc, ATornGroupWithAnAllZeroEntryIsRecovered) {
   const std::vector<uint8_t> sound = Encode(Groups(1, 3));
-  const std::vector<uint8_t> batch = Encode(Groups(4, 6));
+  const std::vector<uint8_t> batch = Encode(Groups(4, 6), false);
   struct Case {
     const char* what;
     size_t zero_from, zero_to;  // in the batch
@@ -178,7 +181,7 @@ TEST(SuperSafeDBPrealloc, ATornGroupWithAnAllZeroEntryIsRecovered) {
     EXPECT_EQ(ReadBytes(dir.broken()),
               std::vector<uint8_t>(file.begin() + static_cast<ptrdiff_t>(keep),
                                    file.begin() + static_cast<ptrdiff_t>(end)));
-    EXPECT_EQ(db->entry_count(), keep / kEntry);
+    EXPECT_EQ(db->entry_count(), (keep - layout::kHeaderSize) / kEntry);
     EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), IsEmpty());
   }
 }
@@ -195,7 +198,7 @@ TEST(SuperSafeDBPrealloc, AFlippedByteInTheLastGroupWithoutAZeroEntryIsRefused) 
     file[offset] ^= 0x01;
     file.resize(file.size() + 3000, 0);
     WriteBytes(dir.db(), file);
-    auto db = SuperSafeDB::Open(dir.path());
+    auto db = SuperSafeDB::Open(dir.path(), TestChains());
     ASSERT_FALSE(db.ok());
     EXPECT_EQ(db.status().code(), Code::kCorruption);
     EXPECT_THAT(db.status().message(),
@@ -212,12 +215,13 @@ TEST(SuperSafeDBPrealloc, AFlippedByteInTheLastGroupWithoutAZeroEntryIsRefused) 
 TEST(SuperSafeDBPrealloc, AZeroEntryBeforeTheLastWriteIsNoTornWrite) {
   TempDir dir;
   std::vector<uint8_t> file = Encode(Groups(1, 3000));  // 1.08 MB
-  std::fill(file.begin() + 4 * kEntry, file.begin() + 5 * kEntry, 0);
+  const size_t zeroed = layout::kHeaderSize + 4 * kEntry;
+  std::fill(file.begin() + zeroed, file.begin() + zeroed + kEntry, 0);
   file.resize(file.size() + 3000, 0);
   WriteBytes(dir.db(), file);
-  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), Contains(AllOf(Field(&Finding::offset, 4 * kEntry),
+  EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()), Contains(AllOf(Field(&Finding::offset, zeroed),
                                                           Field(&Finding::what, HasSubstr("unknown entry type 0x00")))));
-  auto db = SuperSafeDB::Open(dir.path());
+  auto db = SuperSafeDB::Open(dir.path(), TestChains());
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Code::kCorruption);
   EXPECT_THAT(db.status().message(), HasSubstr(dir.db().string() + ": corruption at offset "));
@@ -239,7 +243,7 @@ TEST(SuperSafeDBPrealloc, MoreZeroBytesThanPreallocationLeavesIsCorruption) {
   std::vector<uint8_t> file = content;
   file.resize(content.size() + layout::kMaxZeroTail + 1, 0);
   WriteBytes(dir.db(), file);
-  auto db = SuperSafeDB::Open(dir.path());
+  auto db = SuperSafeDB::Open(dir.path(), TestChains());
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Code::kCorruption);
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(content.size()) +

@@ -23,6 +23,7 @@ using ::supersafe::db::testing::MakeGroup;
 using ::supersafe::db::testing::ReadBytes;
 using ::supersafe::db::testing::TempDir;
 using ::supersafe::db::testing::WriteBytes;
+using ::supersafe::db::testing::TestChains;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::Field;
@@ -39,9 +40,9 @@ struct Reference {
   Reference() {
     groups = {MakeGroup(5, 2), MakeGroup(6, 3), MakeGroup(6, 3, 1), MakeGroup(8, 3), MakeGroup(9, 4)};
     TempDir dir;
-    auto db = SuperSafeDB::Open(dir.path());
+    auto db = SuperSafeDB::Open(dir.path(), TestChains());
     SS_CHECK(db.ok(), db.status().ToString());
-    size_t offset = 0;
+    size_t offset = layout::kHeaderSize;  // the groups follow the header
     for (const Group& g : groups) {
       SS_CHECK((*db)->Append(g).ok(), "append failed");
       const size_t end = offset + (g.entries.size() + 1) * kEntry;
@@ -98,7 +99,7 @@ void ExpectHoldsGroupsUpTo(const SuperSafeDB& db, size_t boundary) {
   std::map<uint64_t, Group> newest;
   for (size_t g = 0; g < ref.groups.size() && ref.ranges[g].second <= boundary; ++g)
     newest[ref.groups[g].l1_number] = ref.groups[g];
-  EXPECT_EQ(db.entry_count(), boundary / kEntry);
+  EXPECT_EQ(db.entry_count(), (boundary - layout::kHeaderSize) / kEntry);
   for (const Group& g : ref.groups) {
     auto it = newest.find(g.l1_number);
     if (it == newest.end()) {
@@ -127,7 +128,7 @@ TEST_P(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) 
     const size_t size = ref.bytes.size() - cut;
     const std::vector<uint8_t> damaged(ref.bytes.begin(), ref.bytes.begin() + static_cast<ptrdiff_t>(size));
     const std::vector<uint8_t> file = WriteDb(dir, damaged);
-    size_t boundary = 0, torn_end = size;
+    size_t boundary = layout::kHeaderSize, torn_end = size;
     for (size_t g = 0; g < ref.groups.size(); ++g) {
       const size_t whole = g_zero_tail == 0 ? ref.ranges[g].second : ref.ranges[g].second - kEntry + layout::kSealReserved;
       if (whole <= size) boundary = ref.ranges[g].second;
@@ -146,7 +147,7 @@ TEST_P(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) 
       EXPECT_THAT(findings[0].what, HasSubstr("torn write"));
     }
 
-    auto db = SuperSafeDB::Open(dir.path());
+    auto db = SuperSafeDB::Open(dir.path(), TestChains());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     const size_t torn = boundary >= torn_end ? 0 : torn_end - boundary;
     EXPECT_EQ((*db)->recovery().torn_bytes, torn);
@@ -178,7 +179,7 @@ void ExpectCaught(const std::vector<uint8_t>& damaged, size_t group) {
       << "no finding in [" << start << ", " << end << ")";
   for (const Finding& f : findings) EXPECT_EQ(f.file, dir.db());
 
-  auto db = SuperSafeDB::Open(dir.path());
+  auto db = SuperSafeDB::Open(dir.path(), TestChains());
   if (db.ok()) {
     EXPECT_LT(group, ref.groups.size() - 1) << "Open must catch any damage to the last group";
     EXPECT_EQ((*db)->recovery().torn_bytes, 0u);
@@ -199,7 +200,7 @@ void ExpectCaught(const std::vector<uint8_t>& damaged, size_t group) {
 // turned from chain entry to seal and back.
 TEST_P(SuperSafeDBSurgery, FlippingAnyByteIsCaughtAndNamed) {
   const Reference& ref = Ref();
-  for (size_t offset = 0; offset < ref.bytes.size(); ++offset) {
+  for (size_t offset = layout::kHeaderSize; offset < ref.bytes.size(); ++offset) {
     std::vector<uint8_t> masks = {0x01, 0x80};
     if (offset % kEntry == layout::kType) masks.push_back(0x03);
     for (uint8_t mask : masks) {
@@ -229,7 +230,7 @@ TEST_P(SuperSafeDBSurgery, ABrokenSealCrcIsCorruption) {
   std::vector<uint8_t> damaged = ref.bytes;
   damaged[ref.bytes.size() - kEntry + layout::kSealCrc] ^= 0x10;
   WriteDb(dir, damaged);
-  auto db = SuperSafeDB::Open(dir.path());
+  auto db = SuperSafeDB::Open(dir.path(), TestChains());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(),
               HasSubstr("corruption at offset " + std::to_string(ref.bytes.size() - kEntry) + ": CRC mismatch"));
@@ -244,7 +245,7 @@ TEST_P(SuperSafeDBSurgery, ASealWithADamagedTypeByteIsNotATornWrite) {
   damaged[seal] = layout::kTypeChain;
   TempDir dir;
   const std::vector<uint8_t> file = WriteDb(dir, damaged);
-  auto db = SuperSafeDB::Open(dir.path());
+  auto db = SuperSafeDB::Open(dir.path(), TestChains());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(seal) +
                                                ": seal with a damaged type byte"));
@@ -278,7 +279,7 @@ TEST_P(SuperSafeDBSurgery, GroupsOutOfKeyOrderAreCorruption) {
     const size_t seal_of_9 = ref.ranges[3].first + (ref.ranges[4].second - ref.ranges[4].first) - kEntry;
     TempDir dir;
     const std::vector<uint8_t> file = WriteDb(dir, damaged);
-    auto db = SuperSafeDB::Open(dir.path());
+    auto db = SuperSafeDB::Open(dir.path(), TestChains());
     ASSERT_FALSE(db.ok());
     EXPECT_THAT(db.status().message(),
                 HasSubstr("corruption at offset " + std::to_string(seal_of_9) + ": out-of-order key: L1 number 9"));
@@ -306,7 +307,7 @@ TEST_P(SuperSafeDBSurgery, AMissingSealIsCorruption) {
   damaged.erase(damaged.begin() + static_cast<ptrdiff_t>(seal), damaged.begin() + static_cast<ptrdiff_t>(seal + kEntry));
   TempDir dir;
   const std::vector<uint8_t> file = WriteDb(dir, damaged);
-  auto db = SuperSafeDB::Open(dir.path());
+  auto db = SuperSafeDB::Open(dir.path(), TestChains());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(seal - kEntry) +
                                                ": the entry before the group"));
@@ -328,12 +329,43 @@ TEST_P(SuperSafeDBSurgery, AnUnsealedTailThatIsNoTornGroupIsCorruption) {
   const size_t first_of_11 = ref.bytes.size() + (end - kEntry - start);
   TempDir dir;
   const std::vector<uint8_t> file = WriteDb(dir, damaged);
-  auto db = SuperSafeDB::Open(dir.path());
+  auto db = SuperSafeDB::Open(dir.path(), TestChains());
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("corruption at offset " + std::to_string(first_of_11)));
   EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db()),
               Contains(AllOf(Field(&Finding::offset, first_of_11), Field(&Finding::what, HasSubstr("different L1 blocks")))));
   EXPECT_EQ(ReadBytes(dir.db()), file);
+}
+
+// Every bit of the header flipped, in a file with groups after it: Open refuses naming the header's
+// byte (the digest with kInvalidArgument, the rest with kCorruption) and changes nothing; Verify,
+// told the digest, reports the same offset.
+TEST_P(SuperSafeDBSurgery, FlippingAnyBitOfTheHeaderIsRefusedAndNamed) {
+  const Reference& ref = Ref();
+  for (size_t offset = 0; offset < layout::kHeaderSize; ++offset) {
+    for (int bit = 0; bit < 8; ++bit) {
+      SCOPED_TRACE("header byte " + std::to_string(offset) + " bit " + std::to_string(bit));
+      std::vector<uint8_t> damaged = ref.bytes;
+      damaged[offset] ^= static_cast<uint8_t>(1u << bit);
+      TempDir dir;
+      const std::vector<uint8_t> file = WriteDb(dir, damaged);
+      auto db = SuperSafeDB::Open(dir.path(), TestChains());
+      ASSERT_FALSE(db.ok());
+      const bool digest = offset >= layout::kHeaderDigest && offset < layout::kHeaderReserved;
+      EXPECT_EQ(db.status().code(), digest ? Code::kInvalidArgument : Code::kCorruption) << db.status().ToString();
+      EXPECT_THAT(db.status().message(), HasSubstr(dir.db().string()));
+      const size_t named = offset < layout::kHeaderMagic     ? 0
+                           : offset < layout::kHeaderVersion ? layout::kHeaderMagic
+                           : offset < layout::kHeaderDigest  ? layout::kHeaderVersion
+                           : digest                          ? layout::kHeaderDigest
+                                                             : offset;
+      EXPECT_THAT(db.status().message(), HasSubstr("at offset " + std::to_string(named) + ": "));
+      EXPECT_EQ(ReadBytes(dir.db()), file);
+      EXPECT_FALSE(std::filesystem::exists(dir.broken()));
+      EXPECT_THAT(VerifySuperSafeDB(::supersafe::db::Env::Posix(), dir.db(), DependencySetDigest(TestChains())),
+                  Contains(Field(&Finding::offset, named)));
+    }
+  }
 }
 
 }  // namespace

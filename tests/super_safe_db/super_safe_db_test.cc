@@ -23,6 +23,7 @@ using ::supersafe::db::testing::ContentSize;
 using ::supersafe::db::testing::ReadBytes;
 using ::supersafe::db::testing::TempDir;
 using ::supersafe::db::testing::WriteBytes;
+using ::supersafe::db::testing::TestChains;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::Field;
@@ -42,7 +43,7 @@ TEST(SuperSafeDB, NewDatabaseIsEmpty) {
   EXPECT_FALSE(db->FirstLocalSafeAtLeast(0, 0));
   EXPECT_EQ(db->TruncateFrom(0), Status::Ok());
   EXPECT_TRUE(std::filesystem::exists(dir.db()));
-  EXPECT_EQ(ContentSize(dir.db()), 0u);
+  EXPECT_EQ(ContentSize(dir.db()), layout::kHeaderSize);  // the header alone
 }
 
 TEST(SuperSafeDB, LookupsFindTheGroupsAppended) {
@@ -51,7 +52,7 @@ TEST(SuperSafeDB, LookupsFindTheGroupsAppended) {
   for (uint64_t l1 : {10, 11, 13, 20}) ASSERT_EQ(db->Append(MakeGroup(l1)), Status::Ok());
   EXPECT_FALSE(db->empty());
   EXPECT_EQ(db->entry_count(), 4u * 4);
-  EXPECT_EQ(ContentSize(dir.db()), 4u * 4 * layout::kEntrySize);
+  EXPECT_EQ(ContentSize(dir.db()), layout::kHeaderSize + 4u * 4 * layout::kEntrySize);
   EXPECT_EQ(db->Last(), MakeGroup(20));
   EXPECT_EQ(db->At(13), MakeGroup(13));
   EXPECT_FALSE(db->At(12));
@@ -97,7 +98,7 @@ TEST(SuperSafeDB, OnlyTheTipCanBeRevised) {
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("below the tip"));
   EXPECT_EQ(db->entry_count(), 8u);
-  EXPECT_EQ(ContentSize(dir.db()), 8u * layout::kEntrySize);
+  EXPECT_EQ(ContentSize(dir.db()), layout::kHeaderSize + 8u * layout::kEntrySize);
 }
 
 // Each bad group is rejected with kInvalidArgument and writes nothing.
@@ -172,7 +173,7 @@ TEST(SuperSafeDB, AppendBatchWritesAllGroupsOrNone) {
   std::vector<Group> bad = {MakeGroup(6), MakeGroup(7), MakeGroup(6)};
   EXPECT_EQ(db->AppendBatch(bad).code(), Code::kInvalidArgument);
   EXPECT_EQ(db->entry_count(), 16u);
-  EXPECT_EQ(ContentSize(dir.db()), 16u * layout::kEntrySize);
+  EXPECT_EQ(ContentSize(dir.db()), layout::kHeaderSize + 16u * layout::kEntrySize);
 }
 
 // AppendBatch reuses its encoding buffer without clearing it: batches of other shapes after a large
@@ -196,7 +197,7 @@ TEST(SuperSafeDB, AppendBatchWritesTheDocumentedBytesWhateverCameBefore) {
     all.push_back(MakeGroup(all.back().l1_number + 1, chains));
     ASSERT_EQ(db->Append(all.back()), Status::Ok());
   }
-  std::vector<uint8_t> want;
+  std::vector<uint8_t> want = testing::HeaderBytes();
   for (const Group& g : all) {
     const auto b = testing::EncodeGroupBytes(g);
     want.insert(want.end(), b.begin(), b.end());
@@ -223,7 +224,7 @@ TEST(SuperSafeDB, AppendBatchReportsItsFirstBadGroup) {
     EXPECT_THAT(s.message(), AllOf(Not(HasSubstr("flag")), HasSubstr("L1 block 3")));
   }
   EXPECT_TRUE(db->empty());
-  EXPECT_EQ(ContentSize(dir.db()), 0u);
+  EXPECT_EQ(ContentSize(dir.db()), layout::kHeaderSize);  // the header alone
 }
 
 // A crash switch armed once fires on the first write: a batch that tore was one write.
@@ -257,7 +258,7 @@ TEST(SuperSafeDB, TruncateFromRemovesThatL1BlockAndEverythingAfter) {
   ASSERT_EQ(db->TruncateFrom(13), Status::Ok());
   EXPECT_EQ(db->Last(), MakeGroup(11));
   EXPECT_FALSE(db->At(13));
-  EXPECT_EQ(ContentSize(dir.db()), 8u * layout::kEntrySize);
+  EXPECT_EQ(ContentSize(dir.db()), layout::kHeaderSize + 8u * layout::kEntrySize);
   ASSERT_EQ(db->Append(MakeGroup(12)), Status::Ok());
   db.reset();
   db = OpenOk(dir);
@@ -513,29 +514,29 @@ TEST(SuperSafeDB, ASimulatedCrashKillsTheHandleAndReopeningRecovers) {
 
 TEST(SuperSafeDB, OpenErrorsNameWhatIsWrong) {
   TempDir dir;
-  auto missing = SuperSafeDB::Open(dir.path() / "nope");
+  auto missing = SuperSafeDB::Open(dir.path() / "nope", TestChains());
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Code::kIOError);
   EXPECT_THAT(missing.status().message(), HasSubstr("nope: directory does not exist"));
 
   WriteBytes(dir.path() / "file", {1, 2, 3});
-  auto not_dir = SuperSafeDB::Open(dir.path() / "file");
+  auto not_dir = SuperSafeDB::Open(dir.path() / "file", TestChains());
   ASSERT_FALSE(not_dir.ok());
   EXPECT_THAT(not_dir.status().message(), HasSubstr("not a directory"));
 
   TempDir dir2;
   std::filesystem::create_directory(dir2.db());
-  auto db_is_dir = SuperSafeDB::Open(dir2.path());
+  auto db_is_dir = SuperSafeDB::Open(dir2.path(), TestChains());
   ASSERT_FALSE(db_is_dir.ok());
   EXPECT_EQ(db_is_dir.status().code(), Code::kIOError);
 
   TempDir dir3;
   WriteBytes(dir3.db(), std::vector<uint8_t>(1000, 'x'));
-  auto garbage = SuperSafeDB::Open(dir3.path());
+  auto garbage = SuperSafeDB::Open(dir3.path(), TestChains());
   ASSERT_FALSE(garbage.ok());
   EXPECT_EQ(garbage.status().code(), Code::kCorruption);
-  EXPECT_THAT(garbage.status().message(), HasSubstr("supersafe.db: corruption at offset"));
-  EXPECT_THAT(garbage.status().message(), HasSubstr("unknown entry type 0x78"));
+  EXPECT_THAT(garbage.status().message(),
+              HasSubstr("supersafe.db: corruption at offset 0: the first entry is not a header: type 0x78"));
   EXPECT_EQ(ReadBytes(dir3.db()), std::vector<uint8_t>(1000, 'x'));
   EXPECT_FALSE(std::filesystem::exists(dir3.broken()));
 }

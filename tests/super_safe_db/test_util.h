@@ -50,6 +50,13 @@ class TempDir : public ::supersafe::testing::TempDir {
   std::filesystem::path broken() const { return path() / (std::string(SuperSafeDB::kFileName) + ".broken"); }
 };
 
+// The dependency set the tests open their files for (the header's digest; the groups need not
+// match it).
+inline const std::vector<ChainID>& TestChains() {
+  static const std::vector<ChainID> chains = {ChainID(uint64_t{901}), ChainID(uint64_t{902}), ChainID(uint64_t{903})};
+  return chains;
+}
+
 inline HashPrefix PrefixFrom(uint64_t a, uint64_t b) {
   HashPrefix h;
   PutU64BE(h.data(), a);
@@ -78,7 +85,7 @@ inline Group MakeGroup(uint64_t l1, uint32_t chains = 3, uint64_t revision = 0) 
 
 // Opens (or creates) the DB in `dir`; stops the test binary if that fails.
 inline std::unique_ptr<SuperSafeDB> OpenOk(const TempDir& dir, const OpenOptions& options = {}) {
-  auto db = SuperSafeDB::Open(dir.path(), options);
+  auto db = SuperSafeDB::Open(dir.path(), TestChains(), options);
   SS_CHECK(db.ok(), db.status().ToString());
   return std::move(db).value();
 }
@@ -141,6 +148,24 @@ inline std::vector<uint8_t> EncodeGroupBytes(const Group& g) {
   return out;
 }
 
+// The header entry as docs/db-format.md lays it out ("Entries"), for a file written for `chains`,
+// written here from the document: 0x00, "SUPERSAFE", version 1, keccak256 of the chain IDs as 32
+// big-endian bytes each, zeros.
+inline std::vector<uint8_t> HeaderBytes(const std::vector<ChainID>& chains = TestChains()) {
+  std::vector<uint8_t> ids;
+  for (const ChainID& c : chains) {
+    const Hash h = c.ToBytes32();
+    ids.insert(ids.end(), h.bytes.begin(), h.bytes.end());
+  }
+  const Hash digest = Keccak256(ByteSpan(ids.data(), ids.size()));
+  std::vector<uint8_t> h(super_safe_format::kEntrySize, 0);
+  const std::string magic = "SUPERSAFE";
+  std::copy(magic.begin(), magic.end(), h.begin() + 1);
+  h[11] = 1;  // version 1, big-endian, bytes 10..12
+  std::copy(digest.bytes.begin(), digest.bytes.end(), h.begin() + 12);
+  return h;
+}
+
 // The content of supersafe.db without the zero tail preallocation leaves (docs/db-format.md): up to
 // the last nonzero byte, rounded up to a whole 90-byte entry but not past the end of the file.
 inline std::vector<uint8_t> ContentBytes(const std::filesystem::path& p) {
@@ -165,7 +190,7 @@ inline void WriteBytes(const std::filesystem::path& p, const std::vector<uint8_t
 inline size_t FiveGroupsWithTheSealOf3Damaged(const TempDir& dir, std::unique_ptr<SuperSafeDB>* db) {
   *db = OpenOk(dir);
   for (uint64_t l1 = 1; l1 <= 5; ++l1) SS_CHECK((*db)->Append(MakeGroup(l1)).ok(), "append");
-  const size_t seal_of_3 = (3 * 4 - 1) * super_safe_format::kEntrySize;
+  const size_t seal_of_3 = super_safe_format::kHeaderSize + (3 * 4 - 1) * super_safe_format::kEntrySize;
   const int fd = ::open(dir.db().c_str(), O_WRONLY | O_CLOEXEC);
   const uint8_t type = 0x07;
   SS_CHECK(fd >= 0 && ::pwrite(fd, &type, 1, static_cast<off_t>(seal_of_3 + super_safe_format::kType)) == 1,
