@@ -1,5 +1,6 @@
 #include "sim/db_check.h"
 
+#include "db/env.h"
 #include "db/event_db.h"
 #include "db/replacement_log.h"
 #include "db/super_safe_db.h"
@@ -11,6 +12,7 @@ namespace fs = std::filesystem;
 
 struct DatabaseCheck::File {
   fs::path path;
+  std::string key;  // the disk's name of the file (db::PathKey)
   std::unique_ptr<db::Verifier> verifier;
   bool optional = false;  // a replacement log exists only once a block was invalidated
   bool modified = true;   // the disk saw a change since the last check
@@ -33,6 +35,7 @@ DatabaseCheck::DatabaseCheck(FaultDisk& disk, const fs::path& datadir, const std
   auto add = [&](fs::path path, std::unique_ptr<db::Verifier> verifier, bool optional) {
     auto f = std::make_unique<File>();
     f->path = std::move(path);
+    f->key = db::PathKey(f->path);
     f->verifier = std::move(verifier);
     f->optional = optional;
     files_.push_back(std::move(f));
@@ -50,7 +53,7 @@ DatabaseCheck::~DatabaseCheck() = default;
 void DatabaseCheck::NoteModifications() {
   const std::set<std::string> modified = disk_->TakeModified();
   for (auto& f : files_)
-    if (modified.count(f->path.lexically_normal().string()) > 0) f->modified = true;
+    if (modified.count(f->key) > 0) f->modified = true;
 }
 
 std::vector<db::Finding> DatabaseCheck::Step() {
