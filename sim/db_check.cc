@@ -11,6 +11,7 @@ namespace fs = std::filesystem;
 
 struct DatabaseCheck::File {
   fs::path path;
+  std::string key;  // path.lexically_normal(), as FaultDisk::TakeModified names files
   std::unique_ptr<db::Verifier> verifier;
   bool optional = false;  // a replacement log exists only once a block was invalidated
   bool modified = true;   // the disk saw a change since the last check
@@ -32,6 +33,7 @@ DatabaseCheck::DatabaseCheck(FaultDisk& disk, const fs::path& datadir, const std
     : disk_(&disk) {
   auto add = [&](fs::path path, std::unique_ptr<db::Verifier> verifier, bool optional) {
     auto f = std::make_unique<File>();
+    f->key = path.lexically_normal().string();
     f->path = std::move(path);
     f->verifier = std::move(verifier);
     f->optional = optional;
@@ -50,7 +52,7 @@ DatabaseCheck::~DatabaseCheck() = default;
 void DatabaseCheck::NoteModifications() {
   const std::set<std::string> modified = disk_->TakeModified();
   for (auto& f : files_)
-    if (modified.count(f->path.lexically_normal().string()) > 0) f->modified = true;
+    if (modified.count(f->key) > 0) f->modified = true;
 }
 
 std::vector<db::Finding> DatabaseCheck::Step() {
