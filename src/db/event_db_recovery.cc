@@ -77,11 +77,14 @@ Result<ContentBounds> FindContentEnd(File& file, uint64_t size) {
   const uint64_t reach = kMaxZeroTail + kEntrySize;
   const uint64_t floor = size > reach ? size - reach : 0;
   static const Bytes zeros(64 << 10, 0);
-  Bytes block(zeros.size());
   SS_ASSIGN_OR_RETURN(const uint64_t data_end, file.DataEnd());
   uint64_t last = std::max(floor, std::min(size, data_end));  // the bytes from data_end on are zero
-  while (last > floor) {
-    const uint64_t n = std::min<uint64_t>(block.size(), last - floor);
+  // Reads back from there in blocks of 512 bytes growing to 64 KiB: the last nonzero byte is
+  // usually within the last entry, and each step's check of a small file should not copy all of it.
+  Bytes block;
+  for (uint64_t want = 512; last > floor; want = std::min<uint64_t>(want * 4, zeros.size())) {
+    const uint64_t n = std::min<uint64_t>(want, last - floor);
+    block.resize(n);
     SS_RETURN_IF_ERROR(file.ReadAt(last - n, n, block.data()));
     if (std::memcmp(block.data(), zeros.data(), n) == 0) {
       last -= n;
