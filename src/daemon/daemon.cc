@@ -42,12 +42,26 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
     d->config_.server.jwt = secret;
   }
 
-  SS_ASSIGN_OR_RETURN(auto l1_rpc, JsonRpcClient::Create("--l1-rpc", config.l1_rpc, config.upstream_timeout));
+  JsonRpcClient::Options l1_options{config.upstream_timeout, std::nullopt};
+  if (config.l1_rpc_jwt_secret) {
+    SS_ASSIGN_OR_RETURN(l1_options.jwt, ReadJwtSecret(*config.l1_rpc_jwt_secret));
+  }
+  SS_ASSIGN_OR_RETURN(auto l1_rpc, JsonRpcClient::Create("--l1-rpc", config.l1_rpc, l1_options));
   d->l1_ = std::make_unique<L1Client>(std::move(l1_rpc));
+  std::optional<JwtSecret> l2_secret;
+  if (config.l2_rpc_jwt_secret) {
+    SS_ASSIGN_OR_RETURN(l2_secret, ReadJwtSecret(*config.l2_rpc_jwt_secret));
+  }
+  for (const auto& [id, file] : config.l2_rpc_chain_jwt_secret)
+    if (!config.l2_rpc.count(id)) return InvalidArgument("--l2-rpc.jwt-secret: chain " + id.Decimal() + " has no --l2-rpc");
   for (const ChainID& id : deps.chains) {
     auto it = config.l2_rpc.find(id);
     if (it == config.l2_rpc.end()) return InvalidArgument("--l2-rpc: no URL for chain " + id.Decimal() + " of the dependency set");
-    SS_ASSIGN_OR_RETURN(auto rpc, JsonRpcClient::Create("--l2-rpc " + id.Decimal(), it->second, config.upstream_timeout));
+    JsonRpcClient::Options options{config.upstream_timeout, l2_secret};
+    if (auto f = config.l2_rpc_chain_jwt_secret.find(id); f != config.l2_rpc_chain_jwt_secret.end()) {
+      SS_ASSIGN_OR_RETURN(options.jwt, ReadJwtSecret(f->second));
+    }
+    SS_ASSIGN_OR_RETURN(auto rpc, JsonRpcClient::Create("--l2-rpc " + id.Decimal(), it->second, options));
     d->l2_[id] = std::make_unique<L2Client>(std::move(rpc));
   }
   for (const auto& [id, url] : config.l2_rpc)
@@ -113,6 +127,9 @@ void Daemon::Stop() {
     std::lock_guard<std::mutex> g(core_mu_);
     core_.reset();
   }
+  // Their subscriptions call back into this object: end them while it is whole.
+  l2_.clear();
+  l1_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
   lock_fd_ = -1;
 }
@@ -120,11 +137,46 @@ void Daemon::Stop() {
 void Daemon::PollLoop() {
   std::unique_lock<std::mutex> lock(stop_mu_);
   while (!stopping_) {
+    woken_ = false;
     lock.unlock();
     PollOnce();
     lock.lock();
-    stop_cv_.wait_for(lock, config_.poll_interval, [this] { return stopping_; });
+    stop_cv_.wait_for(lock, config_.poll_interval, [this] { return stopping_ || woken_; });
   }
+}
+
+void Daemon::Wake() {
+  {
+    std::lock_guard<std::mutex> g(stop_mu_);
+    woken_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
+Result<BlockRef> Daemon::LatestOf(const ChainID& id, L2Client& client) {
+  JsonRpcClient& rpc = client.rpc();
+  if (!rpc.websocket()) return client.Latest();
+  if (!rpc.subscribed()) {
+    {
+      std::lock_guard<std::mutex> g(heads_mu_);
+      pushed_heads_.erase(id);  // a head of the old subscription may be stale by now
+    }
+    Status s = rpc.Subscribe("eth", rpc::Json::array({"newHeads"}), [this, id, who = rpc.name()](const rpc::Json& header) {
+      auto head = BlockRefFromEth(header, who + " newHeads");
+      if (!head.ok()) return;
+      {
+        std::lock_guard<std::mutex> g(heads_mu_);
+        pushed_heads_[id] = *head;
+      }
+      Wake();
+    }, [this] { Wake(); });  // resubscribe at once
+    if (!s.ok()) return s;
+  }
+  {
+    std::lock_guard<std::mutex> g(heads_mu_);
+    if (auto it = pushed_heads_.find(id); it != pushed_heads_.end()) return it->second;
+  }
+  return client.Latest();  // nothing pushed yet since (re)subscribing
 }
 
 void Daemon::Note(const std::string& key, const Status& s) {
@@ -138,7 +190,7 @@ void Daemon::Note(const std::string& key, const Status& s) {
 void Daemon::PollOnce() {
   for (auto& [id, client] : l2_) {
     const std::string key = "poll chain " + id.Decimal();
-    auto head = client->Latest();
+    auto head = LatestOf(id, *client);
     if (!head.ok()) {
       Note(key, head.status());
       continue;
@@ -166,6 +218,11 @@ void Daemon::PollOnce() {
     Note(key, core_->UpdateLocalUnsafe(id, target));
   }
 
+  // A ws(s) L1 upstream's new heads wake the loop for the finality check (its payload is unused).
+  if (l1_->rpc().websocket() && !l1_->rpc().subscribed()) {
+    Status s = l1_->rpc().Subscribe("eth", rpc::Json::array({"newHeads"}), [this](const rpc::Json&) { Wake(); }, [this] { Wake(); });
+    if (!s.ok()) Note("subscribe L1 newHeads", s);
+  }
   auto finalized = l1_->Finalized();
   if (!finalized.ok() || !*finalized) {
     Note("poll L1 finality", finalized.status());
