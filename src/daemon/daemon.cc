@@ -56,6 +56,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
     if (!config.l2_rpc.count(id)) return InvalidArgument("--l2-rpc.jwt-secret: chain " + id.Decimal() + " has no --l2-rpc");
   for (const ChainID& id : deps.chains) {
     auto it = config.l2_rpc.find(id);
+    if (it == config.l2_rpc.end() && !config.l2_consensus_nodes.empty()) continue;  // read through its managed node
     if (it == config.l2_rpc.end()) return InvalidArgument("--l2-rpc: no URL for chain " + id.Decimal() + " of the dependency set");
     JsonRpcClient::Options options{config.upstream_timeout, l2_secret};
     if (auto f = config.l2_rpc_chain_jwt_secret.find(id); f != config.l2_rpc_chain_jwt_secret.end()) {
@@ -79,6 +80,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
     first = false;
   }
   SS_ASSIGN_OR_RETURN(supervisor::DependencySet set, BuildDependencySet(deps, rollups, genesis_l1));
+  if (!config.l2_consensus_nodes.empty()) {
+    ManagedConfig managed;
+    managed.nodes = config.l2_consensus_nodes;
+    managed.jwt_secrets = config.l2_consensus_jwt_secrets;
+    managed.timeout = config.upstream_timeout;
+    if (config.poll_interval.count() > 0) managed.tick = config.poll_interval;
+    SS_ASSIGN_OR_RETURN(d->managed_, ManagedMode::Create(managed, set, *d->l1_, d->log_));
+  } else if (!config.l2_consensus_jwt_secrets.empty()) {
+    return InvalidArgument("--l2-consensus.jwt-secret: given without --l2-consensus.nodes");
+  }
 
   // One process per data directory: the lock lives as long as the descriptor (a crash releases it).
   const std::string datadir = "--datadir " + config.datadir.string();
@@ -90,7 +101,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
 
   supervisor::Sources sources;
   sources.l1 = d->l1_.get();
-  for (auto& [id, client] : d->l2_) sources.chains[id] = client.get();
+  for (const auto& c : set.chains)
+    sources.chains[c.id] = d->l2_.count(c.id) ? static_cast<supervisor::ChainSource*>(d->l2_.at(c.id).get())
+                                              : d->managed_->SourceFor(c.id);
   auto core = supervisor::Supervisor::Open(config.datadir, set, sources);
   if (!core.ok()) return core.status().WithContext(datadir);
   d->core_ = std::move(core).value();
@@ -108,6 +121,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
                                " for " + std::to_string(set.chains.size()) + " chains; data directory " +
                                config.datadir.string() + "; version " + d->config_.server.version);
   if (config.poll_interval.count() > 0) d->poller_ = std::thread([p = d.get()] { p->PollLoop(); });
+  if (d->managed_) {
+    d->managed_->Start(*d->core_, d->core_mu_);
+    d->log_(LogLevel::kInfo, "managing " + std::to_string(config.l2_consensus_nodes.size()) + " op-nodes");
+  }
   return d;
 }
 
@@ -120,6 +137,7 @@ void Daemon::Stop() {
   }
   stop_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
+  if (managed_) managed_->Stop();
   metrics_server_.reset();  // it renders through server_
   if (server_) server_->Stop();
   server_.reset();
@@ -129,6 +147,7 @@ void Daemon::Stop() {
   }
   // Their subscriptions call back into this object: end them while it is whole.
   l2_.clear();
+  managed_.reset();
   l1_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
   lock_fd_ = -1;
@@ -171,12 +190,17 @@ Result<BlockRef> Daemon::LatestOf(const ChainID& id, L2Client& client) {
       Wake();
     }, [this] { Wake(); });  // resubscribe at once
     if (!s.ok()) return s;
+    // The head as of the subscription, asked for once; from then on only pushed heads count.
+    auto head = client.Latest();
+    if (!head.ok()) return head;
+    std::lock_guard<std::mutex> g(heads_mu_);
+    pushed_heads_.emplace(id, *head);  // a head pushed meanwhile is newer: it stays
   }
   {
     std::lock_guard<std::mutex> g(heads_mu_);
     if (auto it = pushed_heads_.find(id); it != pushed_heads_.end()) return it->second;
   }
-  return client.Latest();  // nothing pushed yet since (re)subscribing
+  return client.Latest();  // the subscription ended between the check and now
 }
 
 void Daemon::Note(const std::string& key, const Status& s) {
@@ -243,6 +267,7 @@ void Daemon::PollOnce() {
     return;
   }
   Note("poll L1 finality", core_->TryFinalize(sync->chains.begin()->first, block->ID()).status());
+  if (managed_) managed_->Wake();  // updateFinalized to the managed nodes
 }
 
 }  // namespace supersafe::daemon

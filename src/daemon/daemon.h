@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "daemon/log.h"
+#include "daemon/managed.h"
 #include "daemon/server.h"
 #include "daemon/upstream.h"
 #include "rpc/dispatcher.h"
@@ -61,15 +62,16 @@ struct DaemonConfig {
   std::optional<std::filesystem::path> l1_rpc_jwt_secret;
   std::optional<std::filesystem::path> l2_rpc_jwt_secret;
   std::map<ChainID, std::filesystem::path> l2_rpc_chain_jwt_secret;
+  // Managed op-nodes (docs/managed-mode.md): each node's chain comes from interop_chainID. A chain
+  // without --l2-rpc is read through its managed node; one with both is read through --l2-rpc.
+  std::vector<std::string> l2_consensus_nodes;
+  std::vector<std::filesystem::path> l2_consensus_jwt_secrets;
   ServerOptions server;  // `jwt` is filled from admin_jwt_secret; an empty `version` from Version()
   std::chrono::milliseconds poll_interval{2000};  // 0: no poll loop
   std::chrono::milliseconds upstream_timeout{10000};
   uint64_t index_step = 1000;  // most unsafe blocks indexed per chain per poll
 };
 
-// Receives one message per event with its level: startup and recovery (info), upstream trouble
-// (warn); it must be thread-safe.
-using LogFn = std::function<void(LogLevel, const std::string&)>;
 
 class Daemon {
  public:
@@ -78,6 +80,8 @@ class Daemon {
 
   int port() const { return server_->port(); }
   int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
+  // The managed nodes as the coordinator knows them; empty without --l2-consensus.nodes.
+  std::vector<ManagedNodeStatus> ManagedStatus() { return managed_ ? managed_->NodeStatus() : std::vector<ManagedNodeStatus>{}; }
   // Stops the poll loop and the server (in-flight requests finish), then closes the data
   // directory. Idempotent.
   void Stop();
@@ -96,6 +100,7 @@ class Daemon {
   LogFn log_;
   std::unique_ptr<L1Client> l1_;
   std::map<ChainID, std::unique_ptr<L2Client>> l2_;
+  std::unique_ptr<ManagedMode> managed_;
   int lock_fd_ = -1;  // flock on <datadir>/LOCK while the daemon runs
   std::mutex core_mu_;
   std::unique_ptr<supervisor::Supervisor> core_;

@@ -97,7 +97,8 @@ Result<RpcReply> JsonRpcClient::Exchange(const std::string& method, Json params)
     return reply;
   }
   const uint64_t id = next_id_++;
-  Json req{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+  Json req{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}};
+  if (!params.is_null()) req["params"] = std::move(params);  // none, as Go's client sends a call without arguments
   httplib::Headers headers;
   if (options_.jwt)
     headers.emplace("Authorization", "Bearer " + MakeJwt(*options_.jwt, std::chrono::duration_cast<std::chrono::seconds>(

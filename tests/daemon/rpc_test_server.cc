@@ -179,6 +179,7 @@ class HttpConn : public Conn, public std::enable_shared_from_this<HttpConn<Strea
     });
   }
   void OnRequest() {
+    if (srv_->owner->down) return Respond(http::status::service_unavailable, "text/plain", "down", false);
     if (auto why = srv_->Refusal(req_)) {
       ++srv_->owner->unauthorized;
       return Respond(http::status::unauthorized, "text/plain", *why, false);

@@ -44,6 +44,7 @@ class TestRpcServer {
   void set_on_ws_close(std::function<void(uint64_t conn)> f);
 
   std::atomic<int> unauthorized{0};  // requests and upgrades refused with 401
+  std::atomic<bool> down{false};     // every request and upgrade answered 503: a node that is away
   std::atomic<int> ws_upgrades{0};   // WebSocket connections accepted
 
   struct Impl;

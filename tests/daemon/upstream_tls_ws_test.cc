@@ -174,10 +174,12 @@ TEST_F(SubscribedHeadsTest, NewHeadsComeBySubscriptionAndResubscribeAfterADrop) 
     std::lock_guard<std::mutex> g(mu_);
     return subscriptions_[0] == 1 && subscriptions_[1] == 1;
   }));
-  const int latest_before = [&] {
+  // One "latest" per subscription, for the head as of subscribing; then only pushed heads.
+  ASSERT_TRUE(WaitUntil([&] {
     std::lock_guard<std::mutex> g(mu_);
-    return latest_calls_;
-  }();
+    return latest_calls_ == 2;
+  }));
+  const int latest_before = 2;
   for (int i = 0; i < 3; ++i) BuildAndPush(0);
   BuildAndPush(1);
   EXPECT_TRUE(WaitUntil([&] { return Indexed(0) == 3 && Indexed(1) == 1; })) << Indexed(0) << " " << Indexed(1);
