@@ -21,7 +21,8 @@ constexpr const char* kEnvPrefix = "OP_SUPERVISOR_";
 
 struct ServeArgs {
   std::string datadir, dependency_set, rollup_config_set, rollup_config_paths, admin_jwt_secret, l1_rpc;
-  std::vector<std::string> l2_rpc;
+  std::string l1_rpc_jwt_secret;
+  std::vector<std::string> l2_rpc, l2_rpc_jwt_secret, l2_consensus_nodes, l2_consensus_jwt_secret;
   std::string addr = "127.0.0.1";
   int port = 8545;
   bool enable_admin = false;
@@ -88,6 +89,28 @@ int Serve(const ServeArgs& args) {
       return 1;
     }
   }
+  if (!args.l1_rpc_jwt_secret.empty()) config.l1_rpc_jwt_secret = args.l1_rpc_jwt_secret;
+  // Empty entries are dropped, as op-supervisor filters its string-slice flags.
+  for (const std::string& url : args.l2_consensus_nodes)
+    if (!url.empty()) config.l2_consensus_nodes.push_back(url);
+  for (const std::string& file : args.l2_consensus_jwt_secret)
+    if (!file.empty()) config.l2_consensus_jwt_secrets.push_back(file);
+  for (const std::string& spec : args.l2_rpc_jwt_secret) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos) {
+      if (config.l2_rpc_jwt_secret) {
+        log(daemon::LogLevel::kCrit, "--l2-rpc.jwt-secret: one FILE for every chain, given twice");
+        return 1;
+      }
+      config.l2_rpc_jwt_secret = spec;
+      continue;
+    }
+    auto id = ChainID::Parse(spec.substr(0, eq));
+    if (!id.ok() || !config.l2_rpc_chain_jwt_secret.emplace(*id, spec.substr(eq + 1)).second) {
+      log(daemon::LogLevel::kCrit, "--l2-rpc.jwt-secret '" + spec + "': want FILE or CHAINID=FILE, once per chain");
+      return 1;
+    }
+  }
   config.server.addr = args.addr;
   config.server.port = args.port;
   config.metrics.enabled = args.metrics_enabled;
@@ -123,10 +146,21 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                                               "OP_SUPERVISOR_* environment variables)");
   std::vector<CLI::Option*> options = {
       cmd->add_option("--datadir", args->datadir, "data directory (supersafe.db, chains/<id>/events.db)")->required(),
-      cmd->add_option("--l1-rpc", args->l1_rpc, "L1 node, http://host:port")->required(),
+      cmd->add_option("--l1-rpc", args->l1_rpc, "L1 node: http(s)://host:port[/path] or ws(s)://... (new heads by subscription)")
+          ->required(),
       cmd->add_option("--l2-rpc", args->l2_rpc, "L2 node of a chain, CHAINID=URL (once per chain; comma-separated in the "
-                                                "environment)")
-          ->required()
+                                                "environment); not needed for a chain with a managed op-node")
+          ->delimiter(','),
+      cmd->add_option("--l2-consensus.nodes", args->l2_consensus_nodes,
+                      "op-nodes to manage over their interop RPC, ws(s):// or http(s):// (comma-separated)")
+          ->delimiter(','),
+      cmd->add_option("--l2-consensus.jwt-secret", args->l2_consensus_jwt_secret,
+                      "hex JWT secret files of the managed op-nodes: one for all, or one per node in order")
+          ->delimiter(','),
+      cmd->add_option("--l1-rpc.jwt-secret", args->l1_rpc_jwt_secret,
+                      "hex secret for an L1 node that wants an Engine-API-style JWT"),
+      cmd->add_option("--l2-rpc.jwt-secret", args->l2_rpc_jwt_secret,
+                      "hex secret for L2 nodes that want a JWT: FILE (every chain) or CHAINID=FILE")
           ->delimiter(','),
       cmd->add_option("--dependency-set", args->dependency_set, "op-supervisor dependency-set JSON")->required(),
       cmd->add_option("--rollup-config-set", args->rollup_config_set,

@@ -42,12 +42,27 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
     d->config_.server.jwt = secret;
   }
 
-  SS_ASSIGN_OR_RETURN(auto l1_rpc, JsonRpcClient::Create("--l1-rpc", config.l1_rpc, config.upstream_timeout));
+  JsonRpcClient::Options l1_options{config.upstream_timeout, std::nullopt};
+  if (config.l1_rpc_jwt_secret) {
+    SS_ASSIGN_OR_RETURN(l1_options.jwt, ReadJwtSecret(*config.l1_rpc_jwt_secret));
+  }
+  SS_ASSIGN_OR_RETURN(auto l1_rpc, JsonRpcClient::Create("--l1-rpc", config.l1_rpc, l1_options));
   d->l1_ = std::make_unique<L1Client>(std::move(l1_rpc));
+  std::optional<JwtSecret> l2_secret;
+  if (config.l2_rpc_jwt_secret) {
+    SS_ASSIGN_OR_RETURN(l2_secret, ReadJwtSecret(*config.l2_rpc_jwt_secret));
+  }
+  for (const auto& [id, file] : config.l2_rpc_chain_jwt_secret)
+    if (!config.l2_rpc.count(id)) return InvalidArgument("--l2-rpc.jwt-secret: chain " + id.Decimal() + " has no --l2-rpc");
   for (const ChainID& id : deps.chains) {
     auto it = config.l2_rpc.find(id);
+    if (it == config.l2_rpc.end() && !config.l2_consensus_nodes.empty()) continue;  // read through its managed node
     if (it == config.l2_rpc.end()) return InvalidArgument("--l2-rpc: no URL for chain " + id.Decimal() + " of the dependency set");
-    SS_ASSIGN_OR_RETURN(auto rpc, JsonRpcClient::Create("--l2-rpc " + id.Decimal(), it->second, config.upstream_timeout));
+    JsonRpcClient::Options options{config.upstream_timeout, l2_secret};
+    if (auto f = config.l2_rpc_chain_jwt_secret.find(id); f != config.l2_rpc_chain_jwt_secret.end()) {
+      SS_ASSIGN_OR_RETURN(options.jwt, ReadJwtSecret(f->second));
+    }
+    SS_ASSIGN_OR_RETURN(auto rpc, JsonRpcClient::Create("--l2-rpc " + id.Decimal(), it->second, options));
     d->l2_[id] = std::make_unique<L2Client>(std::move(rpc));
   }
   for (const auto& [id, url] : config.l2_rpc)
@@ -65,6 +80,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
     first = false;
   }
   SS_ASSIGN_OR_RETURN(supervisor::DependencySet set, BuildDependencySet(deps, rollups, genesis_l1));
+  if (!config.l2_consensus_nodes.empty()) {
+    ManagedConfig managed;
+    managed.nodes = config.l2_consensus_nodes;
+    managed.jwt_secrets = config.l2_consensus_jwt_secrets;
+    managed.timeout = config.upstream_timeout;
+    if (config.poll_interval.count() > 0) managed.tick = config.poll_interval;
+    SS_ASSIGN_OR_RETURN(d->managed_, ManagedMode::Create(managed, set, *d->l1_, d->log_));
+  } else if (!config.l2_consensus_jwt_secrets.empty()) {
+    return InvalidArgument("--l2-consensus.jwt-secret: given without --l2-consensus.nodes");
+  }
 
   // One process per data directory: the lock lives as long as the descriptor (a crash releases it).
   const std::string datadir = "--datadir " + config.datadir.string();
@@ -76,7 +101,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
 
   supervisor::Sources sources;
   sources.l1 = d->l1_.get();
-  for (auto& [id, client] : d->l2_) sources.chains[id] = client.get();
+  for (const auto& c : set.chains)
+    sources.chains[c.id] = d->l2_.count(c.id) ? static_cast<supervisor::ChainSource*>(d->l2_.at(c.id).get())
+                                              : d->managed_->SourceFor(c.id);
   auto core = supervisor::Supervisor::Open(config.datadir, set, sources);
   if (!core.ok()) return core.status().WithContext(datadir);
   d->core_ = std::move(core).value();
@@ -94,6 +121,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
                                " for " + std::to_string(set.chains.size()) + " chains; data directory " +
                                config.datadir.string() + "; version " + d->config_.server.version);
   if (config.poll_interval.count() > 0) d->poller_ = std::thread([p = d.get()] { p->PollLoop(); });
+  if (d->managed_) {
+    d->managed_->Start(*d->core_, d->core_mu_);
+    d->log_(LogLevel::kInfo, "managing " + std::to_string(config.l2_consensus_nodes.size()) + " op-nodes");
+  }
   return d;
 }
 
@@ -106,6 +137,7 @@ void Daemon::Stop() {
   }
   stop_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
+  if (managed_) managed_->Stop();
   metrics_server_.reset();  // it renders through server_
   if (server_) server_->Stop();
   server_.reset();
@@ -113,6 +145,10 @@ void Daemon::Stop() {
     std::lock_guard<std::mutex> g(core_mu_);
     core_.reset();
   }
+  // Their subscriptions call back into this object: end them while it is whole.
+  l2_.clear();
+  managed_.reset();
+  l1_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
   lock_fd_ = -1;
 }
@@ -120,11 +156,51 @@ void Daemon::Stop() {
 void Daemon::PollLoop() {
   std::unique_lock<std::mutex> lock(stop_mu_);
   while (!stopping_) {
+    woken_ = false;
     lock.unlock();
     PollOnce();
     lock.lock();
-    stop_cv_.wait_for(lock, config_.poll_interval, [this] { return stopping_; });
+    stop_cv_.wait_for(lock, config_.poll_interval, [this] { return stopping_ || woken_; });
   }
+}
+
+void Daemon::Wake() {
+  {
+    std::lock_guard<std::mutex> g(stop_mu_);
+    woken_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
+Result<BlockRef> Daemon::LatestOf(const ChainID& id, L2Client& client) {
+  JsonRpcClient& rpc = client.rpc();
+  if (!rpc.websocket()) return client.Latest();
+  if (!rpc.subscribed()) {
+    {
+      std::lock_guard<std::mutex> g(heads_mu_);
+      pushed_heads_.erase(id);  // a head of the old subscription may be stale by now
+    }
+    Status s = rpc.Subscribe("eth", rpc::Json::array({"newHeads"}), [this, id, who = rpc.name()](const rpc::Json& header) {
+      auto head = BlockRefFromEth(header, who + " newHeads");
+      if (!head.ok()) return;
+      {
+        std::lock_guard<std::mutex> g(heads_mu_);
+        pushed_heads_[id] = *head;
+      }
+      Wake();
+    }, [this] { Wake(); });  // resubscribe at once
+    if (!s.ok()) return s;
+    // The head as of the subscription, asked for once; from then on only pushed heads count.
+    auto head = client.Latest();
+    if (!head.ok()) return head;
+    std::lock_guard<std::mutex> g(heads_mu_);
+    pushed_heads_.emplace(id, *head);  // a head pushed meanwhile is newer: it stays
+  }
+  {
+    std::lock_guard<std::mutex> g(heads_mu_);
+    if (auto it = pushed_heads_.find(id); it != pushed_heads_.end()) return it->second;
+  }
+  return client.Latest();  // the subscription ended between the check and now
 }
 
 void Daemon::Note(const std::string& key, const Status& s) {
@@ -138,7 +214,7 @@ void Daemon::Note(const std::string& key, const Status& s) {
 void Daemon::PollOnce() {
   for (auto& [id, client] : l2_) {
     const std::string key = "poll chain " + id.Decimal();
-    auto head = client->Latest();
+    auto head = LatestOf(id, *client);
     if (!head.ok()) {
       Note(key, head.status());
       continue;
@@ -166,6 +242,11 @@ void Daemon::PollOnce() {
     Note(key, core_->UpdateLocalUnsafe(id, target));
   }
 
+  // A ws(s) L1 upstream's new heads wake the loop for the finality check (its payload is unused).
+  if (l1_->rpc().websocket() && !l1_->rpc().subscribed()) {
+    Status s = l1_->rpc().Subscribe("eth", rpc::Json::array({"newHeads"}), [this](const rpc::Json&) { Wake(); }, [this] { Wake(); });
+    if (!s.ok()) Note("subscribe L1 newHeads", s);
+  }
   auto finalized = l1_->Finalized();
   if (!finalized.ok() || !*finalized) {
     Note("poll L1 finality", finalized.status());
@@ -186,6 +267,7 @@ void Daemon::PollOnce() {
     return;
   }
   Note("poll L1 finality", core_->TryFinalize(sync->chains.begin()->first, block->ID()).status());
+  if (managed_) managed_->Wake();  // updateFinalized to the managed nodes
 }
 
 }  // namespace supersafe::daemon

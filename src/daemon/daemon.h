@@ -13,9 +13,12 @@
 // core's own upstream fetches (and those of /metrics, which reads heads with their L1 blocks) happen
 // under it, each bounded by the upstream timeout. The poll loop fetches the nodes' heads without it.
 //
-// The poll loop, every `poll_interval`: for each chain, fetch the node's latest block and index up
+// The poll loop, every `poll_interval`: for each chain, take the node's latest block and index up
 // to `index_step` blocks towards it (UpdateLocalUnsafe); fetch L1's finalized block and forward
 // it with TryFinalize once the super-safe-db holds its group (or the newest group below it).
+// A ws:// or wss:// upstream is subscribed to (eth_subscribe newHeads): each new head wakes the
+// loop at once, and a chain's latest block is the newest head it pushed (subscribed again in the
+// next round after the connection drops); an http(s) upstream is asked (eth_getBlockByNumber).
 #pragma once
 
 #include <chrono>
@@ -29,6 +32,7 @@
 #include <thread>
 
 #include "daemon/log.h"
+#include "daemon/managed.h"
 #include "daemon/server.h"
 #include "daemon/upstream.h"
 #include "rpc/dispatcher.h"
@@ -53,15 +57,21 @@ struct DaemonConfig {
   } metrics;
   std::string l1_rpc;
   std::map<ChainID, std::string> l2_rpc;
+  // Secrets for upstreams that want an Engine-API-style JWT (every request, or the WebSocket
+  // upgrade, carries one): L1's, one for every L2 upstream, and per-chain ones that win over it.
+  std::optional<std::filesystem::path> l1_rpc_jwt_secret;
+  std::optional<std::filesystem::path> l2_rpc_jwt_secret;
+  std::map<ChainID, std::filesystem::path> l2_rpc_chain_jwt_secret;
+  // Managed op-nodes (docs/managed-mode.md): each node's chain comes from interop_chainID. A chain
+  // without --l2-rpc is read through its managed node; one with both is read through --l2-rpc.
+  std::vector<std::string> l2_consensus_nodes;
+  std::vector<std::filesystem::path> l2_consensus_jwt_secrets;
   ServerOptions server;  // `jwt` is filled from admin_jwt_secret; an empty `version` from Version()
   std::chrono::milliseconds poll_interval{2000};  // 0: no poll loop
   std::chrono::milliseconds upstream_timeout{10000};
   uint64_t index_step = 1000;  // most unsafe blocks indexed per chain per poll
 };
 
-// Receives one message per event with its level: startup and recovery (info), upstream trouble
-// (warn); it must be thread-safe.
-using LogFn = std::function<void(LogLevel, const std::string&)>;
 
 class Daemon {
  public:
@@ -70,6 +80,8 @@ class Daemon {
 
   int port() const { return server_->port(); }
   int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
+  // The managed nodes as the coordinator knows them; empty without --l2-consensus.nodes.
+  std::vector<ManagedNodeStatus> ManagedStatus() { return managed_ ? managed_->NodeStatus() : std::vector<ManagedNodeStatus>{}; }
   // Stops the poll loop and the server (in-flight requests finish), then closes the data
   // directory. Idempotent.
   void Stop();
@@ -80,11 +92,15 @@ class Daemon {
   Daemon() = default;
   void PollLoop();
   void Note(const std::string& key, const Status& s);
+  // The chain's newest block: the last head its subscription pushed, or asked for.
+  Result<BlockRef> LatestOf(const ChainID& id, L2Client& client);
+  void Wake();
 
   DaemonConfig config_;
   LogFn log_;
   std::unique_ptr<L1Client> l1_;
   std::map<ChainID, std::unique_ptr<L2Client>> l2_;
+  std::unique_ptr<ManagedMode> managed_;
   int lock_fd_ = -1;  // flock on <datadir>/LOCK while the daemon runs
   std::mutex core_mu_;
   std::unique_ptr<supervisor::Supervisor> core_;
@@ -95,6 +111,9 @@ class Daemon {
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  bool woken_ = false;                          // a subscription pushed a head (under stop_mu_)
+  std::mutex heads_mu_;
+  std::map<ChainID, BlockRef> pushed_heads_;    // the newest head each subscription pushed
   std::map<std::string, std::string> last_note_;  // poll loop only: log a condition when it changes
 };
 

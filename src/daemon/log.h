@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,5 +34,9 @@ std::string FormatLogLine(LogFormat format, LogLevel level, std::chrono::system_
 
 // The version the daemon reports (health_status, /healthz, op_supervisor_default_info).
 const char* Version();
+
+// Receives one message per event with its level: startup and recovery (info), upstream trouble
+// (warn); it must be thread-safe.
+using LogFn = std::function<void(LogLevel, const std::string&)>;
 
 }  // namespace supersafe::daemon

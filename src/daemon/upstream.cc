@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "daemon/ws_rpc.h"
+
 #include "core/fp.h"
 
 namespace supersafe::daemon {
@@ -29,28 +31,17 @@ Result<const Json*> Field(const Json& j, const char* name, const std::string& wh
 }  // namespace
 
 Result<std::unique_ptr<JsonRpcClient>> JsonRpcClient::Create(const std::string& name, const std::string& url,
-                                                             std::chrono::milliseconds timeout) {
-  const std::string bad = name + " URL '" + url + "': ";
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind("https://", 0) == 0) return InvalidArgument(bad + "https is not supported; use http (or a local TLS proxy)");
-  if (url.rfind(kScheme, 0) != 0) return InvalidArgument(bad + "want http://host[:port][/path]");
-  std::string rest = url.substr(kScheme.size());
-  size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
-  std::string host = authority;
-  int port = 80;
-  if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
-    host = authority.substr(0, colon);
-    std::string digits = authority.substr(colon + 1);
-    if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
-      return InvalidArgument(bad + "port is not a number");
-    port = std::stoi(digits);
-    if (port < 1 || port > 65535) return InvalidArgument(bad + "port out of range");
-  }
-  if (host.empty() || host.find_first_of("@ ?#") != std::string::npos) return InvalidArgument(bad + "no valid host");
+                                                             Options options) {
+  SS_ASSIGN_OR_RETURN(Endpoint endpoint, ParseEndpoint(name, url));
   std::unique_ptr<JsonRpcClient> c(new JsonRpcClient());
-  c->http_ = std::make_unique<httplib::Client>(host, port);
+  c->endpoint_ = endpoint;
+  c->options_ = options;
+  c->name_ = name + " (" + url + ")";
+  if (endpoint.websocket()) return c;
+  // httplib's scheme-host-port form picks its TLS client for https (certificate and host name
+  // verified by default).
+  c->http_ = std::make_unique<httplib::Client>(endpoint.scheme + "://" + endpoint.authority());
+  const auto timeout = options.timeout;
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
   const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout - secs);
   c->http_->set_connection_timeout(secs.count(), usecs.count());
@@ -58,36 +49,103 @@ Result<std::unique_ptr<JsonRpcClient>> JsonRpcClient::Create(const std::string& 
   c->http_->set_write_timeout(secs.count(), usecs.count());
   c->http_->set_keep_alive(true);
   c->http_->set_tcp_nodelay(true);
-  c->path_ = path;
-  c->name_ = name + " (" + url + ")";
   return c;
 }
 
-JsonRpcClient::~JsonRpcClient() = default;
+JsonRpcClient::~JsonRpcClient() {
+  std::unique_ptr<WsRpc> ws;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    ws = std::move(ws_);
+  }
+}
 
-Result<Json> JsonRpcClient::Call(const std::string& method, Json params) {
+Result<WsRpc*> JsonRpcClient::Connection() {
+  if (ws_ && ws_->open()) return ws_.get();
+  ws_.reset();
+  WsRpc::Options o;
+  o.timeout = options_.timeout;
+  o.jwt = options_.jwt;
+  // Notifications go to the subscription of the moment; the connection never outlives this client.
+  o.on_notification = [mu = subscription_mu_, this](rpc::Json m) {
+    std::lock_guard<std::mutex> g(*mu);
+    if (!subscription_) return;
+    const Json* params = m.contains("params") ? &m["params"] : nullptr;
+    if (!params || !params->is_object() || !params->contains("subscription") || !params->contains("result")) return;
+    if ((*params)["subscription"] != subscription_->id) return;
+    subscription_->on_item((*params)["result"]);
+  };
+  o.on_close = [this, mu = subscription_mu_](const Status&) {
+    std::shared_ptr<Subscription> ended;
+    {
+      std::lock_guard<std::mutex> g(*mu);
+      ended = std::move(subscription_);
+    }
+    if (ended && ended->on_end) ended->on_end();
+  };
+  SS_ASSIGN_OR_RETURN(ws_, WsRpc::Dial(endpoint_, name_, std::move(o)));
+  return ws_.get();
+}
+
+Result<RpcReply> JsonRpcClient::Exchange(const std::string& method, Json params) {
   std::lock_guard<std::mutex> g(mu_);
   const std::string who = name_ + " " + method;
+  if (endpoint_.websocket()) {
+    SS_ASSIGN_OR_RETURN(WsRpc * ws, Connection());
+    auto reply = ws->Call(method, std::move(params));
+    if (!reply.ok()) return Upstream(who, reply.status().message());
+    return reply;
+  }
   const uint64_t id = next_id_++;
-  Json req{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
-  auto res = http_->Post(path_, req.dump(), "application/json");
-  if (!res) return Upstream(who, "request failed: " + httplib::to_string(res.error()));
+  Json req{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}};
+  if (!params.is_null()) req["params"] = std::move(params);  // none, as Go's client sends a call without arguments
+  httplib::Headers headers;
+  if (options_.jwt)
+    headers.emplace("Authorization", "Bearer " + MakeJwt(*options_.jwt, std::chrono::duration_cast<std::chrono::seconds>(
+                                                                            std::chrono::system_clock::now().time_since_epoch())
+                                                                            .count()));
+  auto res = http_->Post(endpoint_.path, headers, req.dump(), "application/json");
+  if (!res) {
+    std::string why = httplib::to_string(res.error());
+    if (res.error() == httplib::Error::SSLServerVerification) why += " (the server's certificate is not trusted)";
+    return Upstream(who, "request failed: " + why);
+  }
   if (res->status != 200) return Upstream(who, "HTTP status " + std::to_string(res->status));
-  return ResultOfAnswer(res->body, id, who);
+  return ReplyOf(Json::parse(res->body, nullptr, false), id, who);
+}
+
+Result<Json> JsonRpcClient::Call(const std::string& method, Json params) {
+  SS_ASSIGN_OR_RETURN(RpcReply reply, Exchange(method, std::move(params)));
+  if (reply.error) return Upstream(name_ + " " + method, "error " + reply.error->message);
+  return std::move(reply.result);
+}
+
+Status JsonRpcClient::Subscribe(const std::string& ns, Json params, std::function<void(const Json&)> on_item,
+                                std::function<void()> on_end) {
+  if (!endpoint_.websocket()) return InvalidArgument(name_ + ": subscriptions need a ws:// or wss:// URL");
+  std::lock_guard<std::mutex> g(mu_);
+  const std::string who = name_ + " " + ns + "_subscribe";
+  SS_ASSIGN_OR_RETURN(WsRpc * ws, Connection());
+  auto reply = ws->Call(ns + "_subscribe", std::move(params));
+  if (!reply.ok()) return Upstream(who, reply.status().message());
+  if (reply->error) return Upstream(who, "error " + reply->error->message);
+  if (!reply->result.is_string()) return Upstream(who, "the subscription id is not a string");
+  std::lock_guard<std::mutex> s(*subscription_mu_);
+  subscription_ = std::make_shared<Subscription>(
+      Subscription{reply->result.get<std::string>(), std::move(on_item), std::move(on_end)});
+  return Status::Ok();
+}
+
+bool JsonRpcClient::subscribed() const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::lock_guard<std::mutex> s(*subscription_mu_);
+  return subscription_ != nullptr && ws_ && ws_->open();
 }
 
 Result<Json> ResultOfAnswer(std::string_view body, uint64_t id, const std::string& who) {
-  Json answer = Json::parse(body, nullptr, false);
-  if (!answer.is_object()) return Upstream(who, "the answer is not a JSON object");
-  if (auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
-    std::string message = e->is_object() && e->contains("message") && (*e)["message"].is_string()
-                              ? (*e)["message"].get<std::string>()
-                              : e->dump();
-    return Upstream(who, "error " + message);
-  }
-  if (!answer.contains("result")) return Upstream(who, "the answer has no result");
-  if (!answer.contains("id") || answer["id"] != id) return Upstream(who, "the answer's id does not match the request");
-  return std::move(answer["result"]);
+  SS_ASSIGN_OR_RETURN(RpcReply reply, ReplyOf(Json::parse(body, nullptr, false), id, who));
+  if (reply.error) return Upstream(who, "error " + reply.error->message);
+  return std::move(reply.result);
 }
 
 Result<BlockRef> BlockRefFromEth(const Json& block, const std::string& who) {

@@ -1,7 +1,13 @@
-// Clients of the daemon's upstream nodes over JSON-RPC HTTP (cpp-httplib), implementing the core's
-// source interfaces (supervisor/supervisor.h). The core calls them synchronously, under the
-// daemon's core mutex; each client also serializes its own requests, so the poll loop may use it
-// without that mutex.
+// Clients of the daemon's upstream nodes over JSON-RPC, implementing the core's source interfaces
+// (supervisor/supervisor.h). The core calls them synchronously, under the daemon's core mutex;
+// each client also serializes its own requests, so the poll loop may use it without that mutex.
+//
+// Transports (JsonRpcClient): http:// and https:// (cpp-httplib, one keep-alive connection),
+// ws:// and wss:// (daemon/ws_rpc.h; dialled at the first call and again after the connection
+// drops). TLS verifies the server's certificate and name against the system's trust store
+// (SSL_CERT_FILE / SSL_CERT_DIR override it). With a JWT secret every HTTP request, or each
+// WebSocket upgrade, carries `Authorization: Bearer <HS256 token with iat = now>`, as an
+// Engine-API-style authenticated endpoint wants.
 //
 // What is fetched when (docs/rpc.md, "Upstream"):
 // - L1Client::BlockByNumber: eth_getBlockByNumber(n, false), whenever the core checks that a group's
@@ -26,6 +32,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/jwt.h"
+#include "daemon/transport.h"
 #include "rpc/codec.h"
 #include "supervisor/supervisor.h"
 
@@ -35,23 +43,56 @@ class Client;
 
 namespace supersafe::daemon {
 
+class WsRpc;
+
 class JsonRpcClient {
  public:
-  // `url` is http://host[:port][/path]; kInvalidArgument naming it otherwise (https is not built in).
+  struct Options {
+    std::chrono::milliseconds timeout{10000};  // each request (and each dial)
+    std::optional<JwtSecret> jwt;
+  };
+  // `url` is http(s)://host[:port][/path] or ws(s)://...; kInvalidArgument naming `name` otherwise.
+  static Result<std::unique_ptr<JsonRpcClient>> Create(const std::string& name, const std::string& url, Options options);
   static Result<std::unique_ptr<JsonRpcClient>> Create(const std::string& name, const std::string& url,
-                                                       std::chrono::milliseconds timeout);
+                                                       std::chrono::milliseconds timeout) {
+    return Create(name, url, Options{timeout, std::nullopt});
+  }
   ~JsonRpcClient();
-  // The `result` member of the answer (JSON null included).
+  // The `result` member of the answer (JSON null included); an error answer is kIOError naming
+  // the upstream, the method and the server's message.
   Result<rpc::Json> Call(const std::string& method, rpc::Json params);
+  // The answer as it came, error object included; kIOError only when no answer came.
+  Result<RpcReply> Exchange(const std::string& method, rpc::Json params);
+  // ws(s):// only: `<ns>_subscribe(params...)`; every notification of that subscription then
+  // calls `on_item` with its `result` (on the connection's I/O thread: it must not block or call
+  // this client). The subscription ends with the connection: `subscribed()` turns false and the
+  // caller subscribes again; `on_end`, if given, is called then (on the I/O thread too).
+  // kInvalidArgument for an http(s) upstream.
+  Status Subscribe(const std::string& ns, rpc::Json params, std::function<void(const rpc::Json&)> on_item,
+                   std::function<void()> on_end = {});
+  bool subscribed() const;
+  bool websocket() const { return endpoint_.websocket(); }
   const std::string& name() const { return name_; }
 
  private:
   JsonRpcClient() = default;
-  std::mutex mu_;
+  Result<WsRpc*> Connection();  // the live WebSocket connection, dialled if needed; under mu_
+
+  mutable std::mutex mu_;
+  Endpoint endpoint_;
+  Options options_;
   std::unique_ptr<httplib::Client> http_;
-  std::string path_;
+  std::unique_ptr<WsRpc> ws_;
   std::string name_;  // "--l1-rpc (http://...)", for messages
   uint64_t next_id_ = 1;
+  // The current subscription (one per client): its id on the live connection, and its callback.
+  struct Subscription {
+    std::string id;
+    std::function<void(const rpc::Json&)> on_item;
+    std::function<void()> on_end;
+  };
+  std::shared_ptr<Subscription> subscription_;
+  std::shared_ptr<std::mutex> subscription_mu_ = std::make_shared<std::mutex>();
 };
 
 // The decoding of upstream answers, apart from the transport (also fuzzed, fuzz/upstream_answer.cc).
@@ -67,6 +108,7 @@ Result<std::vector<Log>> LogsFromReceipts(const rpc::Json& receipts, const Block
 class L1Client : public supervisor::L1Source {
  public:
   explicit L1Client(std::unique_ptr<JsonRpcClient> rpc) : rpc_(std::move(rpc)) {}
+  JsonRpcClient& rpc() { return *rpc_; }
   Result<BlockRef> BlockByNumber(uint64_t number) override;
   // The node's finalized block; nullopt when it has none yet.
   Result<std::optional<BlockRef>> Finalized();
@@ -78,6 +120,7 @@ class L1Client : public supervisor::L1Source {
 class L2Client : public supervisor::ChainSource {
  public:
   explicit L2Client(std::unique_ptr<JsonRpcClient> rpc) : rpc_(std::move(rpc)) {}
+  JsonRpcClient& rpc() { return *rpc_; }
   Result<BlockRef> BlockByNumber(uint64_t number) override;
   Result<std::vector<Log>> Logs(const BlockID& block) override;
   Result<Bytes> OutputPreimage(const BlockID& block) override;

@@ -1,6 +1,8 @@
 #include "rpc/dispatcher.h"
 
-#include <algorithm>
+#include <map>
+#include <tuple>
+#include <utility>
 
 namespace supersafe::rpc {
 
@@ -42,16 +44,181 @@ Json ErrorResponse(const Json& id, int code, const std::string& message) {
   return Json{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
 }
 
+// ---------------------------------------------------------------------------------------------
+// The method table: one entry per method, holding everything the dispatcher needs to know about
+// it. An entry is made by Def(name, flags, handler, decoders...): the call must carry exactly one
+// positional param per decoder; each is decoded in order (the first failure is the -32602 answer,
+// naming params[i]) and the handler gets the decoded values. With kCore the handler runs under the
+// core mutex. Adding a method is adding one entry.
+
+namespace {
+
+enum Flags : unsigned {
+  kOpen = 0,
+  kAdmin = 1,     // needs a valid admin token (CallContext::admin)
+  kCore = 2,      // the handler calls into the core: it runs under core_mu
+  kFailsafe = 4,  // refused with kFailsafeMessage while failsafe is on, before params are read
+};
+
+template <typename T>
+using Decoder = Result<T> (*)(const Json&, const std::string&);
+
+}  // namespace
+
+// What a handler may use.
+struct Dispatcher::Env {
+  Supervisor& core;
+  Dispatcher& dispatcher;
+};
+
+struct Dispatcher::Method {
+  std::string name;
+  unsigned flags = 0;
+  size_t arity = 0;
+  std::function<Result<Json>(Env&, const Json& params)> invoke;
+};
+
+namespace {
+
+using Env = Dispatcher::Env;
+using Method = Dispatcher::Method;
+
+template <typename... T, typename F, size_t... I>
+Result<Json> DecodeAndCall(Env& env, const Json& params, const F& handler, const std::tuple<Decoder<T>...>& decoders,
+                           std::index_sequence<I...>) {
+  [[maybe_unused]] std::tuple<std::optional<T>...> values;
+  Status failed;
+  [[maybe_unused]] auto decode_one = [&](auto index) {
+    constexpr size_t i = decltype(index)::value;
+    if (!failed.ok()) return;
+    auto r = std::get<i>(decoders)(params[i], P(i));
+    if (!r.ok()) failed = r.status();
+    else std::get<i>(values).emplace(std::move(r).value());
+  };
+  (decode_one(std::integral_constant<size_t, I>{}), ...);
+  if (!failed.ok()) return failed;
+  return handler(env, std::move(*std::get<I>(values))...);
+}
+
+template <typename... T, typename F>
+Method Def(std::string name, unsigned flags, F handler, Decoder<T>... decoders) {
+  Method m;
+  m.name = std::move(name);
+  m.flags = flags;
+  m.arity = sizeof...(T);
+  m.invoke = [handler, decoders = std::make_tuple(decoders...)](Env& env, const Json& params) -> Result<Json> {
+    return DecodeAndCall<T...>(env, params, handler, decoders, std::index_sequence_for<T...>{});
+  };
+  return m;
+}
+
+Result<Json> Null(const Status& s) {
+  if (!s.ok()) return s;
+  return Json(nullptr);
+}
+
+template <typename T>
+Result<Json> Encoded(const Result<T>& r) {
+  if (!r.ok()) return r.status();
+  return Encode(*r);
+}
+
+const std::vector<Method>& Table() {
+  static const std::vector<Method> kTable = {
+      // --- the design's methods (op-node and op-geth facing) ---
+      Def("supervisor_checkMessage", kCore,
+          [](Env& e, Identifier id, Hash payload) -> Result<Json> {
+            SS_ASSIGN_OR_RETURN(SafetyLevel level, e.core.CheckMessage(id, payload));
+            return Json(SafetyLevelName(level));
+          },
+          DecodeIdentifier, DecodeHash),
+      Def("supervisor_getCrossUnsafe", kCore,
+          [](Env& e, ChainID chain, uint64_t max) { return Encoded(e.core.GetCrossUnsafe(chain, max)); },
+          DecodeChainID, DecodeHexU64),
+      Def("supervisor_tryCrossSafe", kCore,
+          [](Env& e, ChainID chain, BlockID local_safe, BlockID derived_from) {
+            return Encoded(e.core.TryCrossSafe(chain, local_safe, derived_from));
+          },
+          DecodeChainID, DecodeBlockID, DecodeBlockID),
+      Def("supervisor_tryFinalize", kCore,
+          [](Env& e, ChainID chain, BlockID l1) { return Encoded(e.core.TryFinalize(chain, l1)); },
+          DecodeChainID, DecodeBlockID),
+      Def("supervisor_updateLocalUnsafe", kCore,
+          [](Env& e, ChainID chain, BlockRef unsafe) { return Null(e.core.UpdateLocalUnsafe(chain, unsafe)); },
+          DecodeChainID, DecodeBlockRef),
+      // --- the read surface, compatible with op-supervisor ---
+      Def("supervisor_checkAccessList", kCore | kFailsafe,
+          [](Env& e, std::vector<Hash> entries, supervisor::AccessSafety min_safety,
+             supervisor::ExecutingDescriptor desc) -> Result<Json> {
+            Status s = e.core.CheckAccessList(entries, min_safety, desc);
+            if (s.code() == Code::kInvalidArgument) return ParamsError(P(0) + ": " + s.message());
+            return Null(s);
+          },
+          DecodeHashList, DecodeAccessSafety, DecodeExecutingDescriptor),
+      Def("supervisor_crossDerivedToSource", kCore,
+          [](Env& e, ChainID chain, BlockID derived) { return Encoded(e.core.CrossDerivedToSource(chain, derived)); },
+          DecodeChainID, DecodeBlockID),
+      // op-service's client still calls the deprecated name.
+      Def("supervisor_crossDerivedFrom", kCore,
+          [](Env& e, ChainID chain, BlockID derived) { return Encoded(e.core.CrossDerivedToSource(chain, derived)); },
+          DecodeChainID, DecodeBlockID),
+      Def("supervisor_localUnsafe", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.LocalUnsafe(chain)); },
+          DecodeChainID),
+      Def("supervisor_localSafe", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.LocalSafe(chain)); },
+          DecodeChainID),
+      Def("supervisor_crossSafe", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.CrossSafe(chain)); },
+          DecodeChainID),
+      Def("supervisor_finalized", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.Finalized(chain)); },
+          DecodeChainID),
+      Def("supervisor_finalizedL1", kCore, [](Env& e) { return Encoded(NotFoundIfFuture(e.core.FinalizedL1())); }),
+      Def("supervisor_superRootAtTimestamp", kCore,
+          [](Env& e, uint64_t timestamp) { return Encoded(NotFoundIfFuture(e.core.SuperRootAtTimestamp(timestamp))); },
+          DecodeHexU64),
+      Def("supervisor_syncStatus", kCore, [](Env& e) { return Encoded(e.core.GetSyncStatus()); }),
+      Def("supervisor_allSafeDerivedAt", kCore,
+          [](Env& e, BlockID derived_from) { return Encoded(e.core.AllSafeDerivedAt(derived_from)); }, DecodeBlockID),
+      // Fixed when the core opened: no lock needed.
+      Def("supervisor_dependencySetV1", kOpen,
+          [](Env& e) -> Result<Json> { return EncodeDependencySet(e.core.dependency_set()); }),
+      // --- admin ---
+      Def("admin_setFailsafeEnabled", kAdmin,
+          [](Env& e, bool on) -> Result<Json> {
+            e.dispatcher.set_failsafe(on);
+            return Json(nullptr);
+          },
+          DecodeBool),
+      // op-geth's miner polls it every second over a plain connection: reading is open.
+      Def("admin_getFailsafeEnabled", kOpen, [](Env& e) -> Result<Json> { return Json(e.dispatcher.failsafe()); }),
+      Def("admin_rewind", kAdmin | kCore,
+          [](Env& e, ChainID chain, BlockID block) { return Null(e.core.RewindUnsafe(chain, block)); }, DecodeChainID,
+          DecodeBlockID),
+      // --- op-service's health API ---
+      Def("health_status", kOpen, [](Env& e) -> Result<Json> { return Json(e.dispatcher.version()); }),
+  };
+  return kTable;
+}
+
+const Method* Find(std::string_view name) {
+  static const std::map<std::string_view, const Method*> kByName = [] {
+    std::map<std::string_view, const Method*> out;
+    for (const Method& m : Table()) {
+      SS_CHECK(out.emplace(m.name, &m).second, "method " + m.name + " is listed twice");
+    }
+    return out;
+  }();
+  auto it = kByName.find(name);
+  return it == kByName.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
 const std::vector<std::string>& Dispatcher::Methods() {
-  static const std::vector<std::string> kMethods = {
-      "supervisor_checkMessage",       "supervisor_getCrossUnsafe",      "supervisor_tryCrossSafe",
-      "supervisor_tryFinalize",        "supervisor_updateLocalUnsafe",   "supervisor_checkAccessList",
-      "supervisor_crossDerivedToSource", "supervisor_localUnsafe",       "supervisor_localSafe",
-      "supervisor_crossSafe",          "supervisor_finalized",           "supervisor_finalizedL1",
-      "supervisor_superRootAtTimestamp", "supervisor_syncStatus",        "supervisor_allSafeDerivedAt",
-      "supervisor_dependencySetV1",    "admin_setFailsafeEnabled",       "admin_getFailsafeEnabled",
-      "admin_rewind",                  "supervisor_crossDerivedFrom",    "health_status"};
-  return kMethods;
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> out;
+    for (const Method& m : Table()) out.push_back(m.name);
+    return out;
+  }();
+  return kNames;
 }
 
 Dispatcher::Dispatcher(Supervisor& core, std::mutex& core_mu, Options options)
@@ -106,22 +273,19 @@ Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notific
   if (method_it == request.end() || !method_it->is_string())
     return finish(ErrorResponse(id, kInvalidRequest, "invalid request: method must be a string"));
   *notification = id_it == request.end();
-  const std::string& method = method_it->get_ref<const std::string&>();
-  const auto& known = Methods();
-  auto known_it = std::find(known.begin(), known.end(), method);
-  if (known_it == known.end()) {
+  const std::string& name = method_it->get_ref<const std::string&>();
+  const Method* method = Find(name);
+  if (method == nullptr) {
     label = "unknown";
-    return finish(ErrorResponse(id, kMethodNotFound, "method not found: " + method.substr(0, 64)));
+    return finish(ErrorResponse(id, kMethodNotFound, "method not found: " + name.substr(0, 64)));
   }
-  label = *known_it;
+  label = method->name;
 
-  // op-geth's miner polls admin_getFailsafeEnabled over a plain connection: reading is open.
-  if (method.rfind("admin_", 0) == 0 && method != "admin_getFailsafeEnabled" && !ctx.admin)
+  if ((method->flags & kAdmin) && !ctx.admin)
     return finish(ErrorResponse(id, kUnauthorized, "unauthorized: " + ctx.admin_denied_why));
-  if (method == "supervisor_checkAccessList" && failsafe())
-    return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
+  if ((method->flags & kFailsafe) && failsafe()) return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
 
-  Result<Json> result = Invoke(method, request);
+  Result<Json> result = Invoke(*method, request);
   if (result.ok()) return finish(Json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}});
   const Status& s = result.status();
   // Params errors name the field first; domain errors lead with their code name.
@@ -129,130 +293,12 @@ Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notific
   return finish(ErrorResponse(id, RpcErrorCode(s.code()), message));
 }
 
-Result<Json> Dispatcher::Invoke(std::string_view method, const Json& request) {
-  auto params_of = [&](size_t arity) { return ParamsOf(request, arity); };
-  auto lock = [&] { return std::unique_lock<std::mutex>(core_mu_); };
-  auto ok_or_null = [](const Status& s) -> Result<Json> {
-    if (!s.ok()) return s;
-    return Json(nullptr);
-  };
-  auto encoded = [](const auto& r) -> Result<Json> {
-    if (!r.ok()) return r.status();
-    return Encode(*r);
-  };
-
-  if (method == "supervisor_checkMessage") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));
-    SS_ASSIGN_OR_RETURN(Identifier id, DecodeIdentifier((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(Hash payload, DecodeHash((*p)[1], P(1)));
-    auto g = lock();
-    SS_ASSIGN_OR_RETURN(SafetyLevel level, core_.CheckMessage(id, payload));
-    return Json(SafetyLevelName(level));
-  }
-  if (method == "supervisor_getCrossUnsafe") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));
-    SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(uint64_t max, DecodeHexU64((*p)[1], P(1)));
-    auto g = lock();
-    return encoded(core_.GetCrossUnsafe(chain, max));
-  }
-  if (method == "supervisor_tryCrossSafe") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(3));
-    SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(BlockID local_safe, DecodeBlockID((*p)[1], P(1)));
-    SS_ASSIGN_OR_RETURN(BlockID derived_from, DecodeBlockID((*p)[2], P(2)));
-    auto g = lock();
-    return encoded(core_.TryCrossSafe(chain, local_safe, derived_from));
-  }
-  if (method == "supervisor_tryFinalize") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));
-    SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(BlockID l1, DecodeBlockID((*p)[1], P(1)));
-    auto g = lock();
-    return encoded(core_.TryFinalize(chain, l1));
-  }
-  if (method == "supervisor_updateLocalUnsafe") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));
-    SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(BlockRef unsafe, DecodeBlockRef((*p)[1], P(1)));
-    auto g = lock();
-    return ok_or_null(core_.UpdateLocalUnsafe(chain, unsafe));
-  }
-  if (method == "supervisor_checkAccessList") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(3));
-    SS_ASSIGN_OR_RETURN(std::vector<Hash> entries, DecodeHashList((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(supervisor::AccessSafety min_safety, DecodeAccessSafety((*p)[1], P(1)));
-    SS_ASSIGN_OR_RETURN(supervisor::ExecutingDescriptor desc, DecodeExecutingDescriptor((*p)[2], P(2)));
-    auto g = lock();
-    Status s = core_.CheckAccessList(entries, min_safety, desc);
-    if (s.code() == Code::kInvalidArgument) return ParamsError(P(0) + ": " + s.message());
-    return ok_or_null(s);
-  }
-  if (method == "supervisor_crossDerivedToSource" || method == "supervisor_crossDerivedFrom") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));
-    SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(BlockID derived, DecodeBlockID((*p)[1], P(1)));
-    auto g = lock();
-    return encoded(core_.CrossDerivedToSource(chain, derived));
-  }
-  if (method == "supervisor_localUnsafe" || method == "supervisor_finalized" || method == "supervisor_localSafe" ||
-      method == "supervisor_crossSafe") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(1));
-    SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
-    auto g = lock();
-    if (method == "supervisor_localUnsafe") return encoded(core_.LocalUnsafe(chain));
-    if (method == "supervisor_finalized") return encoded(core_.Finalized(chain));
-    if (method == "supervisor_localSafe") return encoded(core_.LocalSafe(chain));
-    return encoded(core_.CrossSafe(chain));
-  }
-  if (method == "supervisor_finalizedL1") {
-    SS_RETURN_IF_ERROR(params_of(0).status());
-    auto g = lock();
-    return encoded(NotFoundIfFuture(core_.FinalizedL1()));
-  }
-  if (method == "supervisor_superRootAtTimestamp") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(1));
-    SS_ASSIGN_OR_RETURN(uint64_t timestamp, DecodeHexU64((*p)[0], P(0)));
-    auto g = lock();
-    return encoded(NotFoundIfFuture(core_.SuperRootAtTimestamp(timestamp)));
-  }
-  if (method == "supervisor_syncStatus") {
-    SS_RETURN_IF_ERROR(params_of(0).status());
-    auto g = lock();
-    return encoded(core_.GetSyncStatus());
-  }
-  if (method == "supervisor_allSafeDerivedAt") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(1));
-    SS_ASSIGN_OR_RETURN(BlockID derived_from, DecodeBlockID((*p)[0], P(0)));
-    auto g = lock();
-    return encoded(core_.AllSafeDerivedAt(derived_from));
-  }
-  if (method == "supervisor_dependencySetV1") {
-    SS_RETURN_IF_ERROR(params_of(0).status());
-    return EncodeDependencySet(core_.dependency_set());  // fixed at open: no lock needed
-  }
-  if (method == "admin_setFailsafeEnabled") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(1));
-    SS_ASSIGN_OR_RETURN(bool on, DecodeBool((*p)[0], P(0)));
-    set_failsafe(on);
-    return Json(nullptr);
-  }
-  if (method == "admin_getFailsafeEnabled") {
-    SS_RETURN_IF_ERROR(params_of(0).status());
-    return Json(failsafe());
-  }
-  if (method == "health_status") {
-    SS_RETURN_IF_ERROR(params_of(0).status());
-    return Json(options_.version);
-  }
-  if (method == "admin_rewind") {
-    SS_ASSIGN_OR_RETURN(const Json* p, params_of(2));
-    SS_ASSIGN_OR_RETURN(ChainID chain, DecodeChainID((*p)[0], P(0)));
-    SS_ASSIGN_OR_RETURN(BlockID block, DecodeBlockID((*p)[1], P(1)));
-    auto g = lock();
-    return ok_or_null(core_.RewindUnsafe(chain, block));
-  }
-  return Status(Code::kInternal, "method " + std::string(method) + " is listed but not dispatched");
+Result<Json> Dispatcher::Invoke(const Method& method, const Json& request) {
+  SS_ASSIGN_OR_RETURN(const Json* params, ParamsOf(request, method.arity));
+  Env env{core_, *this};
+  if (!(method.flags & kCore)) return method.invoke(env, *params);
+  std::lock_guard<std::mutex> g(core_mu_);
+  return method.invoke(env, *params);
 }
 
 }  // namespace supersafe::rpc

@@ -1,5 +1,7 @@
 // JSON-RPC 2.0 over the supervisor core, independent of any transport: a request body in, a
 // response body out (docs/rpc.md lists the methods and the decisions where the spec is silent).
+// Every method is one entry of the table in dispatcher.cc: its name, its params' decoders, whether
+// it needs the admin token, whether it runs under the core mutex, and its handler.
 //
 // Handles single requests, batches (at most `max_batch` calls, else one -32600 error) and
 // notifications (no `id`: executed, never answered). Errors: -32700 for a body that is not JSON,
@@ -71,13 +73,18 @@ class Dispatcher {
 
   bool failsafe() const { return failsafe_.load(); }
   void set_failsafe(bool on) { failsafe_.store(on); }
+  const std::string& version() const { return options_.version; }
 
-  // Every method name of the surface, for metrics labels.
+  // Every method name of the surface, in table order, for metrics labels.
   static const std::vector<std::string>& Methods();
+
+  // The method table's types (dispatcher.cc).
+  struct Env;
+  struct Method;
 
  private:
   Json Call(const Json& request, const CallContext& ctx, bool* notification);
-  Result<Json> Invoke(std::string_view method, const Json& request);
+  Result<Json> Invoke(const Method& method, const Json& request);
 
   supervisor::Supervisor& core_;
   std::mutex& core_mu_;

@@ -578,6 +578,11 @@ Result<CrossSafeAnswer> Supervisor::TryCrossSafe(const ChainID& chain, const Blo
   return s.AnswerFromGroup(c, *g, local_safe);
 }
 
+Status Supervisor::SyncL1() {
+  SS_RETURN_IF_ERROR(impl_->Alive());
+  return impl_->EnsureL1Canonical();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Finality
 
@@ -765,6 +770,19 @@ Result<BlockRef> Supervisor::CrossDerivedToSource(const ChainID& chain, const Bl
   auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), derived.number);
   SS_CHECK(first.has_value(), "cross-safe block has no view in which it became cross-safe");
   return s.sources.l1->BlockByNumber(*first);
+}
+
+Result<BlockID> Supervisor::LocalSafeBlockAt(const ChainID& chain, uint64_t number) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  const db::ChainEntry& e = s.Tip().entries[c];
+  const bool invalid = e.flags & db::kFlagLocalSafeInvalid;
+  if (number > e.local_safe_number || (invalid && number == e.local_safe_number))
+    return Future("block #" + std::to_string(number) + " of chain " + chain.Decimal() + " is not local-safe");
+  auto hash = s.IndexedHash(c, number);
+  if (!hash) return Future("block #" + std::to_string(number) + " of chain " + chain.Decimal() + " is not indexed");
+  return BlockID{*hash, number};
 }
 
 Result<std::map<ChainID, BlockID>> Supervisor::AllSafeDerivedAt(const BlockID& derived_from) {

@@ -170,6 +170,9 @@ class Supervisor {
   Result<BlockID> GetCrossUnsafe(const ChainID& chain, uint64_t max_number);
   // rpc.md: accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData.
   Result<CrossSafeAnswer> TryCrossSafe(const ChainID& chain, const BlockID& local_safe, const BlockID& derived_from);
+  // Drops the groups whose L1 block the L1 source no longer has, as TryCrossSafe and TryFinalize
+  // do first (managed mode rewinds before it computes a node's reset).
+  Status SyncL1();
   // The chain's cross-safe head at the view of finalized_l1; also records L1 finality.
   Result<BlockID> TryFinalize(const ChainID& chain, const BlockID& finalized_l1);
 
@@ -190,6 +193,10 @@ class Supervisor {
   Result<BlockID> Finalized(const ChainID& chain);
   Result<BlockRef> FinalizedL1();
   Result<BlockRef> CrossDerivedToSource(const ChainID& chain, const BlockID& derived);
+  // The indexed block at `number` when it is at or below the chain's local-safe head of the newest
+  // group (an invalid local-safe block awaiting its replacement does not count); kFutureData above
+  // it. Managed mode's reset search asks which of a node's blocks are local-safe here.
+  Result<BlockID> LocalSafeBlockAt(const ChainID& chain, uint64_t number);
   Result<std::map<ChainID, BlockID>> AllSafeDerivedAt(const BlockID& derived_from);
   Result<SuperRootResponse> SuperRootAtTimestamp(uint64_t timestamp);
   Result<SyncStatus> GetSyncStatus();

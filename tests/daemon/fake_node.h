@@ -28,58 +28,12 @@ inline bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds li
 inline Hash FakeStateRoot(const Hash& block) { return HashOf("state/" + block.Hex()); }
 inline Hash FakeStorageRoot(const Hash& block) { return HashOf("mp/" + block.Hex()); }
 
-class FakeNode {
- public:
-  enum class Mode { kNormal, kHttp500, kRpcError, kGarbage };
-
-  explicit FakeNode(FakeL1* l1) : l1_(l1) { Serve(); }
-  explicit FakeNode(FakeChain* l2) : l2_(l2) { Serve(); }
-  ~FakeNode() { Shutdown(); }
-
-  void Shutdown() {
-    server_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int port() const { return port_; }
-  void Locked(const std::function<void()>& f) {
-    std::lock_guard<std::mutex> g(mu_);
-    f();
-  }
-  void set_finalized(std::optional<uint64_t> n) { Locked([&] { finalized_ = n; }); }
-  std::atomic<Mode> mode{Mode::kNormal};
-  std::atomic<int> calls{0};
-
- private:
+// The eth_* answers of a node over a FakeL1 or a FakeChain (the caller holds whatever lock guards it).
+struct EthView {
   using Json = rpc::Json;
-
-  void Serve() {
-    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
-      ++calls;
-      if (mode == Mode::kHttp500) {
-        res.status = 500;
-        return;
-      }
-      if (mode == Mode::kGarbage) {
-        res.set_content("<html>", "text/html");
-        return;
-      }
-      Json r = Json::parse(req.body);
-      Json out{{"jsonrpc", "2.0"}, {"id", r["id"]}};
-      if (mode == Mode::kRpcError) {
-        out["error"] = {{"code", -32000}, {"message", "node is syncing"}};
-      } else {
-        std::lock_guard<std::mutex> g(mu_);
-        out["result"] = Answer(r["method"].get<std::string>(), r["params"]);
-      }
-      res.set_content(out.dump(), "application/json");
-    });
-    server_.set_tcp_nodelay(true);
-    server_.set_keep_alive_timeout(1);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();  // stop() before the loop runs would not stop it
-  }
+  FakeL1* l1_ = nullptr;
+  FakeChain* l2_ = nullptr;
+  std::optional<uint64_t> finalized_;
 
   Result<BlockRef> ByNumber(uint64_t n) { return l1_ ? l1_->BlockByNumber(n) : l2_->BlockByNumber(n); }
   uint64_t Head() { return l1_ ? l1_->head() : l2_->head().number; }
@@ -134,6 +88,61 @@ class FakeNode {
       return Json{{"storageHash", FakeStorageRoot(b->hash).Hex()}};
     }
     return nullptr;
+  }
+
+};
+
+class FakeNode {
+ public:
+  enum class Mode { kNormal, kHttp500, kRpcError, kGarbage };
+
+  explicit FakeNode(FakeL1* l1) : l1_(l1) { Serve(); }
+  explicit FakeNode(FakeChain* l2) : l2_(l2) { Serve(); }
+  ~FakeNode() { Shutdown(); }
+
+  void Shutdown() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  void Locked(const std::function<void()>& f) {
+    std::lock_guard<std::mutex> g(mu_);
+    f();
+  }
+  void set_finalized(std::optional<uint64_t> n) { Locked([&] { finalized_ = n; }); }
+  std::atomic<Mode> mode{Mode::kNormal};
+  std::atomic<int> calls{0};
+
+ private:
+  using Json = rpc::Json;
+
+  void Serve() {
+    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
+      ++calls;
+      if (mode == Mode::kHttp500) {
+        res.status = 500;
+        return;
+      }
+      if (mode == Mode::kGarbage) {
+        res.set_content("<html>", "text/html");
+        return;
+      }
+      Json r = Json::parse(req.body);
+      Json out{{"jsonrpc", "2.0"}, {"id", r["id"]}};
+      if (mode == Mode::kRpcError) {
+        out["error"] = {{"code", -32000}, {"message", "node is syncing"}};
+      } else {
+        std::lock_guard<std::mutex> g(mu_);
+        out["result"] = EthView{l1_, l2_, finalized_}.Answer(r["method"].get<std::string>(), r["params"]);
+      }
+      res.set_content(out.dump(), "application/json");
+    });
+    server_.set_tcp_nodelay(true);
+    server_.set_keep_alive_timeout(1);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::yield();  // stop() before the loop runs would not stop it
   }
 
   FakeL1* l1_ = nullptr;

@@ -23,7 +23,7 @@ std::unique_ptr<daemon::JsonRpcClient> ClientOf(const std::string& url, std::chr
 }
 
 TEST(Upstream, UrlsAreCheckedUpFront) {
-  for (const char* bad : {"localhost:8545", "https://x:1", "http://", "http://:80", "http://h:0", "http://h:99999",
+  for (const char* bad : {"localhost:8545", "http://", "http://:80", "http://h:0", "http://h:99999",
                           "http://h:8a", "ftp://h"}) {
     auto c = daemon::JsonRpcClient::Create("--l1-rpc", bad, 1000ms);
     ASSERT_FALSE(c.ok()) << bad;
@@ -31,6 +31,9 @@ TEST(Upstream, UrlsAreCheckedUpFront) {
   }
   EXPECT_TRUE(daemon::JsonRpcClient::Create("x", "http://127.0.0.1:8545/rpc/v1", 1000ms).ok());
   EXPECT_TRUE(daemon::JsonRpcClient::Create("x", "http://node", 1000ms).ok());
+  // TLS and WebSocket upstreams (upstream_tls_ws_test.cc).
+  for (const char* good : {"https://x:1", "wss://x/ws", "ws://127.0.0.1:8546"})
+    EXPECT_TRUE(daemon::JsonRpcClient::Create("x", good, 1000ms).ok()) << good;
 }
 
 TEST(Upstream, L1ClientReadsBlocksAndFinality) {

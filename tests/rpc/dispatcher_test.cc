@@ -6,6 +6,7 @@
 #include <functional>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "core/access_list.h"
 #include "rpc/dispatcher.h"
@@ -270,6 +271,30 @@ TEST_F(DispatcherTest, BatchesAndNotifications) {
 
 // Mutated calls of every method: each gets a JSON-RPC answer with a standard or OP Stack code,
 // params errors naming the param, and never an exception.
+// The method table: every listed name is dispatched (a call with too many params reaches its
+// entry's arity check, never -32601), admin entries refuse a call without the token before reading
+// params, and the open ones (admin_getFailsafeEnabled included) do not.
+TEST_F(DispatcherTest, EveryListedMethodIsDispatchedWithItsArityAndAccess) {
+  const auto& names = rpc::Dispatcher::Methods();
+  EXPECT_EQ(names.size(), 21u);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+  const std::set<std::string> admin = {"admin_setFailsafeEnabled", "admin_rewind"};
+  for (const std::string& name : names) {
+    Json too_many = Json::array({1, 2, 3, 4, 5});
+    Json anonymous = Call(name, too_many);
+    if (admin.count(name)) {
+      EXPECT_EQ(CodeOf(anonymous), rpc::kUnauthorized) << name;
+    } else {
+      EXPECT_EQ(CodeOf(anonymous), rpc::kInvalidParams) << name;
+      EXPECT_EQ(MessageOf(anonymous).rfind("params: want ", 0), 0u) << name << ": " << MessageOf(anonymous);
+    }
+    Json with_token = Call(name, too_many, true);
+    EXPECT_EQ(CodeOf(with_token), rpc::kInvalidParams) << name;
+  }
+  EXPECT_EQ(Call("admin_getFailsafeEnabled", Json::array())["result"], false);
+  EXPECT_EQ(CodeOf(Call("supervisor_nope", Json::array())), rpc::kMethodNotFound);
+}
+
 TEST_F(DispatcherTest, MutatedCallsGetErrorsNotExceptions) {
   chain(0).Build({FakeChain::Init("m")});
   chain(1).Build({chain(0).Exec(1, 0)});

@@ -637,3 +637,34 @@ TEST_F(SupervisorTest, LocalUnsafeAndFinalizedReadNoUpstream) {
 
 }  // namespace
 }  // namespace supersafe::testing
+
+namespace supersafe::testing {
+namespace {
+
+// Managed mode's reset search reads which blocks are local-safe, after dropping groups of L1
+// blocks that are gone (SyncL1).
+TEST_F(SupervisorTest, LocalSafeBlockAtFollowsTheNewestGroupAndSyncL1DropsReorgedGroups) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(0).Build();
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {1, 1});
+  l1_.Mine();
+  auto answers = ReportAll(2, {2, 1});
+  ASSERT_TRUE(answers.back().ok()) << answers.back().status().ToString();
+  EXPECT_EQ(*sup_->LocalSafeBlockAt(id(0), 2), chain(0).block(2).ID());
+  EXPECT_EQ(*sup_->LocalSafeBlockAt(id(0), 0), chain(0).block(0).ID());
+  EXPECT_EQ(sup_->LocalSafeBlockAt(id(1), 2).status().code(), Code::kFutureData);
+  EXPECT_EQ(sup_->LocalSafeBlockAt(ChainID(uint64_t{7}), 0).status().code(), Code::kUnknownChain);
+  // L1 block 2 is reorged out: until something checks L1 the group stays; SyncL1 drops it.
+  l1_.Reorg(1, "other");
+  EXPECT_EQ(*sup_->LocalSafeBlockAt(id(0), 2), chain(0).block(2).ID());
+  ASSERT_TRUE(sup_->SyncL1().ok());
+  EXPECT_EQ(sup_->LocalSafeBlockAt(id(0), 2).status().code(), Code::kFutureData);
+  EXPECT_EQ(*sup_->LocalSafeBlockAt(id(0), 1), chain(0).block(1).ID());
+}
+
+}  // namespace
+}  // namespace supersafe::testing
