@@ -34,7 +34,7 @@ serve=$!
 pids+=($serve)
 rpc_port=
 for _ in $(seq 200); do
-  rpc_port=$(sed -n 's/.*serving JSON-RPC on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.log")
+  rpc_port=$(sed -n 's/.*serving JSON-RPC on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.log" 2>/dev/null || true)
   [ -n "$rpc_port" ] && break
   sleep 0.05
 done
@@ -106,8 +106,8 @@ serve=$!
 pids+=($serve)
 rpc_port= metrics_port=
 for _ in $(seq 200); do
-  rpc_port=$(sed -n 's/.*serving JSON-RPC on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/env.log")
-  metrics_port=$(sed -n 's/.*serving metrics on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/env.log")
+  rpc_port=$(sed -n 's/.*serving JSON-RPC on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/env.log" 2>/dev/null || true)
+  metrics_port=$(sed -n 's/.*serving metrics on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/env.log" 2>/dev/null || true)
   [ -n "$rpc_port" ] && [ -n "$metrics_port" ] && break
   sleep 0.05
 done
