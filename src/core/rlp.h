@@ -23,14 +23,16 @@ struct Item;
 // The children of a list item. Destroying it takes constant stack whatever the nesting, so a
 // hostile or accidental deep item cannot overflow the stack when it goes out of scope. (Copying and
 // comparing items still recurse once per level: keep those to items within kMaxDepth.)
+// The members that copy, move or destroy items are defined below Item: std::vector<Item> needs Item
+// complete there, and clang checks an inline member's body where it is written.
 struct ItemList : std::vector<Item> {
   using std::vector<Item>::vector;
   ItemList() = default;
-  ItemList(std::vector<Item>&& v) : std::vector<Item>(std::move(v)) {}  // NOLINT: implicit on purpose
-  ItemList(const ItemList&) = default;
-  ItemList(ItemList&&) = default;
-  ItemList& operator=(const ItemList&) = default;
-  ItemList& operator=(ItemList&&) = default;
+  ItemList(std::vector<Item>&& v);  // NOLINT: implicit on purpose
+  ItemList(const ItemList&);
+  ItemList(ItemList&&) noexcept;
+  ItemList& operator=(const ItemList&);
+  ItemList& operator=(ItemList&&) noexcept;
   ~ItemList();
 };
 
@@ -45,6 +47,12 @@ struct Item {
   static Item Uint(uint64_t v);
   bool operator==(const Item&) const = default;
 };
+
+inline ItemList::ItemList(std::vector<Item>&& v) : std::vector<Item>(std::move(v)) {}
+inline ItemList::ItemList(const ItemList&) = default;
+inline ItemList::ItemList(ItemList&&) noexcept = default;
+inline ItemList& ItemList::operator=(const ItemList&) = default;
+inline ItemList& ItemList::operator=(ItemList&&) noexcept = default;
 
 // Constant stack and linear time whatever the nesting depth.
 Bytes Encode(const Item& item);
