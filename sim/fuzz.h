@@ -2,7 +2,8 @@
 //
 // A FuzzCase is a list of step intents drawn from one seed (SplitMix64 over the seed's "fuzz"
 // salt, no library distributions, so the same seed gives the same case on any machine).
-// RenderScenario turns a case into a scenario file, keeping it valid by construction: it tracks
+// RenderScenario turns a case into a scenario file, written through the step table (sim/steps.h)
+// as the parser reads it, and keeps it valid by construction: it tracks
 // what it can (L1 head and finalized block, fork labels, blocks built, messages emitted) and
 // clamps or leaves out an intent that would ask for the impossible (a reorg below the finalized
 // block, an unsafe reorg of posted blocks). A few intents stay impossible at run time (a chain cut

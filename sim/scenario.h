@@ -1,5 +1,6 @@
-// Scenario files (shared/spec scenarios.md, docs/scenario-format.md): the parsed form of one
-// YAML file, a small superchain and a list of steps.
+// Scenario files (docs/scenario-format.md): the parsed form of one YAML file, a small superchain
+// and a list of steps. The step kinds, how each is read and how it is written back, are one table
+// in sim/steps.h.
 //
 // Parsing is strict: an unknown key, a value of the wrong type, a duplicate message or chain name,
 // or a reference to a chain or message that does not exist (earlier in the file) is an error whose
@@ -35,18 +36,21 @@ struct ChainSpec {
   // (unsafe, cross-unsafe, safe or finalized), and whether left-out interop txs wait in a tx pool.
   SafetyLevel policy = SafetyLevel::kUnsafe;
   bool mempool = false;
+  bool operator==(const ChainSpec&) const = default;
 };
 
 struct GenesisSpec {
   uint64_t l2_time = 1000;
   uint64_t l1_time = 0;
   uint64_t l1_block_time = 12;
+  bool operator==(const GenesisSpec&) const = default;
 };
 
 struct GameSpec {  // read for `supersafe export`; the simulator ignores it
   uint64_t l1_head = 0;
   uint64_t prestate = 0;
   uint64_t poststate = 0;
+  bool operator==(const GameSpec&) const = default;
 };
 
 enum class NodesMode { kAuto, kManual };
@@ -62,10 +66,26 @@ struct LogSpec {
   std::string name;          // kInit (empty: an unnamed log), kExecNamed
   Log log;                   // kInit
   ExecutingMessage message;  // kExecExplicit
+  // The payload as written, for kExecExplicit and for init logs given `payload:`: its bytes
+  // (`message.payload_hash` / `log.data` are made from them), and the NAME when it was written as
+  // a NAME (the bytes are then keccak256(NAME)).
+  Bytes payload;
+  std::optional<std::string> payload_name;
   // The log is in the k-th block (k = 1, 2, ...) of a build or unsafe reorg of several blocks only
   // when k is a multiple of `every` (`every: N`, unnamed and exec logs only).
   uint64_t every = 1;
   bool InBlock(uint64_t k) const { return k % every == 0; }
+  bool operator==(const LogSpec&) const = default;
+
+  // The specs exactly as the parser makes them from `{init: NAME}`, `{payload: ..}`, `{exec: NAME}`
+  // and `{exec: {...}}` (with `payload_name` set, `payload` is ignored and made from it).
+  static LogSpec Init(const std::string& name);
+  static LogSpec Unnamed(Bytes payload, std::optional<std::string> payload_name = std::nullopt,
+                         const Address& origin = DefaultOrigin());
+  static LogSpec ExecNamed(const std::string& name);
+  static LogSpec ExecExplicit(const ChainID& chain_id, uint64_t block, uint32_t log, uint64_t timestamp, Bytes payload,
+                              std::optional<std::string> payload_name = std::nullopt,
+                              const Address& origin = DefaultOrigin());
 };
 
 struct BuildStep {
@@ -73,47 +93,60 @@ struct BuildStep {
   uint64_t blocks = 1;
   std::vector<LogSpec> logs;
   bool force = false;
+  bool operator==(const BuildStep&) const = default;
 };
 struct BatchStep {
   size_t chain = 0;
   std::optional<uint64_t> through;  // default: every eligible unsafe block
+  bool operator==(const BatchStep&) const = default;
 };
 struct DropBatchesStep {  // the chain's queued batches are lost: never posted
   size_t chain = 0;
+  bool operator==(const DropBatchesStep&) const = default;
 };
 struct MineStep {
   uint64_t count = 1;
+  bool operator==(const MineStep&) const = default;
 };
 struct DeriveStep {  // nodes: manual
   size_t chain = 0;
   std::optional<uint64_t> to_l1;  // default: the L1 head
+  bool operator==(const DeriveStep&) const = default;
 };
 struct SyncStep {  // nodes: manual
   size_t chain = 0;
+  bool operator==(const SyncStep&) const = default;
 };
 struct ReorgL1Step {
   uint64_t depth = 1;
   std::string fork;
   bool keep_batches = false;
+  bool operator==(const ReorgL1Step&) const = default;
 };
 struct FinalizeL1Step {  // exactly one of the two
   std::optional<uint64_t> number;
   std::optional<uint64_t> depth;
+  bool operator==(const FinalizeL1Step&) const = default;
 };
 struct ReorgUnsafeStep {
   size_t chain = 0;
   uint64_t depth = 1;
   std::vector<LogSpec> logs;
   bool force = false;
+  bool operator==(const ReorgUnsafeStep&) const = default;
 };
-struct RestartStep {};
+struct RestartStep {
+  bool operator==(const RestartStep&) const = default;
+};
 struct PoolStep {  // re-check the chain's tx pool and prune it (no inclusion); needs `mempool: true`
   size_t chain = 0;
+  bool operator==(const PoolStep&) const = default;
 };
 enum class CrashDb { kSafe, kEvents };
 struct CrashStep {
   uint64_t torn_bytes = 1;
   CrashDb db = CrashDb::kSafe;
+  bool operator==(const CrashStep&) const = default;
 };
 // A storage fault of the simulated disk (docs/scenario-format.md, "Storage faults").
 enum class FaultKind { kCrash, kFsyncError, kReadError, kNoSpace, kBitFlip };
@@ -127,6 +160,7 @@ struct FaultStep {
   uint64_t at = 1;
   DbFile db = DbFile::kSafe;  // bit_flip: the file whose synced bytes rot
   size_t chain = 0;           // bit_flip of events or replacements: whose
+  bool operator==(const FaultStep&) const = default;
 };
 
 enum class CallMethod { kTryCrossSafe, kTryFinalize, kUpdateLocalUnsafe, kCheckMessage, kGetCrossUnsafe };
@@ -144,21 +178,25 @@ struct CallStep {
   std::optional<uint64_t> unsafe;     // updateLocalUnsafe (default: the node's unsafe head)
   uint64_t max_number = 0;            // getCrossUnsafe
   std::optional<LogSpec> message;     // checkMessage: kExecNamed or kExecExplicit
+  bool operator==(const CallStep&) const = default;
 };
 
 // Expectations (checked when the step runs; a failure stops the run).
 struct HeadsExpect {
   size_t chain = 0;
   std::optional<uint64_t> unsafe, cross_unsafe, local_safe, cross_safe, finalized;
+  bool operator==(const HeadsExpect&) const = default;
 };
 struct ReplacedExpect {
   size_t chain = 0;
   uint64_t block = 0;
   bool replaced = true;
+  bool operator==(const ReplacedExpect&) const = default;
 };
 struct MessageExpect {
   std::string message;
   SafetyLevel level = SafetyLevel::kUnsafe;  // conflicts and unknown allowed
+  bool operator==(const MessageExpect&) const = default;
 };
 struct ResultExpect {  // about the answer of the latest `call`
   std::optional<std::string> status;      // tryCrossSafe: accept | unknown | invalid
@@ -167,17 +205,21 @@ struct ResultExpect {  // about the answer of the latest `call`
   std::optional<uint64_t> block;          // tryFinalize, getCrossUnsafe: the returned block number
   std::optional<SafetyLevel> level;       // checkMessage
   bool ok_only = false;                   // `result: ok`: any successful answer
+  bool operator==(const ResultExpect&) const = default;
 };
 struct ErrorExpect {
   Code code = Code::kOk;
+  bool operator==(const ErrorExpect&) const = default;
 };
 struct PoolExpect {  // the number of pending txs in the chain's tx pool
   size_t chain = 0;
   uint64_t pending = 0;
+  bool operator==(const PoolExpect&) const = default;
 };
 using Expectation = std::variant<HeadsExpect, ReplacedExpect, MessageExpect, ResultExpect, ErrorExpect, PoolExpect>;
 struct ExpectStep {
   Expectation what;
+  bool operator==(const ExpectStep&) const = default;
 };
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
@@ -206,6 +248,11 @@ struct Scenario {
 
   // Index of the chain named `name`, if any.
   std::optional<size_t> ChainIndex(const std::string& name) const;
+  // Index of the chain with that ID, if any.
+  std::optional<size_t> ChainIndex(const ChainID& id) const;
+  // The time of block `number` of the chain with that ID (block time 2 for a chain outside the
+  // set): the default `timestamp` of an explicit identifier.
+  uint64_t DefaultTimestamp(const ChainID& id, uint64_t number) const;
 };
 
 // What one run can do (docs/scenario-format.md, "Limits"): a file whose steps add up to more is
