@@ -45,6 +45,7 @@ const char* CallMethodName(CallMethod m) {
     case CallMethod::kUpdateLocalUnsafe: return "updateLocalUnsafe";
     case CallMethod::kCheckMessage: return "checkMessage";
     case CallMethod::kGetCrossUnsafe: return "getCrossUnsafe";
+    case CallMethod::kRewind: return "rewind";
   }
   return "?";
 }

@@ -163,8 +163,26 @@ struct FaultStep {
   bool operator==(const FaultStep&) const = default;
 };
 
-enum class CallMethod { kTryCrossSafe, kTryFinalize, kUpdateLocalUnsafe, kCheckMessage, kGetCrossUnsafe };
-const char* CallMethodName(CallMethod m);  // "tryCrossSafe", ...
+// kRewind is the answer of a `rewind` step, which `expect: {result: ok}` and `expect: {error}` read
+// like a call's; `call` does not take it.
+// The operator's admin_rewind (Supervisor::RewindUnsafe): drop the chain's indexed unsafe blocks
+// after its canonical block `block`. Its answer is kept like a call's.
+struct RewindStep {
+  size_t chain = 0;
+  uint64_t block = 0;
+  bool operator==(const RewindStep&) const = default;
+};
+// The chain's op-node resets its derivation: what it reported as acknowledged after L1 block
+// `to_l1` (default: the finalized L1 block) is reported again, and so are its unsafe head and L1
+// finality.
+struct ResetStep {
+  size_t chain = 0;
+  std::optional<uint64_t> to_l1;
+  bool operator==(const ResetStep&) const = default;
+};
+
+enum class CallMethod { kTryCrossSafe, kTryFinalize, kUpdateLocalUnsafe, kCheckMessage, kGetCrossUnsafe, kRewind };
+const char* CallMethodName(CallMethod m);  // "tryCrossSafe", ..., "rewind"
 
 // One direct call to the core. Block numbers are resolved to canonical blocks when the step runs.
 struct CallStep {
@@ -182,16 +200,45 @@ struct CallStep {
 };
 
 // Expectations (checked when the step runs; a failure stops the run).
+// What a source query must answer: the canonical L1 block of that number, or that error.
+using SourceWant = std::variant<uint64_t, Code>;
+// What a stored pending output must be: the OutputV0 preimage of the block the canonical one
+// replaced (kOriginal), none stored (kNone), or exactly `bytes` (kBytes, 128 bytes).
+struct PendingWant {
+  enum class Kind { kOriginal, kNone, kBytes };
+  Kind kind = Kind::kOriginal;
+  Bytes bytes;
+  bool operator==(const PendingWant&) const = default;
+};
 struct HeadsExpect {
   size_t chain = 0;
   std::optional<uint64_t> unsafe, cross_unsafe, local_safe, cross_safe, finalized;
+  // supervisor_localSafe / supervisor_crossSafe: the L1 block the head was derived from.
+  std::optional<uint64_t> local_safe_source, cross_safe_source;
   bool operator==(const HeadsExpect&) const = default;
 };
-struct ReplacedExpect {
+// Several chains' heads in one step.
+struct ChainsExpect {
+  std::vector<HeadsExpect> chains;  // in the order written
+  bool operator==(const ChainsExpect&) const = default;
+};
+// About the chain's canonical block at height `block`.
+struct BlockExpect {
   size_t chain = 0;
   uint64_t block = 0;
-  bool replaced = true;
-  bool operator==(const ReplacedExpect&) const = default;
+  std::optional<bool> replaced;       // a deposit-only replacement (true: the event-log DB holds it)
+  std::optional<SourceWant> source;   // supervisor_crossDerivedToSource of the block
+  std::optional<PendingWant> pending; // the pending output stored for it (replacements.db)
+  bool operator==(const BlockExpect&) const = default;
+};
+// supervisor_superRootAtTimestamp(timestamp); a found root must also be the SuperV1 root of the
+// chains' canonical blocks at that timestamp.
+struct SuperRootExpect {
+  uint64_t timestamp = 0;
+  std::optional<SourceWant> source;  // crossSafeDerivedFrom, or the error answered
+  std::optional<Hash> root;
+  std::vector<std::pair<size_t, PendingWant>> pending;  // per chain: its `pending` in the answer
+  bool operator==(const SuperRootExpect&) const = default;
 };
 struct MessageExpect {
   std::string message;
@@ -216,7 +263,8 @@ struct PoolExpect {  // the number of pending txs in the chain's tx pool
   uint64_t pending = 0;
   bool operator==(const PoolExpect&) const = default;
 };
-using Expectation = std::variant<HeadsExpect, ReplacedExpect, MessageExpect, ResultExpect, ErrorExpect, PoolExpect>;
+using Expectation = std::variant<HeadsExpect, BlockExpect, MessageExpect, ResultExpect, ErrorExpect, PoolExpect,
+                                 ChainsExpect, SuperRootExpect>;
 struct ExpectStep {
   Expectation what;
   bool operator==(const ExpectStep&) const = default;
@@ -224,7 +272,7 @@ struct ExpectStep {
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
                                 ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep,
-                                DropBatchesStep, FaultStep>;
+                                DropBatchesStep, FaultStep, RewindStep, ResetStep>;
 
 struct Step {
   size_t index = 0;   // 1-based position in `steps:`

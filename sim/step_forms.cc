@@ -1,5 +1,7 @@
 #include "sim/step_forms.h"
 
+#include <algorithm>
+
 #include "core/crypto.h"
 #include "sim/scenario_reader.h"
 #include "sim/steps.h"
@@ -166,6 +168,7 @@ std::string RenderCall(const CallStep& call, const Scenario& sc) {
       if (call.unsafe) m.Num("unsafe", *call.unsafe);
       break;
     case CallMethod::kGetCrossUnsafe: m.Num("max_number", call.max_number); break;
+    case CallMethod::kRewind: break;  // a step of its own, never a `call`
     case CallMethod::kCheckMessage:
       if (call.message->kind == LogSpec::Kind::kExecNamed) m.Word("message", call.message->name);
       else m.Raw("identifier", RenderIdentifier(*call.message, sc));
@@ -177,26 +180,137 @@ std::string RenderCall(const CallStep& call, const Scenario& sc) {
 // --- expect -----------------------------------------------------------------------------------------
 
 namespace {
-const char* const kHeadKeys[] = {"unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized"};
 
-// The head fields of HeadsExpect, by key, in kHeadKeys order.
-std::optional<uint64_t> HeadsExpect::*const kHeadFields[] = {&HeadsExpect::unsafe, &HeadsExpect::cross_unsafe,
-                                                             &HeadsExpect::local_safe, &HeadsExpect::cross_safe,
-                                                             &HeadsExpect::finalized};
+const char* const kHeadKeys[] = {"unsafe",     "cross_unsafe",      "local_safe",       "cross_safe",
+                                 "finalized",  "local_safe_source", "cross_safe_source"};
+// The fields of HeadsExpect, in kHeadKeys order.
+std::optional<uint64_t> HeadsExpect::*const kHeadFields[] = {
+    &HeadsExpect::unsafe,    &HeadsExpect::cross_unsafe,      &HeadsExpect::local_safe,       &HeadsExpect::cross_safe,
+    &HeadsExpect::finalized, &HeadsExpect::local_safe_source, &HeadsExpect::cross_safe_source};
+
+std::vector<std::string> HeadKeysWith(std::initializer_list<const char*> more) {
+  std::vector<std::string> keys(more.begin(), more.end());
+  keys.insert(keys.end(), std::begin(kHeadKeys), std::end(kHeadKeys));
+  return keys;
+}
+
+// The head keys of `n` (checked against `allowed` by the caller) into e.
+HeadsExpect ReadHeads(ScenarioReader& r, const YAML::Node& n, const std::string& path, size_t chain) {
+  HeadsExpect e;
+  e.chain = chain;
+  bool any = false;
+  for (size_t i = 0; i < std::size(kHeadKeys); ++i) {
+    e.*kHeadFields[i] = r.OptU64(n, path, kHeadKeys[i]);
+    any = any || (e.*kHeadFields[i]).has_value();
+  }
+  if (!any) {
+    std::string list;
+    for (const char* k : kHeadKeys) list += (list.empty() ? "" : ", ") + std::string(k);
+    r.Fail(n, path, "name at least one head: " + list);
+  }
+  return e;
+}
+
+void WriteHeads(const HeadsExpect& e, FlowMap& m) {
+  for (size_t i = 0; i < std::size(kHeadKeys); ++i)
+    if (e.*kHeadFields[i]) m.Num(kHeadKeys[i], *(e.*kHeadFields[i]));
+}
+
+// `source: N` (an L1 block number) or `source: ERROR_NAME`.
+SourceWant ReadSource(ScenarioReader& r, const YAML::Node& n, const std::string& path) {
+  const std::string s = r.Str(n, path);
+  if (!s.empty() && s[0] >= '0' && s[0] <= '9') return r.U64(n, path);
+  auto code = CodeFromName(s);
+  if (!code || *code == Code::kOk)
+    r.Fail(n, path, "want an L1 block number or an error name such as FUTURE_DATA, got '" + s + "'");
+  return *code;
+}
+
+std::string WriteSource(const SourceWant& w) {
+  return std::holds_alternative<uint64_t>(w) ? std::to_string(std::get<uint64_t>(w)) : CodeName(std::get<Code>(w));
+}
+
+// `pending: original | none | 0x<128 bytes>`.
+PendingWant ReadPending(ScenarioReader& r, const YAML::Node& n, const std::string& path) {
+  const std::string s = r.Str(n, path);
+  PendingWant w;
+  if (s == "original") return w;
+  if (s == "none") {
+    w.kind = PendingWant::Kind::kNone;
+    return w;
+  }
+  auto bytes = ParseHexBytes(s, "pending");
+  if (s.rfind("0x", 0) != 0 || !bytes.ok() || bytes->size() != 128)
+    r.Fail(n, path, "want original, none or the 128-byte OutputV0 preimage as 0x-hex, got '" + s + "'");
+  w.kind = PendingWant::Kind::kBytes;
+  w.bytes = *bytes;
+  return w;
+}
+
+std::string WritePending(const PendingWant& w) {
+  switch (w.kind) {
+    case PendingWant::Kind::kOriginal: return "original";
+    case PendingWant::Kind::kNone: return "none";
+    case PendingWant::Kind::kBytes: break;
+  }
+  return ToHex(w.bytes);
+}
+
+ChainsExpect ReadChains(ScenarioReader& r, const YAML::Node& n, const std::string& path) {
+  if (!n.IsMap() || n.size() == 0) r.Fail(n, path, "want a map of chain names to heads, e.g. {A: {cross_safe: 3}}");
+  ChainsExpect e;
+  std::vector<std::string> names;
+  for (const auto& kv : n) {
+    const size_t chain = r.Chain(kv.first, path);
+    const std::string name = r.scenario().chains[chain].name;
+    if (std::find(names.begin(), names.end(), name) != names.end()) r.Fail(kv.first, path + "." + name, "chain given twice");
+    names.push_back(name);
+    r.CheckMap(kv.second, path + "." + name, HeadKeysWith({}));
+    e.chains.push_back(ReadHeads(r, kv.second, path + "." + name, chain));
+  }
+  return e;
+}
+
+SuperRootExpect ReadSuperRoot(ScenarioReader& r, const YAML::Node& n, const std::string& path) {
+  r.CheckMap(n, path, {"timestamp", "source", "root", "pending"});
+  SuperRootExpect e;
+  e.timestamp = r.U64(r.Need(n, path, "timestamp"), path + ".timestamp");
+  if (n["source"]) e.source = ReadSource(r, n["source"], path + ".source");
+  if (n["root"]) {
+    auto root = Hash::Parse(r.Str(n["root"], path + ".root"), "root");
+    if (!root.ok()) r.Fail(n["root"], path + ".root", root.status().message());
+    e.root = *root;
+  }
+  if (n["pending"]) {
+    const YAML::Node& p = n["pending"];
+    if (!p.IsMap()) r.Fail(p, path + ".pending", "want a map of chain names to original, none or 0x-hex");
+    for (const auto& kv : p) {
+      const size_t chain = r.Chain(kv.first, path + ".pending");
+      for (const auto& [c, w] : e.pending)
+        if (c == chain) r.Fail(kv.first, path + ".pending." + kv.first.Scalar(), "chain given twice");
+      e.pending.emplace_back(chain, ReadPending(r, kv.second, path + ".pending." + kv.first.Scalar()));
+    }
+  }
+  if (e.source && std::holds_alternative<Code>(*e.source) && (e.root || !e.pending.empty()))
+    r.Fail(n, path, "an error answer has no root or pending outputs");
+  return e;
+}
+
 }  // namespace
 
 std::vector<std::string_view> ExpectKeys() {
-  return {"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized", "block", "replaced", "message",
-          "level", "result", "error", "pool"};
+  return {"chain",     "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized",  "local_safe_source",
+          "cross_safe_source", "chains", "block", "replaced", "source", "pending", "message", "level", "result",
+          "error", "pool", "super_root"};
 }
 
 ExpectStep ParseExpect(ScenarioReader& r, const YAML::Node& n, const std::string& path) {
-  r.CheckMap(n, path,
-             {"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized", "block", "replaced", "message",
-              "level", "result", "error", "pool"});
+  std::vector<std::string> all;
+  for (std::string_view k : ExpectKeys()) all.emplace_back(k);
+  r.CheckMap(n, path, all);
   auto only = [&](std::initializer_list<const char*> keys) { r.CheckMap(n, path, keys); };
   if (n["result"] || n["error"]) {
-    if (!r.last_call()) r.Fail(n, path, "an expectation about a call result needs a `call` step before it");
+    if (!r.last_call()) r.Fail(n, path, "an expectation about a call result needs a `call` or `rewind` step before it");
   }
   if (n["result"]) {
     only({"result"});
@@ -213,7 +327,9 @@ ExpectStep ParseExpect(ScenarioReader& r, const YAML::Node& n, const std::string
       case CallMethod::kTryFinalize:
       case CallMethod::kGetCrossUnsafe: r.CheckMap(res, rp, {"block"}); break;
       case CallMethod::kCheckMessage: r.CheckMap(res, rp, {"level"}); break;
-      case CallMethod::kUpdateLocalUnsafe: r.Fail(res, rp, "updateLocalUnsafe returns nothing: use `result: ok`");
+      case CallMethod::kUpdateLocalUnsafe:
+      case CallMethod::kRewind:
+        r.Fail(res, rp, std::string(CallMethodName(*r.last_call())) + " returns nothing: use `result: ok`");
     }
     if (res["status"]) {
       std::string s = r.Str(res["status"], rp + ".status");
@@ -241,6 +357,14 @@ ExpectStep ParseExpect(ScenarioReader& r, const YAML::Node& n, const std::string
     e.level = r.Level(r.Need(n, path, "level"), path + ".level");
     return {e};
   }
+  if (n["chains"]) {
+    only({"chains"});
+    return {ReadChains(r, n["chains"], path + ".chains")};
+  }
+  if (n["super_root"]) {
+    only({"super_root"});
+    return {ReadSuperRoot(r, n["super_root"], path + ".super_root")};
+  }
   const Scenario& sc = r.scenario();
   size_t chain = r.Chain(r.Need(n, path, "chain"), path + ".chain");
   if (n["pool"]) {
@@ -249,21 +373,19 @@ ExpectStep ParseExpect(ScenarioReader& r, const YAML::Node& n, const std::string
       r.Fail(n["chain"], path + ".chain", "chain '" + sc.chains[chain].name + "' has no tx pool (set mempool: true)");
     return {PoolExpect{chain, r.U64(n["pool"], path + ".pool")}};
   }
-  if (n["block"] || n["replaced"]) {
-    only({"chain", "block", "replaced"});
-    ReplacedExpect e;
+  if (n["block"] || n["replaced"] || n["source"] || n["pending"]) {
+    only({"chain", "block", "replaced", "source", "pending"});
+    BlockExpect e;
     e.chain = chain;
     e.block = r.U64(r.Need(n, path, "block"), path + ".block");
     if (n["replaced"]) e.replaced = r.Bool(n["replaced"], path + ".replaced");
+    if (n["source"]) e.source = ReadSource(r, n["source"], path + ".source");
+    if (n["pending"]) e.pending = ReadPending(r, n["pending"], path + ".pending");
+    if (!e.replaced && !e.source && !e.pending) e.replaced = true;  // `{chain: B, block: 1}` alone
     return {e};
   }
-  only({"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized"});
-  HeadsExpect e;
-  e.chain = chain;
-  for (size_t i = 0; i < std::size(kHeadKeys); ++i) e.*kHeadFields[i] = r.OptU64(n, path, kHeadKeys[i]);
-  if (!e.unsafe && !e.cross_unsafe && !e.local_safe && !e.cross_safe && !e.finalized)
-    r.Fail(n, path, "name at least one head: unsafe, cross_unsafe, local_safe, cross_safe, finalized");
-  return {e};
+  r.CheckMap(n, path, HeadKeysWith({"chain"}));
+  return {ReadHeads(r, n, path, chain)};
 }
 
 std::string RenderExpect(const ExpectStep& step, const Scenario& sc) {
@@ -273,10 +395,31 @@ std::string RenderExpect(const ExpectStep& step, const Scenario& sc) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, HeadsExpect>) {
           m.Word("chain", sc.chains.at(e.chain).name);
-          for (size_t i = 0; i < std::size(kHeadKeys); ++i)
-            if (e.*kHeadFields[i]) m.Num(kHeadKeys[i], *(e.*kHeadFields[i]));
-        } else if constexpr (std::is_same_v<T, ReplacedExpect>) {
-          m.Word("chain", sc.chains.at(e.chain).name).Num("block", e.block).Bool("replaced", e.replaced);
+          WriteHeads(e, m);
+        } else if constexpr (std::is_same_v<T, ChainsExpect>) {
+          FlowMap chains;
+          for (const HeadsExpect& h : e.chains) {
+            FlowMap heads;
+            WriteHeads(h, heads);
+            chains.Raw(YamlScalar(sc.chains.at(h.chain).name), heads.Text());
+          }
+          m.Raw("chains", chains.Text());
+        } else if constexpr (std::is_same_v<T, BlockExpect>) {
+          m.Word("chain", sc.chains.at(e.chain).name).Num("block", e.block);
+          if (e.replaced) m.Bool("replaced", *e.replaced);
+          if (e.source) m.Raw("source", WriteSource(*e.source));
+          if (e.pending) m.Raw("pending", WritePending(*e.pending));
+        } else if constexpr (std::is_same_v<T, SuperRootExpect>) {
+          FlowMap s;
+          s.Num("timestamp", e.timestamp);
+          if (e.source) s.Raw("source", WriteSource(*e.source));
+          if (e.root) s.Raw("root", e.root->Hex());
+          if (!e.pending.empty()) {
+            FlowMap p;
+            for (const auto& [chain, w] : e.pending) p.Raw(YamlScalar(sc.chains.at(chain).name), WritePending(w));
+            s.Raw("pending", p.Text());
+          }
+          m.Raw("super_root", s.Text());
         } else if constexpr (std::is_same_v<T, MessageExpect>) {
           m.Word("message", e.message).Raw("level", SafetyLevelName(e.level));
         } else if constexpr (std::is_same_v<T, ResultExpect>) {

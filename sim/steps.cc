@@ -246,6 +246,34 @@ std::string RenderFault(const FaultStep& s, const Scenario& sc) {
   return m.Text();
 }
 
+// --- the operator and the node ----------------------------------------------------------------------
+
+RewindStep ParseRewind(ScenarioReader& r, const YAML::Node& body, const std::string& path) {
+  r.CheckMap(body, path, {"chain", "block"});
+  RewindStep s;
+  s.chain = r.Chain(r.Need(body, path, "chain"), path + ".chain");
+  s.block = r.U64(r.Need(body, path, "block"), path + ".block");
+  r.set_last_call(CallMethod::kRewind);
+  return s;
+}
+std::string RenderRewind(const RewindStep& s, const Scenario& sc) {
+  return FlowMap().Word("chain", ChainName(sc, s.chain)).Num("block", s.block).Text();
+}
+
+ResetStep ParseReset(ScenarioReader& r, const YAML::Node& body, const std::string& path) {
+  r.CheckMap(body, path, {"chain", "to_l1"});
+  ResetStep s;
+  s.chain = r.Chain(r.Need(body, path, "chain"), path + ".chain");
+  s.to_l1 = r.OptU64(body, path, "to_l1");
+  return s;
+}
+std::string RenderReset(const ResetStep& s, const Scenario& sc) {
+  FlowMap m;
+  m.Word("chain", ChainName(sc, s.chain));
+  if (s.to_l1) m.Num("to_l1", *s.to_l1);
+  return m.Text();
+}
+
 const std::vector<StepKind>& Table() {
   static const std::vector<StepKind> kTable = {
       Kind<BuildStep>("build", {"chain", "blocks", "logs", "force"}, ParseBuild, RenderBuild),
@@ -261,6 +289,8 @@ const std::vector<StepKind>& Table() {
       Kind<CrashStep>("crash", {"torn_bytes", "db"}, ParseCrash, RenderCrash),
       Kind<FaultStep>("fault", {"kind", "at", "db", "chain"}, ParseFault, RenderFault),
       Kind<PoolStep>("pool", {"chain"}, ParsePool, RenderChainOnly<PoolStep>),
+      Kind<RewindStep>("rewind", {"chain", "block"}, ParseRewind, RenderRewind),
+      Kind<ResetStep>("reset", {"chain", "to_l1"}, ParseReset, RenderReset),
       Kind<CallStep>("call", CallKeys(), ParseCall, RenderCall),
       Kind<ExpectStep>("expect", ExpectKeys(), ParseExpect, RenderExpect),
   };

@@ -765,6 +765,13 @@ Result<BlockRef> Supervisor::CrossDerivedToSource(const ChainID& chain, const Bl
   return s.sources.l1->BlockByNumber(*first);
 }
 
+Result<std::optional<Bytes>> Supervisor::PendingOutput(const ChainID& chain, const BlockID& block) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  return s.chains[c].replacements->PendingPreimage(block.number, block.hash);
+}
+
 Result<std::map<ChainID, BlockID>> Supervisor::AllSafeDerivedAt(const BlockID& derived_from) {
   Impl& s = *impl_;
   SS_RETURN_IF_ERROR(s.Alive());

@@ -192,6 +192,10 @@ class Supervisor {
   Result<BlockRef> CrossDerivedToSource(const ChainID& chain, const BlockID& derived);
   Result<std::map<ChainID, BlockID>> AllSafeDerivedAt(const BlockID& derived_from);
   Result<SuperRootResponse> SuperRootAtTimestamp(uint64_t timestamp);
+  // The pending output stored for `block` (the replacement log): the OutputV0 preimage of the
+  // invalid block it replaced, or nullopt when it replaced nothing or that preimage could not be
+  // fetched (superRootAtTimestamp then answers the canonical output as `pending`).
+  Result<std::optional<Bytes>> PendingOutput(const ChainID& chain, const BlockID& block);
   Result<SyncStatus> GetSyncStatus();
   const DependencySet& dependency_set() const;
 

@@ -104,6 +104,21 @@ steps:
   - expect: {chain: A, block: 1}
   - expect: {chain: A, block: 2, replaced: false}
   - expect: {message: m2, level: cross-unsafe}
+  - rewind: {chain: A, block: 1}
+  - expect: {result: ok}
+  - rewind: {chain: "B b", block: 0}
+  - expect: {error: CONFLICTING_DATA}
+  - reset: {chain: A}
+  - reset: {chain: "B b", to_l1: 2}
+  - expect: {chains: {A: {cross_safe: 1, local_safe_source: 2}, "B b": {cross_safe_source: 0}}}
+  - expect: {chain: A, unsafe: 1, cross_safe_source: 3}
+  - expect: {chain: A, block: 1, source: 2}
+  - expect: {chain: A, block: 1, source: FUTURE_DATA, pending: none}
+  - expect: {chain: A, block: 1, replaced: false, pending: original}
+  - expect: {chain: A, block: 1, pending: 0x0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000}
+  - expect: {super_root: {timestamp: 2004}}
+  - expect: {super_root: {timestamp: 2004, source: FUTURE_DATA}}
+  - expect: {super_root: {timestamp: 2004, source: 1, root: "0x1111111111111111111111111111111111111111111111111111111111111111", pending: {A: none, "B b": original}}}
 )";
 
 TEST(StepTable, EveryKindWrittenAndReadBackIsTheSameStep) {
