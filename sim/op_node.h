@@ -1,4 +1,5 @@
-// The simulated op-node of one chain as it talks to the supervisor (scenarios.md "How nodes act"):
+// The simulated op-node of one chain as it talks to the supervisor (docs/scenario-format.md,
+// "How nodes act"):
 //   (1) ReportUnsafe: UpdateLocalUnsafe with its unsafe head when that changed since the last
 //       successful report, again while the supervisor has not indexed it all (one call indexes
 //       at most Supervisor::kMaxBlocksIndexedPerCall blocks) and each call moves it on;

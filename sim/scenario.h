@@ -148,7 +148,7 @@ struct CrashStep {
   CrashDb db = CrashDb::kSafe;
   bool operator==(const CrashStep&) const = default;
 };
-// A storage fault of the simulated disk (docs/scenario-format.md, "Storage faults").
+// A storage fault of the simulated disk (the `fault` step of docs/scenario-format.md; docs/storage.md).
 enum class FaultKind { kCrash, kFsyncError, kReadError, kNoSpace, kBitFlip };
 const char* FaultKindName(FaultKind k);  // "crash", "fsync_error", "read_error", "no_space", "bit_flip"
 enum class DbFile { kSafe, kEvents, kReplacements };

@@ -168,7 +168,8 @@ class Supervisor {
   Status RewindUnsafe(const ChainID& chain, const BlockID& block);
   // Latest cross-unsafe at or below max_number.
   Result<BlockID> GetCrossUnsafe(const ChainID& chain, uint64_t max_number);
-  // rpc.md: accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData.
+  // accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData /
+  // kAwaitingReplacementBlock (docs/protocol-rules.md, "What the core answers").
   Result<CrossSafeAnswer> TryCrossSafe(const ChainID& chain, const BlockID& local_safe, const BlockID& derived_from);
   // The chain's cross-safe head at the view of finalized_l1; also records L1 finality.
   Result<BlockID> TryFinalize(const ChainID& chain, const BlockID& finalized_l1);
