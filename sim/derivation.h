@@ -1,7 +1,7 @@
-// The op-node's derivation (domain.md "The op-node and op-geth sides"): walking canonical L1
-// blocks 0..N in order, it takes its chain's batches and accepts each L2 block that builds on its
-// current local-safe head. The result is a view per L1 block: the local-safe head derived through
-// that block.
+// The op-node's derivation (docs/scenario-format.md, "Derivation (the op-node)"): walking canonical
+// L1 blocks 0..N in order, it takes its chain's batches and accepts each L2 block that builds on
+// its current local-safe head. The result is a view per L1 block: the local-safe head derived
+// through that block.
 //
 // Replacements: when the supervisor answers `invalid` for block b while the node reports view N,
 // Replace(b, N) swaps b for its deposit-only block (same number and timestamp, no logs, b's

@@ -1,4 +1,4 @@
-// `supersafe export`: fault-proof fixtures (formats.md, "FP fixtures") for the games of a scenario.
+// `supersafe export`: fault-proof fixtures (docs/fp-fixtures.md) for the games of a scenario.
 //
 // The scenario runs as `supersafe sim` runs it (same runner, same seed rules). When the run has
 // passed, each game is read from the supervisor as it stands at the end of the run, bounded by the

@@ -9,9 +9,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/check.h"
 #include "sim/temp_dir.h"
 #include "sim/scenario.h"
 #include "sim/seed.h"
+#include "sim/steps.h"
 
 namespace supersafe::sim {
 namespace {
@@ -23,11 +25,6 @@ const char* const kKindNames[kKinds] = {"build",      "batch",       "mine",    
                                         "power_loss", "fsync_error", "read_error", "no_space", "bit_flip"};
 
 std::string ChainName(uint32_t i) { return std::string(1, static_cast<char>('A' + i)); }
-
-std::string ChainIdText(uint32_t i) {
-  // The third chain's ID does not fit 64 bits.
-  return i == 2 ? "\"0x10000000000000001\"" : std::to_string(900 + i);
-}
 
 // What the renderer knows of the world while it writes the steps.
 struct RenderState {
@@ -44,139 +41,131 @@ struct RenderState {
   uint32_t junk = 0;
 };
 
-// One rendered step, or empty when the intent is left out.
-std::string RenderStep(const FuzzStep& s, const FuzzCase& c, RenderState& st) {
+// The step an intent renders as, or nothing when the intent is left out.
+std::optional<StepAction> MakeStep(const FuzzStep& s, const FuzzCase& c, const Scenario& sc, RenderState& st) {
   const uint32_t chain = s.chain % c.chains;
-  const std::string name = ChainName(chain);
-  std::ostringstream o;
   const int build_chain = st.last_build_chain;
   st.last_build_chain = -1;
   switch (s.kind) {
     case FuzzKind::kBuild: {
-      uint64_t blocks = 1 + s.a % 3;
-      std::string logs;
-      bool force = false;
+      BuildStep b;
+      b.chain = chain;
+      b.blocks = 1 + s.a % 3;
       switch (static_cast<FuzzLogs>(s.b % 6)) {
         case FuzzLogs::kNone: break;
         case FuzzLogs::kInit:
-          blocks = 1;
+          b.blocks = 1;
           st.messages.push_back("m" + std::to_string(st.messages.size() + 1));
-          logs = "{init: " + st.messages.back() + "}";
+          b.logs.push_back(LogSpec::Init(st.messages.back()));
           break;
-        case FuzzLogs::kForcedExec: force = true; [[fallthrough]];
+        case FuzzLogs::kForcedExec: b.force = true; [[fallthrough]];
         case FuzzLogs::kExec:
-          if (!st.messages.empty()) logs = "{exec: " + st.messages[s.c % st.messages.size()] + "}";
+          if (!st.messages.empty()) b.logs.push_back(LogSpec::ExecNamed(st.messages[s.c % st.messages.size()]));
           break;
         case FuzzLogs::kInvalidExec: {
           // A payload nobody emitted: the block is invalid once its source is known, and is replaced.
           const uint32_t source = s.c % c.chains;
           const uint64_t block = std::min<uint64_t>(st.height[source], 1 + s.c % 4);
-          logs = "{exec: {chain: " + ChainName(source) + ", block: " + std::to_string(block) +
-                 ", log: 0, payload: junk" + std::to_string(++st.junk) + "}}";
-          force = true;
+          const ChainID& id = sc.chains[source].id;
+          b.logs.push_back(LogSpec::ExecExplicit(id, block, 0, sc.DefaultTimestamp(id, block), {},
+                                                 "junk" + std::to_string(++st.junk)));
+          b.force = true;
           break;
         }
-        case FuzzLogs::kPayload: logs = "{payload: \"0x0" + std::to_string(1 + s.c % 9) + "\"}"; break;
+        case FuzzLogs::kPayload: b.logs.push_back(LogSpec::Unnamed({static_cast<uint8_t>(1 + s.c % 9)})); break;
       }
-      o << "build: {chain: " << name << ", blocks: " << blocks;
-      if (!logs.empty()) o << ", logs: [" << logs << "]";
-      if (force) o << ", force: true";
-      o << "}";
-      st.height[chain] += blocks;
+      st.height[chain] += b.blocks;
       st.last_build_chain = static_cast<int>(chain);
-      st.last_build_blocks = blocks;
-      break;
+      st.last_build_blocks = b.blocks;
+      return b;
     }
-    case FuzzKind::kBatch: o << "batch: {chain: " << name << "}"; break;
+    case FuzzKind::kBatch: return BatchStep{chain, std::nullopt};
     case FuzzKind::kMine: {
       const uint64_t count = 1 + s.a % 2;
       st.l1_head += count;
-      o << "mine: " << count;
-      break;
+      return MineStep{count};
     }
     case FuzzKind::kReorgL1: {
       const uint64_t depth = std::min<uint64_t>(1 + s.a % 3, st.l1_head - st.finalized);
-      if (depth == 0) return "";
+      if (depth == 0) return std::nullopt;
       st.reorgs.push_back({st.fork, depth});
       st.fork = "f" + std::to_string(++st.forks_made);
-      o << "reorg_l1: {depth: " << depth << ", fork: " << st.fork << ", keep_batches: " << (s.b % 2 ? "true" : "false")
-        << "}";
-      break;
+      return ReorgL1Step{depth, st.fork, s.b % 2 == 1};
     }
     case FuzzKind::kFlipFlop: {
-      if (st.reorgs.empty()) return "";
+      if (st.reorgs.empty()) return std::nullopt;
       auto [back_to, depth] = st.reorgs.back();
       depth = std::min<uint64_t>(depth, st.l1_head - st.finalized);
-      if (depth == 0) return "";
+      if (depth == 0) return std::nullopt;
       st.reorgs.pop_back();
       st.fork = back_to;
-      o << "reorg_l1: {depth: " << depth << ", fork: " << back_to << ", keep_batches: true}";
-      break;
+      return ReorgL1Step{depth, back_to, true};
     }
     case FuzzKind::kFinalize: {
       const uint64_t below = s.a % 4;
       st.finalized = std::max(st.finalized, st.l1_head >= below ? st.l1_head - below : 0);
-      o << "finalize_l1: {number: " << st.finalized << "}";
-      break;
+      return FinalizeL1Step{st.finalized, std::nullopt};
     }
     case FuzzKind::kReorgUnsafe: {
-      if (build_chain != static_cast<int>(chain)) return "";
-      const uint64_t depth = std::min<uint64_t>(1 + s.a % 2, st.last_build_blocks);
-      o << "reorg_unsafe: {chain: " << name << ", depth: " << depth << "}";
-      break;
+      if (build_chain != static_cast<int>(chain)) return std::nullopt;
+      ReorgUnsafeStep r;
+      r.chain = chain;
+      r.depth = std::min<uint64_t>(1 + s.a % 2, st.last_build_blocks);
+      return r;
     }
-    case FuzzKind::kRestart: o << "restart: {}"; break;
-    case FuzzKind::kCrash:
-      o << "crash: {torn_bytes: " << 1 + s.a % 400 << ", db: " << (s.b % 2 ? "events" : "safe") << "}";
-      break;
-    case FuzzKind::kCall:
+    case FuzzKind::kRestart: return RestartStep{};
+    case FuzzKind::kCrash: return CrashStep{1 + s.a % 400, s.b % 2 ? CrashDb::kEvents : CrashDb::kSafe};
+    case FuzzKind::kCall: {
+      CallStep call;
+      call.chain = chain;
       switch (static_cast<FuzzCall>(s.a % 5)) {
         case FuzzCall::kTryCrossSafe: {
           // What the node derived through an L1 block it has derived: duplicated, late or early.
           const uint64_t tip = c.manual ? st.derived[chain] : st.l1_head;
-          o << "call: {method: tryCrossSafe, chain: " << name << ", derived_from: " << (tip - s.b % (tip + 1)) << "}";
+          call.method = CallMethod::kTryCrossSafe;
+          call.derived_from = tip - s.b % (tip + 1);
           break;
         }
         case FuzzCall::kTryFinalize:
-          o << "call: {method: tryFinalize, chain: " << name
-            << ", finalized_l1: " << (st.finalized - s.b % (st.finalized + 1)) << "}";
+          call.method = CallMethod::kTryFinalize;
+          call.finalized_l1 = st.finalized - s.b % (st.finalized + 1);
           break;
-        case FuzzCall::kUpdateLocalUnsafe: o << "call: {method: updateLocalUnsafe, chain: " << name << "}"; break;
+        case FuzzCall::kUpdateLocalUnsafe: call.method = CallMethod::kUpdateLocalUnsafe; break;
         case FuzzCall::kGetCrossUnsafe:
-          o << "call: {method: getCrossUnsafe, chain: " << name << ", max_number: " << s.b % 8 << "}";
+          call.method = CallMethod::kGetCrossUnsafe;
+          call.max_number = s.b % 8;
           break;
         case FuzzCall::kCheckMessage:
-          if (st.messages.empty()) return "";
-          o << "call: {method: checkMessage, message: " << st.messages[s.c % st.messages.size()] << "}";
+          if (st.messages.empty()) return std::nullopt;
+          call.method = CallMethod::kCheckMessage;
+          call.chain = 0;
+          call.message = LogSpec::ExecNamed(st.messages[s.c % st.messages.size()]);
           break;
       }
-      break;
+      return call;
+    }
     case FuzzKind::kDerive: {
-      if (!c.manual) return "";
+      if (!c.manual) return std::nullopt;
       const uint64_t to = st.l1_head >= s.a % 3 ? st.l1_head - s.a % 3 : 0;
       st.derived[chain] = std::max(st.derived[chain], to);
-      o << "derive: {chain: " << name << ", to_l1: " << to << "}";
-      break;
+      return DeriveStep{chain, to};
     }
     case FuzzKind::kSync:
-      if (!c.manual) return "";
-      o << "sync: {chain: " << name << "}";
-      break;
-    case FuzzKind::kDropBatches: o << "drop_batches: {chain: " << name << "}"; break;
+      if (!c.manual) return std::nullopt;
+      return SyncStep{chain};
+    case FuzzKind::kDropBatches: return DropBatchesStep{chain};
     case FuzzKind::kPool:
-      if (!(c.variant & FuzzCase::kPoolOnA)) return "";
-      o << "pool: {chain: A}";
-      break;
-    case FuzzKind::kPowerLoss: o << "fault: {kind: crash, at: " << 1 + s.a % 60 << "}"; break;
-    case FuzzKind::kFsyncError: o << "fault: {kind: fsync_error, at: " << 1 + s.a % 8 << "}"; break;
-    case FuzzKind::kReadError: o << "fault: {kind: read_error, at: " << 1 + s.a % 4 << "}"; break;
-    case FuzzKind::kNoSpace: o << "fault: {kind: no_space, at: " << 1 + s.a % 8 << "}"; break;
+      if (!(c.variant & FuzzCase::kPoolOnA)) return std::nullopt;
+      return PoolStep{0};
+    case FuzzKind::kPowerLoss: return FaultStep{FaultKind::kCrash, 1 + s.a % 60, DbFile::kSafe, 0};
+    case FuzzKind::kFsyncError: return FaultStep{FaultKind::kFsyncError, 1 + s.a % 8, DbFile::kSafe, 0};
+    case FuzzKind::kReadError: return FaultStep{FaultKind::kReadError, 1 + s.a % 4, DbFile::kSafe, 0};
+    case FuzzKind::kNoSpace: return FaultStep{FaultKind::kNoSpace, 1 + s.a % 8, DbFile::kSafe, 0};
     case FuzzKind::kBitFlip:
-      if (s.b % 3 == 0) o << "fault: {kind: bit_flip, db: safe}";
-      else o << "fault: {kind: bit_flip, db: " << (s.b % 3 == 1 ? "events" : "replacements") << ", chain: " << name << "}";
-      break;
+      if (s.b % 3 == 0) return FaultStep{FaultKind::kBitFlip, 1, DbFile::kSafe, 0};
+      return FaultStep{FaultKind::kBitFlip, 1, s.b % 3 == 1 ? DbFile::kEvents : DbFile::kReplacements, chain};
   }
-  return o.str();
+  return std::nullopt;
 }
 
 // "step 7 (line 23, expect): what" -> "what"
@@ -291,41 +280,58 @@ FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
   return c;
 }
 
-std::string RenderScenario(const FuzzCase& c) { return RenderScenarioText(c).Text(); }
+namespace {
 
-ScenarioText RenderScenarioText(const FuzzCase& c) {
+// The case as a typed scenario, every step valid by construction (see the top of fuzz.h).
+Scenario TypedScenario(const FuzzCase& c) {
   RenderState st;
   st.height.assign(c.chains, 0);
   st.derived.assign(c.chains, 0);
-  std::ostringstream o;
-  o << "name: fuzz-" << c.seed << "\n";
-  o << "seed: " << c.seed << "\n";
-  if (c.manual) o << "nodes: manual\n";
-  if (c.variant & FuzzCase::kShortExpiry) o << "expiry_window: 20\n";
-  o << "chains:\n";
+  Scenario sc;
+  sc.name = "fuzz-" + std::to_string(c.seed);
+  sc.seed = c.seed;
+  if (c.manual) sc.nodes = NodesMode::kManual;
+  if (c.variant & FuzzCase::kShortExpiry) sc.expiry_window = 20;
   static const uint32_t kBlockTime[] = {2, 3, 1, 2};
   for (uint32_t i = 0; i < c.chains; ++i) {
-    o << "  - {name: " << ChainName(i) << ", id: " << ChainIdText(i);
-    if (c.variant & FuzzCase::kBlockTimes) o << ", block_time: " << kBlockTime[i];
-    if (i == 1 && (c.variant & FuzzCase::kLateInterop))
-      o << ", interop_time: " << 1000 + 3 * ((c.variant & FuzzCase::kBlockTimes) ? kBlockTime[i] : 2);
-    if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) o << ", policy: safe, mempool: true";
-    o << "}\n";
+    ChainSpec chain;
+    chain.name = ChainName(i);
+    // The third chain's ID does not fit 64 bits.
+    chain.id = i == 2 ? ChainID((U256(1) << 64) | 1) : ChainID(uint64_t{900} + i);
+    if (c.variant & FuzzCase::kBlockTimes) chain.block_time = kBlockTime[i];
+    chain.interop_time = sc.genesis.l2_time;
+    if (i == 1 && (c.variant & FuzzCase::kLateInterop)) chain.interop_time = sc.genesis.l2_time + 3 * chain.block_time;
+    if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) chain.policy = SafetyLevel::kSafe, chain.mempool = true;
+    sc.chains.push_back(std::move(chain));
   }
-  o << "steps:";
-  ScenarioText text;
-  text.head = o.str();
   for (const FuzzStep& s : c.steps) {
-    std::string line = RenderStep(s, c, st);
-    if (!line.empty()) text.steps.push_back(std::move(line));
+    std::optional<StepAction> action = MakeStep(s, c, sc, st);
+    if (!action) continue;
+    sc.steps.emplace_back();
+    sc.steps.back().action = std::move(*action);
   }
+  return sc;
+}
+
+}  // namespace
+
+std::string RenderScenario(const FuzzCase& c) { return RenderScenarioText(TypedScenario(c)); }
+
+ScenarioText RenderScenarioParts(const FuzzCase& c) {
+  Scenario sc = TypedScenario(c);
+  ScenarioText text;
+  for (const Step& s : sc.steps) text.steps.push_back(RenderStep(s.action, sc));
+  sc.steps.clear();
+  text.head = RenderScenarioText(sc);
+  SS_CHECK(text.head.ends_with("steps: []\n"), "a scenario without steps is written with `steps: []` last");
+  text.head.resize(text.head.size() - 4);  // up to and including "steps:"
   return text;
 }
 
 RunResult RunCase(const FuzzCase& c, DiskKind disk) {
   RunResult r;
   const std::string file = "fuzz-" + std::to_string(c.seed) + ".yaml";
-  auto scenario = ParseScenarioText(RenderScenarioText(c), file);
+  auto scenario = ParseScenarioText(RenderScenarioParts(c), file);
   if (!scenario.ok()) {
     r.failure = "generated scenario does not parse: " + scenario.status().ToString();
     r.failure_kind = FailureKind::kInvariant;

@@ -2,7 +2,8 @@
 //
 // A FuzzCase is a list of step intents drawn from one seed (SplitMix64 over the seed's "fuzz"
 // salt, no library distributions, so the same seed gives the same case on any machine).
-// RenderScenario turns a case into a scenario file, keeping it valid by construction: it tracks
+// RenderScenario turns a case into a scenario file, written through the step table (sim/steps.h)
+// as the parser reads it, and keeps it valid by construction: it tracks
 // what it can (L1 head and finalized block, fork labels, blocks built, messages emitted) and
 // clamps or leaves out an intent that would ask for the impossible (a reorg below the finalized
 // block, an unsafe reorg of posted blocks). A few intents stay impossible at run time (a chain cut
@@ -100,7 +101,7 @@ std::vector<std::string> CoverageAimedAt(const FuzzProfile& profile);
 // The case as a scenario file (YAML), named fuzz-<seed>.
 std::string RenderScenario(const FuzzCase& c);
 // The same file in its two parts (sim/scenario.h): what RunCase parses.
-ScenarioText RenderScenarioText(const FuzzCase& c);
+ScenarioText RenderScenarioParts(const FuzzCase& c);
 
 // Renders, parses and runs the case with every check, on the memory disk or in a fresh temporary
 // data directory that is removed afterwards. A rendered file that does not parse is reported as an

@@ -52,8 +52,8 @@ SeedOutcome RunSeed(uint64_t seed, const FuzzProfile& profile, const FuzzCommand
   o.coverage = r.coverage;
   o.discarded = r.failure_kind == FailureKind::kStep;
   o.failed = !r.passed && !o.discarded;
-  if (!o.failed) return o;
   o.failure = r.failure;
+  if (!o.failed) return o;
   const std::string signature = FailureSignature(r);
   size_t runs = 0;
   const FuzzCase small = ShrinkCase(
@@ -183,6 +183,20 @@ int RunFuzzCommand(const FuzzCommand& cmd, std::ostream& out, std::ostream& err)
   out << "\n";
   const std::vector<std::string> missing = NeverProduced(CoverageAimedAt(profile), coverage);
   if (!missing.empty()) out << "never produced (the profile aims at them): " << Join(missing) << "\n";
+  // The discarded seeds by name, so that each can be looked at (`fuzz --print SEED`): all of them
+  // up to kListed, with the reason of the first few.
+  constexpr size_t kListed = 100, kExplained = 3;
+  std::vector<const SeedOutcome*> discards;
+  for (const SeedOutcome& o : outcomes)
+    if (o.discarded) discards.push_back(&o);
+  if (!discards.empty()) {
+    out << "discarded seeds (a step the world could not do; supersafe fuzz --print SEED writes one):";
+    for (size_t i = 0; i < discards.size() && i < kListed; ++i) out << " " << discards[i]->seed;
+    if (discards.size() > kListed) out << " and " << discards.size() - kListed << " more (--json lists every one)";
+    out << "\n";
+    for (size_t i = 0; i < discards.size() && i < kExplained; ++i)
+      out << "  seed " << discards[i]->seed << ": " << discards[i]->failure << "\n";
+  }
   const size_t ran = seeds.size();
   out << "fuzz: " << ran << " seeds, " << ran - failed - discarded << " passed, " << failed << " failed, " << discarded
       << " discarded (a step the world could not do)\n";

@@ -95,6 +95,15 @@ Status OpNode::ReportSafe() {
   return Status::Ok();
 }
 
+uint64_t OpNode::Reset(uint64_t to) {
+  uint64_t floor = 0;
+  for (const Replacement& r : world_->derivation(chain_).replacements()) floor = std::max(floor, r.view);
+  acked_ = std::min(acked_, std::max(to, floor));
+  reported_unsafe_.reset();
+  forwarded_finality_.reset();
+  return acked_;
+}
+
 void OpNode::ForwardFinality() {
   const L2Chain& c = world_->chain(chain_);
   const BlockID fin = world_->l1().at(world_->l1().finalized()).ref.ID();

@@ -1,4 +1,5 @@
-// The simulated op-node of one chain as it talks to the supervisor (scenarios.md "How nodes act"):
+// The simulated op-node of one chain as it talks to the supervisor (docs/scenario-format.md,
+// "How nodes act"):
 //   (1) ReportUnsafe: UpdateLocalUnsafe with its unsafe head when that changed since the last
 //       successful report, again while the supervisor has not indexed it all (one call indexes
 //       at most Supervisor::kMaxBlocksIndexedPerCall blocks) and each call moves it on;
@@ -45,6 +46,10 @@ class OpNode {
   // Forgets what it reported as unsafe, so that the next ReportUnsafe reports again (after the
   // supervisor lost data that a storage fault destroyed).
   void ForgetUnsafeReport() { reported_unsafe_.reset(); }
+  // A reset of the node's derivation (a `reset` step): it reports again every view after L1 block
+  // `to` (never moving forward, and never below the view of its newest replacement, which it
+  // keeps), then its unsafe head and L1 finality. Returns the L1 block it reports after.
+  uint64_t Reset(uint64_t to);
   Status ReportSafe();
   void ForwardFinality();
 

@@ -14,7 +14,9 @@
 #include "db/super_safe_db.h"
 #include "sim/builder.h"
 #include "sim/digest.h"
+#include "sim/expectations.h"
 #include "sim/fault_disk.h"
+#include "sim/message_edges.h"
 #include "sim/op_node.h"
 #include "sim/state_checker.h"
 #include "sim/sources.h"
@@ -32,15 +34,6 @@ constexpr int kMaxIdleRounds = 64;
 constexpr const char* kMemoryDatadir = "/datadir";  // the data directory on the memory disk
 
 std::string Num(uint64_t v) { return std::to_string(v); }
-
-// The answer of the latest `call` step.
-struct CallOutcome {
-  CallMethod method = CallMethod::kTryCrossSafe;
-  Status status;
-  std::optional<supervisor::CrossSafeAnswer> cross_safe;  // tryCrossSafe
-  std::optional<BlockID> block;                           // tryFinalize, getCrossUnsafe
-  std::optional<SafetyLevel> level;                       // checkMessage
-};
 
 std::filesystem::path EventsFile(const std::filesystem::path& datadir, const ChainID& id) {
   return datadir / "chains" / id.Decimal() / "events.db";
@@ -98,6 +91,7 @@ class Runner {
   }
   Status Apply(const Step& step);
   Status ApplyCall(const Step& step, const CallStep& call);
+  Status ApplyRewind(const Step& step, const RewindStep& rewind);
   // Builds `blocks` blocks on `chain`, the k-th (from 1) with the logs whose `every` divides k.
   void BuildBlocks(size_t chain, uint64_t blocks, const std::vector<LogSpec>& logs, bool force);
   Status Settle(const Step& step);
@@ -133,6 +127,7 @@ class Runner {
   std::unique_ptr<StateChecker> checker_;
   std::optional<CallOutcome> last_call_;
   Timeline timeline_;
+  MessageEdgeRecorder edges_{world_};
   std::vector<Mark> marks_;  // of the current step
   size_t crashes_seen_ = 0;
   size_t current_step_ = 0;
@@ -220,6 +215,11 @@ RunResult Runner::Run() {
   timeline_.passed = result.passed;
   timeline_.failure = result.failure;
   if (options_.record) {
+    if (!timeline_.steps.empty()) {
+      std::vector<uint64_t> cross_safe;
+      for (const ChainHeads& h : timeline_.steps.back().heads) cross_safe.push_back(h.cross_safe);
+      edges_.SetFates(timeline_, cross_safe);
+    }
     result.digest = trace_.Digest();
     result.trace = trace_.TakeBytes();
     result.timeline = std::move(timeline_);
@@ -291,6 +291,12 @@ Status Runner::Apply(const Step& step) {
           trace_.Add("pool", {{"chain", Chain(a.chain).name()}, {"pruned", pruned}, {"pending", Chain(a.chain).pool().size()}});
         } else if constexpr (std::is_same_v<T, CallStep>) {
           return ApplyCall(step, a);
+        } else if constexpr (std::is_same_v<T, RewindStep>) {
+          return ApplyRewind(step, a);
+        } else if constexpr (std::is_same_v<T, ResetStep>) {
+          const uint64_t from = nodes_[a.chain]->Reset(a.to_l1.value_or(world_.l1().finalized()));
+          trace_.Add("reset", {{"chain", Chain(a.chain).name()}, {"reports_after_l1", from}});
+          marks_.push_back({MarkKind::kNote, Chain(a.chain).name(), "node reset: reports again after L1 " + Num(from)});
         }
         return Status::Ok();
       },
@@ -460,6 +466,7 @@ Status Runner::ApplyCall(const Step& step, const CallStep& call) {
       if (r.ok()) out.block = *r, ev["result"] = ToJson(*r);
       break;
     }
+    case CallMethod::kRewind: break;  // a step of its own
     case CallMethod::kCheckMessage: {
       ExecutingMessage msg = ResolveMessage(world_, *call.message);
       ev["message"] = call.message->name;
@@ -472,6 +479,23 @@ Status Runner::ApplyCall(const Step& step, const CallStep& call) {
   }
   if (!out.status.ok()) ev["result"] = ToJson(out.status);
   trace_.Add("call", ev);
+  last_call_ = std::move(out);
+  return Status::Ok();
+}
+
+Status Runner::ApplyRewind(const Step& step, const RewindStep& rewind) {
+  const L2Chain& c = Chain(rewind.chain);
+  if (rewind.block >= c.unsafe().size()) return Impossible(step, "chain " + c.name() + " has no block " + Num(rewind.block));
+  const BlockID block = c.unsafe()[rewind.block].ref.ID();
+  CallOutcome out;
+  out.method = CallMethod::kRewind;
+  out.status = host_->Call([&](supervisor::Supervisor& sv) { return sv.RewindUnsafe(c.id(), block); });
+  trace_.Add("rewind", {{"chain", c.name()}, {"block", ToJson(block)}, {"result", ToJson(out.status)}});
+  // The chain's node notices at its next sync-status exchange and reports its unsafe head again:
+  // with auto nodes in the rounds of this step, with manual nodes at the next `sync`.
+  if (out.status.ok()) nodes_[rewind.chain]->ForgetUnsafeReport();
+  marks_.push_back({MarkKind::kNote, c.name(),
+                    "admin_rewind to #" + Num(rewind.block) + (out.status.ok() ? "" : ": " + out.status.ToString())});
   last_call_ = std::move(out);
   return Status::Ok();
 }
@@ -551,69 +575,8 @@ Status Runner::CollectAcks(const Step& step) {
 }
 
 Status Runner::CheckExpectation(const Step& step, const Expectation& expectation) {
-  auto mismatch = [&](const std::string& what, const std::string& want, const std::string& saw) {
-    return Breach(step, what + ": expected " + want + ", saw " + saw);
-  };
-  Status s = std::visit(
-      [&](const auto& e) -> Status {
-        using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, HeadsExpect>) {
-          const L2Chain& c = Chain(e.chain);
-          auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
-          if (!h.ok()) return Breach(step, "HeadsOf(" + c.name() + "): " + h.status().ToString());
-          const std::pair<const char*, std::pair<std::optional<uint64_t>, uint64_t>> fields[] = {
-              {"unsafe", {e.unsafe, h->unsafe.number}},
-              {"cross_unsafe", {e.cross_unsafe, h->cross_unsafe.number}},
-              {"local_safe", {e.local_safe, h->local_safe.number}},
-              {"cross_safe", {e.cross_safe, h->cross_safe.number}},
-              {"finalized", {e.finalized, h->finalized.number}}};
-          for (const auto& [name, v] : fields)
-            if (v.first && *v.first != v.second) return mismatch(c.name() + " " + name, Num(*v.first), Num(v.second));
-          return Status::Ok();
-        } else if constexpr (std::is_same_v<T, ReplacedExpect>) {
-          const L2Chain& c = Chain(e.chain);
-          if (e.block >= c.unsafe().size()) return Breach(step, c.name() + " has no block " + Num(e.block));
-          const L2Block& blk = c.unsafe()[e.block];
-          if (blk.deposit_only != e.replaced)
-            return mismatch(c.name() + "#" + Num(e.block) + " replaced", e.replaced ? "true" : "false",
-                            blk.deposit_only ? "true" : "false");
-          if (!e.replaced) return Status::Ok();
-          auto db = db::EventDB::Open(EventsFile(datadir_, c.id()), c.id(), db::OpenOptions{disk_.base()});
-          if (!db.ok()) return Breach(step, "opening " + c.name() + "'s event-log DB: " + db.status().ToString());
-          auto stored = (*db)->Block(e.block);
-          if (!stored.ok()) return mismatch(c.name() + "#" + Num(e.block) + " in the event-log DB", blk.ID().ToString(), stored.status().ToString());
-          if (*stored != blk.ref) return mismatch(c.name() + "#" + Num(e.block) + " in the event-log DB", blk.ID().ToString(), stored->ID().ToString());
-          return Status::Ok();
-        } else if constexpr (std::is_same_v<T, MessageExpect>) {
-          const ExecutingMessage& msg = world_.messages().at(e.message);
-          auto r = host_->Call([&](supervisor::Supervisor& sv) { return sv.CheckMessage(msg.id, msg.payload_hash); });
-          std::string saw = r.ok() ? SafetyLevelName(*r) : r.status().ToString();
-          if (!r.ok() || *r != e.level) return mismatch("message " + e.message, SafetyLevelName(e.level), saw);
-          return Status::Ok();
-        } else if constexpr (std::is_same_v<T, ResultExpect>) {
-          const CallOutcome& c = *last_call_;
-          if (!c.status.ok()) return mismatch("call result", "a result", c.status.ToString());
-          if (e.status && *e.status != supervisor::CrossSafeStatusName(c.cross_safe->status))
-            return mismatch("call status", *e.status, supervisor::CrossSafeStatusName(c.cross_safe->status));
-          if (e.cross_safe && *e.cross_safe != c.cross_safe->cross_safe.number)
-            return mismatch("call cross_safe", Num(*e.cross_safe), Num(c.cross_safe->cross_safe.number));
-          if (e.local_safe && *e.local_safe != c.cross_safe->local_safe.number)
-            return mismatch("call local_safe", Num(*e.local_safe), Num(c.cross_safe->local_safe.number));
-          if (e.block && *e.block != c.block->number) return mismatch("call block", Num(*e.block), Num(c.block->number));
-          if (e.level && *e.level != *c.level)
-            return mismatch("call level", SafetyLevelName(*e.level), SafetyLevelName(*c.level));
-          return Status::Ok();
-        } else if constexpr (std::is_same_v<T, PoolExpect>) {
-          const L2Chain& c = Chain(e.chain);
-          if (c.pool().size() != e.pending) return mismatch(c.name() + " pending txs", Num(e.pending), Num(c.pool().size()));
-          return Status::Ok();
-        } else {
-          const CallOutcome& c = *last_call_;
-          if (c.status.code() != e.code) return mismatch("call error", CodeName(e.code), c.status.ToString());
-          return Status::Ok();
-        }
-      },
-      expectation);
+  Status s = sim::CheckExpectation(expectation, {*host_, world_, disk_.base(), datadir_, last_call_});
+  if (!s.ok()) s = Breach(step, s.message());
   trace_.Add("expect", {{"label", step.label}, {"result", s.ok() ? "pass" : s.message()}});
   return s;
 }
@@ -638,6 +601,7 @@ void Runner::RecordTimeline(const Step& step) {
   ts.marks = std::move(marks_);
   marks_.clear();
   timeline_.steps.push_back(std::move(ts));
+  edges_.AfterStep(timeline_.steps.size() - 1, timeline_);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 //   - that nothing acknowledged as cross-safe at an L1 view changed while that view is canonical,
 //     for the acknowledgments the step may have affected;
 // and at the end of a passing run the whole database files and every acknowledgment once more
-// (docs/scenario-format.md, "Invariants checked after every step", says which are checked when).
+// (docs/simulator-checks.md, "The invariants, after every step", says which are checked when).
 // The first breach stops the run; the result names the step, the expected and the seen value.
 #pragma once
 

@@ -10,6 +10,8 @@
 #include <unordered_map>
 
 #include "core/crypto.h"
+#include "sim/scenario_reader.h"
+#include "sim/steps.h"
 
 namespace supersafe::sim {
 
@@ -44,6 +46,7 @@ const char* CallMethodName(CallMethod m) {
     case CallMethod::kUpdateLocalUnsafe: return "updateLocalUnsafe";
     case CallMethod::kCheckMessage: return "checkMessage";
     case CallMethod::kGetCrossUnsafe: return "getCrossUnsafe";
+    case CallMethod::kRewind: return "rewind";
   }
   return "?";
 }
@@ -54,17 +57,23 @@ std::optional<size_t> Scenario::ChainIndex(const std::string& chain_name) const 
   return std::nullopt;
 }
 
+std::optional<size_t> Scenario::ChainIndex(const ChainID& id) const {
+  for (size_t i = 0; i < chains.size(); ++i)
+    if (chains[i].id == id) return i;
+  return std::nullopt;
+}
+
+uint64_t Scenario::DefaultTimestamp(const ChainID& id, uint64_t number) const {
+  const auto chain = ChainIndex(id);
+  return genesis.l2_time + number * (chain ? chains[*chain].block_time : ChainSpec().block_time);
+}
+
 namespace {
 
-// Thrown inside this file only; ParseScenario turns it into a Status.
-struct ParseError {
-  std::string message;
-};
-
+// The header of a file; the steps go through the step table (sim/steps.h).
 class Parser {
  public:
-  Parser(std::string file, bool labels) : file_(std::move(file)), labels_(labels) {}
-
+  Parser(std::string file, bool labels) : r_(std::move(file)), labels_(labels) {}
   Scenario Parse(const YAML::Node& root);
   // The same with the steps given apart (ParseScenarioText): `root` has an empty `steps`, and step
   // i (from 0) is `steps[i]`, on line `first_line + i` of the file.
@@ -73,132 +82,14 @@ class Parser {
  private:
   // Every top-level key but the steps, into scenario_; returns the `steps` sequence.
   YAML::Node ParseHead(const YAML::Node& root);
-
- private:
-  [[noreturn]] void Fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
-    int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
-    throw ParseError{file_ + ":" + std::to_string(line) + ": " + key + ": " + what};
-  }
-
-  // A map whose keys are all in `allowed`, none twice.
-  void CheckMap(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> allowed) const {
-    if (!node.IsMap()) Fail(node, path, "want a map");
-    std::set<std::string> seen;
-    for (const auto& kv : node) {
-      if (!kv.first.IsScalar()) Fail(kv.first, path, "keys must be plain words");
-      const std::string key = kv.first.Scalar();
-      bool known = false;
-      for (const char* a : allowed) known = known || key == a;
-      if (!known) {
-        std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        Fail(kv.first, Join(path, key), "unknown key (allowed: " + list + ")");
-      }
-      if (!seen.insert(key).second) Fail(kv.first, Join(path, key), "key given twice");
-    }
-  }
-
-  static std::string Join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-
-  std::string Str(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsScalar()) Fail(n, path, "want a scalar");
-    return n.Scalar();
-  }
-  uint64_t U64(const YAML::Node& n, const std::string& path) const {
-    auto v = ParseU64(Str(n, path), "number");
-    if (!v.ok()) Fail(n, path, "want a non-negative 64-bit integer, got '" + n.Scalar() + "'");
-    return *v;
-  }
-  bool Bool(const YAML::Node& n, const std::string& path) const {
-    std::string s = Str(n, path);
-    if (s == "true") return true;
-    if (s == "false") return false;
-    Fail(n, path, "want true or false, got '" + s + "'");
-  }
-  std::optional<uint64_t> OptU64(const YAML::Node& map, const std::string& path, const char* key) const {
-    if (!map[key]) return std::nullopt;
-    return U64(map[key], Join(path, key));
-  }
-  YAML::Node Need(const YAML::Node& map, const std::string& path, const char* key) const {
-    YAML::Node n = map[key];
-    if (!n) Fail(map, Join(path, key), "required");
-    return n;
-  }
-  size_t Chain(const YAML::Node& n, const std::string& path) const {
-    std::string name = Str(n, path);
-    auto idx = scenario_.ChainIndex(name);
-    if (!idx) Fail(n, path, "no chain named '" + name + "'");
-    return *idx;
-  }
-  Address Origin(const YAML::Node& n, const std::string& path) const {
-    auto a = Address::Parse(Str(n, path), "origin");
-    if (!a.ok()) Fail(n, path, a.status().message());
-    return *a;
-  }
-  // `payload:` of a log or identifier: 0x-hex bytes, or a NAME meaning keccak256(NAME).
-  Bytes Payload(const YAML::Node& n, const std::string& path) const {
-    std::string s = Str(n, path);
-    if (s.rfind("0x", 0) == 0) {
-      auto b = ParseHexBytes(s, "payload");
-      if (!b.ok()) Fail(n, path, b.status().message());
-      return *b;
-    }
-    Hash h = Keccak256(s);
-    return Bytes(h.bytes.begin(), h.bytes.end());
-  }
-  SafetyLevel Level(const YAML::Node& n, const std::string& path) const {
-    auto l = ParseSafetyLevel(Str(n, path));
-    if (!l.ok()) Fail(n, path, "want finalized, safe, cross-unsafe, unsafe, unknown or conflicts");
-    return *l;
-  }
-
   void ParseChains(const YAML::Node& n);
   void ParseGenesis(const YAML::Node& n);
   void ParseGames(const YAML::Node& n);
   Step ParseStep(const YAML::Node& n, size_t index);
-  std::vector<LogSpec> ParseLogs(const YAML::Node& n, const std::string& path, bool allow_named_init);
-  LogSpec ParseLog(const YAML::Node& n, const std::string& path, bool allow_named_init);
-  ExecutingMessage ParseIdentifier(const YAML::Node& n, const std::string& path) const;
-  std::string ExistingMessage(const YAML::Node& n, const std::string& path) const;
-  CallStep ParseCall(const YAML::Node& n, const std::string& path);
-  ExpectStep ParseExpect(const YAML::Node& n, const std::string& path) const;
-  void CheckStepAllowed(const YAML::Node& n, const std::string& kind) const;
 
-  // Adds a step's `amount` of work to `total`, which may not pass `limit` ("L1 blocks", ...).
-  void Count(const YAML::Node& at, const std::string& key, uint64_t& total, uint64_t amount, uint64_t limit,
-             const char* what) const {
-    if (amount > limit || total > limit - amount)
-      Fail(at, key,
-           "more than a run can do: " + std::to_string(amount) + " " + what + " here and " + std::to_string(total) +
-               " before; the limit is " + std::to_string(limit) + " " + what + " a run");
-    total += amount;
-  }
-  // Counts a build or unsafe reorg of `blocks` blocks holding `logs` on `chain`; `grows` if the
-  // chain's head moves up by `blocks` (a build).
-  void CountL2(const YAML::Node& at, const std::string& key, size_t chain, uint64_t blocks,
-               const std::vector<LogSpec>& logs, bool grows) {
-    Count(at, key, l2_blocks_, blocks, kMaxL2BlocksPerRun, "L2 blocks");
-    uint64_t n = 0;
-    for (const LogSpec& l : logs) n += blocks / l.every;
-    Count(at, key, logs_, n, kMaxLogsPerRun, "logs");
-    if (!grows) return;
-    if (heights_.size() <= chain) heights_.resize(scenario_.chains.size(), 0);
-    heights_[chain] += blocks;
-    const ChainSpec& c = scenario_.chains[chain];
-    if (heights_[chain] > (UINT64_MAX - scenario_.genesis.l2_time) / c.block_time)
-      Fail(at, key, "block " + std::to_string(heights_[chain]) + " of chain " + c.name +
-                        " would have a timestamp past 2^64-1 (genesis.l2_time + number * block_time)");
-  }
-
-  std::string file_;
+  ScenarioReader r_;
+  Scenario& scenario_ = r_.scenario();
   bool labels_;  // Step::label wanted
-  Scenario scenario_;
-  uint64_t l1_blocks_ = 0, l2_blocks_ = 0, logs_ = 0;  // the work of the steps so far (Count)
-  std::vector<uint64_t> heights_;                       // per chain: blocks built so far
-  std::set<std::string> messages_;            // init names emitted so far, in file order
-  std::optional<CallMethod> last_call_;       // method of the latest `call` step so far
 };
 
 Scenario Parser::Parse(const YAML::Node& root) {
@@ -217,315 +108,92 @@ Scenario Parser::Parse(const YAML::Node& root, const std::vector<YAML::Node>& st
 }
 
 YAML::Node Parser::ParseHead(const YAML::Node& root) {
-  scenario_.file = file_;
-  if (!root.IsMap()) Fail(root, "(top)", "want a map with name, chains and steps");
-  CheckMap(root, "",
-           {"name", "description", "seed", "chains", "genesis", "expiry_window", "nodes", "games", "steps"});
-  scenario_.name = Str(Need(root, "", "name"), "name");
-  if (scenario_.name.empty()) Fail(root["name"], "name", "must not be empty");
+  if (!root.IsMap()) r_.Fail(root, "(top)", "want a map with name, chains and steps");
+  r_.CheckMap(root, "",
+              {"name", "description", "seed", "chains", "genesis", "expiry_window", "nodes", "games", "steps"});
+  scenario_.name = r_.Str(r_.Need(root, "", "name"), "name");
+  if (scenario_.name.empty()) r_.Fail(root["name"], "name", "must not be empty");
   const bool control = std::any_of(scenario_.name.begin(), scenario_.name.end(),
                                    [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
   if (control || scenario_.name == "." || scenario_.name == ".." || scenario_.name.find_first_of("/\\") != std::string::npos)
-    Fail(root["name"], "name", "it names files (DIR/<name>, FILE-<name>.html): no '/', '\\', control characters, '.' or '..'");
-  if (root["description"]) scenario_.description = Str(root["description"], "description");
-  if (root["seed"]) scenario_.seed = U64(root["seed"], "seed");
+    r_.Fail(root["name"], "name", "it names files (DIR/<name>, FILE-<name>.html): no '/', '\\', control characters, '.' or '..'");
+  if (root["description"]) scenario_.description = r_.Str(root["description"], "description");
+  if (root["seed"]) scenario_.seed = r_.U64(root["seed"], "seed");
   if (root["genesis"]) ParseGenesis(root["genesis"]);
-  ParseChains(Need(root, "", "chains"));
-  if (root["expiry_window"]) scenario_.expiry_window = U64(root["expiry_window"], "expiry_window");
+  ParseChains(r_.Need(root, "", "chains"));
+  if (root["expiry_window"]) scenario_.expiry_window = r_.U64(root["expiry_window"], "expiry_window");
   if (root["nodes"]) {
-    std::string mode = Str(root["nodes"], "nodes");
+    std::string mode = r_.Str(root["nodes"], "nodes");
     if (mode == "auto") scenario_.nodes = NodesMode::kAuto;
     else if (mode == "manual") scenario_.nodes = NodesMode::kManual;
-    else Fail(root["nodes"], "nodes", "want auto or manual, got '" + mode + "'");
+    else r_.Fail(root["nodes"], "nodes", "want auto or manual, got '" + mode + "'");
   }
   if (root["games"]) ParseGames(root["games"]);
-  YAML::Node steps = Need(root, "", "steps");
-  if (!steps.IsSequence()) Fail(steps, "steps", "want a list of steps");
+  YAML::Node steps = r_.Need(root, "", "steps");
+  if (!steps.IsSequence()) r_.Fail(steps, "steps", "want a list of steps");
   return steps;
 }
 
 void Parser::ParseGenesis(const YAML::Node& n) {
-  CheckMap(n, "genesis", {"l2_time", "l1_time", "l1_block_time"});
-  if (n["l2_time"]) scenario_.genesis.l2_time = U64(n["l2_time"], "genesis.l2_time");
-  if (n["l1_time"]) scenario_.genesis.l1_time = U64(n["l1_time"], "genesis.l1_time");
+  r_.CheckMap(n, "genesis", {"l2_time", "l1_time", "l1_block_time"});
+  if (n["l2_time"]) scenario_.genesis.l2_time = r_.U64(n["l2_time"], "genesis.l2_time");
+  if (n["l1_time"]) scenario_.genesis.l1_time = r_.U64(n["l1_time"], "genesis.l1_time");
   if (n["l1_block_time"]) {
-    scenario_.genesis.l1_block_time = U64(n["l1_block_time"], "genesis.l1_block_time");
-    if (scenario_.genesis.l1_block_time == 0) Fail(n["l1_block_time"], "genesis.l1_block_time", "must be positive");
+    scenario_.genesis.l1_block_time = r_.U64(n["l1_block_time"], "genesis.l1_block_time");
+    if (scenario_.genesis.l1_block_time == 0) r_.Fail(n["l1_block_time"], "genesis.l1_block_time", "must be positive");
   }
 }
 
 void Parser::ParseChains(const YAML::Node& n) {
-  if (!n.IsSequence() || n.size() == 0) Fail(n, "chains", "want a non-empty list of chains");
+  if (!n.IsSequence() || n.size() == 0) r_.Fail(n, "chains", "want a non-empty list of chains");
   for (size_t i = 0; i < n.size(); ++i) {
     const YAML::Node& c = n[i];
     std::string path = "chains[" + std::to_string(i) + "]";
-    CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool"});
+    r_.CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool"});
     ChainSpec spec;
-    spec.name = Str(Need(c, path, "name"), path + ".name");
-    if (spec.name.empty()) Fail(c["name"], path + ".name", "must not be empty");
-    if (scenario_.ChainIndex(spec.name)) Fail(c["name"], path + ".name", "duplicate chain name '" + spec.name + "'");
-    auto id = ChainID::Parse(Str(Need(c, path, "id"), path + ".id"));
-    if (!id.ok()) Fail(c["id"], path + ".id", id.status().message());
+    spec.name = r_.Str(r_.Need(c, path, "name"), path + ".name");
+    if (spec.name.empty()) r_.Fail(c["name"], path + ".name", "must not be empty");
+    if (scenario_.ChainIndex(spec.name)) r_.Fail(c["name"], path + ".name", "duplicate chain name '" + spec.name + "'");
+    auto id = ChainID::Parse(r_.Str(r_.Need(c, path, "id"), path + ".id"));
+    if (!id.ok()) r_.Fail(c["id"], path + ".id", id.status().message());
     spec.id = *id;
     for (const auto& other : scenario_.chains)
-      if (other.id == spec.id) Fail(c["id"], path + ".id", "chain ID " + spec.id.Decimal() + " used twice");
+      if (other.id == spec.id) r_.Fail(c["id"], path + ".id", "chain ID " + spec.id.Decimal() + " used twice");
     if (c["block_time"]) {
-      spec.block_time = U64(c["block_time"], path + ".block_time");
-      if (spec.block_time == 0) Fail(c["block_time"], path + ".block_time", "must be positive");
+      spec.block_time = r_.U64(c["block_time"], path + ".block_time");
+      if (spec.block_time == 0) r_.Fail(c["block_time"], path + ".block_time", "must be positive");
     }
-    spec.interop_time = c["interop_time"] ? U64(c["interop_time"], path + ".interop_time") : scenario_.genesis.l2_time;
+    spec.interop_time = c["interop_time"] ? r_.U64(c["interop_time"], path + ".interop_time") : scenario_.genesis.l2_time;
     if (c["policy"]) {
-      const std::string policy = Str(c["policy"], path + ".policy");
+      const std::string policy = r_.Str(c["policy"], path + ".policy");
       auto level = ParseSafetyLevel(policy);
       if (!level.ok() || *level < SafetyLevel::kUnsafe)
-        Fail(c["policy"], path + ".policy", "want unsafe, cross-unsafe, safe or finalized, got '" + policy + "'");
+        r_.Fail(c["policy"], path + ".policy", "want unsafe, cross-unsafe, safe or finalized, got '" + policy + "'");
       spec.policy = *level;
     }
-    if (c["mempool"]) spec.mempool = Bool(c["mempool"], path + ".mempool");
+    if (c["mempool"]) spec.mempool = r_.Bool(c["mempool"], path + ".mempool");
     scenario_.chains.push_back(std::move(spec));
   }
 }
 
 void Parser::ParseGames(const YAML::Node& n) {
-  if (!n.IsSequence()) Fail(n, "games", "want a list");
+  if (!n.IsSequence()) r_.Fail(n, "games", "want a list");
   for (size_t i = 0; i < n.size(); ++i) {
     std::string path = "games[" + std::to_string(i) + "]";
-    CheckMap(n[i], path, {"l1_head", "prestate", "poststate"});
+    r_.CheckMap(n[i], path, {"l1_head", "prestate", "poststate"});
     GameSpec g;
-    g.l1_head = U64(Need(n[i], path, "l1_head"), path + ".l1_head");
-    g.prestate = U64(Need(n[i], path, "prestate"), path + ".prestate");
-    g.poststate = U64(Need(n[i], path, "poststate"), path + ".poststate");
-    if (g.poststate <= g.prestate) Fail(n[i], path + ".poststate", "must be after prestate");
+    g.l1_head = r_.U64(r_.Need(n[i], path, "l1_head"), path + ".l1_head");
+    g.prestate = r_.U64(r_.Need(n[i], path, "prestate"), path + ".prestate");
+    g.poststate = r_.U64(r_.Need(n[i], path, "poststate"), path + ".poststate");
+    if (g.poststate <= g.prestate) r_.Fail(n[i], path + ".poststate", "must be after prestate");
     scenario_.games.push_back(g);
   }
 }
 
-std::string Parser::ExistingMessage(const YAML::Node& n, const std::string& path) const {
-  std::string name = Str(n, path);
-  if (!messages_.count(name)) Fail(n, path, "no message named '" + name + "' is emitted before this point");
-  return name;
-}
-
-ExecutingMessage Parser::ParseIdentifier(const YAML::Node& n, const std::string& path) const {
-  CheckMap(n, path, {"chain", "chain_id", "block", "log", "timestamp", "payload", "origin"});
-  if (n["chain"] && n["chain_id"]) Fail(n, path + ".chain_id", "give chain or chain_id, not both");
-  ExecutingMessage msg;
-  uint64_t block_time = 2;
-  if (n["chain_id"]) {
-    auto id = ChainID::Parse(Str(n["chain_id"], path + ".chain_id"));
-    if (!id.ok()) Fail(n["chain_id"], path + ".chain_id", id.status().message());
-    msg.id.chain_id = *id;
-    for (const auto& c : scenario_.chains)
-      if (c.id == *id) block_time = c.block_time;
-  } else {
-    size_t chain = Chain(Need(n, path, "chain"), path + ".chain");
-    msg.id.chain_id = scenario_.chains[chain].id;
-    block_time = scenario_.chains[chain].block_time;
-  }
-  msg.id.block_number = U64(Need(n, path, "block"), path + ".block");
-  uint64_t log = U64(Need(n, path, "log"), path + ".log");
-  if (log > UINT32_MAX) Fail(n["log"], path + ".log", "exceeds 32 bits");
-  msg.id.log_index = static_cast<uint32_t>(log);
-  msg.id.timestamp = n["timestamp"] ? U64(n["timestamp"], path + ".timestamp")
-                                    : scenario_.genesis.l2_time + msg.id.block_number * block_time;
-  msg.payload_hash = PayloadHash(Payload(Need(n, path, "payload"), path + ".payload"));
-  msg.id.origin = n["origin"] ? Origin(n["origin"], path + ".origin") : DefaultOrigin();
-  return msg;
-}
-
-LogSpec Parser::ParseLog(const YAML::Node& n, const std::string& path, bool allow_named_init) {
-  LogSpec spec;
-  if (n.IsMap() && n["init"]) {
-    CheckMap(n, path, {"init", "payload", "origin"});
-    spec.kind = LogSpec::Kind::kInit;
-    spec.name = Str(n["init"], path + ".init");
-    if (spec.name.empty()) Fail(n["init"], path + ".init", "must not be empty");
-    if (!allow_named_init)
-      Fail(n["init"], path + ".init", "a named init log needs a single block (blocks: 1 / depth: 1)");
-    if (messages_.count(spec.name)) Fail(n["init"], path + ".init", "duplicate message name '" + spec.name + "'");
-    spec.log.address = n["origin"] ? Origin(n["origin"], path + ".origin") : DefaultOrigin();
-    if (n["payload"]) {
-      spec.log.data = Payload(n["payload"], path + ".payload");
-    } else {
-      spec.log.topics.push_back(Keccak256(spec.name));
-    }
-    messages_.insert(spec.name);
-    return spec;
-  }
-  // `every: N` (logs that may repeat over the blocks of one step): only in every N-th block.
-  auto every = [&] {
-    if (!n["every"]) return;
-    spec.every = U64(n["every"], path + ".every");
-    if (spec.every == 0) Fail(n["every"], path + ".every", "must be at least 1");
-  };
-  if (n.IsMap() && n["exec"]) {
-    CheckMap(n, path, {"exec", "every"});
-    const YAML::Node& e = n["exec"];
-    if (e.IsScalar()) {
-      spec.kind = LogSpec::Kind::kExecNamed;
-      spec.name = ExistingMessage(e, path + ".exec");
-    } else {
-      spec.kind = LogSpec::Kind::kExecExplicit;
-      spec.message = ParseIdentifier(e, path + ".exec");
-    }
-    every();
-    return spec;
-  }
-  if (n.IsMap() && n["payload"]) {
-    // An unnamed initiating log: nothing can execute it by name (an explicit identifier can), so it
-    // may be repeated over several blocks.
-    CheckMap(n, path, {"payload", "origin", "every"});
-    spec.kind = LogSpec::Kind::kInit;
-    spec.log.address = n["origin"] ? Origin(n["origin"], path + ".origin") : DefaultOrigin();
-    spec.log.data = Payload(n["payload"], path + ".payload");
-    every();
-    return spec;
-  }
-  Fail(n, path, "want {init: NAME}, {payload: 0x..} or {exec: NAME | {chain, block, log, timestamp, payload, origin}}");
-}
-
-std::vector<LogSpec> Parser::ParseLogs(const YAML::Node& n, const std::string& path, bool allow_named_init) {
-  if (!n.IsSequence()) Fail(n, path, "want a list of log specs");
-  std::vector<LogSpec> out;
-  for (size_t i = 0; i < n.size(); ++i)
-    out.push_back(ParseLog(n[i], path + "[" + std::to_string(i) + "]", allow_named_init));
-  return out;
-}
-
-CallStep Parser::ParseCall(const YAML::Node& n, const std::string& path) {
-  if (!n.IsMap()) Fail(n, path, "want a map with a method");
-  std::string method = Str(Need(n, path, "method"), path + ".method");
-  CallStep call;
-  if (method == "tryCrossSafe") {
-    CheckMap(n, path, {"method", "chain", "local_safe", "derived_from"});
-    call.method = CallMethod::kTryCrossSafe;
-    call.local_safe = OptU64(n, path, "local_safe");
-    call.derived_from = U64(Need(n, path, "derived_from"), path + ".derived_from");
-  } else if (method == "tryFinalize") {
-    CheckMap(n, path, {"method", "chain", "finalized_l1"});
-    call.method = CallMethod::kTryFinalize;
-    call.finalized_l1 = U64(Need(n, path, "finalized_l1"), path + ".finalized_l1");
-  } else if (method == "updateLocalUnsafe") {
-    CheckMap(n, path, {"method", "chain", "unsafe"});
-    call.method = CallMethod::kUpdateLocalUnsafe;
-    call.unsafe = OptU64(n, path, "unsafe");
-  } else if (method == "getCrossUnsafe") {
-    CheckMap(n, path, {"method", "chain", "max_number"});
-    call.method = CallMethod::kGetCrossUnsafe;
-    call.max_number = U64(Need(n, path, "max_number"), path + ".max_number");
-  } else if (method == "checkMessage") {
-    CheckMap(n, path, {"method", "message", "identifier"});
-    call.method = CallMethod::kCheckMessage;
-    LogSpec spec;
-    if (n["message"] && n["identifier"]) Fail(n, path + ".identifier", "give message or identifier, not both");
-    if (n["message"]) {
-      spec.kind = LogSpec::Kind::kExecNamed;
-      spec.name = ExistingMessage(n["message"], path + ".message");
-    } else {
-      spec.kind = LogSpec::Kind::kExecExplicit;
-      spec.message = ParseIdentifier(Need(n, path, "identifier"), path + ".identifier");
-    }
-    call.message = std::move(spec);
-  } else {
-    Fail(n["method"], path + ".method",
-         "unknown method '" + method +
-             "' (tryCrossSafe, tryFinalize, updateLocalUnsafe, checkMessage, getCrossUnsafe)");
-  }
-  if (call.method != CallMethod::kCheckMessage) call.chain = Chain(Need(n, path, "chain"), path + ".chain");
-  last_call_ = call.method;
-  return call;
-}
-
-ExpectStep Parser::ParseExpect(const YAML::Node& n, const std::string& path) const {
-  CheckMap(n, path,
-           {"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized", "block", "replaced", "message",
-            "level", "result", "error", "pool"});
-  auto only = [&](std::initializer_list<const char*> keys) { CheckMap(n, path, keys); };
-  if (n["result"] || n["error"]) {
-    if (!last_call_) Fail(n, path, "an expectation about a call result needs a `call` step before it");
-  }
-  if (n["result"]) {
-    only({"result"});
-    const YAML::Node& r = n["result"];
-    std::string rp = path + ".result";
-    ResultExpect e;
-    if (r.IsScalar()) {
-      if (r.Scalar() != "ok") Fail(r, rp, "want ok or a map");
-      e.ok_only = true;
-      return {e};
-    }
-    switch (*last_call_) {
-      case CallMethod::kTryCrossSafe: CheckMap(r, rp, {"status", "cross_safe", "local_safe"}); break;
-      case CallMethod::kTryFinalize:
-      case CallMethod::kGetCrossUnsafe: CheckMap(r, rp, {"block"}); break;
-      case CallMethod::kCheckMessage: CheckMap(r, rp, {"level"}); break;
-      case CallMethod::kUpdateLocalUnsafe: Fail(r, rp, "updateLocalUnsafe returns nothing: use `result: ok`");
-    }
-    if (r["status"]) {
-      std::string s = Str(r["status"], rp + ".status");
-      if (s != "accept" && s != "unknown" && s != "invalid") Fail(r["status"], rp + ".status", "want accept, unknown or invalid");
-      e.status = s;
-    }
-    e.cross_safe = OptU64(r, rp, "cross_safe");
-    e.local_safe = OptU64(r, rp, "local_safe");
-    e.block = OptU64(r, rp, "block");
-    if (r["level"]) e.level = Level(r["level"], rp + ".level");
-    return {e};
-  }
-  if (n["error"]) {
-    only({"error"});
-    std::string name = Str(n["error"], path + ".error");
-    auto code = CodeFromName(name);
-    if (!code || *code == Code::kOk) Fail(n["error"], path + ".error", "unknown error code '" + name + "'");
-    return {ErrorExpect{*code}};
-  }
-  if (n["message"]) {
-    only({"message", "level"});
-    MessageExpect e;
-    e.message = ExistingMessage(n["message"], path + ".message");
-    e.level = Level(Need(n, path, "level"), path + ".level");
-    return {e};
-  }
-  size_t chain = Chain(Need(n, path, "chain"), path + ".chain");
-  if (n["pool"]) {
-    only({"chain", "pool"});
-    if (!scenario_.chains[chain].mempool)
-      Fail(n["chain"], path + ".chain", "chain '" + scenario_.chains[chain].name + "' has no tx pool (set mempool: true)");
-    return {PoolExpect{chain, U64(n["pool"], path + ".pool")}};
-  }
-  if (n["block"] || n["replaced"]) {
-    only({"chain", "block", "replaced"});
-    ReplacedExpect e;
-    e.chain = chain;
-    e.block = U64(Need(n, path, "block"), path + ".block");
-    if (n["replaced"]) e.replaced = Bool(n["replaced"], path + ".replaced");
-    return {e};
-  }
-  only({"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized"});
-  HeadsExpect e;
-  e.chain = chain;
-  e.unsafe = OptU64(n, path, "unsafe");
-  e.cross_unsafe = OptU64(n, path, "cross_unsafe");
-  e.local_safe = OptU64(n, path, "local_safe");
-  e.cross_safe = OptU64(n, path, "cross_safe");
-  e.finalized = OptU64(n, path, "finalized");
-  if (!e.unsafe && !e.cross_unsafe && !e.local_safe && !e.cross_safe && !e.finalized)
-    Fail(n, path, "name at least one head: unsafe, cross_unsafe, local_safe, cross_safe, finalized");
-  return {e};
-}
-
-void Parser::CheckStepAllowed(const YAML::Node& n, const std::string& kind) const {
-  bool manual_only = kind == "derive" || kind == "sync";
-  if (manual_only && scenario_.nodes != NodesMode::kManual)
-    Fail(n, kind, "only with `nodes: manual` (with auto nodes the runner derives and syncs after every step)");
-}
-
 Step Parser::ParseStep(const YAML::Node& n, size_t index) {
   std::string where = "steps[" + std::to_string(index - 1) + "]";
-  if (!n.IsMap() || n.size() != 1) Fail(n, where, "want a map with exactly one step, e.g. {mine: 1}");
-  const std::string kind = Str(n.begin()->first, where);
-  const YAML::Node body = n.begin()->second;
-  const std::string path = kind;
+  if (!n.IsMap() || n.size() != 1) r_.Fail(n, where, "want a map with exactly one step, e.g. {mine: 1}");
+  const std::string kind = r_.Str(n.begin()->first, where);
   Step step;
   step.index = index;
   step.line = n.Mark().line + 1;
@@ -537,127 +205,12 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
     if (s.size() >= 2 && s.front() == '{' && s.back() == '}') s = s.substr(1, s.size() - 2);
     step.label = s;
   }
-  CheckStepAllowed(n.begin()->first, kind);
-  if (kind == "build") {
-    CheckMap(body, path, {"chain", "blocks", "logs", "force"});
-    BuildStep s;
-    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
-    if (body["blocks"]) s.blocks = U64(body["blocks"], path + ".blocks");
-    if (s.blocks == 0) Fail(body["blocks"], path + ".blocks", "must be at least 1");
-    if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.blocks == 1);
-    if (body["force"]) s.force = Bool(body["force"], path + ".force");
-    CountL2(body["blocks"] ? body["blocks"] : body, path + ".blocks", s.chain, s.blocks, s.logs, true);
-    step.action = std::move(s);
-  } else if (kind == "batch") {
-    CheckMap(body, path, {"chain", "through"});
-    BatchStep s;
-    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
-    s.through = OptU64(body, path, "through");
-    step.action = s;
-  } else if (kind == "drop_batches") {
-    CheckMap(body, path, {"chain"});
-    step.action = DropBatchesStep{Chain(Need(body, path, "chain"), path + ".chain")};
-  } else if (kind == "mine") {
-    MineStep s;
-    s.count = U64(body, path);
-    if (s.count == 0) Fail(body, path, "must be at least 1");
-    Count(body, path, l1_blocks_, s.count, kMaxL1BlocksPerRun, "L1 blocks");
-    if (l1_blocks_ > (UINT64_MAX - scenario_.genesis.l1_time) / scenario_.genesis.l1_block_time)
-      Fail(body, path, "L1 block " + std::to_string(l1_blocks_) +
-                           " would have a timestamp past 2^64-1 (genesis.l1_time + number * l1_block_time)");
-    step.action = s;
-  } else if (kind == "derive") {
-    CheckMap(body, path, {"chain", "to_l1"});
-    DeriveStep s;
-    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
-    s.to_l1 = OptU64(body, path, "to_l1");
-    step.action = s;
-  } else if (kind == "sync") {
-    CheckMap(body, path, {"chain"});
-    step.action = SyncStep{Chain(Need(body, path, "chain"), path + ".chain")};
-  } else if (kind == "reorg_l1") {
-    CheckMap(body, path, {"depth", "fork", "keep_batches"});
-    ReorgL1Step s;
-    s.depth = U64(Need(body, path, "depth"), path + ".depth");
-    if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
-    Count(body["depth"], path + ".depth", l1_blocks_, s.depth, kMaxL1BlocksPerRun, "L1 blocks");
-    s.fork = Str(Need(body, path, "fork"), path + ".fork");
-    if (s.fork.empty()) Fail(body["fork"], path + ".fork", "must not be empty");
-    if (body["keep_batches"]) s.keep_batches = Bool(body["keep_batches"], path + ".keep_batches");
-    step.action = s;
-  } else if (kind == "finalize_l1") {
-    CheckMap(body, path, {"number", "depth"});
-    FinalizeL1Step s;
-    s.number = OptU64(body, path, "number");
-    s.depth = OptU64(body, path, "depth");
-    if (s.number.has_value() == s.depth.has_value()) Fail(body, path, "give exactly one of number and depth");
-    step.action = s;
-  } else if (kind == "reorg_unsafe") {
-    CheckMap(body, path, {"chain", "depth", "logs", "force"});
-    ReorgUnsafeStep s;
-    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
-    s.depth = U64(Need(body, path, "depth"), path + ".depth");
-    if (s.depth == 0) Fail(body["depth"], path + ".depth", "must be at least 1");
-    if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", s.depth == 1);
-    if (body["force"]) s.force = Bool(body["force"], path + ".force");
-    CountL2(body["depth"], path + ".depth", s.chain, s.depth, s.logs, false);
-    step.action = std::move(s);
-  } else if (kind == "restart") {
-    if (!body.IsNull()) CheckMap(body, path, {});
-    step.action = RestartStep{};
-  } else if (kind == "crash") {
-    CheckMap(body, path, {"torn_bytes", "db"});
-    CrashStep s;
-    s.torn_bytes = U64(Need(body, path, "torn_bytes"), path + ".torn_bytes");
-    if (body["db"]) {
-      std::string db = Str(body["db"], path + ".db");
-      if (db == "safe") s.db = CrashDb::kSafe;
-      else if (db == "events") s.db = CrashDb::kEvents;
-      else Fail(body["db"], path + ".db", "want safe or events, got '" + db + "'");
-    }
-    step.action = s;
-  } else if (kind == "fault") {
-    CheckMap(body, path, {"kind", "at", "db", "chain"});
-    FaultStep s;
-    const std::string fault = Str(Need(body, path, "kind"), path + ".kind");
-    const FaultKind kinds[] = {FaultKind::kCrash, FaultKind::kFsyncError, FaultKind::kReadError, FaultKind::kNoSpace,
-                               FaultKind::kBitFlip};
-    bool known = false;
-    for (FaultKind k : kinds)
-      if (fault == FaultKindName(k)) s.kind = k, known = true;
-    if (!known) Fail(body["kind"], path + ".kind", "want crash, fsync_error, read_error, no_space or bit_flip, got '" + fault + "'");
-    if (s.kind == FaultKind::kBitFlip) {
-      if (body["at"]) Fail(body["at"], path + ".at", "bit_flip takes db (and chain), not at");
-      const std::string db = body["db"] ? Str(body["db"], path + ".db") : "safe";
-      if (db == "safe") s.db = DbFile::kSafe;
-      else if (db == "events") s.db = DbFile::kEvents;
-      else if (db == "replacements") s.db = DbFile::kReplacements;
-      else Fail(body["db"], path + ".db", "want safe, events or replacements, got '" + db + "'");
-      if (s.db == DbFile::kSafe && body["chain"]) Fail(body["chain"], path + ".chain", "db: safe has no chain");
-      if (s.db != DbFile::kSafe) s.chain = Chain(Need(body, path, "chain"), path + ".chain");
-    } else {
-      if (body["db"]) Fail(body["db"], path + ".db", "only bit_flip takes db");
-      if (body["chain"]) Fail(body["chain"], path + ".chain", "only bit_flip takes chain");
-      if (body["at"]) s.at = U64(body["at"], path + ".at");
-      if (s.at == 0 || s.at > 1000000) Fail(body["at"], path + ".at", "must be 1 to 1000000");
-    }
-    step.action = s;
-  } else if (kind == "pool") {
-    CheckMap(body, path, {"chain"});
-    PoolStep s{Chain(Need(body, path, "chain"), path + ".chain")};
-    if (!scenario_.chains[s.chain].mempool)
-      Fail(body["chain"], path + ".chain", "chain '" + scenario_.chains[s.chain].name + "' has no tx pool (set mempool: true)");
-    step.action = s;
-  } else if (kind == "call") {
-    step.action = ParseCall(body, path);
-  } else if (kind == "expect") {
-    step.action = ParseExpect(body, path);
-  } else {
-    Fail(n.begin()->first, where,
-         "unknown step '" + kind +
-             "' (build, batch, drop_batches, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, "
-             "fault, pool, call, expect)");
-  }
+  const StepKind* k = FindStepKind(kind);
+  if (k == nullptr) r_.Fail(n.begin()->first, where, "unknown step '" + kind + "' (" + StepKindNames() + ")");
+  if (k->manual_only && scenario_.nodes != NodesMode::kManual)
+    r_.Fail(n.begin()->first, kind,
+            "only with `nodes: manual` (with auto nodes the runner derives and syncs after every step)");
+  step.action = k->parse(r_, n.begin()->second, kind);
   return step;
 }
 
@@ -742,7 +295,7 @@ Result<Scenario> ParseScenario(const std::string& text, const std::string& file,
   try {
     YAML::Node root = YAML::Load(text);
     return Parser(file, labels).Parse(root);
-  } catch (const ParseError& e) {
+  } catch (const ScenarioError& e) {
     return InvalidArgument(Printable(e.message));
   } catch (const YAML::DeepRecursion& e) {
     return InvalidArgument(Printable(file + ":" + std::to_string(e.mark.line + 1) +
@@ -768,14 +321,14 @@ Result<Scenario> ParseScenarioText(const ScenarioText& text, const std::string& 
   constexpr size_t kMaxKept = 65'536;
   thread_local std::unordered_map<std::string, YAML::Node> kept;  // step text -> its YAML
   try {
-    if (NotText(text.head, file)) throw ParseError{};
+    if (NotText(text.head, file)) throw ScenarioError{};
     const YAML::Node root = YAML::Load(text.head + " []\n");
     std::vector<YAML::Node> steps;
     steps.reserve(text.steps.size());
     for (const std::string& step : text.steps) {
       auto it = kept.find(step);
       if (it == kept.end()) {
-        if (step.find('\n') != std::string::npos || NotText(step, file)) throw ParseError{};
+        if (step.find('\n') != std::string::npos || NotText(step, file)) throw ScenarioError{};
         if (kept.size() >= kMaxKept) kept.clear();
         it = kept.emplace(step, YAML::Load(step)).first;
       }
@@ -783,7 +336,7 @@ Result<Scenario> ParseScenarioText(const ScenarioText& text, const std::string& 
     }
     const size_t first_line = static_cast<size_t>(std::count(text.head.begin(), text.head.end(), '\n')) + 2;
     return Parser(file, /*labels=*/false).Parse(root, steps, first_line);
-  } catch (const ParseError&) {
+  } catch (const ScenarioError&) {
   } catch (const YAML::Exception&) {
   }
   return ParseScenario(text.Text(), file, /*labels=*/false);  // its error, with the file's line

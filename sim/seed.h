@@ -1,5 +1,5 @@
-// Per-subsystem salts derived from the scenario seed (architecture.md "Rules that keep it
-// deterministic"): every hash the simulated world makes mixes in the salt of its subsystem, so one
+// Per-subsystem salts derived from the scenario seed (docs/simulator-checks.md, "The
+// simulated world"): every hash the simulated world makes mixes in the salt of its subsystem, so one
 // seed reproduces a whole run and two subsystems never share a stream.
 #pragma once
 

@@ -1,7 +1,7 @@
 // The supervisor's view of the simulated world (supervisor::L1Source and ChainSource): the
 // canonical L1 chain, and per chain its node's unsafe chain plus every block the node ever held.
 //
-// Output roots in the simulator (formats.md "OutputV0"): the 128-byte preimage is
+// Output roots in the simulator (docs/fp-fixtures.md, "Encodings"): the 128-byte preimage is
 //   bytes32(0) ‖ stateRoot ‖ messagePasserStorageRoot ‖ blockHash
 // with stateRoot = keccak256("stateRoot" ‖ chainID(32) ‖ blockHash) and
 // messagePasserStorageRoot = keccak256("messagePasserStorageRoot" ‖ chainID(32) ‖ blockHash).

@@ -1,4 +1,4 @@
-// The runner's invariant checks (docs/scenario-format.md, "Invariants checked after every step"),
+// The runner's invariant checks (docs/simulator-checks.md, "The invariants, after every step"),
 // kept beside the runner as the state it checks is: the runner applies steps, this judges what they
 // left. After every step, CheckStep looks at
 //   - the databases: the bytes the step appended (sim/db_check.h), all of a file it rewound;

@@ -1,9 +1,10 @@
-// RenderTimelineHtml: one HTML page, inline CSS and SVG, no scripts. docs/timeline.md explains how to read it.
+// The timeline's SVG picture (the page around it is sim/timeline_page.cc; docs/timeline.md explains how to read it).
 //
-// Picture layout, top to bottom: the L1 lane (head number and fork label per step), the events strip (marks that
-// concern no single chain), one panel per chain (five step-lines over y = L2 block number, the chain's marks in a
-// strip above the plot), then the x axis with the step labels. Column i is step i. Every column carries a hover
-// tooltip (<title>) with all its numbers; below the picture a table repeats them for copying.
+// Picture layout, top to bottom: the L1 lane (head number, fork label and finalized number per step), the events
+// strip (marks that concern no single chain), one panel per chain (five step-lines over y = L2 block number, the
+// chain's marks in a strip above the plot), then the x axis with the step labels; executing messages are edges
+// between the panels' blocks. Column i is step i. Every column carries a hover tooltip (<title>) with all its
+// numbers; below the picture a table repeats them for copying.
 #include "sim/timeline.h"
 
 #include <algorithm>
@@ -14,54 +15,10 @@
 #include <optional>
 #include <string_view>
 
-namespace supersafe::sim {
+#include "sim/timeline_parts.h"
+
+namespace supersafe::sim::timeline_detail {
 namespace {
-
-// ---------------------------------------------------------------------------------------------------------------
-// Text and numbers
-
-void AppendEscaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      case '\n':
-      case '\t': out += c; break;
-      default:
-        // Other control characters are not allowed in HTML text.
-        out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-    }
-  }
-}
-
-std::string Esc(std::string_view text) {
-  std::string out;
-  AppendEscaped(out, text);
-  return out;
-}
-
-bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-
-// At most max_chars code points; a cut text ends in an ellipsis.
-std::string Abbreviate(std::string_view text, size_t max_chars) {
-  if (max_chars == 0) return "";
-  size_t chars = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (IsUtf8Continuation(text[i])) continue;
-    if (chars == max_chars) {
-      size_t keep = i;  // cut before the last kept code point to make room for the ellipsis
-      do { --keep; } while (keep > 0 && IsUtf8Continuation(text[keep]));
-      return std::string(text.substr(0, keep)) + "\u2026";
-    }
-    ++chars;
-  }
-  return std::string(text);
-}
-
-std::string Int(uint64_t v) { return std::to_string(v); }
 
 // Axis numbers stay short enough for the gutter: from 10^10 on, "1.8e19".
 std::string TickLabel(uint64_t v) {
@@ -73,70 +30,6 @@ std::string TickLabel(uint64_t v) {
   return s;
 }
 
-// Coordinates: one decimal at most, locale independent, "-0" never printed.
-std::string Num(double v) {
-  double rounded = std::round(v * 10) / 10;
-  if (rounded == 0) rounded = 0;
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rounded, std::chars_format::fixed, 1);
-  std::string s(buf, ec == std::errc() ? end : buf);
-  if (s.ends_with(".0")) s.resize(s.size() - 2);
-  return s;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Styles of the five heads and the mark kinds
-
-struct HeadStyle {
-  const char* name;
-  const char* short_name;
-  const char* color;
-  double offset;  // px; equal heads are drawn side by side, unsafe on top, finalized at the bottom
-};
-
-constexpr std::array<HeadStyle, 5> kHeads = {{
-    {"unsafe", "u", "#e69f00", -4},
-    {"cross-unsafe", "xu", "#cc79a7", -2},
-    {"local-safe", "ls", "#56b4e9", 0},
-    {"cross-safe", "xs", "#0072b2", 2},
-    {"finalized", "fin", "#009e73", 4},
-}};
-
-uint64_t HeadValue(const ChainHeads& h, size_t head) {
-  switch (head) {
-    case 0: return h.unsafe;
-    case 1: return h.cross_unsafe;
-    case 2: return h.local_safe;
-    case 3: return h.cross_safe;
-    default: return h.finalized;
-  }
-}
-
-struct KindStyle {
-  const char* name;
-  const char* glyph;
-  const char* color;
-  int severity;  // when marks share a cell, the most severe one gives the icon and the colour
-};
-
-KindStyle StyleOf(MarkKind kind) {
-  switch (kind) {
-    case MarkKind::kL1Reorg: return {"L1 reorg", "L", "#c45a00", 5};
-    case MarkKind::kUnsafeReorg: return {"unsafe reorg", "U", "#7b3294", 4};
-    case MarkKind::kReplacement: return {"deposit-only replacement", "D", "#00827f", 3};
-    case MarkKind::kRestart: return {"restart", "R", "#2f5fd0", 2};
-    case MarkKind::kCrash: return {"crash", "C", "#222222", 6};
-    case MarkKind::kFailure: return {"failure", "!", "#d40000", 7};
-    case MarkKind::kNote: break;
-  }
-  return {"note", "i", "#8a8a8a", 1};
-}
-
-constexpr std::array<MarkKind, 7> kAllKinds = {MarkKind::kL1Reorg, MarkKind::kUnsafeReorg, MarkKind::kReplacement,
-                                               MarkKind::kRestart,  MarkKind::kCrash,       MarkKind::kFailure,
-                                               MarkKind::kNote};
-
-// Pastel backgrounds for L1 fork labels, by order of first appearance.
 constexpr std::array<const char*, 8> kForkColors = {"#e8eef8", "#fde6cc", "#e0f2dc", "#f2e0f2",
                                                     "#fff3bf", "#d9f1f1", "#f6dcdc", "#e9e9e9"};
 
@@ -167,24 +60,19 @@ const Mark* MostSevere(const std::vector<const Mark*>& marks) {
   return top;
 }
 
-std::string MarkLine(const Mark& mark) {
-  std::string line = StyleOf(mark.kind).name;
-  if (!mark.chain.empty()) line += " (" + mark.chain + ")";
-  if (!mark.text.empty()) line += ": " + mark.text;
-  return line;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Geometry
 
 constexpr double kGutter = 104;        // left: lane names and y ticks
 constexpr double kRightMargin = 24;
 constexpr double kTargetPlotWidth = 1120;
-constexpr double kLaneHeight = 50;
+constexpr double kLaneHeight = 50;       // with L1 numbers written across
+constexpr double kLaneHeightUpright = 88; // with L1 numbers written upright (thin columns)
+constexpr double kMinColumn = 12;         // an upright L1 number fits
+constexpr double kTextColumn = 30;        // L1 numbers written across
 constexpr double kStripHeight = 18;    // icon strip (events, and above each chain plot)
 constexpr double kPanelGap = 12;
 constexpr double kPlotPad = 8;         // inside the plot, so offset lines stay inside the frame
-constexpr double kIconSize = 13;
 constexpr size_t kLabelChars = 24;     // rotated step labels are cut here; the full text is in the tooltip
 constexpr double kLabelAngle = 55;     // degrees
 
@@ -193,6 +81,7 @@ struct Geometry {
   double col = 0;          // column width
   double plot_h = 0;       // height of one chain plot
   double lane_top = 0;     // L1 lane
+  double lane_h = 0;
   double events_top = 0;   // events strip
   double panels_top = 0;   // first chain panel (its strip)
   double axis_y = 0;       // x axis, under the last panel
@@ -211,12 +100,15 @@ struct Geometry {
 Geometry Layout(const Timeline& t) {
   Geometry g;
   g.columns = t.steps.size();
-  g.col = std::clamp(kTargetPlotWidth / static_cast<double>(std::max<size_t>(g.columns, 1)), 3.0, 56.0);
+  // Columns never get thinner than an upright L1 number: with many steps the picture grows wider
+  // than the window and scrolls.
+  g.col = std::clamp(kTargetPlotWidth / static_cast<double>(std::max<size_t>(g.columns, 1)), kMinColumn, 56.0);
   g.wide = g.col >= 16;
+  g.lane_h = g.col >= kTextColumn ? kLaneHeight : kLaneHeightUpright;
   size_t chains = t.chains.size();
   g.plot_h = chains <= 2 ? 160 : chains <= 4 ? 130 : 104;
   g.lane_top = 8;
-  g.events_top = g.lane_top + kLaneHeight + 4;
+  g.events_top = g.lane_top + g.lane_h + 4;
   g.panels_top = g.events_top + kStripHeight + 8;
   g.axis_y = g.PanelTop(chains) - kPanelGap + 4;
   double label_room = g.wide ? 22 + kLabelChars * 6.2 * std::sin(kLabelAngle * 3.14159265358979 / 180) : 24;
@@ -314,30 +206,6 @@ std::string StepPath(const std::vector<std::optional<double>>& ys, const Geometr
   return d;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// SVG pieces
-
-std::string Rect(double x, double y, double w, double h, std::string_view attrs) {
-  return "<rect x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" + Num(w) + "\" height=\"" + Num(h) + "\" " +
-         std::string(attrs) + "/>";
-}
-
-std::string Text(double x, double y, std::string_view attrs, std::string_view text) {
-  return "<text x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" " + std::string(attrs) + ">" + Esc(text) + "</text>";
-}
-
-std::string Title(std::string_view text) { return "<title>" + Esc(text) + "</title>"; }
-
-std::string Icon(MarkKind kind, double cx, double cy, std::string_view title) {
-  KindStyle s = StyleOf(kind);
-  double r = kIconSize / 2;
-  std::string shape = kind == MarkKind::kFailure
-      ? "<path d=\"M" + Num(cx) + " " + Num(cy - r - 1) + "L" + Num(cx + r + 1) + " " + Num(cy + r) + "H" +
-            Num(cx - r - 1) + "Z\" fill=\"" + s.color + "\"/>"
-      : "<circle cx=\"" + Num(cx) + "\" cy=\"" + Num(cy) + "\" r=\"" + Num(r) + "\" fill=\"" + s.color + "\"/>";
-  double glyph_y = cy + (kind == MarkKind::kFailure ? 4.5 : 3.5);
-  return "<g class=\"mark\">" + Title(title) + shape + Text(cx, glyph_y, "class=\"glyph\"", s.glyph) + "</g>";
-}
 
 std::string StepHeading(const TimelineStep& step) { return "step " + Int(step.index) + ": " + step.label; }
 
@@ -393,48 +261,49 @@ std::vector<std::string> ForkColors(const Timeline& t) {
 
 bool ForkChanged(const Timeline& t, size_t i) { return i > 0 && t.steps[i].l1_fork != t.steps[i - 1].l1_fork; }
 
-// Wide columns: head number, fork label and finalized number as text. Thin ones: head and finalized as lines.
+// Wide columns: head number, fork label and finalized number across each cell. Thin ones: the fork
+// label once per run of the same fork (where it fits), then head and finalized number upright in
+// every cell, so that every L1 number stays readable however many steps there are.
 std::string L1Lane(const Timeline& t, const Geometry& g) {
+  const bool across = g.col >= kTextColumn;
   std::string out = Text(kGutter - 8, g.lane_top + 20, "class=\"lane\"", "L1");
-  out += Text(kGutter - 8, g.lane_top + 34, "class=\"tick\"", "head / fork / fin");
+  out += Text(kGutter - 8, g.lane_top + 34, "class=\"tick\"", across ? "head / fork / fin" : "fork / head / fin");
   std::vector<std::string> colors = ForkColors(t);
   for (size_t run = 0, i = 1; i <= t.steps.size(); ++i) {  // one rectangle per run of the same fork
     if (i < t.steps.size() && t.steps[i].l1_fork == t.steps[run].l1_fork) continue;
-    out += Rect(g.X(run), g.lane_top, g.X(i) - g.X(run), kLaneHeight, "fill=\"" + colors[run] + "\"");
+    out += Rect(g.X(run), g.lane_top, g.X(i) - g.X(run), g.lane_h, "fill=\"" + colors[run] + "\"");
+    const double room = g.X(i) - g.X(run) - 6;
+    if (!across && room >= 6.5 * 2) {
+      out += Text(g.X(run) + 3, g.lane_top + 11, "class=\"l1 fork run\"",
+                  Abbreviate(t.steps[run].l1_fork, static_cast<size_t>(room / 6.5)));
+    }
     run = i;
   }
-  if (g.col >= 30) {
-    size_t fork_chars = static_cast<size_t>((g.col - 4) / 6.5);
-    for (size_t i = 0; i < t.steps.size(); ++i) {
-      const TimelineStep& s = t.steps[i];
-      std::string cls = ForkChanged(t, i) ? "l1 changed" : "l1";
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    const TimelineStep& s = t.steps[i];
+    std::string cls = ForkChanged(t, i) ? "l1 changed" : "l1";
+    if (across) {
+      size_t fork_chars = static_cast<size_t>((g.col - 4) / 6.5);
       out += Text(g.Mid(i), g.lane_top + 16, "class=\"" + cls + "\"", Int(s.l1_head));
       out += Text(g.Mid(i), g.lane_top + 30, "class=\"" + cls + " fork\"", Abbreviate(s.l1_fork, fork_chars));
       std::string fin = (g.col >= 40 ? "fin " : "f") + Int(s.l1_finalized);
       out += Text(g.Mid(i), g.lane_top + 44, "class=\"l1fin\"", fin);
+      continue;
     }
-  } else if (!t.steps.empty()) {
-    uint64_t lo = std::numeric_limits<uint64_t>::max();
-    uint64_t hi = 0;
-    for (const TimelineStep& s : t.steps) {
-      lo = std::min({lo, s.l1_head, s.l1_finalized});
-      hi = std::max({hi, s.l1_head, s.l1_finalized});
-    }
-    WidenFlat(lo, hi);
-    YScale scale{lo, hi, g.lane_top, kLaneHeight};
-    std::vector<std::optional<double>> head_ys, fin_ys;
-    for (const TimelineStep& s : t.steps) {
-      head_ys.push_back(scale.Y(s.l1_head) - 1);
-      fin_ys.push_back(scale.Y(s.l1_finalized) + 1);
-    }
-    out += "<path class=\"l1line\" d=\"" + StepPath(head_ys, g) + "\"/>";
-    out += "<path class=\"l1line fin\" d=\"" + StepPath(fin_ys, g) + "\"/>";
+    // Upright: read bottom to top, the baseline a little right of the column's middle.
+    auto upright = [&](double bottom, const std::string& c, const std::string& text) {
+      const double x = g.Mid(i) + 3.5;
+      return "<text x=\"" + Num(x) + "\" y=\"" + Num(bottom) + "\" class=\"" + c + " up\" transform=\"rotate(-90 " +
+             Num(x) + " " + Num(bottom) + ")\">" + Esc(text) + "</text>";
+    };
+    out += upright(g.lane_top + 52, cls, Int(s.l1_head));
+    out += upright(g.lane_top + g.lane_h - 3, "l1fin", Int(s.l1_finalized));
   }
   for (size_t i = 0; i < t.steps.size(); ++i) {
     if (!ForkChanged(t, i)) continue;
-    out += Rect(g.X(i) - 1.5, g.lane_top, 3, kLaneHeight, "class=\"forkedge\"");
+    out += Rect(g.X(i) - 1.5, g.lane_top, 3, g.lane_h, "class=\"forkedge\"");
   }
-  out += Rect(kGutter, g.lane_top, g.PlotWidth(), kLaneHeight, "class=\"frame\"");
+  out += Rect(kGutter, g.lane_top, g.PlotWidth(), g.lane_h, "class=\"frame\"");
   return out;
 }
 
@@ -524,6 +393,64 @@ std::string HoverColumns(const Timeline& t, const Geometry& g) {
   return out;
 }
 
+
+
+// Executing messages: one edge per message from the block holding the log it names to the block that
+// executes it, in the column of the step that built the executing block, bowed to the right, with an
+// arrowhead at the executing block. A block outside its panel's scale is drawn at the panel's edge
+// with a hollow end; a chain outside the dependency set gets a short stub ending in a cross.
+std::string EdgeMarkers() {
+  std::string out = "<defs>";
+  for (EdgeFate fate : kAllFates) {
+    out += "<marker id=\"arrow" + Int(static_cast<size_t>(fate)) +
+           "\" viewBox=\"0 0 8 8\" refX=\"7\" refY=\"4\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\">"
+           "<path d=\"M0 0L8 4L0 8z\" fill=\"" + std::string(StyleOf(fate).color) + "\"/></marker>";
+  }
+  return out + "</defs>";
+}
+
+std::string MessageEdges(const Timeline& t, const Geometry& g) {
+  if (t.edges.empty()) return "";
+  std::vector<YScale> scales;
+  for (size_t c = 0; c < t.chains.size(); ++c) scales.push_back(ScaleFor(t, c, g));
+  // The y of block `n` in its chain's plot, clamped to it; `inside` says whether it had to be.
+  auto y_of = [&](size_t chain, uint64_t n, bool& inside) {
+    const YScale& s = scales[chain];
+    inside = n >= s.lo && n <= s.hi;
+    return inside ? s.Y(n) : n < s.lo ? s.Y(s.lo) : s.Y(s.hi);
+  };
+  std::string out = EdgeMarkers();
+  const double bow = std::clamp(g.col * 0.9, 8.0, 36.0);
+  for (const MessageEdge& e : t.edges) {
+    if (e.column >= t.steps.size() || e.exec_chain >= t.chains.size()) continue;
+    const FateStyle st = StyleOf(e.fate);
+    const std::string color = st.color;
+    const std::string dash = *st.dash ? " stroke-dasharray=\"" + std::string(st.dash) + "\"" : "";
+    const std::string arrow = " marker-end=\"url(#arrow" + Int(static_cast<size_t>(e.fate)) + ")\"";
+    const double x = g.Mid(e.column);
+    bool exec_inside = true;
+    const double y2 = y_of(e.exec_chain, e.exec_block, exec_inside);
+    out += "<g class=\"edge\">" + Title(e.text + "\n" + st.name);
+    if (!e.source_chain || *e.source_chain >= t.chains.size()) {
+      const double y1 = y2 - 16;
+      out += "<path d=\"M" + Num(x) + " " + Num(y1) + "V" + Num(y2) + "\" stroke=\"" + color + "\"" + dash + arrow + "/>";
+      out += "<path d=\"M" + Num(x - 3) + " " + Num(y1 - 3) + "l6 6m0 -6l-6 6\" stroke=\"" + color + "\"/>";
+    } else {
+      bool source_inside = true;
+      const double y1 = y_of(*e.source_chain, e.source_block, source_inside);
+      const double lift = std::abs(y1 - y2) < 6 ? 14 : 0;  // a message within one block's height loops up
+      out += "<path d=\"M" + Num(x) + " " + Num(y1) + "C" + Num(x + bow) + " " + Num(y1 - lift) + " " + Num(x + bow) +
+             " " + Num(y2 - lift) + " " + Num(x) + " " + Num(y2) + "\" stroke=\"" + color + "\"" + dash + arrow + "/>";
+      out += "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(y1) + "\" r=\"2.5\" stroke=\"" + color + "\" fill=\"" +
+             (source_inside ? color : std::string("#fff")) + "\"/>";
+    }
+    out += "</g>";
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string Picture(const Timeline& t) {
   Geometry g = Layout(t);
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Num(g.width) + "\" height=\"" +
@@ -538,150 +465,9 @@ std::string Picture(const Timeline& t) {
   }
   out += XAxis(t, g);
   out += HoverColumns(t, g);
+  out += MessageEdges(t, g);
   out += MarkIcons(t, g);
   return out + "</svg>";
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// HTML around the picture
-
-constexpr std::string_view kCss = R"(
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;margin:20px;background:#fff}
-h1{font-size:20px;margin:0 0 4px}
-h2{font-size:15px;margin:24px 0 8px}
-.badge{display:inline-block;font-size:12px;font-weight:700;padding:2px 8px;border-radius:10px;color:#fff;
-  vertical-align:3px;margin-left:8px}
-.badge.pass{background:#1a7f37}.badge.fail{background:#d40000}
-.desc{margin:4px 0;max-width:1100px;white-space:pre-wrap}
-.meta{color:#555;margin:4px 0}
-.failure{border:1px solid #d40000;background:#fff0f0;padding:8px 12px;margin:10px 0;max-width:1100px}
-.failure pre{margin:4px 0 0;white-space:pre-wrap;font:13px/1.4 ui-monospace,Menlo,Consolas,monospace}
-.legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:12px 0 8px;font-size:13px;color:#333;align-items:center}
-.legend span{display:inline-flex;align-items:center;gap:5px}
-.legend .hint{color:#777}
-.scroll{overflow-x:auto}
-svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:11px;fill:#333}
-svg .lane{font-size:13px;font-weight:700;text-anchor:end;fill:#1d1d1f}
-svg .tick{text-anchor:end;fill:#666;font-size:10px}
-svg .l1{text-anchor:middle;font-size:12px}
-svg .l1.fork{font-size:10px;fill:#555}
-svg .l1.changed{font-weight:700;fill:#000}
-svg .l1fin{text-anchor:middle;font-size:9px;fill:#009e73}
-svg .l1line{fill:none;stroke:#555;stroke-width:1.5}
-svg .l1line.fin{stroke:#009e73}
-svg .forkedge{fill:#222}
-svg .frame,svg .plot,svg .strip{fill:none;stroke:#c8c8c8}
-svg .plot{fill:#fff}
-svg .grid{stroke:#ececec}
-svg .head{fill:none;stroke-width:2}
-svg .axis{stroke:#888}
-svg .stepno{text-anchor:middle;font-size:10px;fill:#666}
-svg .steplabel{text-anchor:end;font-size:10.5px;fill:#333}
-svg .glyph{text-anchor:middle;font-size:9.5px;font-weight:700;fill:#fff}
-svg .empty{text-anchor:middle;fill:#999;font-size:13px}
-svg .col{fill:#000;fill-opacity:0}
-svg .col:hover{fill-opacity:0.07}
-table{border-collapse:collapse;font:12px/1.3 ui-monospace,Menlo,Consolas,monospace}
-th,td{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
-th{background:#f4f4f4;font-family:system-ui,sans-serif;text-align:center}
-td.text{text-align:left;max-width:360px;overflow:hidden;text-overflow:ellipsis}
-td.marks{text-align:left;white-space:normal;min-width:240px}
-td.chg{font-weight:700}
-tr.failed td{background:#fff0f0}
-th.chain{border-left:2px solid #999}td.first{border-left:2px solid #999}
-)";
-
-std::string LegendIcon(MarkKind kind) {
-  return "<svg width=\"16\" height=\"16\" viewBox=\"0 0 16 16\">" + Icon(kind, 8, 8.5, StyleOf(kind).name) +
-         "</svg>";
-}
-
-std::string Legend() {
-  std::string out = "<div class=\"legend\">";
-  for (const HeadStyle& h : kHeads) {
-    out += "<span><svg width=\"22\" height=\"8\"><path d=\"M0 4h22\" stroke=\"" + std::string(h.color) +
-           "\" stroke-width=\"3\"/></svg>" + h.name + "</span>";
-  }
-  for (MarkKind kind : kAllKinds) out += "<span>" + LegendIcon(kind) + StyleOf(kind).name + "</span>";
-  out += "<span><svg width=\"10\" height=\"14\"><rect x=\"3\" width=\"3\" height=\"14\" fill=\"#222\"/></svg>"
-         "L1 fork switched (cell colour = fork)</span>"
-         "<span class=\"hint\">equal heads run side by side, unsafe on top, finalized at the bottom; "
-         "hover a column for its numbers</span>";
-  return out + "</div>";
-}
-
-std::string Header(const Timeline& t) {
-  std::string out = "<header><h1>" + Esc(t.scenario.empty() ? "(unnamed scenario)" : t.scenario);
-  out += t.passed ? "<span class=\"badge pass\">PASS</span>" : "<span class=\"badge fail\">FAIL</span>";
-  out += "</h1>";
-  if (!t.description.empty()) out += "<p class=\"desc\">" + Esc(t.description) + "</p>";
-  std::string chains;
-  for (const std::string& c : t.chains) chains += (chains.empty() ? "" : ", ") + c;
-  out += "<p class=\"meta\">seed " + Int(t.seed) + " \u00b7 " + Int(t.chains.size()) + " chain" +
-         (t.chains.size() == 1 ? "" : "s") + (chains.empty() ? "" : " (" + Esc(chains) + ")") + " \u00b7 " +
-         Int(t.steps.size()) + " step" + (t.steps.size() == 1 ? "" : "s") + "</p>";
-  if (!t.passed || !t.failure.empty()) {
-    out += "<div class=\"failure\"><b>Failed</b><pre>" +
-           Esc(t.failure.empty() ? "(no failure text recorded)" : t.failure) + "</pre></div>";
-  }
-  return out + "</header>";
-}
-
-bool Changed(const Timeline& t, size_t i, size_t chain, size_t head) {
-  if (i == 0 || chain >= t.steps[i - 1].heads.size()) return false;
-  return HeadValue(t.steps[i].heads[chain], head) != HeadValue(t.steps[i - 1].heads[chain], head);
-}
-
-std::string TableHead(const Timeline& t) {
-  std::string out = "<thead><tr><th rowspan=\"2\">step</th><th rowspan=\"2\">what</th>"
-                    "<th colspan=\"3\">L1</th>";
-  for (const std::string& c : t.chains) out += "<th colspan=\"5\" class=\"chain\">" + Esc(c) + "</th>";
-  out += "<th rowspan=\"2\">marks</th></tr><tr><th>head</th><th>fork</th><th>fin</th>";
-  for (size_t c = 0; c < t.chains.size(); ++c) {
-    for (size_t h = 0; h < kHeads.size(); ++h) {
-      out += std::string("<th") + (h == 0 ? " class=\"chain\"" : "") + " title=\"" + kHeads[h].name + "\">" +
-             kHeads[h].short_name + "</th>";
-    }
-  }
-  return out + "</tr></thead>";
-}
-
-std::string TableRow(const Timeline& t, size_t i) {
-  const TimelineStep& s = t.steps[i];
-  bool failed = std::any_of(s.marks.begin(), s.marks.end(),
-                            [](const Mark& m) { return m.kind == MarkKind::kFailure; });
-  std::string out = failed ? "<tr class=\"failed\">" : "<tr>";
-  out += "<td>" + Int(s.index) + "</td><td class=\"text\" title=\"" + Esc(s.label) + "\">" + Esc(s.label) + "</td>";
-  out += "<td>" + Int(s.l1_head) + "</td><td>" + Esc(s.l1_fork) + "</td><td>" + Int(s.l1_finalized) + "</td>";
-  for (size_t c = 0; c < t.chains.size(); ++c) {
-    for (size_t h = 0; h < kHeads.size(); ++h) {
-      bool known = c < s.heads.size();
-      std::string cls = std::string(h == 0 ? "first" : "") + (known && Changed(t, i, c, h) ? " chg" : "");
-      out += cls.empty() ? "<td>" : "<td class=\"" + cls + "\">";
-      out += (known ? Int(HeadValue(s.heads[c], h)) : "") + "</td>";
-    }
-  }
-  std::string marks;
-  for (const Mark& m : s.marks) marks += (marks.empty() ? "" : "; ") + MarkLine(m);
-  return out + "<td class=\"marks\">" + Esc(marks) + "</td></tr>";
-}
-
-std::string Table(const Timeline& t) {
-  std::string out = "<h2>Numbers per step</h2><div class=\"scroll\"><table>" + TableHead(t) + "<tbody>";
-  for (size_t i = 0; i < t.steps.size(); ++i) out += TableRow(t, i) + "\n";
-  return out + "</tbody></table></div>";
-}
-
-}  // namespace
-
-std::string RenderTimelineHtml(const Timeline& timeline) {
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
-  out += "<title>" + Esc("timeline: " + timeline.scenario) + "</title>";
-  out += "<style>" + std::string(kCss) + "</style></head>\n";
-  out += "<body>" + Header(timeline) + Legend() + "\n<div class=\"scroll\">" + Picture(timeline) + "</div>\n";
-  out += Table(timeline);
-  return out + "\n</body></html>\n";
-}
-
-}  // namespace supersafe::sim
+}  // namespace supersafe::sim::timeline_detail

@@ -1,4 +1,4 @@
-// Access-list entries of supervisor_checkAccessList (formats.md "Access-list entries"): per
+// Access-list entries of supervisor_checkAccessList (docs/rpc.md, "Access-list entries"): per
 // executing message a lookup entry, an optional chain-ID extension, and a checksum entry.
 #pragma once
 

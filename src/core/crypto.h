@@ -15,7 +15,7 @@ inline Hash Keccak256(std::string_view s) {
 }
 
 // out[i] = Keccak256(in[i]) for every i (in.size() == out.size()); Keccak is always Crypto++'s
-// (formats.md: never hand-written). The output is exactly that of the one-by-one loop.
+// (never hand-written). The output is exactly that of the one-by-one loop.
 //
 // A batch of kKeccak256ManySplitMin inputs or more is split with one persistent worker thread
 // (process-wide, started by the first such batch, joined at exit): the caller and the worker take

@@ -1,4 +1,4 @@
-// Fault-proof encodings that must match the OP Stack byte for byte (formats.md).
+// Fault-proof encodings that must match the OP Stack byte for byte (docs/fp-fixtures.md, "Encodings").
 #pragma once
 
 #include <string_view>

@@ -1,6 +1,6 @@
 // The super trace of an interop fault-proof game: the claim at every bisection position, computed
 // from the supervisor's answers the way op-challenger's super trace provider computes it
-// (formats.md, "Bisection position to claim"). Pure functions of their inputs; the caller gathers
+// (docs/fp-fixtures.md, "Claims"). Pure functions of their inputs; the caller gathers
 // the answers (supervisor_superRootAtTimestamp, supervisor_allSafeDerivedAt) first.
 #pragma once
 
@@ -67,7 +67,7 @@ struct Claim {
 
 // The claim at `trace_index`: step 0 is SuperV1(T); step k > 0 a TransitionState from SuperV1(T)
 // with the pending outputs at T+1 of the first min(k, n) chains; InvalidState where the answers
-// are missing or were not safe at the game's L1 head (formats.md gives every case).
+// are missing or were not safe at the game's L1 head (docs/fp-fixtures.md gives every case).
 // kInvalidArgument if a timestamp the claim reads is absent from `roots`, an answer has more
 // chains than S-1 or a pending preimage that is not a 128-byte OutputV0 preimage, or a chain that
 // the rule checks has no rollup timing or no safe head.

@@ -1,4 +1,4 @@
-// Interop messages (domain.md "Messages"): logs, payload and log hashes, and the CrossL2Inbox
+// Interop messages (docs/protocol-rules.md, "Words"): logs, payload and log hashes, and the CrossL2Inbox
 // ExecutingMessage event with its abi-encoded Identifier.
 #pragma once
 

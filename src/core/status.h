@@ -23,7 +23,7 @@ enum class Code : uint8_t {
   kIOError,          // the file system said no
   kCorruption,       // stored data is damaged
   kInternal,         // a broken invariant that was caught without aborting
-  // OP Stack supervisor domain errors (rpc.md).
+  // OP Stack supervisor domain errors (docs/protocol-rules.md, "Error names"; docs/rpc.md).
   kUninitializedChainDatabase,  // -320400
   kSkippedData,                 // -320500
   kUnknownChain,                // -320501

@@ -23,7 +23,7 @@ using U256 = boost::multiprecision::uint256_t;
 // "0x"-prefixed lowercase hex of the bytes.
 std::string ToHex(ByteSpan bytes);
 // "0x"-prefixed lowercase hex of a number without leading zeros ("0x0" for zero): the JSON-RPC
-// quantity encoding (HexU64 in rpc.md).
+// quantity encoding (HexU64 in docs/rpc.md).
 std::string HexU64(uint64_t v);
 // Parses "0x"-prefixed hex (either case) of any even length. `what` names the field in errors.
 Result<Bytes> ParseHexBytes(std::string_view text, std::string_view what = "hex");

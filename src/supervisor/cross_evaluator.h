@@ -13,8 +13,9 @@
 // at that height.
 //
 // With `judge_beyond_waits` (cross-safe), a block is invalid in its own right even while a block
-// before it waits (domain.md: "a block is invalid in view N if one of its messages is invalid"):
-// once no candidate moves, the blocks after a waiting candidate, up to the limit, are judged too:
+// before it waits (docs/protocol-rules.md, "Invalid in a view": a block is invalid in view N if one
+// of its messages is): once no candidate moves, the blocks after a waiting candidate, up to the
+// limit, are judged too:
 // a message that breaks a static rule, names a log its known source block does not hold, names
 // its source chain's first invalid block, names a later log of its own block, or lies on a
 // same-timestamp log-level cycle makes its block invalid. Such a verdict that rests on a source

@@ -785,6 +785,13 @@ Result<BlockID> Supervisor::LocalSafeBlockAt(const ChainID& chain, uint64_t numb
   return BlockID{*hash, number};
 }
 
+Result<std::optional<Bytes>> Supervisor::PendingOutput(const ChainID& chain, const BlockID& block) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  return s.chains[c].replacements->PendingPreimage(block.number, block.hash);
+}
+
 Result<std::map<ChainID, BlockID>> Supervisor::AllSafeDerivedAt(const BlockID& derived_from) {
   Impl& s = *impl_;
   SS_RETURN_IF_ERROR(s.Alive());

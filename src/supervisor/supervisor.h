@@ -168,7 +168,8 @@ class Supervisor {
   Status RewindUnsafe(const ChainID& chain, const BlockID& block);
   // Latest cross-unsafe at or below max_number.
   Result<BlockID> GetCrossUnsafe(const ChainID& chain, uint64_t max_number);
-  // rpc.md: accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData.
+  // accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData /
+  // kAwaitingReplacementBlock (docs/protocol-rules.md, "What the core answers").
   Result<CrossSafeAnswer> TryCrossSafe(const ChainID& chain, const BlockID& local_safe, const BlockID& derived_from);
   // Drops the groups whose L1 block the L1 source no longer has, as TryCrossSafe and TryFinalize
   // do first (managed mode rewinds before it computes a node's reset).
@@ -199,6 +200,10 @@ class Supervisor {
   Result<BlockID> LocalSafeBlockAt(const ChainID& chain, uint64_t number);
   Result<std::map<ChainID, BlockID>> AllSafeDerivedAt(const BlockID& derived_from);
   Result<SuperRootResponse> SuperRootAtTimestamp(uint64_t timestamp);
+  // The pending output stored for `block` (the replacement log): the OutputV0 preimage of the
+  // invalid block it replaced, or nullopt when it replaced nothing or that preimage could not be
+  // fetched (superRootAtTimestamp then answers the canonical output as `pending`).
+  Result<std::optional<Bytes>> PendingOutput(const ChainID& chain, const BlockID& block);
   Result<SyncStatus> GetSyncStatus();
   const DependencySet& dependency_set() const;
 

@@ -1,6 +1,6 @@
-// The identifier-only validity rules of executing messages (domain.md rules 1, 3, 4, 5, 6): they
-// depend only on the identifier and the executing block, so they are checked first and a failure
-// makes the block invalid at once.
+// The identifier-only validity rules of executing messages (rules 1, 3, 4, 5, 6 of
+// docs/protocol-rules.md): they depend only on the identifier and the executing block, so they are
+// checked first and a failure makes the block invalid at once.
 #pragma once
 
 #include <optional>

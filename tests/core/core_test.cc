@@ -11,7 +11,7 @@ namespace {
 TEST(Keccak, KnownVectors) {
   EXPECT_EQ(Keccak256("").Hex(), "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
   EXPECT_EQ(Keccak256("abc").Hex(), "0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
-  // formats.md: InvalidState = keccak256("invalid").
+  // docs/fp-fixtures.md: InvalidState = keccak256("invalid").
   EXPECT_EQ(Keccak256("invalid").Hex(), "0xffd7db0f9d5cdeb49c4c9eba649d4dc6d852d64671e65488e57f58584992ac68");
 }
 

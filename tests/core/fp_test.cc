@@ -1,6 +1,6 @@
 // Fault-proof encodings and the super trace: InvalidState, the TransitionState byte layout (spelled
-// out by hand), its strict decoder, and the claim rules of formats.md ("Bisection position to
-// claim"), each claim checked by decoding its preimage and comparing its parts with the inputs.
+// out by hand), its strict decoder, and the claim rules of docs/fp-fixtures.md ("Claims"), each
+// claim checked by decoding its preimage and comparing its parts with the inputs.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>

@@ -81,7 +81,7 @@ const OJson& RootAt(const OJson& doc, uint64_t t) {
   return doc;
 }
 
-// Whether the claim at (t, step) is InvalidState, by formats.md's rules read against the fixture.
+// Whether the claim at (t, step) is InvalidState, by the rules of docs/fp-fixtures.md read against the fixture.
 bool ShouldBeInvalid(const OJson& doc, uint64_t t, uint64_t step) {
   const uint64_t l1_head = doc["game"]["l1Head"]["number"];
   auto above = [&](const OJson& r) { return r.contains("notFound") || r["crossSafeDerivedFrom"]["number"] > l1_head; };

@@ -61,7 +61,7 @@ TEST(Fuzz, ParsingTheTwoPartsGivesTheScenarioOfTheWholeFile) {
   p.manual_percent = 50;
   for (uint64_t seed = 1; seed <= 60; ++seed) {
     const FuzzCase c = GenerateCase(seed, p);
-    const ScenarioText text = RenderScenarioText(c);
+    const ScenarioText text = RenderScenarioParts(c);
     ASSERT_EQ(text.Text(), RenderScenario(c));
     auto parts = ParseScenarioText(text, "fuzz.yaml");
     auto whole = ParseScenario(text.Text(), "fuzz.yaml", /*labels=*/false);
@@ -76,7 +76,7 @@ TEST(Fuzz, ParsingTheTwoPartsGivesTheScenarioOfTheWholeFile) {
     EXPECT_EQ(RunScenario(*parts, options).digest, RunScenario(*whole, options).digest) << "seed " << seed;
   }
   // A step that does not parse gets the error of the whole file, naming its line.
-  ScenarioText bad = RenderScenarioText(GenerateCase(1, p));
+  ScenarioText bad = RenderScenarioParts(GenerateCase(1, p));
   bad.steps.insert(bad.steps.begin() + 1, "mine: {count: x}");
   auto parts = ParseScenarioText(bad, "fuzz.yaml");
   auto whole = ParseScenario(bad.Text(), "fuzz.yaml");

@@ -106,5 +106,42 @@ steps:
   EXPECT_EQ(expectation.failure_kind, FailureKind::kExpectation) << expectation.failure;
 }
 
+// The timeline's edges: one per executing message of each block a step added, at that step's
+// column, with what became of the executing block by the end of the run.
+TEST(Runner, TimelineEdgesFollowEachExecutingMessageToItsFate) {
+  RunResult r = RunYaml(R"(name: edges
+chains:
+  - {name: A, id: 900}
+  - {name: B, id: 901}
+steps:
+  - build: {chain: A, logs: [{init: m1}]}
+  - build: {chain: B, logs: [{exec: m1}]}
+  - build: {chain: B, force: true, logs: [{exec: {chain: A, block: 1, log: 0, payload: m9}}]}
+  - batch: {chain: A}
+  - batch: {chain: B}
+  - mine: 1
+  - build: {chain: A, logs: [{exec: m1}]}
+  - reorg_unsafe: {chain: A, depth: 1}
+  - build: {chain: B, logs: [{exec: m1}]}
+)");
+  ASSERT_TRUE(r.passed) << r.failure;
+  const std::vector<MessageEdge>& e = r.timeline.edges;
+  ASSERT_EQ(e.size(), 4u);
+  auto check = [&](size_t k, size_t column, size_t exec_chain, uint64_t exec_block, EdgeFate fate, const char* text) {
+    EXPECT_EQ(e[k].column, column) << k;
+    EXPECT_EQ(e[k].exec_chain, exec_chain) << k;
+    EXPECT_EQ(e[k].exec_block, exec_block) << k;
+    EXPECT_EQ(e[k].source_chain, std::optional<size_t>(0)) << k;
+    EXPECT_EQ(e[k].source_block, 1u) << k;
+    EXPECT_EQ(e[k].fate, fate) << k;
+    EXPECT_EQ(e[k].text, text) << k;
+  };
+  check(0, 1, 1, 1, EdgeFate::kCrossSafe, "B#1 log 0 executes A#1 log 0 (m1)");
+  check(1, 2, 1, 2, EdgeFate::kInvalid, "B#2 log 0 executes A#1 log 0");
+  check(2, 6, 0, 2, EdgeFate::kDropped, "A#2 log 0 executes A#1 log 0 (m1)");
+  check(3, 8, 1, 3, EdgeFate::kPending, "B#3 log 0 executes A#1 log 0 (m1)");
+  EXPECT_EQ(r.timeline.edges_left_out, 0u);
+}
+
 }  // namespace
 }  // namespace supersafe::sim

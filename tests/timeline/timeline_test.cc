@@ -185,5 +185,50 @@ TEST(Timeline, EightChainsThreeHundredStepsStaysSmall) {
   EXPECT_EQ(Count(html, "<rect class=\"col\""), 300u);
 }
 
+// Every step's L1 head and finalized number is written in the L1 lane, however many steps: across
+// wide columns, upright in thin ones (columns never get too thin for that; the picture scrolls).
+TEST(Timeline, EveryL1NumberIsWrittenAtAnyNumberOfSteps) {
+  for (size_t steps : {12, 60, 300}) {
+    Timeline t = Sample(2, steps);
+    for (size_t i = 0; i < steps; ++i) {
+      t.steps[i].l1_head = 100000 + i;
+      t.steps[i].l1_finalized = 90000 + i;
+    }
+    const std::string html = RenderTimelineHtml(t);
+    for (size_t i = 0; i < steps; ++i) {
+      // In the lane (upright or across), the column's tooltip and the table.
+      EXPECT_GE(Count(html, std::to_string(100000 + i) + "</text>"), 1u) << steps << " steps, head of " << i;
+      EXPECT_GE(Count(html, std::to_string(90000 + i) + "</text>"), 1u) << steps << " steps, finalized of " << i;
+    }
+    EXPECT_EQ(Count(html, "class=\"l1 up\"") + Count(html, "class=\"l1 changed up\""), steps > 37 ? steps : 0u) << steps;
+  }
+}
+
+Timeline WithEdges() {
+  Timeline t = Sample(3, 8);
+  t.edges.push_back({2, 1, 3, 0, 2, EdgeFate::kCrossSafe, "chain1#3 log 0 executes chain0#2 log 0 (m1)"});
+  t.edges.push_back({4, 2, 4, 2, 4, EdgeFate::kPending, "chain2#4 log 1 executes chain2#4 log 0"});
+  t.edges.push_back({5, 0, 5, 1, 999, EdgeFate::kInvalid, "chain0#5 log 0 executes chain1#999 log 0"});
+  t.edges.push_back({6, 1, 6, std::nullopt, 1, EdgeFate::kDropped, "chain1#6 log 0 executes chain 77#1 log 0"});
+  return t;
+}
+
+TEST(Timeline, ExecutingMessagesAreEdgesWithTheirFate) {
+  Timeline t = WithEdges();
+  const std::string html = RenderTimelineHtml(t);
+  EXPECT_EQ(Count(html, "<g class=\"edge\">"), 4u);
+  for (const MessageEdge& e : t.edges) EXPECT_GE(Count(html, e.text), 2u) << e.text;  // tooltip and table
+  EXPECT_EQ(Count(html, "<h2>Executing messages</h2>"), 1u);
+  EXPECT_EQ(Count(html, "marker-end=\"url(#arrow"), 4u);
+  EXPECT_EQ(Count(html, "stroke=\"#d40000\""), 2u + 1u);  // the invalid edge and its source dot; the legend
+  EXPECT_EQ(Count(html, "fill=\"#fff\"/>"), 1u);                   // block 999 is beyond chain1's plot
+  EXPECT_EQ(Count(html, "l6 6m0 -6l-6 6"), 1u);                    // chain 77 is outside the set: a cross
+  EXPECT_EQ(Count(html, "message, invalid: its block was replaced"), 1u);
+  t.edges_left_out = 7;
+  EXPECT_EQ(Count(RenderTimelineHtml(t), "7 more executing messages"), 1u);
+  EXPECT_EQ(Count(RenderTimelineHtml(Sample(3, 8)), "class=\"edge\""), 0u);  // none: no legend, no table
+  EXPECT_EQ(Count(RenderTimelineHtml(Sample(3, 8)), "Executing messages"), 0u);
+}
+
 }  // namespace
 }  // namespace supersafe::sim
