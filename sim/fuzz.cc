@@ -259,7 +259,7 @@ FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
   c.seed = seed;
   c.chains = profile.min_chains + rng.Below(profile.max_chains - profile.min_chains + 1);
   c.manual = rng.Below(100) < profile.manual_percent;
-  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(15);
+  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(2 * FuzzCase::kLastVariant - 1);
   std::vector<uint32_t> weights = profile.weights;
   weights.resize(kKinds, 0);
   if (!c.manual) weights[static_cast<size_t>(FuzzKind::kDerive)] = weights[static_cast<size_t>(FuzzKind::kSync)] = 0;
@@ -308,6 +308,7 @@ std::string RenderScenario(const FuzzCase& c) {
     if (i == 1 && (c.variant & FuzzCase::kLateInterop))
       o << ", interop_time: " << 1000 + 3 * ((c.variant & FuzzCase::kBlockTimes) ? kBlockTime[i] : 2);
     if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) o << ", policy: safe, mempool: true";
+    if (i % 2 == 1 && (c.variant & FuzzCase::kDropRest)) o << ", after_replacement: drop";
     o << "}\n";
   }
   o << "steps:";
@@ -396,7 +397,7 @@ FuzzCase ShrinkCase(FuzzCase failing, const std::function<bool(const FuzzCase&)>
       cand.manual = false;
       if (fails(cand)) cur = std::move(cand), progress = true;
     }
-    for (uint32_t bit = 1; bit <= FuzzCase::kShortExpiry; bit <<= 1) {
+    for (uint32_t bit = 1; bit <= FuzzCase::kLastVariant; bit <<= 1) {
       if (!(cur.variant & bit)) continue;
       FuzzCase cand = cur;
       cand.variant &= ~bit;

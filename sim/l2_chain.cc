@@ -89,6 +89,21 @@ const L2Block& L2Chain::MakeReplacement(const L2Block& invalid) {
   return archive_.emplace(blk.ref.hash, blk).first->second;
 }
 
+const L2Block& L2Chain::Rederive(const L2Block& batch_block, const BlockID& parent) const {
+  SS_CHECK(parent.number + 1 == batch_block.ref.number, "L2Chain::Rederive: the parent is not the block below");
+  L2Block blk = batch_block;
+  blk.ref.parent_hash = parent.hash;
+  Bytes buf;
+  const std::string_view tag = "rederived";
+  buf.insert(buf.end(), tag.begin(), tag.end());
+  buf.insert(buf.end(), id_bytes_.bytes.begin(), id_bytes_.bytes.end());
+  PutU64(buf, blk.ref.number);
+  buf.insert(buf.end(), parent.hash.bytes.begin(), parent.hash.bytes.end());
+  buf.insert(buf.end(), batch_block.ref.hash.bytes.begin(), batch_block.ref.hash.bytes.end());
+  blk.ref.hash = Keccak256(buf);
+  return archive_.emplace(blk.ref.hash, std::move(blk)).first->second;
+}
+
 const L2Block* L2Chain::Find(const Hash& hash, uint64_t number) const {
   if (number < unsafe_.size() && unsafe_[number].ref.hash == hash) return &unsafe_[number];
   auto it = archive_.find(hash);

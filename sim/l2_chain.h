@@ -5,7 +5,9 @@
 //   keccak256(salt ‖ chainID(32) ‖ uint64 n ‖ parent hash ‖ logs ‖ uint64 build counter)
 // where the build counter counts this chain's builds, so a rebuilt height never repeats a hash.
 // A deposit-only replacement's hash is keccak256("deposit-only" ‖ chainID(32) ‖ uint64 n ‖ parent),
-// the same whenever the same block is replaced on the same parent.
+// the same whenever the same block is replaced on the same parent. A batch block derived again on
+// another parent after a replacement below it (Rederive) has the hash
+// keccak256("rederived" ‖ chainID(32) ‖ uint64 n ‖ parent ‖ the batch block's hash).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,11 @@ class L2Chain {
   // The deposit-only replacement of `invalid` (same number and timestamp, no logs, same parent),
   // recorded in the archive.
   const L2Block& MakeReplacement(const L2Block& invalid);
+  // `batch_block` derived on `parent` (a replacement of the block it built on, or a block derived
+  // again itself): same number, timestamp and logs, a new parent and hash; recorded in the archive
+  // (the same block every time for the same two). Const: the archive only gains a block the
+  // derivation can always make again.
+  const L2Block& Rederive(const L2Block& batch_block, const BlockID& parent) const;
 
   // Any block this chain ever held: block `number` with that hash, null if none. The pointer is
   // good until the unsafe chain next changes.
@@ -93,7 +100,7 @@ class L2Chain {
       return static_cast<size_t>(v);
     }
   };
-  std::unordered_map<Hash, L2Block, HashOfBlockHash> archive_;
+  mutable std::unordered_map<Hash, L2Block, HashOfBlockHash> archive_;
   std::vector<Batch> queue_;
   std::vector<PendingTx> pool_;
 };

@@ -54,10 +54,15 @@ Status OpNode::ReportSafe() {
     if (!r.ok()) {
       ev["result"] = ToJson(r.status());
       trace_->Add("try_cross_safe", ev);
-      if (r.status().code() == Code::kOutOfOrder) {
+      const Code code = r.status().code();
+      if (code == Code::kOutOfOrder || code == Code::kAwaitingReplacementBlock) {
+        // OUT_OF_ORDER: report again from the supervisor's tip. AWAITING_REPLACEMENT_BLOCK: a block
+        // of this chain became invalid in the tip view after the node had reported it (a revision
+        // for another chain's replacement decided it); report the tip view again to learn which.
         auto heads = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
         if (heads.ok()) {
-          acked_ = std::min(heads->local_safe_source.number, d.tip());
+          const uint64_t tip = heads->local_safe_source.number;
+          acked_ = std::min(code == Code::kOutOfOrder || tip == 0 ? tip : tip - 1, d.tip());
           trace_->Add("rederive", {{"chain", c.name()}, {"from_l1", acked_}});
         }
       }

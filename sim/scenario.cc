@@ -236,7 +236,7 @@ void Parser::ParseChains(const YAML::Node& n) {
   for (size_t i = 0; i < n.size(); ++i) {
     const YAML::Node& c = n[i];
     std::string path = "chains[" + std::to_string(i) + "]";
-    CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool"});
+    CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool", "after_replacement"});
     ChainSpec spec;
     spec.name = Str(Need(c, path, "name"), path + ".name");
     if (spec.name.empty()) Fail(c["name"], path + ".name", "must not be empty");
@@ -259,6 +259,12 @@ void Parser::ParseChains(const YAML::Node& n) {
       spec.policy = *level;
     }
     if (c["mempool"]) spec.mempool = Bool(c["mempool"], path + ".mempool");
+    if (c["after_replacement"]) {
+      const std::string rest = Str(c["after_replacement"], path + ".after_replacement");
+      if (rest != "rederive" && rest != "drop")
+        Fail(c["after_replacement"], path + ".after_replacement", "want rederive or drop, got '" + rest + "'");
+      spec.after_replacement = rest == "drop" ? ChainSpec::AfterReplacement::kDrop : ChainSpec::AfterReplacement::kRederive;
+    }
     scenario_.chains.push_back(std::move(spec));
   }
 }

@@ -35,6 +35,11 @@ struct ChainSpec {
   // (unsafe, cross-unsafe, safe or finalized), and whether left-out interop txs wait in a tx pool.
   SafetyLevel policy = SafetyLevel::kUnsafe;
   bool mempool = false;
+  // op-node: what derivation does with the rest of a batch after one of its blocks is replaced by
+  // a deposit-only block: derive it again on top of the replacement (span batches since Holocene),
+  // or drop it (singular batches).
+  enum class AfterReplacement { kRederive, kDrop };
+  AfterReplacement after_replacement = AfterReplacement::kRederive;
 };
 
 struct GenesisSpec {

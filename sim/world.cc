@@ -14,7 +14,9 @@ World::World(const Scenario& scenario, uint64_t seed)
     const ChainSpec& c = scenario.chains[i];
     chains_.push_back(std::make_unique<L2Chain>(static_cast<uint32_t>(i), c.name, c.id, scenario.genesis.l2_time,
                                                 c.block_time, c.interop_time, sequencer_salt));
-    derivations_.push_back(std::make_unique<Derivation>(*chains_.back(), l1_));
+    DerivationRules rules;
+    rules.rederive_after_replacement = c.after_replacement == ChainSpec::AfterReplacement::kRederive;
+    derivations_.push_back(std::make_unique<Derivation>(*chains_.back(), l1_, rules));
   }
 }
 

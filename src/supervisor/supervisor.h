@@ -168,7 +168,12 @@ class Supervisor {
   Status RewindUnsafe(const ChainID& chain, const BlockID& block);
   // Latest cross-unsafe at or below max_number.
   Result<BlockID> GetCrossUnsafe(const ChainID& chain, uint64_t max_number);
-  // rpc.md: accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData.
+  // rpc.md: accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData /
+  // kAwaitingReplacementBlock. At the tip view of a chain whose block k is invalid, a report at or
+  // above k on a chain that holds another block at k (no logs: the deposit-only replacement) is
+  // the replacement, with whatever the node derived on it; the view is revised with it
+  // (docs/decisions.md). A chain awaiting a replacement cannot report the next L1 block, and a
+  // report it made before its block became invalid no longer counts.
   Result<CrossSafeAnswer> TryCrossSafe(const ChainID& chain, const BlockID& local_safe, const BlockID& derived_from);
   // The chain's cross-safe head at the view of finalized_l1; also records L1 finality.
   Result<BlockID> TryFinalize(const ChainID& chain, const BlockID& finalized_l1);

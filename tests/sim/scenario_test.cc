@@ -316,5 +316,21 @@ TEST(ScenarioParse, TheNameCannotLeaveItsDirectory) {
   }
 }
 
+// The chain settings of the simulated op-node and op-geth (docs/scenario-format.md, "Header").
+TEST(ScenarioParse, ChainSettingsOfNodeAndBuilder) {
+  auto parse = [](const std::string& keys) {
+    return ParseScenario("name: t\nchains:\n  - {name: A, id: 1" + keys + "}\nsteps: []\n", "k.yaml");
+  };
+  auto defaults = parse("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->chains[0].after_replacement, ChainSpec::AfterReplacement::kRederive);
+  auto drop = parse(", after_replacement: drop");
+  ASSERT_TRUE(drop.ok()) << drop.status().ToString();
+  EXPECT_EQ(drop->chains[0].after_replacement, ChainSpec::AfterReplacement::kDrop);
+  auto bad = parse(", after_replacement: keep");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("k.yaml:3: chains[0].after_replacement: want rederive or drop, got 'keep'"));
+}
+
 }  // namespace
 }  // namespace supersafe::sim
