@@ -1,5 +1,8 @@
 #include "sim/builder.h"
 
+#include <optional>
+#include <string>
+
 namespace supersafe::sim {
 
 namespace {
@@ -13,16 +16,57 @@ Json TxJson(const std::string& name, const ExecutingMessage& msg) {
   return name.empty() ? IdentifierJson(msg.id) : Json(name);
 }
 
-Result<SafetyLevel> Check(SupervisorHost& host, const ExecutingMessage& msg) {
-  return host.Call([&](supervisor::Supervisor& sv) { return sv.CheckMessage(msg.id, msg.payload_hash); });
+// What the builder's checks answer for one executing message: a level, or an error; `why` says
+// which executing-side check failed (then the level is `conflicts`).
+struct Answer {
+  Result<SafetyLevel> level = SafetyLevel::kUnknown;
+  std::string why;
+};
+
+// The first block of `c` with timestamp >= its interop time.
+uint64_t ActivationBlockOf(const L2Chain& c) {
+  if (c.interop_time() <= c.genesis_time()) return 0;
+  const uint64_t delta = c.interop_time() - c.genesis_time();
+  return delta / c.block_time() + (delta % c.block_time() != 0 ? 1 : 0);
 }
 
-std::string AnswerOf(const Result<SafetyLevel>& level) {
-  return level.ok() ? SafetyLevelName(*level) : level.status().ToString();
+// op-geth's executing-side checks, as its tx pool's ingress filter asks checkAccessList with the
+// executing timestamp (of the block being built) and a timeout: the executing block is after its
+// chain's interop activation block; the message is not from a later timestamp; and it does not
+// expire before the executing timestamp plus the timeout. Same-timestamp messages pass (the
+// simulator's builder includes them; see docs/scenario-format.md).
+std::optional<std::string> ExecutingSideFailure(const World& world, size_t chain, uint64_t number, const Identifier& id) {
+  const L2Chain& c = world.chain(chain);
+  const uint64_t t_exec = c.TimeOf(number);
+  const uint64_t timeout = world.scenario().chains.at(chain).exec_timeout;
+  const uint64_t activation = ActivationBlockOf(c);
+  if (number <= activation)
+    return "executing block #" + std::to_string(number) + " is not after " + c.name() + "'s interop activation block #" +
+           std::to_string(activation);
+  if (id.timestamp > t_exec)
+    return "timestamp " + std::to_string(id.timestamp) + " is after the executing timestamp " + std::to_string(t_exec);
+  using U128 = unsigned __int128;
+  if (U128{t_exec} + timeout > U128{id.timestamp} + world.scenario().expiry_window)
+    return "expires at " + std::to_string(U128{id.timestamp} + world.scenario().expiry_window > UINT64_MAX
+                                              ? UINT64_MAX
+                                              : id.timestamp + world.scenario().expiry_window) +
+           ", before the executing timestamp " + std::to_string(t_exec) + " + timeout " + std::to_string(timeout);
+  return std::nullopt;
+}
+
+// The executing-side checks, then CheckMessage, for a message executed in block `number` of `chain`.
+Answer Check(const World& world, SupervisorHost& host, size_t chain, uint64_t number, const ExecutingMessage& msg) {
+  if (auto why = ExecutingSideFailure(world, chain, number, msg.id)) return {SafetyLevel::kConflicts, *why};
+  return {host.Call([&](supervisor::Supervisor& sv) { return sv.CheckMessage(msg.id, msg.payload_hash); }), ""};
+}
+
+std::string AnswerOf(const Answer& a) {
+  if (!a.level.ok()) return a.level.status().ToString();
+  return a.why.empty() ? SafetyLevelName(*a.level) : std::string(SafetyLevelName(*a.level)) + ": " + a.why;
 }
 
 // Whether a tx pool drops a tx with this answer for good: `conflicts` or an error.
-bool Invalid(const Result<SafetyLevel>& level) { return !level.ok() || *level == SafetyLevel::kConflicts; }
+bool Invalid(const Answer& a) { return !a.level.ok() || *a.level == SafetyLevel::kConflicts; }
 }  // namespace
 
 ExecutingMessage ResolveMessage(const World& world, const LogSpec& spec) {
@@ -44,15 +88,15 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
   if (!c.pool().empty()) {
     std::vector<PendingTx> pending;
     for (PendingTx& tx : c.pool()) {
-      const Result<SafetyLevel> level = Check(host, tx.message);
+      const Answer answer = Check(world, host, chain, number, tx.message);
       Json ev{{"chain", c.name()}, {"block", number}, {"tx", TxJson(tx.name, tx.message)}};
-      if (Invalid(level)) {
-        ev["reason"] = AnswerOf(level);
+      if (Invalid(answer)) {
+        ev["reason"] = AnswerOf(answer);
         trace.Add("pool_pruned", ev);
         continue;
       }
-      ev["answer"] = AnswerOf(level);
-      if (*level >= config.policy) {
+      ev["answer"] = AnswerOf(answer);
+      if (*answer.level >= config.policy) {
         trace.Add("pool_included", ev);
         logs.push_back(MakeExecutingMessageLog(tx.message));
         continue;
@@ -75,15 +119,18 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
       continue;
     }
     const ExecutingMessage msg = ResolveMessage(world, spec);
-    Result<SafetyLevel> level = SafetyLevel::kUnknown;
-    if (msg.id.chain_id == c.id() && msg.id.block_number == number) {
+    Answer answer;
+    if (auto why = ExecutingSideFailure(world, chain, number, msg.id)) {
+      answer = {SafetyLevel::kConflicts, *why};
+    } else if (msg.id.chain_id == c.id() && msg.id.block_number == number) {
       bool known = msg.id.log_index < logs.size() && msg.id.timestamp == timestamp &&
                    LogHashOf(logs[msg.id.log_index]) == msg.ExpectedLogHash();
-      level = known ? SafetyLevel::kUnsafe : SafetyLevel::kConflicts;
+      answer.level = known ? SafetyLevel::kUnsafe : SafetyLevel::kConflicts;
     } else {
-      level = Check(host, msg);
+      answer = Check(world, host, chain, number, msg);
     }
-    const std::string verdict = AnswerOf(level);
+    const Result<SafetyLevel>& level = answer.level;
+    const std::string verdict = AnswerOf(answer);
     const bool acceptable = level.ok() && *level >= SafetyLevel::kUnsafe && *level >= config.policy;
     const bool include = acceptable || force;
     Json check{{"chain", c.name()}, {"block", number}, {"message", spec.name}, {"identifier", IdentifierJson(msg.id)},
@@ -93,7 +140,7 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
       left_out.push_back(TxJson(spec.name, msg));
       if (config.mempool) {
         Json ev{{"chain", c.name()}, {"block", number}, {"tx", TxJson(spec.name, msg)}};
-        if (Invalid(level)) {
+        if (Invalid(answer)) {
           ev["reason"] = verdict;
           trace.Add("pool_dropped", ev);
         } else {  // unknown, or a level below the policy: back off, try again at the next build
@@ -122,10 +169,11 @@ size_t PrunePool(World& world, SupervisorHost& host, Trace& trace, size_t chain)
   L2Chain& c = world.chain(chain);
   size_t pruned = 0;
   std::vector<PendingTx> pending;
+  const uint64_t next = c.head().ref.number + 1;  // the block the pool's txs would go into
   for (PendingTx& tx : c.pool()) {
-    const Result<SafetyLevel> level = Check(host, tx.message);
-    if (Invalid(level)) {
-      trace.Add("pool_pruned", {{"chain", c.name()}, {"tx", TxJson(tx.name, tx.message)}, {"reason", AnswerOf(level)}});
+    const Answer answer = Check(world, host, chain, next, tx.message);
+    if (Invalid(answer)) {
+      trace.Add("pool_pruned", {{"chain", c.name()}, {"tx", TxJson(tx.name, tx.message)}, {"reason", AnswerOf(answer)}});
       ++pruned;
       continue;
     }

@@ -309,6 +309,7 @@ std::string RenderScenario(const FuzzCase& c) {
       o << ", interop_time: " << 1000 + 3 * ((c.variant & FuzzCase::kBlockTimes) ? kBlockTime[i] : 2);
     if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) o << ", policy: safe, mempool: true";
     if (i % 2 == 1 && (c.variant & FuzzCase::kDropRest)) o << ", after_replacement: drop";
+    if (c.variant & FuzzCase::kShortExpiry) o << ", exec_timeout: 4";  // op-geth's day is past the window
     o << "}\n";
   }
   o << "steps:";

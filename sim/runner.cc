@@ -567,6 +567,9 @@ Status Runner::CheckExpectation(const Step& step, const Expectation& expectation
           const L2Chain& c = Chain(e.chain);
           if (e.block >= c.unsafe().size()) return Breach(step, c.name() + " has no block " + Num(e.block));
           const L2Block& blk = c.unsafe()[e.block];
+          if (e.logs && blk.logs.size() != *e.logs)
+            return mismatch(c.name() + "#" + Num(e.block) + " logs", Num(*e.logs), Num(blk.logs.size()));
+          if (!e.check_replaced) return Status::Ok();
           if (blk.deposit_only != e.replaced)
             return mismatch(c.name() + "#" + Num(e.block) + " replaced", e.replaced ? "true" : "false",
                             blk.deposit_only ? "true" : "false");

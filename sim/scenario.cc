@@ -236,7 +236,8 @@ void Parser::ParseChains(const YAML::Node& n) {
   for (size_t i = 0; i < n.size(); ++i) {
     const YAML::Node& c = n[i];
     std::string path = "chains[" + std::to_string(i) + "]";
-    CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool", "after_replacement"});
+    CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool", "after_replacement",
+                       "exec_timeout"});
     ChainSpec spec;
     spec.name = Str(Need(c, path, "name"), path + ".name");
     if (spec.name.empty()) Fail(c["name"], path + ".name", "must not be empty");
@@ -259,6 +260,7 @@ void Parser::ParseChains(const YAML::Node& n) {
       spec.policy = *level;
     }
     if (c["mempool"]) spec.mempool = Bool(c["mempool"], path + ".mempool");
+    if (c["exec_timeout"]) spec.exec_timeout = U64(c["exec_timeout"], path + ".exec_timeout");
     if (c["after_replacement"]) {
       const std::string rest = Str(c["after_replacement"], path + ".after_replacement");
       if (rest != "rederive" && rest != "drop")
@@ -421,8 +423,8 @@ CallStep Parser::ParseCall(const YAML::Node& n, const std::string& path) {
 
 ExpectStep Parser::ParseExpect(const YAML::Node& n, const std::string& path) const {
   CheckMap(n, path,
-           {"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized", "block", "replaced", "message",
-            "level", "result", "error", "pool"});
+           {"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized", "block", "replaced", "logs",
+            "message", "level", "result", "error", "pool"});
   auto only = [&](std::initializer_list<const char*> keys) { CheckMap(n, path, keys); };
   if (n["result"] || n["error"]) {
     if (!last_call_) Fail(n, path, "an expectation about a call result needs a `call` step before it");
@@ -476,12 +478,14 @@ ExpectStep Parser::ParseExpect(const YAML::Node& n, const std::string& path) con
       Fail(n["chain"], path + ".chain", "chain '" + scenario_.chains[chain].name + "' has no tx pool (set mempool: true)");
     return {PoolExpect{chain, U64(n["pool"], path + ".pool")}};
   }
-  if (n["block"] || n["replaced"]) {
-    only({"chain", "block", "replaced"});
+  if (n["block"] || n["replaced"] || n["logs"]) {
+    only({"chain", "block", "replaced", "logs"});
     ReplacedExpect e;
     e.chain = chain;
     e.block = U64(Need(n, path, "block"), path + ".block");
     if (n["replaced"]) e.replaced = Bool(n["replaced"], path + ".replaced");
+    e.logs = OptU64(n, path, "logs");
+    e.check_replaced = n["replaced"] || !e.logs;
     return {e};
   }
   only({"chain", "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized"});

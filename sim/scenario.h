@@ -35,6 +35,9 @@ struct ChainSpec {
   // (unsafe, cross-unsafe, safe or finalized), and whether left-out interop txs wait in a tx pool.
   SafetyLevel policy = SafetyLevel::kUnsafe;
   bool mempool = false;
+  // op-geth: the timeout (seconds) of its executing-side checks: a message must stay unexpired
+  // until the executing timestamp plus this (op-geth's tx pool ingress filter uses one day).
+  uint64_t exec_timeout = 86400;
   // op-node: what derivation does with the rest of a batch after one of its blocks is replaced by
   // a deposit-only block: derive it again on top of the replacement (span batches since Holocene),
   // or drop it (singular batches).
@@ -156,10 +159,12 @@ struct HeadsExpect {
   size_t chain = 0;
   std::optional<uint64_t> unsafe, cross_unsafe, local_safe, cross_safe, finalized;
 };
-struct ReplacedExpect {
+struct ReplacedExpect {  // about the chain's canonical block `block`
   size_t chain = 0;
   uint64_t block = 0;
   bool replaced = true;
+  bool check_replaced = true;    // false when only `logs` is given
+  std::optional<uint64_t> logs;  // the number of logs it holds
 };
 struct MessageExpect {
   std::string message;

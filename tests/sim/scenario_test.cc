@@ -324,12 +324,27 @@ TEST(ScenarioParse, ChainSettingsOfNodeAndBuilder) {
   auto defaults = parse("");
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
   EXPECT_EQ(defaults->chains[0].after_replacement, ChainSpec::AfterReplacement::kRederive);
+  EXPECT_EQ(defaults->chains[0].exec_timeout, 86400u);  // op-geth's tx pool: one day
+  auto timeout = parse(", exec_timeout: 0");
+  ASSERT_TRUE(timeout.ok()) << timeout.status().ToString();
+  EXPECT_EQ(timeout->chains[0].exec_timeout, 0u);
   auto drop = parse(", after_replacement: drop");
   ASSERT_TRUE(drop.ok()) << drop.status().ToString();
   EXPECT_EQ(drop->chains[0].after_replacement, ChainSpec::AfterReplacement::kDrop);
   auto bad = parse(", after_replacement: keep");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("k.yaml:3: chains[0].after_replacement: want rederive or drop, got 'keep'"));
+
+  auto logs = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - expect: {chain: A, block: 1, logs: 2}\n"
+                            "  - expect: {chain: A, block: 1, logs: 0, replaced: false}\n",
+                            "k.yaml");
+  ASSERT_TRUE(logs.ok()) << logs.status().ToString();
+  const auto& only_logs = std::get<ReplacedExpect>(std::get<ExpectStep>(logs->steps[0].action).what);
+  EXPECT_EQ(only_logs.logs, 2u);
+  EXPECT_FALSE(only_logs.check_replaced);
+  const auto& both = std::get<ReplacedExpect>(std::get<ExpectStep>(logs->steps[1].action).what);
+  EXPECT_TRUE(both.check_replaced);
+  EXPECT_FALSE(both.replaced);
 }
 
 }  // namespace
