@@ -76,16 +76,17 @@ ExecutingMessage ResolveMessage(const World& world, const LogSpec& spec) {
   return it->second;
 }
 
-const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain,
-                          const std::vector<LogSpec>& specs, bool force) {
+namespace {
+// The logs of a block at height `number` of `chain`, from the tx pool (when `use_pool`) and the log
+// specs, with every check; `left_out` receives the messages left out.
+std::vector<Log> AssembleLogs(World& world, SupervisorHost& host, Trace& trace, size_t chain, uint64_t number,
+                              const std::vector<LogSpec>& specs, bool force, bool use_pool, Json& left_out) {
   L2Chain& c = world.chain(chain);
   const ChainSpec& config = world.scenario().chains.at(chain);
-  const uint64_t number = c.head().ref.number + 1;
   const uint64_t timestamp = c.TimeOf(number);
   std::vector<Log> logs;
-  Json left_out = Json::array();
   // The tx pool first: every pending tx is checked again, in arrival order.
-  if (!c.pool().empty()) {
+  if (use_pool && !c.pool().empty()) {
     std::vector<PendingTx> pending;
     for (PendingTx& tx : c.pool()) {
       const Answer answer = Check(world, host, chain, number, tx.message);
@@ -138,7 +139,7 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
     trace.Add("check_message", check);
     if (!include) {
       left_out.push_back(TxJson(spec.name, msg));
-      if (config.mempool) {
+      if (config.mempool && use_pool) {
         Json ev{{"chain", c.name()}, {"block", number}, {"tx", TxJson(spec.name, msg)}};
         if (Invalid(answer)) {
           ev["reason"] = verdict;
@@ -154,14 +155,38 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
     }
     logs.push_back(MakeExecutingMessageLog(msg));
   }
+  return logs;
+}
+
+void TraceBuild(Trace& trace, const char* event, const L2Chain& c, const L2Block& blk, const Json& left_out) {
+  trace.Add(event, Fields()
+                       .String("chain", c.name())
+                       .Block("block", blk.ref)
+                       .Number("logs", blk.logs.size())
+                       .Raw("left_out", left_out.empty()
+                                            ? std::string("[]")
+                                            : left_out.dump(-1, ' ', false, Json::error_handler_t::replace)));
+}
+}  // namespace
+
+const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain,
+                          const std::vector<LogSpec>& specs, bool force) {
+  L2Chain& c = world.chain(chain);
+  Json left_out = Json::array();
+  std::vector<Log> logs =
+      AssembleLogs(world, host, trace, chain, c.head().ref.number + 1, specs, force, /*use_pool=*/true, left_out);
   const L2Block& blk = c.Build(std::move(logs));
-  trace.Add("build", Fields()
-                         .String("chain", c.name())
-                         .Block("block", blk.ref)
-                         .Number("logs", blk.logs.size())
-                         .Raw("left_out", left_out.empty()
-                                              ? std::string("[]")
-                                              : left_out.dump(-1, ' ', false, Json::error_handler_t::replace)));
+  TraceBuild(trace, "build", c, blk, left_out);
+  return blk;
+}
+
+const L2Block& BuildDivergentBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain, uint64_t number,
+                                   const std::vector<LogSpec>& specs, bool force) {
+  L2Chain& c = world.chain(chain);
+  Json left_out = Json::array();
+  std::vector<Log> logs = AssembleLogs(world, host, trace, chain, number, specs, force, /*use_pool=*/false, left_out);
+  const L2Block& blk = c.BuildBeside(number, std::move(logs));
+  TraceBuild(trace, "build_divergent", c, blk, left_out);
   return blk;
 }
 

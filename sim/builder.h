@@ -34,6 +34,12 @@ namespace supersafe::sim {
 // Builds one block on `chain`'s unsafe head; every check and left-out message goes to the trace.
 const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain,
                           const std::vector<LogSpec>& logs, bool force);
+// Builds a block at height `number` (1 .. unsafe head) beside the sequencer's block there: same
+// parent and timestamp, these logs; the unsafe chain does not change (L2Chain::BuildBeside). The
+// same checks, without the tx pool (nothing is taken from it or added to it); trace:
+// build_divergent. For a batch that disagrees with what the sequencer gossiped.
+const L2Block& BuildDivergentBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain, uint64_t number,
+                                   const std::vector<LogSpec>& logs, bool force);
 
 // Re-checks every pending tx of `chain`'s pool in arrival order and prunes the ones answered
 // `conflicts` or an error (trace: pool_pruned); the others stay pending, none is included. Returns

@@ -60,6 +60,18 @@ const L2Block& L2Chain::Build(std::vector<Log> logs) {
   return unsafe_.back();
 }
 
+const L2Block& L2Chain::BuildBeside(uint64_t number, std::vector<Log> logs) {
+  SS_CHECK(number >= 1 && number < unsafe_.size(), "L2Chain::BuildBeside: no unsafe block at that height");
+  ++builds_;
+  L2Block blk;
+  blk.ref.number = number;
+  blk.ref.parent_hash = unsafe_[number - 1].ref.hash;
+  blk.ref.timestamp = TimeOf(number);
+  blk.ref.hash = BuildHash(number, blk.ref.parent_hash, logs);
+  blk.logs = std::move(logs);
+  return archive_.emplace(blk.ref.hash, std::move(blk)).first->second;
+}
+
 void L2Chain::CutTo(uint64_t number) {
   SS_CHECK(number < unsafe_.size(), "CutTo above the unsafe head");
   if (number + 1 < unsafe_.size()) lowest_removed_ = std::min(lowest_removed_.value_or(number + 1), number + 1);

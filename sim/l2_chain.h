@@ -44,6 +44,10 @@ class L2Chain {
 
   // Sequencer: builds one block on the head holding `logs` and returns it.
   const L2Block& Build(std::vector<Log> logs);
+  // Builds a block at height `number` (1 .. head) on the unsafe block below it, holding `logs`,
+  // without changing the unsafe chain (hashed as Build, the build counter included); recorded in
+  // the archive. A block the sequencer did not gossip, for a batch that disagrees with it.
+  const L2Block& BuildBeside(uint64_t number, std::vector<Log> logs);
   // Removes every unsafe block above `number` (number <= head).
   void CutTo(uint64_t number);
   // The lowest height whose block CutTo removed since the last call (nullopt if none): every block

@@ -544,6 +544,16 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
   } else if (kind == "drop_batches") {
     CheckMap(body, path, {"chain"});
     step.action = DropBatchesStep{Chain(Need(body, path, "chain"), path + ".chain")};
+  } else if (kind == "batch_divergent") {
+    CheckMap(body, path, {"chain", "block", "logs", "force"});
+    BatchDivergentStep s;
+    s.chain = Chain(Need(body, path, "chain"), path + ".chain");
+    s.block = U64(Need(body, path, "block"), path + ".block");
+    if (s.block == 0) Fail(body["block"], path + ".block", "must be at least 1 (block 0 is genesis)");
+    if (body["logs"]) s.logs = ParseLogs(body["logs"], path + ".logs", true);
+    if (body["force"]) s.force = Bool(body["force"], path + ".force");
+    CountL2(body["block"], path + ".block", s.chain, 1, s.logs, false);
+    step.action = std::move(s);
   } else if (kind == "mine") {
     MineStep s;
     s.count = U64(body, path);
@@ -642,8 +652,8 @@ Step Parser::ParseStep(const YAML::Node& n, size_t index) {
   } else {
     Fail(n.begin()->first, where,
          "unknown step '" + kind +
-             "' (build, batch, drop_batches, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, restart, crash, "
-             "fault, pool, call, expect)");
+             "' (build, batch, batch_divergent, drop_batches, mine, derive, sync, reorg_l1, finalize_l1, reorg_unsafe, "
+             "restart, crash, fault, pool, call, expect)");
   }
   return step;
 }

@@ -89,6 +89,14 @@ struct BatchStep {
 struct DropBatchesStep {  // the chain's queued batches are lost: never posted
   size_t chain = 0;
 };
+// The batcher posts, at height `block`, another block than the sequencer gossiped (same parent
+// and timestamp, these logs), after the unposted blocks below it.
+struct BatchDivergentStep {
+  size_t chain = 0;
+  uint64_t block = 1;
+  std::vector<LogSpec> logs;
+  bool force = false;
+};
 struct MineStep {
   uint64_t count = 1;
 };
@@ -192,7 +200,7 @@ struct ExpectStep {
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
                                 ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep,
-                                DropBatchesStep, FaultStep>;
+                                DropBatchesStep, FaultStep, BatchDivergentStep>;
 
 struct Step {
   size_t index = 0;   // 1-based position in `steps:`

@@ -77,6 +77,19 @@ size_t World::QueueBatch(size_t chain, std::optional<uint64_t> through) {
   return count;
 }
 
+size_t World::QueueDivergentBatch(size_t chain, const L2Block& block) {
+  L2Chain& c = *chains_.at(chain);
+  Batch batch;
+  batch.chain_index = c.index();
+  for (uint64_t n = derivations_.at(chain)->safe().number + 1; n < block.ref.number; ++n) {
+    const L2Block& blk = c.unsafe()[n];
+    if (!IsPosted(chain, blk.ref.hash)) batch.blocks.push_back(blk);
+  }
+  batch.blocks.push_back(block);
+  c.queue().push_back(std::move(batch));
+  return c.queue().back().blocks.size();
+}
+
 void World::Mine(uint64_t count) {
   std::vector<Batch> batches;
   for (auto& c : chains_) {

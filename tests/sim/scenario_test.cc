@@ -347,5 +347,26 @@ TEST(ScenarioParse, ChainSettingsOfNodeAndBuilder) {
   EXPECT_FALSE(both.replaced);
 }
 
+TEST(ScenarioParse, BatchDivergent) {
+  auto sc = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n"
+                          "  - batch_divergent: {chain: A, block: 2, logs: [{init: m}], force: true}\n"
+                          "  - build: {chain: A, logs: [{exec: m}]}\n",
+                          "d.yaml");
+  ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+  const auto& d = std::get<BatchDivergentStep>(sc->steps[0].action);
+  EXPECT_EQ(d.block, 2u);
+  ASSERT_EQ(d.logs.size(), 1u);
+  EXPECT_EQ(d.logs[0].name, "m");
+  EXPECT_TRUE(d.force);
+  auto zero = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - batch_divergent: {chain: A, block: 0}\n",
+                            "d.yaml");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(zero.status().message(), HasSubstr("d.yaml:5: batch_divergent.block: must be at least 1"));
+  auto missing = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - batch_divergent: {chain: A}\n",
+                               "d.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("d.yaml:5: batch_divergent.block: required"));
+}
+
 }  // namespace
 }  // namespace supersafe::sim
