@@ -175,7 +175,7 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
   Json left_out = Json::array();
   std::vector<Log> logs =
       AssembleLogs(world, host, trace, chain, c.head().ref.number + 1, specs, force, /*use_pool=*/true, left_out);
-  const L2Block& blk = c.Build(std::move(logs));
+  const L2Block& blk = c.Build(std::move(logs), world.l1().head().ref.number);  // the newest L1 block as origin
   TraceBuild(trace, "build", c, blk, left_out);
   return blk;
 }

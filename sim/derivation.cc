@@ -29,8 +29,11 @@ std::optional<uint64_t> Derivation::DeriveTo(uint64_t to) {
 }
 
 BlockID Derivation::ApplyBatches(uint64_t k, BlockID safe_head, uint64_t known) const {
+  const uint64_t window = rules_.seq_window;
   for (const Batch& batch : l1_->at(k).batches) {
     if (batch.chain_index != chain_->index()) continue;
+    // Included too late: the window of the batch's first epoch had passed.
+    if (window != 0 && batch.blocks.front().l1_origin + window < k) continue;
     // The batch block the head stands for: the head itself, or its replacement or re-derived copy.
     std::optional<Hash> taken;
     for (const L2Block& blk : batch.blocks) {
@@ -47,6 +50,22 @@ BlockID Derivation::ApplyBatches(uint64_t k, BlockID safe_head, uint64_t known) 
       if (const Replacement* r = ReplacementOf(next.hash); r != nullptr && r->view <= known) next = r->replacement;
       safe_head = next;
     }
+  }
+  if (window == 0) return safe_head;
+  // Out of batches at L1 block k: once the window of the head's epoch e has passed (e + window <=
+  // k), derivation forces empty blocks: they fill epoch e while the next timestamp is before L1
+  // block e+1's, then each further epoch gets one, as long as its window has passed too.
+  while (true) {
+    const L2Block* head = chain_->Find(safe_head.hash, safe_head.number);
+    SS_CHECK(head != nullptr, "a local-safe block is missing from the archive");
+    const uint64_t e = head->l1_origin;
+    if (e + window > k) break;
+    uint64_t origin = e;
+    if (head->ref.timestamp + chain_->block_time() >= l1_->at(e + 1).ref.timestamp) {
+      if (e + 1 + window > k) break;
+      origin = e + 1;
+    }
+    safe_head = chain_->ForcedEmpty(safe_head, l1_->at(origin).ref.ID()).ID();
   }
   return safe_head;
 }

@@ -43,6 +43,7 @@ struct Replacement {
 // The chain's derivation settings (docs/scenario-format.md, chain keys).
 struct DerivationRules {
   bool rederive_after_replacement = true;  // after_replacement: rederive (true) or drop (false)
+  uint64_t seq_window = 0;                 // in L1 blocks; 0: no sequencing window
 };
 
 class Derivation {

@@ -310,6 +310,7 @@ std::string RenderScenario(const FuzzCase& c) {
     if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) o << ", policy: safe, mempool: true";
     if (i % 2 == 1 && (c.variant & FuzzCase::kDropRest)) o << ", after_replacement: drop";
     if (c.variant & FuzzCase::kShortExpiry) o << ", exec_timeout: 4";  // op-geth's day is past the window
+    if (i == 0 && (c.variant & FuzzCase::kSeqWindowOnA)) o << ", seq_window: 4";
     o << "}\n";
   }
   o << "steps:";

@@ -48,12 +48,13 @@ Hash L2Chain::BuildHash(uint64_t number, const Hash& parent, const std::vector<L
   return Keccak256(buf);
 }
 
-const L2Block& L2Chain::Build(std::vector<Log> logs) {
+const L2Block& L2Chain::Build(std::vector<Log> logs, uint64_t l1_origin) {
   ++builds_;
   L2Block blk;
   blk.ref.number = head().ref.number + 1;
   blk.ref.parent_hash = head().ref.hash;
   blk.ref.timestamp = TimeOf(blk.ref.number);
+  blk.l1_origin = std::max(l1_origin, head().l1_origin);
   blk.ref.hash = BuildHash(blk.ref.number, blk.ref.parent_hash, logs);
   blk.logs = std::move(logs);
   unsafe_.push_back(std::move(blk));
@@ -69,6 +70,24 @@ const L2Block& L2Chain::BuildBeside(uint64_t number, std::vector<Log> logs) {
   blk.ref.timestamp = TimeOf(number);
   blk.ref.hash = BuildHash(number, blk.ref.parent_hash, logs);
   blk.logs = std::move(logs);
+  blk.l1_origin = unsafe_[number].l1_origin;
+  return archive_.emplace(blk.ref.hash, std::move(blk)).first->second;
+}
+
+const L2Block& L2Chain::ForcedEmpty(const BlockID& parent, const BlockID& origin) const {
+  L2Block blk;
+  blk.ref.number = parent.number + 1;
+  blk.ref.parent_hash = parent.hash;
+  blk.ref.timestamp = TimeOf(blk.ref.number);
+  blk.l1_origin = origin.number;
+  Bytes buf;
+  const std::string_view tag = "forced-empty";
+  buf.insert(buf.end(), tag.begin(), tag.end());
+  buf.insert(buf.end(), id_bytes_.bytes.begin(), id_bytes_.bytes.end());
+  PutU64(buf, blk.ref.number);
+  buf.insert(buf.end(), parent.hash.bytes.begin(), parent.hash.bytes.end());
+  buf.insert(buf.end(), origin.hash.bytes.begin(), origin.hash.bytes.end());
+  blk.ref.hash = Keccak256(buf);
   return archive_.emplace(blk.ref.hash, std::move(blk)).first->second;
 }
 
@@ -91,6 +110,7 @@ const L2Block& L2Chain::MakeReplacement(const L2Block& invalid) {
   blk.ref.parent_hash = invalid.ref.parent_hash;
   blk.ref.timestamp = invalid.ref.timestamp;
   blk.deposit_only = true;
+  blk.l1_origin = invalid.l1_origin;
   Bytes buf;
   const std::string_view tag = "deposit-only";
   buf.insert(buf.end(), tag.begin(), tag.end());

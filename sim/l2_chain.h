@@ -42,8 +42,9 @@ class L2Chain {
   const std::vector<L2Block>& unsafe() const { return unsafe_; }
   const L2Block& head() const { return unsafe_.back(); }
 
-  // Sequencer: builds one block on the head holding `logs` and returns it.
-  const L2Block& Build(std::vector<Log> logs);
+  // Sequencer: builds one block on the head holding `logs` and returns it. Its L1 origin is
+  // `l1_origin`, or the head's if that is later (an origin never goes back).
+  const L2Block& Build(std::vector<Log> logs, uint64_t l1_origin = 0);
   // Builds a block at height `number` (1 .. head) on the unsafe block below it, holding `logs`,
   // without changing the unsafe chain (hashed as Build, the build counter included); recorded in
   // the archive. A block the sequencer did not gossip, for a batch that disagrees with it.
@@ -63,6 +64,11 @@ class L2Chain {
   // (the same block every time for the same two). Const: the archive only gains a block the
   // derivation can always make again.
   const L2Block& Rederive(const L2Block& batch_block, const BlockID& parent) const;
+  // The empty block derivation forces on `parent` when the sequencing window of its epoch has
+  // passed (a batch-less, deposit-only block): next number and timestamp, no logs, L1 origin
+  // `origin`, hash keccak256("forced-empty" ‖ chainID(32) ‖ uint64 n ‖ parent ‖ origin's hash);
+  // recorded in the archive (const for the same reason as Rederive).
+  const L2Block& ForcedEmpty(const BlockID& parent, const BlockID& origin) const;
 
   // Any block this chain ever held: block `number` with that hash, null if none. The pointer is
   // good until the unsafe chain next changes.

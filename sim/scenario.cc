@@ -184,6 +184,29 @@ class Parser {
                         " would have a timestamp past 2^64-1 (genesis.l2_time + number * block_time)");
   }
 
+  // A chain with a sequencing window may derive forced empty blocks: at most one per L1 block, and
+  // as many as its time takes to catch up with L1's. They count as L2 blocks of the run.
+  void CountForcedBlocks(const YAML::Node& chains) {
+    using U128 = unsigned __int128;
+    const GenesisSpec& g = scenario_.genesis;
+    const U128 l1_end = U128{g.l1_time} + U128{l1_blocks_} * g.l1_block_time;
+    for (size_t i = 0; i < scenario_.chains.size(); ++i) {
+      const ChainSpec& c = scenario_.chains[i];
+      if (!c.seq_window) continue;
+      const U128 catch_up = l1_end > g.l2_time ? (l1_end - g.l2_time) / c.block_time + 1 : 0;
+      const U128 forced = catch_up + l1_blocks_;
+      const std::string key = "chains[" + std::to_string(i) + "].seq_window";
+      if (forced > kMaxL2BlocksPerRun || l2_blocks_ > kMaxL2BlocksPerRun - static_cast<uint64_t>(forced))
+        Fail(chains[i]["seq_window"], key,
+             "more than a run can do: forced empty blocks may add up to " +
+                 (forced > UINT64_MAX ? std::string("over 2^64") : std::to_string(static_cast<uint64_t>(forced))) +
+                 " L2 blocks (one per L1 block, and as many as the chain's time takes to catch up with L1's) and " +
+                 std::to_string(l2_blocks_) + " before; the limit is " + std::to_string(kMaxL2BlocksPerRun) +
+                 " L2 blocks a run");
+      l2_blocks_ += static_cast<uint64_t>(forced);
+    }
+  }
+
   std::string file_;
   Scenario scenario_;
   uint64_t l1_blocks_ = 0, l2_blocks_ = 0, logs_ = 0;  // the work of the steps so far (Count)
@@ -218,6 +241,7 @@ Scenario Parser::Parse(const YAML::Node& root) {
   YAML::Node steps = Need(root, "", "steps");
   if (!steps.IsSequence()) Fail(steps, "steps", "want a list of steps");
   for (size_t i = 0; i < steps.size(); ++i) scenario_.steps.push_back(ParseStep(steps[i], i + 1));
+  CountForcedBlocks(Need(root, "", "chains"));
   return std::move(scenario_);
 }
 
@@ -237,7 +261,7 @@ void Parser::ParseChains(const YAML::Node& n) {
     const YAML::Node& c = n[i];
     std::string path = "chains[" + std::to_string(i) + "]";
     CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool", "after_replacement",
-                       "exec_timeout"});
+                       "exec_timeout", "seq_window"});
     ChainSpec spec;
     spec.name = Str(Need(c, path, "name"), path + ".name");
     if (spec.name.empty()) Fail(c["name"], path + ".name", "must not be empty");
@@ -261,6 +285,10 @@ void Parser::ParseChains(const YAML::Node& n) {
     }
     if (c["mempool"]) spec.mempool = Bool(c["mempool"], path + ".mempool");
     if (c["exec_timeout"]) spec.exec_timeout = U64(c["exec_timeout"], path + ".exec_timeout");
+    if (c["seq_window"]) {
+      spec.seq_window = U64(c["seq_window"], path + ".seq_window");
+      if (*spec.seq_window == 0) Fail(c["seq_window"], path + ".seq_window", "must be at least 1 L1 block");
+    }
     if (c["after_replacement"]) {
       const std::string rest = Str(c["after_replacement"], path + ".after_replacement");
       if (rest != "rederive" && rest != "drop")

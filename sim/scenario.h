@@ -43,6 +43,9 @@ struct ChainSpec {
   // or drop it (singular batches).
   enum class AfterReplacement { kRederive, kDrop };
   AfterReplacement after_replacement = AfterReplacement::kRederive;
+  // op-node: the sequencing window in L1 blocks; none (the default) means batches are never too
+  // late and no empty block is ever forced.
+  std::optional<uint64_t> seq_window;
 };
 
 struct GenesisSpec {

@@ -16,6 +16,7 @@ World::World(const Scenario& scenario, uint64_t seed)
                                                 c.block_time, c.interop_time, sequencer_salt));
     DerivationRules rules;
     rules.rederive_after_replacement = c.after_replacement == ChainSpec::AfterReplacement::kRederive;
+    rules.seq_window = c.seq_window.value_or(0);
     derivations_.push_back(std::make_unique<Derivation>(*chains_.back(), l1_, rules));
   }
 }

@@ -206,6 +206,43 @@ TEST_F(DerivationTest, ABlockDerivedAgainCanBeReplacedInTheSameView) {
   EXPECT_EQ(d().safe(), head);
 }
 
+// The sequencing window (seq_window: 2): a batch included after the window of its first block's
+// epoch is dropped, and derivation forces empty blocks once an epoch's window has passed.
+class WindowDerivationTest : public DerivationTest {
+ protected:
+  WindowDerivationTest() : DerivationTest(", seq_window: 2") {}
+};
+
+TEST_F(WindowDerivationTest, ABatchInTimeIsDerivedOneTooLateIsDroppedForAForcedBlock) {
+  a().Build({Log{DefaultOrigin(), {}, {1}}});  // epoch 0 (the L1 head when it was built)
+  const BlockID sequenced = a().unsafe()[1].ID();
+  w_.Mine(1);
+  w_.QueueBatch(0, std::nullopt);
+  w_.Mine(1);  // included in L1 2: 0 + 2 >= 2, in time
+  d().DeriveTo(2);
+  EXPECT_EQ(d().safe(), sequenced);
+
+  a().Build({Log{DefaultOrigin(), {}, {2}}}, w_.l1().head().ref.number);  // built at L1 head 2: epoch 2
+  EXPECT_EQ(a().head().l1_origin, 2u);
+  w_.Mine(2);
+  w_.QueueBatch(0, std::nullopt);
+  w_.Mine(1);  // included in L1 5: 2 + 2 < 5, too late
+  d().DeriveTo(4);
+  // Epoch 0's window passed at L1 2 (nothing to fill: L2 time is past L1 block 1's); at L1 3 epoch
+  // 1's did: a forced block at height 2 with epoch 1, and at L1 4 one with epoch 2.
+  ASSERT_EQ(d().safe().number, 3u);
+  const L2Block& forced = a().unsafe()[2];
+  EXPECT_TRUE(forced.logs.empty());
+  EXPECT_EQ(forced.l1_origin, 1u);
+  EXPECT_EQ(forced.ref.timestamp, 1004u);
+  EXPECT_EQ(a().unsafe()[3].l1_origin, 2u);
+  EXPECT_EQ(a().ForcedEmpty(a().unsafe()[1].ID(), w_.l1().at(1).ref.ID()).ID(), forced.ID());
+  d().DeriveTo(5);
+  EXPECT_EQ(d().safe().number, 4u);  // the late batch is dropped: another forced block, epoch 3
+  EXPECT_TRUE(a().head().logs.empty());
+  EXPECT_EQ(a().head().l1_origin, 3u);
+}
+
 TEST_F(DerivationTest, DerivedBlocksWinOverSequencedOnes) {
   a().Build({});
   a().Build({});

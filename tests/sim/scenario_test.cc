@@ -334,6 +334,22 @@ TEST(ScenarioParse, ChainSettingsOfNodeAndBuilder) {
   auto bad = parse(", after_replacement: keep");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("k.yaml:3: chains[0].after_replacement: want rederive or drop, got 'keep'"));
+  EXPECT_FALSE(defaults->chains[0].seq_window.has_value());
+  auto window = parse(", seq_window: 3600");
+  ASSERT_TRUE(window.ok()) << window.status().ToString();
+  EXPECT_EQ(window->chains[0].seq_window, 3600u);
+  auto no_window = parse(", seq_window: 0");
+  ASSERT_FALSE(no_window.ok());
+  EXPECT_THAT(no_window.status().message(), HasSubstr("k.yaml:3: chains[0].seq_window: must be at least 1 L1 block"));
+  // Forced empty blocks count against the run's L2 blocks: 100,000 L1 blocks of 12 s are 1.2M
+  // seconds of L1 time, which a chain of 1 s blocks catches up with 1.2M forced blocks.
+  auto forced = ParseScenario("name: t\nchains:\n  - {name: A, id: 1, block_time: 1, seq_window: 10}\nsteps:\n"
+                              "  - mine: 100000\n",
+                              "k.yaml");
+  ASSERT_FALSE(forced.ok());
+  EXPECT_THAT(forced.status().message(),
+              HasSubstr("k.yaml:3: chains[0].seq_window: more than a run can do: forced empty blocks may add up to"));
+  EXPECT_TRUE(ParseScenario("name: t\nchains:\n  - {name: A, id: 1, seq_window: 10}\nsteps:\n  - mine: 100000\n", "k.yaml").ok());
 
   auto logs = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - expect: {chain: A, block: 1, logs: 2}\n"
                             "  - expect: {chain: A, block: 1, logs: 0, replaced: false}\n",
