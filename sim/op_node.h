@@ -7,7 +7,9 @@
 //       first error or non-accept answer;
 //   (3) on `invalid` it replaces the named block (sim/derivation.h); on OUT_OF_ORDER it reports
 //       again from the supervisor's tip; on AWAITING_REPLACEMENT_BLOCK it reports the tip view
-//       again, whose answer names the invalid block;
+//       again, whose answer names the invalid block; and when it has nothing new to report but
+//       the supervisor says its local-safe block in the acknowledged view is invalid (a revision
+//       found it so after the report: Heads::local_safe_invalid), it reports that view again;
 //   (4) ForwardFinality: TryFinalize with the newest finalized L1 block, once per block and
 //       supervisor process (again after a restart or a crash recovery).
 // Supervisor errors are answers, traced and retried later; a Status returned by these methods is a

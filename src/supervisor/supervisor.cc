@@ -717,6 +717,7 @@ Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
   h.unsafe = s.chains[c].events->Latest()->ID();
   h.cross_unsafe = s.Resolve(c, s.chains[c].cross_unsafe);
   h.local_safe = s.LocalSafeOf(c, e);
+  h.local_safe_invalid = (e.flags & db::kFlagLocalSafeInvalid) != 0;
   h.cross_safe = s.CrossSafeOf(c, e);
   h.finalized = s.CrossSafeOf(c, s.FinalizedGroup().entries[c]);
   h.local_safe_source = {Hash(), tip.l1_number};

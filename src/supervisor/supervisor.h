@@ -85,6 +85,9 @@ struct Heads {
   BlockID finalized;
   BlockID local_safe_source;  // L1 block of the newest group
   BlockID cross_safe_source;  // L1 block in whose view cross_safe first became cross-safe
+  // local_safe is invalid in the newest group's view and awaits its replacement (what the
+  // supervisor's invalidation tells an op-node in managed mode).
+  bool local_safe_invalid = false;
 };
 
 struct DerivedPair {

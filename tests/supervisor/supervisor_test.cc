@@ -360,6 +360,7 @@ TEST_F(SupervisorTest, InvalidationInTheMiddleOfABatchWithTheRestDerivedAgain) {
   ExpectAccept(a[1], 2);  // B3 waits on A's height 3, above the invalid block
   ExpectInvalid(Report(0, 4, 1), 2);
   ExpectInvalid(Report(0, 4, 1), 2);  // the same report again: not replaced yet
+  EXPECT_TRUE(HeadsOf(0).local_safe_invalid);
   chain(0).ReplaceWithDepositOnly(2);
   chain(0).Build({FakeChain::Init("after")});
   chain(0).Build();
@@ -395,6 +396,8 @@ TEST_F(SupervisorTest, AReportBufferedBeforeARevisionInvalidatedItsChainDoesNotC
   ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, chain(0).head()).ok());
   ExpectAccept(Report(0, 3, 1), 3);
   EXPECT_EQ(HeadsOf(1).local_safe.number, 3u);  // B3 invalid in the revised view
+  EXPECT_TRUE(HeadsOf(1).local_safe_invalid);
+  EXPECT_FALSE(HeadsOf(0).local_safe_invalid);
   auto a = Report(0, 3, 2);
   EXPECT_EQ(a.status().code(), Code::kFutureData) << a.status().ToString();
   EXPECT_EQ(HeadsOf(0).local_safe_source.number, 1u);
