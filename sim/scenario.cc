@@ -189,21 +189,17 @@ class Parser {
   void CountForcedBlocks(const YAML::Node& chains) {
     using U128 = unsigned __int128;
     const GenesisSpec& g = scenario_.genesis;
-    const U128 l1_end = U128{g.l1_time} + U128{l1_blocks_} * g.l1_block_time;
+    const U128 l1_end = static_cast<U128>(g.l1_time) + static_cast<U128>(l1_blocks_) * g.l1_block_time;
     for (size_t i = 0; i < scenario_.chains.size(); ++i) {
-      const ChainSpec& c = scenario_.chains[i];
-      if (!c.seq_window) continue;
-      const U128 catch_up = l1_end > g.l2_time ? (l1_end - g.l2_time) / c.block_time + 1 : 0;
-      const U128 forced = catch_up + l1_blocks_;
-      const std::string key = "chains[" + std::to_string(i) + "].seq_window";
-      if (forced > kMaxL2BlocksPerRun || l2_blocks_ > kMaxL2BlocksPerRun - static_cast<uint64_t>(forced))
-        Fail(chains[i]["seq_window"], key,
-             "more than a run can do: forced empty blocks may add up to " +
-                 (forced > UINT64_MAX ? std::string("over 2^64") : std::to_string(static_cast<uint64_t>(forced))) +
-                 " L2 blocks (one per L1 block, and as many as the chain's time takes to catch up with L1's) and " +
-                 std::to_string(l2_blocks_) + " before; the limit is " + std::to_string(kMaxL2BlocksPerRun) +
-                 " L2 blocks a run");
-      l2_blocks_ += static_cast<uint64_t>(forced);
+      if (!scenario_.chains[i].seq_window) continue;
+      const U128 catch_up = l1_end > g.l2_time ? (l1_end - g.l2_time) / scenario_.chains[i].block_time + 1 : 0;
+      const uint64_t forced = static_cast<uint64_t>(std::min<U128>(catch_up + l1_blocks_, UINT64_MAX));
+      if (forced > kMaxL2BlocksPerRun || l2_blocks_ > kMaxL2BlocksPerRun - forced)
+        Fail(chains[i]["seq_window"], "chains[" + std::to_string(i) + "].seq_window",
+             "more than a run can do: up to " + std::to_string(forced) + " forced empty blocks (one per L1 block, and "
+             "as many as the chain's time takes to catch up with L1's) and " + std::to_string(l2_blocks_) +
+             " L2 blocks before; the limit is " + std::to_string(kMaxL2BlocksPerRun) + " L2 blocks a run");
+      l2_blocks_ += forced;
     }
   }
 
