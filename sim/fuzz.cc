@@ -248,7 +248,7 @@ FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
   c.seed = seed;
   c.chains = profile.min_chains + rng.Below(profile.max_chains - profile.min_chains + 1);
   c.manual = rng.Below(100) < profile.manual_percent;
-  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(15);
+  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(2 * FuzzCase::kLastVariant - 1);
   std::vector<uint32_t> weights = profile.weights;
   weights.resize(kKinds, 0);
   if (!c.manual) weights[static_cast<size_t>(FuzzKind::kDerive)] = weights[static_cast<size_t>(FuzzKind::kSync)] = 0;
@@ -302,6 +302,9 @@ Scenario TypedScenario(const FuzzCase& c) {
     chain.interop_time = sc.genesis.l2_time;
     if (i == 1 && (c.variant & FuzzCase::kLateInterop)) chain.interop_time = sc.genesis.l2_time + 3 * chain.block_time;
     if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) chain.policy = SafetyLevel::kSafe, chain.mempool = true;
+    if (i % 2 == 1 && (c.variant & FuzzCase::kDropRest)) chain.after_replacement = ChainSpec::AfterReplacement::kDrop;
+    if (c.variant & FuzzCase::kShortExpiry) chain.exec_timeout = 4;  // op-geth's day is past the window
+    if (i == 0 && (c.variant & FuzzCase::kSeqWindowOnA)) chain.seq_window = 4;
     sc.chains.push_back(std::move(chain));
   }
   for (const FuzzStep& s : c.steps) {
@@ -403,7 +406,7 @@ FuzzCase ShrinkCase(FuzzCase failing, const std::function<bool(const FuzzCase&)>
       cand.manual = false;
       if (fails(cand)) cur = std::move(cand), progress = true;
     }
-    for (uint32_t bit = 1; bit <= FuzzCase::kShortExpiry; bit <<= 1) {
+    for (uint32_t bit = 1; bit <= FuzzCase::kLastVariant; bit <<= 1) {
       if (!(cur.variant & bit)) continue;
       FuzzCase cand = cur;
       cand.variant &= ~bit;

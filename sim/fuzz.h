@@ -67,8 +67,13 @@ struct FuzzCase {
   uint32_t chains = 2;  // 1..4
   bool manual = false;  // nodes: manual
   // Chain parameters, as bits: block times 2, 3, 1, 2 instead of all 2; B's interop activation at
-  // its block 3; A's builder at policy safe with a tx pool; an expiry window of 20 seconds.
-  static constexpr uint32_t kBlockTimes = 1, kLateInterop = 2, kPoolOnA = 4, kShortExpiry = 8;
+  // its block 3; A's builder at policy safe with a tx pool; an expiry window of 20 seconds (and a
+  // builder timeout of 4 seconds, not op-geth's day: that would leave every message out); B and D
+  // drop the rest of a batch after a replacement (after_replacement: drop); A has a sequencing
+  // window of 4 L1 blocks.
+  static constexpr uint32_t kBlockTimes = 1, kLateInterop = 2, kPoolOnA = 4, kShortExpiry = 8, kDropRest = 16,
+                            kSeqWindowOnA = 32;
+  static constexpr uint32_t kLastVariant = kSeqWindowOnA;
   uint32_t variant = 0;
   std::vector<FuzzStep> steps;
   bool operator==(const FuzzCase&) const = default;

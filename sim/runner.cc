@@ -237,6 +237,18 @@ Status Runner::Apply(const Step& step) {
         } else if constexpr (std::is_same_v<T, BatchStep>) {
           size_t n = world_.QueueBatch(a.chain, a.through);
           trace_.Add("batch", {{"chain", Chain(a.chain).name()}, {"blocks", n}});
+        } else if constexpr (std::is_same_v<T, BatchDivergentStep>) {
+          const L2Chain& c = Chain(a.chain);
+          if (a.block > c.head().ref.number)
+            return fail(c.name() + " has no unsafe block " + Num(a.block) + " to post another block beside (head " +
+                        Num(c.head().ref.number) + ")");
+          if (a.block <= world_.derivation(a.chain).safe().number)
+            return fail(c.name() + "'s block " + Num(a.block) + " is local-safe already");
+          if (world_.IsPosted(a.chain, c.unsafe()[a.block].ref.hash))
+            return fail(c.name() + "'s block " + Num(a.block) + " is posted already (on L1 or queued)");
+          const L2Block blk = BuildDivergentBlock(world_, *host_, trace_, a.chain, a.block, a.logs, a.force);
+          size_t n = world_.QueueDivergentBatch(a.chain, blk);
+          trace_.Add("batch_divergent", Fields().String("chain", c.name()).Block("block", blk.ref).Number("blocks", n));
         } else if constexpr (std::is_same_v<T, DropBatchesStep>) {
           size_t n = world_.DropQueuedBatches(a.chain);
           trace_.Add("drop_batches", {{"chain", Chain(a.chain).name()}, {"blocks", n}});

@@ -7,7 +7,7 @@
 //   - the supervisor's heads against the reference model (sim/reference_model.h): all heads exactly
 //     with `nodes: auto`; with `nodes: manual` only cross-safe and finalized, which must not run
 //     ahead of the model; with `nodes: auto` also, before a node replaces a block, that the model
-//     finds that block the chain's first invalid one at that view;
+//     finds that block the chain's first invalid one at that view (see StateChecker::CheckInvalid);
 //   - that nothing acknowledged as cross-safe at an L1 view changed while that view is canonical,
 //     for the acknowledgments the step may have affected;
 // and at the end of a passing run the whole database files and every acknowledgment once more
