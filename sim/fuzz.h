@@ -48,6 +48,9 @@ enum class FuzzKind : uint8_t {
   kReadError,    // a: which read from now
   kNoSpace,      // a: which write from now
   kBitFlip,      // b: 0 super-safe-db, 1 event-log DB, 2 replacement log (of `chain`)
+  // The batcher posts another block than the sequencer gossiped, at a height above what the
+  // chain's earlier batches posted: a: which height, b: its logs (none, a payload, an exec).
+  kBatchDivergent,
 };
 
 enum class FuzzLogs : uint8_t { kNone, kInit, kExec, kForcedExec, kInvalidExec, kPayload };
@@ -86,14 +89,14 @@ struct FuzzProfile {
   uint32_t manual_percent = 25;  // share of cases with manual nodes
   // Relative weight of each FuzzKind (index = the enum's value); derive and sync only count with
   // manual nodes.
-  std::vector<uint32_t> weights = {30, 14, 12, 4, 3, 4, 4, 3, 3, 6, 10, 10, 3, 3, 2, 2, 2, 2, 1};
+  std::vector<uint32_t> weights = {30, 14, 12, 4, 3, 4, 4, 3, 3, 6, 10, 10, 3, 3, 2, 2, 2, 2, 1, 2};
   uint32_t variant_percent = 40;  // share of cases with other chain parameters than the defaults
 };
 
 // Reads a profile from YAML: any of `chains: [min, max]`, `steps: N`, `manual_percent: P`,
 // `weights: {build: 30, batch: 14, mine: 12, reorg_l1: 4, flip_flop: 3, finalize: 4,
 // reorg_unsafe: 4, restart: 3, crash: 3, call: 6, derive: 10, sync: 10, pool: 3, drop_batches: 3,
-// power_loss: 2, fsync_error: 2, read_error: 2, no_space: 2, bit_flip: 1}`,
+// power_loss: 2, fsync_error: 2, read_error: 2, no_space: 2, bit_flip: 1, batch_divergent: 2}`,
 // `variant_percent: P` (missing keys keep the defaults). Unknown keys and out-of-range values are errors naming the file and key.
 Result<FuzzProfile> ParseFuzzProfile(const std::string& text, const std::string& file);
 

@@ -77,8 +77,9 @@ struct RunResult {
   Hash digest;               // SHA-256 of the trace bytes
   Timeline timeline;
   // How often each event the fuzzer aims at happened (docs/fuzz.md, "Coverage"): reorgs,
-  // flip_flops, replacements, cascades, restarts, crash, torn_write, lost_write, fsync_error,
-  // read_error, no_space, bit_flip, torn_tail_recoveries, corruption_refusals.
+  // flip_flops, replacements, divergent_batches, cascades, restarts, crash, torn_write,
+  // lost_write, fsync_error, read_error, no_space, bit_flip, torn_tail_recoveries,
+  // corruption_refusals.
   std::map<std::string, uint64_t> coverage;
 };
 
