@@ -170,6 +170,9 @@ struct EventDB::Impl {
   };
   static constexpr uint32_t kTimestampInCheckpoint = UINT32_MAX;
   MappedArray<IndexEntry> index;
+  std::vector<uint64_t> exec_blocks;      // numbers of the blocks with executing messages, ascending
+  std::vector<uint64_t> timestamp_drops;  // numbers of the blocks whose timestamp is below the parent's
+  uint64_t removals = 0;
   std::optional<BlockRef> first, latest;
   uint64_t data_end = kFileHeaderSize;  // end of the latest block
   FileReader reader;                    // covers [0, data_end)
@@ -182,6 +185,8 @@ struct EventDB::Impl {
 
   Status Recover();
   void AddBlock(uint64_t offset, const Checkpoint& cp) {
+    if (cp.exec_count > 0) exec_blocks.push_back(cp.ref.number);
+    if (latest && cp.ref.timestamp < latest->timestamp) timestamp_drops.push_back(cp.ref.number);
     index.push_back({offset, cp.log_count,
                      cp.ref.timestamp < kTimestampInCheckpoint ? static_cast<uint32_t>(cp.ref.timestamp)
                                                                : kTimestampInCheckpoint});
@@ -214,6 +219,18 @@ struct EventDB::Impl {
              file->path().string() + ": checkpoint at offset " + std::to_string(index[i].offset) +
                  " does not match the block index");
     return cp;
+  }
+  uint64_t TimestampAt(size_t i) const {
+    return index[i].timestamp != kTimestampInCheckpoint ? index[i].timestamp : CheckpointAt(i).ref.timestamp;
+  }
+  // Forgets what the index says about the blocks above `number` (after a rewind or Clear).
+  void ForgetAbove(std::optional<uint64_t> number) {
+    auto cut = [&](std::vector<uint64_t>& v) {
+      v.erase(number ? std::upper_bound(v.begin(), v.end(), *number) : v.begin(), v.end());
+    };
+    cut(exec_blocks);
+    cut(timestamp_drops);
+    ++removals;
   }
   bool TimestampIs(size_t i, uint64_t timestamp) const {
     if (index[i].timestamp != kTimestampInCheckpoint) return index[i].timestamp == timestamp;
@@ -378,6 +395,7 @@ Status EventDB::RewindTo(uint64_t number) {
   d.index.resize_down(keep);
   SS_RETURN_IF_ERROR(d.AfterWrite(d.reader.Cover(*d.file, d.data_end)));
   d.latest = d.CheckpointAt(keep - 1).ref;
+  d.ForgetAbove(number);
   return Status::Ok();
 }
 
@@ -392,6 +410,7 @@ Status EventDB::Clear() {
   SS_RETURN_IF_ERROR(d.AfterWrite(d.reader.Cover(*d.file, d.data_end)));
   d.first.reset();
   d.latest.reset();
+  d.ForgetAbove(std::nullopt);
   return Status::Ok();
 }
 
@@ -427,6 +446,44 @@ Result<uint32_t> EventDB::LogCount(uint64_t number) const {
   if (!i) return NotFound("block " + std::to_string(number) + " is not in " + impl_->file->path().string());
   return impl_->index[*i].log_count;
 }
+
+std::optional<uint64_t> EventDB::NextWithExecutingMessages(uint64_t number) const {
+  const std::vector<uint64_t>& v = impl_->exec_blocks;
+  auto it = std::lower_bound(v.begin(), v.end(), number);
+  if (it == v.end()) return std::nullopt;
+  return *it;
+}
+
+std::vector<uint64_t> EventDB::BlocksWithTimestamp(uint64_t timestamp, uint64_t from, uint64_t to) const {
+  const Impl& d = *impl_;
+  std::vector<uint64_t> found;
+  if (!d.latest || from > to || to < d.first->number || from > d.latest->number) return found;
+  const size_t lo = d.IndexOf(std::max(from, d.first->number)).value();
+  const size_t hi = d.IndexOf(std::min(to, d.latest->number)).value();
+  const uint64_t base = d.first->number;
+  // A drop inside (lo, hi] means the timestamps of the range are not in order: look at every block.
+  auto drop = std::upper_bound(d.timestamp_drops.begin(), d.timestamp_drops.end(), base + lo);
+  size_t i = lo;
+  if (drop == d.timestamp_drops.end() || *drop > base + hi) {
+    size_t count = hi - lo + 1;
+    while (count > 0) {  // the first block of the range whose timestamp is not below `timestamp`
+      const size_t half = count / 2;
+      if (d.TimestampAt(i + half) < timestamp) {
+        i += half + 1;
+        count -= half + 1;
+      } else {
+        count = half;
+      }
+    }
+    for (; i <= hi && d.TimestampAt(i) == timestamp; ++i) found.push_back(base + i);
+    return found;
+  }
+  for (; i <= hi; ++i)
+    if (d.TimestampAt(i) == timestamp) found.push_back(base + i);
+  return found;
+}
+
+uint64_t EventDB::removals() const { return impl_->removals; }
 
 Presence EventDB::Contains(uint64_t number, uint32_t log_index, const Hash& log_hash, BlockRef* block) const {
   const Impl& d = *impl_;

@@ -8,7 +8,8 @@
 // returns. Rewind truncates to a block. The file is preallocated in chunks of zeros, so it is
 // [content][zero tail]; Open finds the content end by scanning back over at most kMaxZeroTail.
 //
-// Memory and reads: the DB keeps a 16-byte index entry per block in memory and reads the file
+// Memory and reads: the DB keeps a 16-byte index entry per block in memory (and 8 bytes per block
+// with executing messages, and per block whose timestamp is below its parent's) and reads the file
 // through a read-only shared mapping, so a lookup is a memory access. Pages of the file that
 // lookups touch count as the process's RssFile (page cache, reclaimable), not as RssAnon;
 // SetMappedWindow bounds them, reading older blocks with pread instead. The file was checked in
@@ -100,6 +101,18 @@ class EventDB {
   Result<BlockRef> Block(uint64_t number) const;
   Result<std::vector<LogRecord>> Logs(uint64_t number) const;
   Result<uint32_t> LogCount(uint64_t number) const;
+
+  // The lowest indexed block at or after `number` that holds an executing message (its
+  // checkpoint's executing-message count is not zero), or nullopt. From a sorted in-memory list of
+  // such blocks (8 bytes each), kept by appends, rewinds and Clear and rebuilt by Open: O(log n).
+  std::optional<uint64_t> NextWithExecutingMessages(uint64_t number) const;
+  // The indexed blocks in [from, to] whose timestamp is `timestamp`, ascending. O(log n) plus the
+  // answer where the timestamps never decrease over [from, to] (the DB keeps the places where a
+  // block's timestamp is below its parent's), else one index read per block of the range.
+  std::vector<uint64_t> BlocksWithTimestamp(uint64_t timestamp, uint64_t from, uint64_t to) const;
+  // Counts the writes that took blocks away (a rewind that removed any, Clear): what was read
+  // below the latest block before stays true while it is unchanged.
+  uint64_t removals() const;
 
   // Whether block `number` holds log `log_index` with `log_hash`, in O(log n) or better:
   // kUnknown if the block is above latest (or below first); kConflicts if the block is indexed but
