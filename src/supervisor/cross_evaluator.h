@@ -25,6 +25,7 @@
 // invalidated this way without the flag (cross-unsafe, where failing blocks only stop the head).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,24 @@ struct Invalidation {
   std::string reason;
 };
 
+struct CrossMemoState;
+// What earlier cross-safe runs (judge_beyond_waits) learned about the blocks above the heads, so
+// that a run judges again only the blocks whose inputs changed: per block with executing messages,
+// whether a message is invalid or deferred (judged again every run), which messages wait on a
+// source above its chain's limit (judged again once that limit reaches the source), and whether
+// one names a log at its own timestamp (its timestamp is checked for a cycle every run). Every
+// other message is known valid, which stays true while the source chains' event DBs lose no
+// blocks, no limit goes down, no head goes below the memo's range and invalid_from is unchanged;
+// a run that sees otherwise, or that marks a block invalid, starts the memo over. The outcome
+// of a run is the same with a memo, with a fresh one and without one. Not thread-safe.
+struct CrossMemo {
+  CrossMemo();
+  ~CrossMemo();
+  CrossMemo(const CrossMemo&) = delete;
+  CrossMemo& operator=(const CrossMemo&) = delete;
+  std::unique_ptr<CrossMemoState> state;
+};
+
 struct CrossInput {
   const DependencySet* deps = nullptr;
   std::vector<const db::EventDB*> events;  // chain-index order
@@ -48,12 +67,17 @@ struct CrossInput {
   std::vector<uint64_t> limits;            // highest eligible block, per chain (>= heads)
   std::vector<uint64_t> invalid_from;      // first block known invalid, per chain, or kNoBlock
   bool judge_beyond_waits = false;
+  CrossMemo* memo = nullptr;  // with judge_beyond_waits: kept across runs by the caller (optional)
+  // For tests: judge every block of the range and check every timestamp of it for a cycle (no
+  // memo, no index), the plain reading of the rules that the outcome must equal.
+  bool judge_every_block = false;
 };
 
 struct CrossOutput {
   std::vector<uint64_t> heads;
   std::vector<uint64_t> invalid_from;       // per chain, kNoBlock when none
   std::vector<Invalidation> invalidations;  // newly found, in discovery order
+  uint64_t blocks_loaded = 0;               // blocks whose logs the run decoded (the cost of a run)
 };
 
 // Runs to the fixed point. Errors only when an indexed block the limits promise is unreadable.

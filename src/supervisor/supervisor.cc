@@ -68,6 +68,9 @@ struct Supervisor::Impl {
   std::vector<ChainState> chains;
   std::optional<BlockRef> finalized_l1;
   bool dead = false;
+  // What cross-safe runs learned about the blocks above the heads (cross_evaluator.h): a group
+  // judges again only what changed since, not every block its chains hold above their heads.
+  CrossMemo cross_safe_memo;
 
   // --- helpers ---
   Status Alive() const {
@@ -427,6 +430,7 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
   for (const BlockID& b : local_safe) in.limits.push_back(b.number);
   in.invalid_from = invalid_from;
   in.judge_beyond_waits = true;
+  in.memo = &cross_safe_memo;
   SS_ASSIGN_OR_RETURN(CrossOutput out, AdvanceCross(in));
   for (const Invalidation& inv : out.invalidations) {
     if (inv.number != out.invalid_from[inv.chain]) continue;
