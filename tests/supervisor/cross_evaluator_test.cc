@@ -165,6 +165,48 @@ TEST(CrossEvaluator, MemoFreshAndEveryBlockRunsAgreeOnRandomViews) {
   EXPECT_GT(rewinds, 50);
 }
 
+// A cycle between two candidates (A and B at height 10), where another chain (C) holds a block
+// without executing messages at that timestamp above its candidate: the cycle's verdict is
+// deferred, so C's candidate, whose deferred verdict has an earlier timestamp, is decided first,
+// and the cycle's blocks are then invalid for naming it. Leaving blocks without executing
+// messages out of the timestamp's set would decide the cycle first.
+TEST(CrossEvaluator, ABlockWithoutMessagesAtTheTimestampDefersACycleOfCandidates) {
+  TempDir dir;
+  enum : size_t { A, B, C, D, E };
+  World w(dir, 5);
+  auto plain = [&](size_t c, uint64_t n, uint32_t i) { return db::LogRecord{w.LogHash(c, n, i), std::nullopt}; };
+  auto exec = [&](size_t c, uint64_t n, uint32_t i, db::ExecRef ref) { return db::LogRecord{w.LogHash(c, n, i), ref}; };
+  db::ExecRef wrong = w.Ref(E, 8, 0);
+  wrong.log_hash = HashOf("wrong");
+  for (uint64_t n = 0; n <= 12; ++n) {
+    for (size_t c = A; c <= E; ++c) {
+      std::vector<db::LogRecord> logs{plain(c, n, 0)};
+      if (c == A && n == 10) logs = {exec(A, 10, 0, w.Ref(B, 10, 1)), plain(A, 10, 1), exec(A, 10, 2, w.Ref(C, 9, 0))};
+      if (c == B && n == 10) logs = {exec(B, 10, 0, w.Ref(A, 10, 1)), plain(B, 10, 1)};
+      if (c == C && n == 9) logs = {exec(C, 9, 0, wrong)};                // deferred: E's #7 waits
+      if (c == E && n == 7) logs = {exec(E, 7, 0, w.Ref(D, 7, 0))};       // waits: above D's invalid block
+      w.Append(c, std::move(logs));
+    }
+  }
+  CrossInput in = w.Input({9, 9, 8, 0, 6}, {12, 12, 12, 0, 8}, {kNoBlock, kNoBlock, kNoBlock, 1, kNoBlock});
+  CrossMemo memo;
+  in.memo = &memo;
+  auto kept = AdvanceCross(in);
+  in.judge_every_block = true;
+  auto every = AdvanceCross(in);
+  ASSERT_TRUE(kept.ok() && every.ok());
+  std::string why;
+  EXPECT_TRUE(SameOutcome(*kept, *every, &why)) << why;
+  ASSERT_EQ(kept->invalidations.size(), 3u);
+  EXPECT_EQ(kept->invalidations[0].chain, C);
+  EXPECT_EQ(kept->invalidations[0].number, 9u);
+  EXPECT_NE(kept->invalidations[0].reason.find("no log 0 with the claimed hash"), std::string::npos);
+  for (size_t i : {1, 2}) {
+    EXPECT_EQ(kept->invalidations[i].number, 10u);
+    EXPECT_NE(kept->invalidations[i].reason.find("which is invalid"), std::string::npos) << kept->invalidations[i].reason;
+  }
+}
+
 // One chain `backlog` blocks behind the others, which execute messages of it at every tenth block:
 // a group is a run in which every chain's limit goes up 10 blocks. With the memo, a run decodes
 // about the new blocks; without it, every block with executing messages above the heads.
