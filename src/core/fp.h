@@ -60,8 +60,12 @@ Bytes EncodeTransitionState(const TransitionState& state);
 // [bytes, [[32 bytes, 32 bytes], ...], uint64], and bytes after the list (kInvalidArgument).
 Result<TransitionState> DecodeTransitionState(ByteSpan preimage);
 
-// The claim of a state that cannot be reached: keccak256 of these 7 bytes (InvalidState).
-inline constexpr std::string_view kInvalidStatePreimage = "invalid";
+// The claim of a state that cannot be reached: keccak256 of these 7 bytes (InvalidState). The view
+// points into one named array, never a literal: each translation unit has its own copy of a literal,
+// and a compiler may take begin() from its unit's copy and end() from the linked variable's.
+inline constexpr char kInvalidStatePreimageChars[] = "invalid";
+inline constexpr std::string_view kInvalidStatePreimage{kInvalidStatePreimageChars,
+                                                        sizeof kInvalidStatePreimageChars - 1};
 // 0xffd7db0f9d5cdeb49c4c9eba649d4dc6d852d64671e65488e57f58584992ac68
 const Hash& InvalidState();
 

@@ -50,7 +50,7 @@ Verifier::Pass SuperSafeVerifier::Run(Env* env, const std::filesystem::path& fil
   GroupsChecked at;
   uint64_t from = 0;
   if (resume && header.problems.empty() && content.problems.empty() && !torn && checked >= entries_ &&
-      std::memcmp(base + anchor_ * kEntry, context_.data(), context_.size()) == 0) {
+      (context_.empty() || std::memcmp(base + anchor_ * kEntry, context_.data(), context_.size()) == 0)) {
     pass.start = Start::kResumed;
     at = {current_, previous_key_};
     from = entries_;

@@ -93,7 +93,7 @@ class Anvil {
       const Json tx = Call("eth_sendTransaction", {{{"from", from}, {"data", "0x7f" + topic->Hex().substr(2) + "60006000a100"}}});
       // Automining may finish after the call returns.
       for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
-        const Json receipt = Call("eth_getTransactionReceipt", {tx});
+        const Json receipt = Call("eth_getTransactionReceipt", Json::array({tx}));
         if (!receipt.is_null()) return Call("eth_getBlockByHash", {receipt["blockHash"], false});
         std::this_thread::sleep_for(10ms);
       }
@@ -129,7 +129,7 @@ TEST(Anvil, DaemonIndexesARealNodeAndServesItsLogs) {
     const Hash topic = Keccak256(std::string("supersafe anvil test"));
     const Json block1 = l2.Mine(1002, topic);
     ASSERT_EQ(block1["number"], "0x1");
-    const Json receipts = l2.Call("eth_getBlockReceipts", {block1["hash"]});
+    const Json receipts = l2.Call("eth_getBlockReceipts", Json::array({block1["hash"]}));
     const Address origin = Address::Parse(receipts[0]["logs"][0]["address"].get<std::string>()).value();
 
     std::ofstream(dir / "deps.json") << R"({"dependencies":{"900":{}}})";

@@ -386,7 +386,7 @@ TEST_F(HttpTest, BadRequestsNeverChangeStoredData) {
       Req("supervisor_checkAccessList", {Json::array({HashOf("q").Hex()}), "unsafe", {{"timestamp", "0x10"}}}),
       Req("supervisor_getCrossUnsafe", {"900", "0x00"}),
       Req("supervisor_superRootAtTimestamp", {"0xffffffffffffffff"}),
-      Req("supervisor_allSafeDerivedAt", {rpc::Encode(forged_l1)}),
+      Req("supervisor_allSafeDerivedAt", Json::array({rpc::Encode(forged_l1)})),
       Req("admin_rewind", {"900", rpc::Encode(chain(0).block(0).ID())}),
       Req("admin_rewind", {"900", rpc::Encode(chain(0).block(0).ID())}),
   };

@@ -169,7 +169,8 @@ TEST_P(SuperSafeDBSurgery, CuttingTheTailAtEveryLengthLosesOnlyTheUnsealedRest) 
 // Opens `damaged`, whose damage lies in group `group`, and checks the outcome (see the top).
 void ExpectCaught(const std::vector<uint8_t>& damaged, size_t group) {
   const Reference& ref = Ref();
-  const auto [start, end] = ref.ranges[group];
+  // Not a structured binding: clang 14 cannot capture one in the lambda below.
+  const size_t start = ref.ranges[group].first, end = ref.ranges[group].second;
   TempDir dir;
   const std::vector<uint8_t> file = WriteDb(dir, damaged);
 
