@@ -44,6 +44,9 @@ struct L2Block {
   BlockRef ref;
   SharedLogs logs;            // log-index order
   bool deposit_only = false;  // a deposit-only replacement of an invalid block
+  // The L1 block number of its epoch (its L1 origin): what the sequencing window counts from.
+  // Not part of the hash of a sequenced block.
+  uint64_t l1_origin = 0;
   BlockID ID() const { return ref.ID(); }
   bool operator==(const L2Block&) const = default;
 };

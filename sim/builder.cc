@@ -1,5 +1,8 @@
 #include "sim/builder.h"
 
+#include <optional>
+#include <string>
+
 namespace supersafe::sim {
 
 namespace {
@@ -13,16 +16,57 @@ Json TxJson(const std::string& name, const ExecutingMessage& msg) {
   return name.empty() ? IdentifierJson(msg.id) : Json(name);
 }
 
-Result<SafetyLevel> Check(SupervisorHost& host, const ExecutingMessage& msg) {
-  return host.Call([&](supervisor::Supervisor& sv) { return sv.CheckMessage(msg.id, msg.payload_hash); });
+// What the builder's checks answer for one executing message: a level, or an error; `why` says
+// which executing-side check failed (then the level is `conflicts`).
+struct Answer {
+  Result<SafetyLevel> level = SafetyLevel::kUnknown;
+  std::string why;
+};
+
+// The first block of `c` with timestamp >= its interop time.
+uint64_t ActivationBlockOf(const L2Chain& c) {
+  if (c.interop_time() <= c.genesis_time()) return 0;
+  const uint64_t delta = c.interop_time() - c.genesis_time();
+  return delta / c.block_time() + (delta % c.block_time() != 0 ? 1 : 0);
 }
 
-std::string AnswerOf(const Result<SafetyLevel>& level) {
-  return level.ok() ? SafetyLevelName(*level) : level.status().ToString();
+// op-geth's executing-side checks, as its tx pool's ingress filter asks checkAccessList with the
+// executing timestamp (of the block being built) and a timeout: the executing block is after its
+// chain's interop activation block; the message is not from a later timestamp; and it does not
+// expire before the executing timestamp plus the timeout. Same-timestamp messages pass (the
+// simulator's builder includes them; see docs/scenario-format.md).
+std::optional<std::string> ExecutingSideFailure(const World& world, size_t chain, uint64_t number, const Identifier& id) {
+  const L2Chain& c = world.chain(chain);
+  const uint64_t t_exec = c.TimeOf(number);
+  const uint64_t timeout = world.scenario().chains.at(chain).exec_timeout;
+  const uint64_t activation = ActivationBlockOf(c);
+  if (number <= activation)
+    return "executing block #" + std::to_string(number) + " is not after " + c.name() + "'s interop activation block #" +
+           std::to_string(activation);
+  if (id.timestamp > t_exec)
+    return "timestamp " + std::to_string(id.timestamp) + " is after the executing timestamp " + std::to_string(t_exec);
+  using U128 = unsigned __int128;
+  if (U128{t_exec} + timeout > U128{id.timestamp} + world.scenario().expiry_window)
+    return "expires at " + std::to_string(U128{id.timestamp} + world.scenario().expiry_window > UINT64_MAX
+                                              ? UINT64_MAX
+                                              : id.timestamp + world.scenario().expiry_window) +
+           ", before the executing timestamp " + std::to_string(t_exec) + " + timeout " + std::to_string(timeout);
+  return std::nullopt;
+}
+
+// The executing-side checks, then CheckMessage, for a message executed in block `number` of `chain`.
+Answer Check(const World& world, SupervisorHost& host, size_t chain, uint64_t number, const ExecutingMessage& msg) {
+  if (auto why = ExecutingSideFailure(world, chain, number, msg.id)) return {SafetyLevel::kConflicts, *why};
+  return {host.Call([&](supervisor::Supervisor& sv) { return sv.CheckMessage(msg.id, msg.payload_hash); }), ""};
+}
+
+std::string AnswerOf(const Answer& a) {
+  if (!a.level.ok()) return a.level.status().ToString();
+  return a.why.empty() ? SafetyLevelName(*a.level) : std::string(SafetyLevelName(*a.level)) + ": " + a.why;
 }
 
 // Whether a tx pool drops a tx with this answer for good: `conflicts` or an error.
-bool Invalid(const Result<SafetyLevel>& level) { return !level.ok() || *level == SafetyLevel::kConflicts; }
+bool Invalid(const Answer& a) { return !a.level.ok() || *a.level == SafetyLevel::kConflicts; }
 }  // namespace
 
 ExecutingMessage ResolveMessage(const World& world, const LogSpec& spec) {
@@ -32,27 +76,28 @@ ExecutingMessage ResolveMessage(const World& world, const LogSpec& spec) {
   return it->second;
 }
 
-const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain,
-                          const std::vector<LogSpec>& specs, bool force) {
+namespace {
+// The logs of a block at height `number` of `chain`, from the tx pool (when `use_pool`) and the log
+// specs, with every check; `left_out` receives the messages left out.
+std::vector<Log> AssembleLogs(World& world, SupervisorHost& host, Trace& trace, size_t chain, uint64_t number,
+                              const std::vector<LogSpec>& specs, bool force, bool use_pool, Json& left_out) {
   L2Chain& c = world.chain(chain);
   const ChainSpec& config = world.scenario().chains.at(chain);
-  const uint64_t number = c.head().ref.number + 1;
   const uint64_t timestamp = c.TimeOf(number);
   std::vector<Log> logs;
-  Json left_out = Json::array();
   // The tx pool first: every pending tx is checked again, in arrival order.
-  if (!c.pool().empty()) {
+  if (use_pool && !c.pool().empty()) {
     std::vector<PendingTx> pending;
     for (PendingTx& tx : c.pool()) {
-      const Result<SafetyLevel> level = Check(host, tx.message);
+      const Answer answer = Check(world, host, chain, number, tx.message);
       Json ev{{"chain", c.name()}, {"block", number}, {"tx", TxJson(tx.name, tx.message)}};
-      if (Invalid(level)) {
-        ev["reason"] = AnswerOf(level);
+      if (Invalid(answer)) {
+        ev["reason"] = AnswerOf(answer);
         trace.Add("pool_pruned", ev);
         continue;
       }
-      ev["answer"] = AnswerOf(level);
-      if (*level >= config.policy) {
+      ev["answer"] = AnswerOf(answer);
+      if (*answer.level >= config.policy) {
         trace.Add("pool_included", ev);
         logs.push_back(MakeExecutingMessageLog(tx.message));
         continue;
@@ -75,15 +120,18 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
       continue;
     }
     const ExecutingMessage msg = ResolveMessage(world, spec);
-    Result<SafetyLevel> level = SafetyLevel::kUnknown;
-    if (msg.id.chain_id == c.id() && msg.id.block_number == number) {
+    Answer answer;
+    if (auto why = ExecutingSideFailure(world, chain, number, msg.id)) {
+      answer = {SafetyLevel::kConflicts, *why};
+    } else if (msg.id.chain_id == c.id() && msg.id.block_number == number) {
       bool known = msg.id.log_index < logs.size() && msg.id.timestamp == timestamp &&
                    LogHashOf(logs[msg.id.log_index]) == msg.ExpectedLogHash();
-      level = known ? SafetyLevel::kUnsafe : SafetyLevel::kConflicts;
+      answer.level = known ? SafetyLevel::kUnsafe : SafetyLevel::kConflicts;
     } else {
-      level = Check(host, msg);
+      answer = Check(world, host, chain, number, msg);
     }
-    const std::string verdict = AnswerOf(level);
+    const Result<SafetyLevel>& level = answer.level;
+    const std::string verdict = AnswerOf(answer);
     const bool acceptable = level.ok() && *level >= SafetyLevel::kUnsafe && *level >= config.policy;
     const bool include = acceptable || force;
     Json check{{"chain", c.name()}, {"block", number}, {"message", spec.name}, {"identifier", IdentifierJson(msg.id)},
@@ -91,9 +139,9 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
     trace.Add("check_message", check);
     if (!include) {
       left_out.push_back(TxJson(spec.name, msg));
-      if (config.mempool) {
+      if (config.mempool && use_pool) {
         Json ev{{"chain", c.name()}, {"block", number}, {"tx", TxJson(spec.name, msg)}};
-        if (Invalid(level)) {
+        if (Invalid(answer)) {
           ev["reason"] = verdict;
           trace.Add("pool_dropped", ev);
         } else {  // unknown, or a level below the policy: back off, try again at the next build
@@ -107,15 +155,39 @@ const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size
     }
     logs.push_back(MakeExecutingMessageLog(msg));
   }
-  const L2Block& blk = c.Build(std::move(logs));
-  if (trace.enabled())
-    trace.Add("build", Fields()
-                         .String("chain", c.name())
-                         .Block("block", blk.ref)
-                         .Number("logs", blk.logs.size())
-                         .Raw("left_out", left_out.empty()
-                                              ? std::string("[]")
-                                              : left_out.dump(-1, ' ', false, Json::error_handler_t::replace)));
+  return logs;
+}
+
+void TraceBuild(Trace& trace, const char* event, const L2Chain& c, const L2Block& blk, const Json& left_out) {
+  if (!trace.enabled()) return;
+  trace.Add(event, Fields()
+                       .String("chain", c.name())
+                       .Block("block", blk.ref)
+                       .Number("logs", blk.logs.size())
+                       .Raw("left_out", left_out.empty()
+                                            ? std::string("[]")
+                                            : left_out.dump(-1, ' ', false, Json::error_handler_t::replace)));
+}
+}  // namespace
+
+const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain,
+                          const std::vector<LogSpec>& specs, bool force) {
+  L2Chain& c = world.chain(chain);
+  Json left_out = Json::array();
+  std::vector<Log> logs =
+      AssembleLogs(world, host, trace, chain, c.head().ref.number + 1, specs, force, /*use_pool=*/true, left_out);
+  const L2Block& blk = c.Build(std::move(logs), world.l1().head().ref.number);  // the newest L1 block as origin
+  TraceBuild(trace, "build", c, blk, left_out);
+  return blk;
+}
+
+const L2Block& BuildDivergentBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain, uint64_t number,
+                                   const std::vector<LogSpec>& specs, bool force) {
+  L2Chain& c = world.chain(chain);
+  Json left_out = Json::array();
+  std::vector<Log> logs = AssembleLogs(world, host, trace, chain, number, specs, force, /*use_pool=*/false, left_out);
+  const L2Block& blk = c.BuildBeside(number, std::move(logs));
+  TraceBuild(trace, "build_divergent", c, blk, left_out);
   return blk;
 }
 
@@ -123,10 +195,11 @@ size_t PrunePool(World& world, SupervisorHost& host, Trace& trace, size_t chain)
   L2Chain& c = world.chain(chain);
   size_t pruned = 0;
   std::vector<PendingTx> pending;
+  const uint64_t next = c.head().ref.number + 1;  // the block the pool's txs would go into
   for (PendingTx& tx : c.pool()) {
-    const Result<SafetyLevel> level = Check(host, tx.message);
-    if (Invalid(level)) {
-      trace.Add("pool_pruned", {{"chain", c.name()}, {"tx", TxJson(tx.name, tx.message)}, {"reason", AnswerOf(level)}});
+    const Answer answer = Check(world, host, chain, next, tx.message);
+    if (Invalid(answer)) {
+      trace.Add("pool_pruned", {{"chain", c.name()}, {"tx", TxJson(tx.name, tx.message)}, {"reason", AnswerOf(answer)}});
       ++pruned;
       continue;
     }

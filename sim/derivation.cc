@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 namespace supersafe::sim {
 
-Derivation::Derivation(L2Chain& chain, const L1Chain& l1) : chain_(&chain), l1_(&l1) {
+Derivation::Derivation(L2Chain& chain, const L1Chain& l1, DerivationRules rules)
+    : chain_(&chain), l1_(&l1), rules_(rules) {
   views_.push_back({l1.at(0).ref.hash, chain.unsafe().at(0).ID()});
 }
 
@@ -26,32 +28,63 @@ std::optional<uint64_t> Derivation::DeriveTo(uint64_t to) {
   return dropped;
 }
 
-BlockID Derivation::ApplyBatches(uint64_t k, BlockID safe_head, uint64_t replacement_views_below) const {
+BlockID Derivation::ApplyBatches(uint64_t k, BlockID safe_head, uint64_t known) const {
+  const uint64_t window = rules_.seq_window;
   for (const Batch& batch : l1_->at(k).batches) {
     if (batch.chain_index != chain_->index()) continue;
+    // Included too late: the window of the batch's first epoch had passed.
+    if (window != 0 && batch.blocks.front().l1_origin + window < k) continue;
+    // The batch block the head stands for: the head itself, or its replacement or re-derived copy.
+    std::optional<Hash> taken;
     for (const L2Block& blk : batch.blocks) {
-      if (blk.ref.number != safe_head.number + 1 || blk.ref.parent_hash != safe_head.hash) continue;
-      if (const Replacement* r = ReplacementOf(blk.ref.hash);
-          r != nullptr && r->view <= k && r->view < replacement_views_below) {
-        safe_head = r->replacement;  // decided earlier: the replacement, and the rest of the batch is dropped
-        break;
+      if (blk.ref.number != safe_head.number + 1) continue;
+      BlockID next;
+      if (blk.ref.parent_hash == safe_head.hash) {
+        next = blk.ID();
+      } else if (rules_.rederive_after_replacement && taken && blk.ref.parent_hash == *taken) {
+        next = chain_->Rederive(blk, safe_head).ID();  // the rest of the batch, on a replacement
+      } else {
+        continue;
       }
-      safe_head = blk.ID();
+      taken = blk.ref.hash;
+      if (const Replacement* r = ReplacementOf(next.hash); r != nullptr && r->view <= known) next = r->replacement;
+      safe_head = next;
     }
+  }
+  if (window == 0) return safe_head;
+  // Out of batches at L1 block k: once the window of the head's epoch e has passed (e + window <=
+  // k), derivation forces empty blocks: they fill epoch e while the next timestamp is before L1
+  // block e+1's, then each further epoch gets one, as long as its window has passed too.
+  while (true) {
+    const L2Block* head = chain_->Find(safe_head.hash, safe_head.number);
+    SS_CHECK(head != nullptr, "a local-safe block is missing from the archive");
+    const uint64_t e = head->l1_origin;
+    if (e + window > k) break;
+    uint64_t origin = e;
+    if (head->ref.timestamp + chain_->block_time() >= l1_->at(e + 1).ref.timestamp) {
+      if (e + 1 + window > k) break;
+      origin = e + 1;
+    }
+    safe_head = chain_->ForcedEmpty(safe_head, l1_->at(origin).ref.ID()).ID();
   }
   return safe_head;
 }
 
 void Derivation::DeriveNext() {
   const uint64_t k = tip() + 1;
-  const L1Block& l1 = l1_->at(k);
-  BlockID safe_head = ApplyBatches(k, safe(), UINT64_MAX);
-  for (const Replacement& r : replacements_) {
-    if (r.view != k) continue;
-    auto at = AncestorAt(safe_head, r.original.number);
-    if (at && *at == r.original) safe_head = r.replacement;
+  BlockID safe_head = ApplyBatches(k, safe(), k);
+  uint64_t lowest = UINT64_MAX;  // the lowest block replaced at view k
+  for (const Replacement& r : replacements_)
+    if (r.view == k) lowest = std::min(lowest, r.original.number);
+  if (lowest != UINT64_MAX) {
+    // Derive again, from the newest view below every replaced block whose head the chain derived
+    // through k - 1 still builds on (views after it that hold other blocks there were replaced).
+    uint64_t v = k - 1;
+    while (v > 0 && !(views_[v].safe.number < lowest && AncestorAt(safe(), views_[v].safe.number) == views_[v].safe)) --v;
+    safe_head = views_[v].safe;
+    for (uint64_t j = v + 1; j <= k; ++j) safe_head = ApplyBatches(j, safe_head, k);
   }
-  views_.push_back({l1.ref.hash, safe_head});
+  views_.push_back({l1_->at(k).ref.hash, safe_head});
   AdoptSafeChain(safe_head);
 }
 
@@ -72,7 +105,7 @@ std::vector<uint64_t> Derivation::ProjectSafeNumbersOnChain() const {
   for (uint64_t v = 0; v < canonical; ++v) out.push_back(SafeNumberOnChain(v));
   BlockID safe_head = views_[canonical - 1].safe;
   for (uint64_t k = canonical; k < l1_->blocks().size(); ++k) {
-    safe_head = ApplyBatches(k, safe_head, canonical);
+    safe_head = ApplyBatches(k, safe_head, canonical - 1);
     out.push_back(NumberOnChain(safe_head));
   }
   // Views derived from L1 blocks reorged out since: the node may have reported them before the
@@ -110,18 +143,18 @@ Result<BlockID> Derivation::Replace(const BlockID& invalid, uint64_t view) {
     return InvalidArgument("replace: view " + std::to_string(view) + " is not derived (tip " + std::to_string(tip()) +
                            ")");
   auto at = AncestorAt(views_[view].safe, invalid.number);
-  if (!at || *at != invalid)
+  if (!at || *at != invalid || invalid.number == 0)
     return InvalidArgument("replace: block " + invalid.ToString() + " is not on " + chain_->name() +
                            "'s local-safe chain derived through L1 block " + std::to_string(view));
   const L2Block* original = chain_->Find(invalid.hash, invalid.number);
   SS_CHECK(original != nullptr, "a derived block is missing from the archive");
-  const L2Block& repl = chain_->MakeReplacement(*original);
-  replacements_.push_back({view, invalid, repl.ID()});
+  const BlockID repl = chain_->MakeReplacement(*original).ID();
+  replacements_.push_back({view, invalid, repl});
   first_changed_view_ = std::min(first_changed_view_.value_or(view), view);
-  views_.resize(view + 1);
-  views_.back().safe = repl.ID();
-  AdoptSafeChain(repl.ID());
-  return repl.ID();
+  views_.resize(view);
+  DeriveNext();
+  SS_CHECK(AncestorAt(safe(), repl.number) == repl, "a replacement is not on the chain derived with it");
+  return repl;
 }
 
 std::optional<BlockID> Derivation::AncestorAt(const BlockID& tip, uint64_t number) const {

@@ -3,11 +3,19 @@
 // its current local-safe head. The result is a view per L1 block: the local-safe head derived
 // through that block.
 //
+// Batches are span batches: a batch's first block must build on the local-safe head (number and
+// parent hash); the blocks after it in the same batch follow it in order. Blocks at or below the
+// head are skipped.
+//
 // Replacements: when the supervisor answers `invalid` for block b while the node reports view N,
 // Replace(b, N) swaps b for its deposit-only block (same number and timestamp, no logs, b's
-// parent), drops the rest of b's batch and every view after N, and cuts the unsafe chain back to
-// the replacement. The replacement is remembered: derivation yields it at that height from view N
-// on (a later copy of b in a batch yields the replacement too). An L1 reorg that removes view N
+// parent), drops every view after N and derives view N again with the replacement known: the rest
+// of b's batch is derived again on top of the replacement (same numbers, timestamps and logs, new
+// parents and hashes; chain setting `after_replacement: rederive`, the default, as op-node derives
+// the rest of a span batch since Holocene) or dropped (`drop`, as a singular batch whose parent
+// hash no longer matches); later batches that built on b's batch no longer build on the head and
+// are dropped. The replacement is remembered: derivation yields it at that height from view N on
+// (a later copy of b in a batch yields the replacement too). An L1 reorg that removes view N
 // forgets it.
 //
 // The node keeps its unsafe chain consistent with what it derived: whenever its local-safe head is
@@ -32,10 +40,16 @@ struct Replacement {
   BlockID replacement;   // its deposit-only block
 };
 
+// The chain's derivation settings (docs/scenario-format.md, chain keys).
+struct DerivationRules {
+  bool rederive_after_replacement = true;  // after_replacement: rederive (true) or drop (false)
+  uint64_t seq_window = 0;                 // in L1 blocks; 0: no sequencing window
+};
+
 class Derivation {
  public:
   // Starts with view 0: the chain's block 0 derived from L1 block 0.
-  Derivation(L2Chain& chain, const L1Chain& l1);
+  Derivation(L2Chain& chain, const L1Chain& l1, DerivationRules rules = {});
 
   // Drops the derived views whose L1 block is no longer canonical (and the replacements decided in
   // them), then derives views up to min(to, L1 head). Returns the first dropped L1 number, if any.
@@ -81,10 +95,12 @@ class Derivation {
     Hash l1_hash;
     BlockID safe;
   };
+  // Derives view tip() + 1. With replacements decided at that view, derives it again from the
+  // newest view below all of them whose head the chain still builds on.
   void DeriveNext();
-  // The local-safe head after reading L1 block k's batches on top of `safe_head`; a batch block with
-  // a replacement decided at a view <= k and < `replacement_views_below` yields that replacement.
-  BlockID ApplyBatches(uint64_t k, BlockID safe_head, uint64_t replacement_views_below) const;
+  // The local-safe head after reading L1 block k's batches on top of `safe_head`; a derived block
+  // with a replacement decided at a view <= `known` yields that replacement.
+  BlockID ApplyBatches(uint64_t k, BlockID safe_head, uint64_t known) const;
   // The newest block of the chain ending at `safe` that is on the unsafe chain.
   uint64_t NumberOnChain(const BlockID& safe) const;
   // Resets the unsafe chain to the local-safe chain if the local-safe head is not on it.
@@ -95,6 +111,7 @@ class Derivation {
 
   L2Chain* chain_;
   const L1Chain* l1_;
+  DerivationRules rules_;
   std::vector<View> views_;
   std::vector<Replacement> replacements_;
   std::optional<uint64_t> first_changed_view_;

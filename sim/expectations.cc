@@ -135,6 +135,7 @@ void Checker::Block(const BlockExpect& e) {
   const std::string name = c.name() + "#" + Num(e.block);
   if (e.block >= c.unsafe().size()) return m_.Raw(c.name() + " has no block " + Num(e.block));
   const L2Block& blk = c.unsafe()[e.block];
+  if (e.logs && blk.logs.size() != *e.logs) m_.Add(name + " logs", Num(*e.logs), Num(blk.logs.size()));
   if (e.replaced && blk.deposit_only != *e.replaced)
     m_.Add(name + " replaced", *e.replaced ? "true" : "false", blk.deposit_only ? "true" : "false");
   if (e.replaced && *e.replaced && blk.deposit_only) {

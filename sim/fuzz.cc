@@ -18,11 +18,12 @@
 namespace supersafe::sim {
 namespace {
 
-constexpr size_t kKinds = 19;
+constexpr size_t kKinds = 20;
 const char* const kKindNames[kKinds] = {"build",      "batch",       "mine",       "reorg_l1", "flip_flop",
                                         "finalize",   "reorg_unsafe", "restart",    "crash",    "call",
                                         "derive",     "sync",        "pool",       "drop_batches",
-                                        "power_loss", "fsync_error", "read_error", "no_space", "bit_flip"};
+                                        "power_loss", "fsync_error", "read_error", "no_space", "bit_flip",
+                                        "batch_divergent"};
 
 std::string ChainName(uint32_t i) { return std::string(1, static_cast<char>('A' + i)); }
 
@@ -34,6 +35,10 @@ struct RenderState {
   std::vector<std::pair<std::string, uint64_t>> reorgs;  // (fork before, depth), newest last
   uint32_t forks_made = 0;
   std::vector<uint64_t> height;       // blocks built per chain (replacements may make it less)
+  std::vector<uint64_t> batched;      // per chain: the highest block a batch step has posted or queued
+  // Per chain: the height of a divergent block queued and not yet derived (0: none). Once derived,
+  // the sequencer's blocks from there up are gone: the chain ends at it.
+  std::vector<uint64_t> diverging;
   std::vector<uint64_t> derived;      // manual: the newest L1 block a derive step reached
   std::vector<std::string> messages;  // named init messages, in emission order
   int last_build_chain = -1;          // the previous step was a build of this chain ...
@@ -79,10 +84,32 @@ std::optional<StepAction> MakeStep(const FuzzStep& s, const FuzzCase& c, const S
       st.last_build_blocks = b.blocks;
       return b;
     }
-    case FuzzKind::kBatch: return BatchStep{chain, std::nullopt};
+    case FuzzKind::kBatch:
+      st.batched[chain] = st.height[chain];
+      return BatchStep{chain, std::nullopt};
+    case FuzzKind::kBatchDivergent: {
+      // Above what batches posted, so that the block is neither posted nor local-safe, and at one
+      // of the two lowest such heights (a replacement may have cut the chain shorter than the
+      // renderer thinks); not while an earlier divergent block of the chain waits to be derived,
+      // nor on a chain whose sequencing window forces blocks the renderer does not count.
+      if (st.height[chain] <= st.batched[chain] || st.diverging[chain] ||
+          (chain == 0 && (c.variant & FuzzCase::kSeqWindowOnA)))
+        return std::nullopt;
+      BatchDivergentStep d;
+      d.chain = chain;
+      d.block = st.batched[chain] + 1 + s.a % std::min<uint64_t>(2, st.height[chain] - st.batched[chain]);
+      if (s.b % 3 == 1) d.logs.push_back(LogSpec::Unnamed({static_cast<uint8_t>(10 + s.c % 9)}));
+      if (s.b % 3 == 2 && !st.messages.empty())
+        d.logs.push_back(LogSpec::ExecNamed(st.messages[s.c % st.messages.size()]));
+      st.batched[chain] = d.block;
+      st.diverging[chain] = d.block;
+      return d;
+    }
     case FuzzKind::kMine: {
       const uint64_t count = 1 + s.a % 2;
       st.l1_head += count;
+      for (uint32_t i = 0; i < c.chains; ++i)
+        if (st.diverging[i] && !c.manual) st.height[i] = st.batched[i] = st.diverging[i], st.diverging[i] = 0;
       return MineStep{count};
     }
     case FuzzKind::kReorgL1: {
@@ -148,6 +175,7 @@ std::optional<StepAction> MakeStep(const FuzzStep& s, const FuzzCase& c, const S
       if (!c.manual) return std::nullopt;
       const uint64_t to = st.l1_head >= s.a % 3 ? st.l1_head - s.a % 3 : 0;
       st.derived[chain] = std::max(st.derived[chain], to);
+      if (st.diverging[chain]) st.height[chain] = st.batched[chain] = st.diverging[chain], st.diverging[chain] = 0;
       return DeriveStep{chain, to};
     }
     case FuzzKind::kSync:
@@ -233,6 +261,7 @@ std::vector<std::string> CoverageAimedAt(const FuzzProfile& profile) {
       {FuzzKind::kReadError, {"read_error"}},
       {FuzzKind::kNoSpace, {"no_space"}},
       {FuzzKind::kBitFlip, {"bit_flip", "corruption_refusals"}},
+      {FuzzKind::kBatchDivergent, {"divergent_batches"}},
   };
   std::set<std::string> out;
   for (const auto& [kind, counters] : kAims)
@@ -248,7 +277,7 @@ FuzzCase GenerateCase(uint64_t seed, const FuzzProfile& profile) {
   c.seed = seed;
   c.chains = profile.min_chains + rng.Below(profile.max_chains - profile.min_chains + 1);
   c.manual = rng.Below(100) < profile.manual_percent;
-  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(15);
+  if (rng.Below(100) < profile.variant_percent) c.variant = 1 + rng.Below(2 * FuzzCase::kLastVariant - 1);
   std::vector<uint32_t> weights = profile.weights;
   weights.resize(kKinds, 0);
   if (!c.manual) weights[static_cast<size_t>(FuzzKind::kDerive)] = weights[static_cast<size_t>(FuzzKind::kSync)] = 0;
@@ -286,6 +315,8 @@ namespace {
 Scenario TypedScenario(const FuzzCase& c) {
   RenderState st;
   st.height.assign(c.chains, 0);
+  st.batched.assign(c.chains, 0);
+  st.diverging.assign(c.chains, 0);
   st.derived.assign(c.chains, 0);
   Scenario sc;
   sc.name = "fuzz-" + std::to_string(c.seed);
@@ -302,6 +333,9 @@ Scenario TypedScenario(const FuzzCase& c) {
     chain.interop_time = sc.genesis.l2_time;
     if (i == 1 && (c.variant & FuzzCase::kLateInterop)) chain.interop_time = sc.genesis.l2_time + 3 * chain.block_time;
     if (i == 0 && (c.variant & FuzzCase::kPoolOnA)) chain.policy = SafetyLevel::kSafe, chain.mempool = true;
+    if (i % 2 == 1 && (c.variant & FuzzCase::kDropRest)) chain.after_replacement = ChainSpec::AfterReplacement::kDrop;
+    if (c.variant & FuzzCase::kShortExpiry) chain.exec_timeout = 4;  // op-geth's day is past the window
+    if (i == 0 && (c.variant & FuzzCase::kSeqWindowOnA)) chain.seq_window = 4;
     sc.chains.push_back(std::move(chain));
   }
   for (const FuzzStep& s : c.steps) {
@@ -403,7 +437,7 @@ FuzzCase ShrinkCase(FuzzCase failing, const std::function<bool(const FuzzCase&)>
       cand.manual = false;
       if (fails(cand)) cur = std::move(cand), progress = true;
     }
-    for (uint32_t bit = 1; bit <= FuzzCase::kShortExpiry; bit <<= 1) {
+    for (uint32_t bit = 1; bit <= FuzzCase::kLastVariant; bit <<= 1) {
       if (!(cur.variant & bit)) continue;
       FuzzCase cand = cur;
       cand.variant &= ~bit;

@@ -48,6 +48,9 @@ enum class FuzzKind : uint8_t {
   kReadError,    // a: which read from now
   kNoSpace,      // a: which write from now
   kBitFlip,      // b: 0 super-safe-db, 1 event-log DB, 2 replacement log (of `chain`)
+  // The batcher posts another block than the sequencer gossiped, at a height above what the
+  // chain's earlier batches posted: a: which height, b: its logs (none, a payload, an exec).
+  kBatchDivergent,
 };
 
 enum class FuzzLogs : uint8_t { kNone, kInit, kExec, kForcedExec, kInvalidExec, kPayload };
@@ -67,8 +70,13 @@ struct FuzzCase {
   uint32_t chains = 2;  // 1..4
   bool manual = false;  // nodes: manual
   // Chain parameters, as bits: block times 2, 3, 1, 2 instead of all 2; B's interop activation at
-  // its block 3; A's builder at policy safe with a tx pool; an expiry window of 20 seconds.
-  static constexpr uint32_t kBlockTimes = 1, kLateInterop = 2, kPoolOnA = 4, kShortExpiry = 8;
+  // its block 3; A's builder at policy safe with a tx pool; an expiry window of 20 seconds (and a
+  // builder timeout of 4 seconds, not op-geth's day: that would leave every message out); B and D
+  // drop the rest of a batch after a replacement (after_replacement: drop); A has a sequencing
+  // window of 4 L1 blocks.
+  static constexpr uint32_t kBlockTimes = 1, kLateInterop = 2, kPoolOnA = 4, kShortExpiry = 8, kDropRest = 16,
+                            kSeqWindowOnA = 32;
+  static constexpr uint32_t kLastVariant = kSeqWindowOnA;
   uint32_t variant = 0;
   std::vector<FuzzStep> steps;
   bool operator==(const FuzzCase&) const = default;
@@ -81,14 +89,14 @@ struct FuzzProfile {
   uint32_t manual_percent = 25;  // share of cases with manual nodes
   // Relative weight of each FuzzKind (index = the enum's value); derive and sync only count with
   // manual nodes.
-  std::vector<uint32_t> weights = {30, 14, 12, 4, 3, 4, 4, 3, 3, 6, 10, 10, 3, 3, 2, 2, 2, 2, 1};
+  std::vector<uint32_t> weights = {30, 14, 12, 4, 3, 4, 4, 3, 3, 6, 10, 10, 3, 3, 2, 2, 2, 2, 1, 2};
   uint32_t variant_percent = 40;  // share of cases with other chain parameters than the defaults
 };
 
 // Reads a profile from YAML: any of `chains: [min, max]`, `steps: N`, `manual_percent: P`,
 // `weights: {build: 30, batch: 14, mine: 12, reorg_l1: 4, flip_flop: 3, finalize: 4,
 // reorg_unsafe: 4, restart: 3, crash: 3, call: 6, derive: 10, sync: 10, pool: 3, drop_batches: 3,
-// power_loss: 2, fsync_error: 2, read_error: 2, no_space: 2, bit_flip: 1}`,
+// power_loss: 2, fsync_error: 2, read_error: 2, no_space: 2, bit_flip: 1, batch_divergent: 2}`,
 // `variant_percent: P` (missing keys keep the defaults). Unknown keys and out-of-range values are errors naming the file and key.
 Result<FuzzProfile> ParseFuzzProfile(const std::string& text, const std::string& file);
 

@@ -48,16 +48,47 @@ Hash L2Chain::BuildHash(uint64_t number, const Hash& parent, const std::vector<L
   return Keccak256(buf);
 }
 
-const L2Block& L2Chain::Build(std::vector<Log> logs) {
+const L2Block& L2Chain::Build(std::vector<Log> logs, uint64_t l1_origin) {
   ++builds_;
   L2Block blk;
   blk.ref.number = head().ref.number + 1;
   blk.ref.parent_hash = head().ref.hash;
   blk.ref.timestamp = TimeOf(blk.ref.number);
+  blk.l1_origin = std::max(l1_origin, head().l1_origin);
   blk.ref.hash = BuildHash(blk.ref.number, blk.ref.parent_hash, logs);
   blk.logs = std::move(logs);
   unsafe_.push_back(std::move(blk));
   return unsafe_.back();
+}
+
+const L2Block& L2Chain::BuildBeside(uint64_t number, std::vector<Log> logs) {
+  SS_CHECK(number >= 1 && number < unsafe_.size(), "L2Chain::BuildBeside: no unsafe block at that height");
+  ++builds_;
+  L2Block blk;
+  blk.ref.number = number;
+  blk.ref.parent_hash = unsafe_[number - 1].ref.hash;
+  blk.ref.timestamp = TimeOf(number);
+  blk.ref.hash = BuildHash(number, blk.ref.parent_hash, logs);
+  blk.logs = std::move(logs);
+  blk.l1_origin = unsafe_[number].l1_origin;
+  return archive_.emplace(blk.ref.hash, std::move(blk)).first->second;
+}
+
+const L2Block& L2Chain::ForcedEmpty(const BlockID& parent, const BlockID& origin) const {
+  L2Block blk;
+  blk.ref.number = parent.number + 1;
+  blk.ref.parent_hash = parent.hash;
+  blk.ref.timestamp = TimeOf(blk.ref.number);
+  blk.l1_origin = origin.number;
+  Bytes buf;
+  const std::string_view tag = "forced-empty";
+  buf.insert(buf.end(), tag.begin(), tag.end());
+  buf.insert(buf.end(), id_bytes_.bytes.begin(), id_bytes_.bytes.end());
+  PutU64(buf, blk.ref.number);
+  buf.insert(buf.end(), parent.hash.bytes.begin(), parent.hash.bytes.end());
+  buf.insert(buf.end(), origin.hash.bytes.begin(), origin.hash.bytes.end());
+  blk.ref.hash = Keccak256(buf);
+  return archive_.emplace(blk.ref.hash, std::move(blk)).first->second;
 }
 
 void L2Chain::CutTo(uint64_t number) {
@@ -79,6 +110,7 @@ const L2Block& L2Chain::MakeReplacement(const L2Block& invalid) {
   blk.ref.parent_hash = invalid.ref.parent_hash;
   blk.ref.timestamp = invalid.ref.timestamp;
   blk.deposit_only = true;
+  blk.l1_origin = invalid.l1_origin;
   Bytes buf;
   const std::string_view tag = "deposit-only";
   buf.insert(buf.end(), tag.begin(), tag.end());
@@ -87,6 +119,21 @@ const L2Block& L2Chain::MakeReplacement(const L2Block& invalid) {
   buf.insert(buf.end(), blk.ref.parent_hash.bytes.begin(), blk.ref.parent_hash.bytes.end());
   blk.ref.hash = Keccak256(buf);
   return archive_.emplace(blk.ref.hash, blk).first->second;
+}
+
+const L2Block& L2Chain::Rederive(const L2Block& batch_block, const BlockID& parent) const {
+  SS_CHECK(parent.number + 1 == batch_block.ref.number, "L2Chain::Rederive: the parent is not the block below");
+  L2Block blk = batch_block;
+  blk.ref.parent_hash = parent.hash;
+  Bytes buf;
+  const std::string_view tag = "rederived";
+  buf.insert(buf.end(), tag.begin(), tag.end());
+  buf.insert(buf.end(), id_bytes_.bytes.begin(), id_bytes_.bytes.end());
+  PutU64(buf, blk.ref.number);
+  buf.insert(buf.end(), parent.hash.bytes.begin(), parent.hash.bytes.end());
+  buf.insert(buf.end(), batch_block.ref.hash.bytes.begin(), batch_block.ref.hash.bytes.end());
+  blk.ref.hash = Keccak256(buf);
+  return archive_.emplace(blk.ref.hash, std::move(blk)).first->second;
 }
 
 const L2Block* L2Chain::Find(const Hash& hash, uint64_t number) const {

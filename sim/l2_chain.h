@@ -5,7 +5,9 @@
 //   keccak256(salt ‖ chainID(32) ‖ uint64 n ‖ parent hash ‖ logs ‖ uint64 build counter)
 // where the build counter counts this chain's builds, so a rebuilt height never repeats a hash.
 // A deposit-only replacement's hash is keccak256("deposit-only" ‖ chainID(32) ‖ uint64 n ‖ parent),
-// the same whenever the same block is replaced on the same parent.
+// the same whenever the same block is replaced on the same parent. A batch block derived again on
+// another parent after a replacement below it (Rederive) has the hash
+// keccak256("rederived" ‖ chainID(32) ‖ uint64 n ‖ parent ‖ the batch block's hash).
 #pragma once
 
 #include <cstdint>
@@ -40,8 +42,13 @@ class L2Chain {
   const std::vector<L2Block>& unsafe() const { return unsafe_; }
   const L2Block& head() const { return unsafe_.back(); }
 
-  // Sequencer: builds one block on the head holding `logs` and returns it.
-  const L2Block& Build(std::vector<Log> logs);
+  // Sequencer: builds one block on the head holding `logs` and returns it. Its L1 origin is
+  // `l1_origin`, or the head's if that is later (an origin never goes back).
+  const L2Block& Build(std::vector<Log> logs, uint64_t l1_origin = 0);
+  // Builds a block at height `number` (1 .. head) on the unsafe block below it, holding `logs`,
+  // without changing the unsafe chain (hashed as Build, the build counter included); recorded in
+  // the archive. A block the sequencer did not gossip, for a batch that disagrees with it.
+  const L2Block& BuildBeside(uint64_t number, std::vector<Log> logs);
   // Removes every unsafe block above `number` (number <= head).
   void CutTo(uint64_t number);
   // The lowest height whose block CutTo removed since the last call (nullopt if none): every block
@@ -52,6 +59,16 @@ class L2Chain {
   // The deposit-only replacement of `invalid` (same number and timestamp, no logs, same parent),
   // recorded in the archive.
   const L2Block& MakeReplacement(const L2Block& invalid);
+  // `batch_block` derived on `parent` (a replacement of the block it built on, or a block derived
+  // again itself): same number, timestamp and logs, a new parent and hash; recorded in the archive
+  // (the same block every time for the same two). Const: the archive only gains a block the
+  // derivation can always make again.
+  const L2Block& Rederive(const L2Block& batch_block, const BlockID& parent) const;
+  // The empty block derivation forces on `parent` when the sequencing window of its epoch has
+  // passed (a batch-less, deposit-only block): next number and timestamp, no logs, L1 origin
+  // `origin`, hash keccak256("forced-empty" ‖ chainID(32) ‖ uint64 n ‖ parent ‖ origin's hash);
+  // recorded in the archive (const for the same reason as Rederive).
+  const L2Block& ForcedEmpty(const BlockID& parent, const BlockID& origin) const;
 
   // Any block this chain ever held: block `number` with that hash, null if none. The pointer is
   // good until the unsafe chain next changes.
@@ -93,7 +110,7 @@ class L2Chain {
       return static_cast<size_t>(v);
     }
   };
-  std::unordered_map<Hash, L2Block, HashOfBlockHash> archive_;
+  mutable std::unordered_map<Hash, L2Block, HashOfBlockHash> archive_;
   std::vector<Batch> queue_;
   std::vector<PendingTx> pool_;
 };

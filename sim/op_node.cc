@@ -46,6 +46,16 @@ void OpNode::ReportUnsafe() {
 Status OpNode::ReportSafe() {
   const L2Chain& c = world_->chain(chain_);
   Derivation& d = world_->derivation(chain_);
+  if (acked_ > 0 && acked_ == d.tip()) {
+    // Nothing new to report. A revision of the acknowledged view (for another chain's replacement)
+    // may have found a block reported there invalid: report the view again to hear which (op-node
+    // is told by the supervisor's invalidation in managed mode).
+    auto heads = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
+    if (heads.ok() && heads->local_safe_source.number == acked_ && heads->local_safe_invalid) {
+      --acked_;
+      trace_->Add("rederive", {{"chain", c.name()}, {"from_l1", acked_}});
+    }
+  }
   for (uint64_t n = acked_ + 1; n <= d.tip(); ++n) {
     const BlockID local_safe = d.SafeAt(n);
     const BlockID l1 = world_->l1().at(n).ref.ID();
@@ -57,10 +67,15 @@ Status OpNode::ReportSafe() {
     };
     if (!r.ok()) {
       trace_call([&] { return ToJson(r.status()); });
-      if (r.status().code() == Code::kOutOfOrder) {
+      const Code code = r.status().code();
+      if (code == Code::kOutOfOrder || code == Code::kAwaitingReplacementBlock) {
+        // OUT_OF_ORDER: report again from the supervisor's tip. AWAITING_REPLACEMENT_BLOCK: a block
+        // of this chain became invalid in the tip view after the node had reported it (a revision
+        // for another chain's replacement decided it); report the tip view again to learn which.
         auto heads = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
         if (heads.ok()) {
-          acked_ = std::min(heads->local_safe_source.number, d.tip());
+          const uint64_t tip = heads->local_safe_source.number;
+          acked_ = std::min(code == Code::kOutOfOrder || tip == 0 ? tip : tip - 1, d.tip());
           trace_->Add("rederive", {{"chain", c.name()}, {"from_l1", acked_}});
         }
       }

@@ -6,8 +6,11 @@
 //   (2) ReportSafe: for each derived L1 block N after the last one the supervisor acknowledged for
 //       its chain, in order, TryCrossSafe(chain, local-safe derived through N, N), stopping at the
 //       first error or non-accept answer;
-//   (3) on `invalid` it replaces the named block (sim/derivation.h); on OUT_OF_ORDER it derives
-//       again from the supervisor's tip;
+//   (3) on `invalid` it replaces the named block (sim/derivation.h); on OUT_OF_ORDER it reports
+//       again from the supervisor's tip; on AWAITING_REPLACEMENT_BLOCK it reports the tip view
+//       again, whose answer names the invalid block; and when it has nothing new to report but
+//       the supervisor says its local-safe block in the acknowledged view is invalid (a revision
+//       found it so after the report: Heads::local_safe_invalid), it reports that view again;
 //   (4) ForwardFinality: TryFinalize with the newest finalized L1 block, once per block and
 //       supervisor process (again after a restart or a crash recovery).
 // Supervisor errors are answers, traced and retried later; a Status returned by these methods is a

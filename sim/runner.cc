@@ -133,7 +133,7 @@ class Runner {
   size_t current_step_ = 0;
   // Coverage (RunResult::coverage) that the disk and the host do not count.
   uint64_t reorgs_ = 0, flip_flops_ = 0, replacements_ = 0, cascades_ = 0, restarts_ = 0, corruption_refusals_ = 0,
-           flips_taken_for_torn_writes_ = 0;
+           flips_taken_for_torn_writes_ = 0, divergent_batches_ = 0;
   std::set<Hash> l1_heads_seen_;  // every L1 head a step ended on (a reorg back to one is a flip-flop)
 };
 
@@ -237,6 +237,19 @@ Status Runner::Apply(const Step& step) {
         } else if constexpr (std::is_same_v<T, BatchStep>) {
           size_t n = world_.QueueBatch(a.chain, a.through);
           trace_.Add("batch", {{"chain", Chain(a.chain).name()}, {"blocks", n}});
+        } else if constexpr (std::is_same_v<T, BatchDivergentStep>) {
+          const L2Chain& c = Chain(a.chain);
+          if (a.block > c.head().ref.number)
+            return fail(c.name() + " has no unsafe block " + Num(a.block) + " to post another block beside (head " +
+                        Num(c.head().ref.number) + ")");
+          if (a.block <= world_.derivation(a.chain).safe().number)
+            return fail(c.name() + "'s block " + Num(a.block) + " is local-safe already");
+          if (world_.IsPosted(a.chain, c.unsafe()[a.block].ref.hash))
+            return fail(c.name() + "'s block " + Num(a.block) + " is posted already (on L1 or queued)");
+          const L2Block blk = BuildDivergentBlock(world_, *host_, trace_, a.chain, a.block, a.logs, a.force);
+          size_t n = world_.QueueDivergentBatch(a.chain, blk);
+          ++divergent_batches_;
+          trace_.Add("batch_divergent", Fields().String("chain", c.name()).Block("block", blk.ref).Number("blocks", n));
         } else if constexpr (std::is_same_v<T, DropBatchesStep>) {
           size_t n = world_.DropQueuedBatches(a.chain);
           trace_.Add("drop_batches", {{"chain", Chain(a.chain).name()}, {"blocks", n}});
@@ -375,6 +388,7 @@ std::map<std::string, uint64_t> Runner::Coverage() const {
   return {{"reorgs", reorgs_},
           {"flip_flops", flip_flops_},
           {"replacements", replacements_},
+          {"divergent_batches", divergent_batches_},
           {"cascades", cascades_},
           {"restarts", restarts_},
           {"crash", d.crash + d.process_crash},

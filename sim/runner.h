@@ -7,7 +7,7 @@
 //   - the supervisor's heads against the reference model (sim/reference_model.h): all heads exactly
 //     with `nodes: auto`; with `nodes: manual` only cross-safe and finalized, which must not run
 //     ahead of the model; with `nodes: auto` also, before a node replaces a block, that the model
-//     finds that block the chain's first invalid one at that view;
+//     finds that block the chain's first invalid one at that view (see StateChecker::CheckInvalid);
 //   - that nothing acknowledged as cross-safe at an L1 view changed while that view is canonical,
 //     for the acknowledgments the step may have affected;
 // and at the end of a passing run the whole database files and every acknowledgment once more
@@ -77,8 +77,9 @@ struct RunResult {
   Hash digest;               // SHA-256 of the trace bytes
   Timeline timeline;
   // How often each event the fuzzer aims at happened (docs/fuzz.md, "Coverage"): reorgs,
-  // flip_flops, replacements, cascades, restarts, crash, torn_write, lost_write, fsync_error,
-  // read_error, no_space, bit_flip, torn_tail_recoveries, corruption_refusals.
+  // flip_flops, replacements, divergent_batches, cascades, restarts, crash, torn_write,
+  // lost_write, fsync_error, read_error, no_space, bit_flip, torn_tail_recoveries,
+  // corruption_refusals.
   std::map<std::string, uint64_t> coverage;
 };
 

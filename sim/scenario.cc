@@ -95,6 +95,7 @@ class Parser {
 Scenario Parser::Parse(const YAML::Node& root) {
   const YAML::Node steps = ParseHead(root);
   for (size_t i = 0; i < steps.size(); ++i) scenario_.steps.push_back(ParseStep(steps[i], i + 1));
+  r_.CountForcedBlocks(root["chains"]);
   return std::move(scenario_);
 }
 
@@ -104,6 +105,7 @@ Scenario Parser::Parse(const YAML::Node& root, const std::vector<YAML::Node>& st
     scenario_.steps.push_back(ParseStep(steps[i], i + 1));
     scenario_.steps.back().line = first_line + i;
   }
+  r_.CountForcedBlocks(root["chains"]);
   return std::move(scenario_);
 }
 
@@ -149,7 +151,8 @@ void Parser::ParseChains(const YAML::Node& n) {
   for (size_t i = 0; i < n.size(); ++i) {
     const YAML::Node& c = n[i];
     std::string path = "chains[" + std::to_string(i) + "]";
-    r_.CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool"});
+    r_.CheckMap(c, path, {"name", "id", "block_time", "interop_time", "policy", "mempool", "after_replacement",
+                          "exec_timeout", "seq_window"});
     ChainSpec spec;
     spec.name = r_.Str(r_.Need(c, path, "name"), path + ".name");
     if (spec.name.empty()) r_.Fail(c["name"], path + ".name", "must not be empty");
@@ -172,6 +175,18 @@ void Parser::ParseChains(const YAML::Node& n) {
       spec.policy = *level;
     }
     if (c["mempool"]) spec.mempool = r_.Bool(c["mempool"], path + ".mempool");
+    if (c["exec_timeout"]) spec.exec_timeout = r_.U64(c["exec_timeout"], path + ".exec_timeout");
+    if (c["seq_window"]) {
+      spec.seq_window = r_.U64(c["seq_window"], path + ".seq_window");
+      if (*spec.seq_window == 0) r_.Fail(c["seq_window"], path + ".seq_window", "must be at least 1 L1 block");
+    }
+    if (c["after_replacement"]) {
+      const std::string rest = r_.Str(c["after_replacement"], path + ".after_replacement");
+      if (rest != "rederive" && rest != "drop")
+        r_.Fail(c["after_replacement"], path + ".after_replacement", "want rederive or drop, got '" + rest + "'");
+      spec.after_replacement =
+          rest == "drop" ? ChainSpec::AfterReplacement::kDrop : ChainSpec::AfterReplacement::kRederive;
+    }
     scenario_.chains.push_back(std::move(spec));
   }
 }

@@ -36,6 +36,17 @@ struct ChainSpec {
   // (unsafe, cross-unsafe, safe or finalized), and whether left-out interop txs wait in a tx pool.
   SafetyLevel policy = SafetyLevel::kUnsafe;
   bool mempool = false;
+  // op-geth: the timeout (seconds) of its executing-side checks: a message must stay unexpired
+  // until the executing timestamp plus this (op-geth's tx pool ingress filter uses one day).
+  uint64_t exec_timeout = 86400;
+  // op-node: what derivation does with the rest of a batch after one of its blocks is replaced by
+  // a deposit-only block: derive it again on top of the replacement (span batches since Holocene),
+  // or drop it (singular batches).
+  enum class AfterReplacement { kRederive, kDrop };
+  AfterReplacement after_replacement = AfterReplacement::kRederive;
+  // op-node: the sequencing window in L1 blocks; none (the default) means batches are never too
+  // late and no empty block is ever forced.
+  std::optional<uint64_t> seq_window;
   bool operator==(const ChainSpec&) const = default;
 };
 
@@ -103,6 +114,15 @@ struct BatchStep {
 struct DropBatchesStep {  // the chain's queued batches are lost: never posted
   size_t chain = 0;
   bool operator==(const DropBatchesStep&) const = default;
+};
+// The batcher posts, at height `block`, another block than the sequencer gossiped (same parent
+// and timestamp, these logs), after the unposted blocks below it.
+struct BatchDivergentStep {
+  size_t chain = 0;
+  uint64_t block = 1;
+  std::vector<LogSpec> logs;
+  bool force = false;
+  bool operator==(const BatchDivergentStep&) const = default;
 };
 struct MineStep {
   uint64_t count = 1;
@@ -229,6 +249,7 @@ struct BlockExpect {
   std::optional<bool> replaced;       // a deposit-only replacement (true: the event-log DB holds it)
   std::optional<SourceWant> source;   // supervisor_crossDerivedToSource of the block
   std::optional<PendingWant> pending; // the pending output stored for it (replacements.db)
+  std::optional<uint64_t> logs;       // the number of logs it holds
   bool operator==(const BlockExpect&) const = default;
 };
 // supervisor_superRootAtTimestamp(timestamp); a found root must also be the SuperV1 root of the
@@ -272,7 +293,7 @@ struct ExpectStep {
 
 using StepAction = std::variant<BuildStep, BatchStep, MineStep, DeriveStep, SyncStep, ReorgL1Step, FinalizeL1Step,
                                 ReorgUnsafeStep, RestartStep, CrashStep, CallStep, ExpectStep, PoolStep,
-                                DropBatchesStep, FaultStep, RewindStep, ResetStep>;
+                                DropBatchesStep, FaultStep, RewindStep, ResetStep, BatchDivergentStep>;
 
 struct Step {
   size_t index = 0;   // 1-based position in `steps:`
@@ -305,8 +326,11 @@ struct Scenario {
 
 // What one run can do (docs/scenario-format.md, "Limits"): a file whose steps add up to more is
 // refused when it is parsed, with an error naming the limit. A step's L1 blocks are its `mine` count
-// or `reorg_l1` depth; its L2 blocks its `build` count or `reorg_unsafe` depth; its logs, those of
-// every block it builds. Timestamps must also stay below 2^64 for every block the file can build.
+// or `reorg_l1` depth; its L2 blocks its `build` count, `reorg_unsafe` depth, one per
+// `batch_divergent`, and for a chain with a sequencing window the forced empty blocks derivation
+// may add (one per L1 block, and as many as the chain's time takes to catch up with L1's); its
+// logs, those of every block it builds. Timestamps must also stay below 2^64 for every block the
+// file can build.
 inline constexpr uint64_t kMaxL1BlocksPerRun = 100'000;
 inline constexpr uint64_t kMaxL2BlocksPerRun = 1'000'000;
 inline constexpr uint64_t kMaxLogsPerRun = 4'000'000;

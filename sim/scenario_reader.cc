@@ -1,5 +1,7 @@
 #include "sim/scenario_reader.h"
 
+#include <algorithm>
+
 #include "core/crypto.h"
 
 namespace supersafe::sim {
@@ -203,6 +205,24 @@ void ScenarioReader::CountL2(const YAML::Node& at, const std::string& key, size_
   if (heights_[chain] > (UINT64_MAX - scenario_.genesis.l2_time) / c.block_time)
     Fail(at, key, "block " + std::to_string(heights_[chain]) + " of chain " + c.name +
                       " would have a timestamp past 2^64-1 (genesis.l2_time + number * block_time)");
+}
+
+void ScenarioReader::CountForcedBlocks(const YAML::Node& chains) {
+  using U128 = unsigned __int128;
+  const GenesisSpec& g = scenario_.genesis;
+  const U128 l1_end = static_cast<U128>(g.l1_time) + static_cast<U128>(l1_blocks_) * g.l1_block_time;
+  for (size_t i = 0; i < scenario_.chains.size(); ++i) {
+    if (!scenario_.chains[i].seq_window) continue;
+    const U128 catch_up = l1_end > g.l2_time ? (l1_end - g.l2_time) / scenario_.chains[i].block_time + 1 : 0;
+    const uint64_t forced = static_cast<uint64_t>(std::min<U128>(catch_up + l1_blocks_, UINT64_MAX));
+    if (forced > kMaxL2BlocksPerRun || l2_blocks_ > kMaxL2BlocksPerRun - forced)
+      Fail(chains[i]["seq_window"], "chains[" + std::to_string(i) + "].seq_window",
+           "more than a run can do: up to " + std::to_string(forced) +
+               " forced empty blocks (one per L1 block, and as many as the chain's time takes to catch up with "
+               "L1's) and " + std::to_string(l2_blocks_) + " L2 blocks before; the limit is " +
+               std::to_string(kMaxL2BlocksPerRun) + " L2 blocks a run");
+    l2_blocks_ += forced;
+  }
 }
 
 }  // namespace supersafe::sim

@@ -70,6 +70,10 @@ class ScenarioReader {
   // A build (`grows`: the chain's head moves up) or unsafe reorg of `blocks` blocks holding `logs`.
   void CountL2(const YAML::Node& at, const std::string& key, size_t chain, uint64_t blocks,
                const std::vector<LogSpec>& logs, bool grows);
+  // After the last step: the forced empty blocks a chain with a sequencing window may derive (at
+  // most one per L1 block, and as many as its time takes to catch up with L1's) count as L2 blocks;
+  // `chains` is the file's `chains:` list, for the error's line.
+  void CountForcedBlocks(const YAML::Node& chains);
 
  private:
   void Count(const YAML::Node& at, const std::string& key, uint64_t& total, uint64_t amount, uint64_t limit,

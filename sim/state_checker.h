@@ -12,7 +12,7 @@
 //     ahead of the model.
 // CheckEnd, at the end of a passing run: the whole database files and every acknowledgment.
 // CheckInvalid, before an auto node replaces a block: the model must find that same block first
-// invalid in its chain at that view.
+// invalid in its chain at that view (or, when another chain replaced a block in that view, invalid).
 //
 // Every check reads the world and asks the supervisor (through the host); none changes either. A
 // breach is an Internal status naming the step ("step 7 (line 23, expect): ...").

@@ -300,8 +300,8 @@ SuperRootExpect ReadSuperRoot(ScenarioReader& r, const YAML::Node& n, const std:
 
 std::vector<std::string_view> ExpectKeys() {
   return {"chain",     "unsafe", "cross_unsafe", "local_safe", "cross_safe", "finalized",  "local_safe_source",
-          "cross_safe_source", "chains", "block", "replaced", "source", "pending", "message", "level", "result",
-          "error", "pool", "super_root"};
+          "cross_safe_source", "chains", "block", "replaced", "source", "pending", "logs", "message", "level",
+          "result", "error", "pool", "super_root"};
 }
 
 ExpectStep ParseExpect(ScenarioReader& r, const YAML::Node& n, const std::string& path) {
@@ -373,15 +373,16 @@ ExpectStep ParseExpect(ScenarioReader& r, const YAML::Node& n, const std::string
       r.Fail(n["chain"], path + ".chain", "chain '" + sc.chains[chain].name + "' has no tx pool (set mempool: true)");
     return {PoolExpect{chain, r.U64(n["pool"], path + ".pool")}};
   }
-  if (n["block"] || n["replaced"] || n["source"] || n["pending"]) {
-    only({"chain", "block", "replaced", "source", "pending"});
+  if (n["block"] || n["replaced"] || n["source"] || n["pending"] || n["logs"]) {
+    only({"chain", "block", "replaced", "source", "pending", "logs"});
     BlockExpect e;
     e.chain = chain;
     e.block = r.U64(r.Need(n, path, "block"), path + ".block");
     if (n["replaced"]) e.replaced = r.Bool(n["replaced"], path + ".replaced");
     if (n["source"]) e.source = ReadSource(r, n["source"], path + ".source");
     if (n["pending"]) e.pending = ReadPending(r, n["pending"], path + ".pending");
-    if (!e.replaced && !e.source && !e.pending) e.replaced = true;  // `{chain: B, block: 1}` alone
+    e.logs = r.OptU64(n, path, "logs");
+    if (!e.replaced && !e.source && !e.pending && !e.logs) e.replaced = true;  // `{chain: B, block: 1}` alone
     return {e};
   }
   r.CheckMap(n, path, HeadKeysWith({"chain"}));
@@ -409,6 +410,7 @@ std::string RenderExpect(const ExpectStep& step, const Scenario& sc) {
           if (e.replaced) m.Bool("replaced", *e.replaced);
           if (e.source) m.Raw("source", WriteSource(*e.source));
           if (e.pending) m.Raw("pending", WritePending(*e.pending));
+          if (e.logs) m.Num("logs", *e.logs);
         } else if constexpr (std::is_same_v<T, SuperRootExpect>) {
           FlowMap s;
           s.Num("timestamp", e.timestamp);

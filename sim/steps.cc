@@ -91,6 +91,25 @@ std::string RenderReorgUnsafe(const ReorgUnsafeStep& s, const Scenario& sc) {
   return m.Text();
 }
 
+BatchDivergentStep ParseBatchDivergent(ScenarioReader& r, const YAML::Node& body, const std::string& path) {
+  r.CheckMap(body, path, {"chain", "block", "logs", "force"});
+  BatchDivergentStep s;
+  s.chain = r.Chain(r.Need(body, path, "chain"), path + ".chain");
+  s.block = r.U64(r.Need(body, path, "block"), path + ".block");
+  if (s.block == 0) r.Fail(body["block"], path + ".block", "must be at least 1 (block 0 is genesis)");
+  if (body["logs"]) s.logs = r.Logs(body["logs"], path + ".logs", true);
+  if (body["force"]) s.force = r.Bool(body["force"], path + ".force");
+  r.CountL2(body["block"], path + ".block", s.chain, 1, s.logs, false);
+  return s;
+}
+std::string RenderBatchDivergent(const BatchDivergentStep& s, const Scenario& sc) {
+  FlowMap m;
+  m.Word("chain", ChainName(sc, s.chain)).Num("block", s.block);
+  if (!s.logs.empty()) m.Raw("logs", RenderLogs(s.logs, sc));
+  if (s.force) m.Bool("force", true);
+  return m.Text();
+}
+
 // --- steps that name a chain and little else -------------------------------------------------------
 
 BatchStep ParseBatch(ScenarioReader& r, const YAML::Node& body, const std::string& path) {
@@ -278,6 +297,8 @@ const std::vector<StepKind>& Table() {
   static const std::vector<StepKind> kTable = {
       Kind<BuildStep>("build", {"chain", "blocks", "logs", "force"}, ParseBuild, RenderBuild),
       Kind<BatchStep>("batch", {"chain", "through"}, ParseBatch, RenderBatch),
+      Kind<BatchDivergentStep>("batch_divergent", {"chain", "block", "logs", "force"}, ParseBatchDivergent,
+                               RenderBatchDivergent),
       Kind<DropBatchesStep>("drop_batches", {"chain"}, ParseChainOnly<DropBatchesStep>, RenderChainOnly<DropBatchesStep>),
       Kind<MineStep>("mine", {}, ParseMine, RenderMine),
       Kind<DeriveStep>("derive", {"chain", "to_l1"}, ParseDerive, RenderDerive, true),
@@ -341,6 +362,10 @@ std::string RenderScenarioText(const Scenario& sc) {
     if (c.interop_time != sc.genesis.l2_time) m.Num("interop_time", c.interop_time);
     if (c.policy != SafetyLevel::kUnsafe) m.Raw("policy", SafetyLevelName(c.policy));
     if (c.mempool) m.Bool("mempool", true);
+    if (c.after_replacement != ChainSpec().after_replacement)
+      m.Raw("after_replacement", c.after_replacement == ChainSpec::AfterReplacement::kDrop ? "drop" : "rederive");
+    if (c.exec_timeout != ChainSpec().exec_timeout) m.Num("exec_timeout", c.exec_timeout);
+    if (c.seq_window) m.Num("seq_window", *c.seq_window);
     out += "  - " + m.Text() + "\n";
   }
   if (!sc.games.empty()) {

@@ -14,7 +14,10 @@ World::World(const Scenario& scenario, uint64_t seed)
     const ChainSpec& c = scenario.chains[i];
     chains_.push_back(std::make_unique<L2Chain>(static_cast<uint32_t>(i), c.name, c.id, scenario.genesis.l2_time,
                                                 c.block_time, c.interop_time, sequencer_salt));
-    derivations_.push_back(std::make_unique<Derivation>(*chains_.back(), l1_));
+    DerivationRules rules;
+    rules.rederive_after_replacement = c.after_replacement == ChainSpec::AfterReplacement::kRederive;
+    rules.seq_window = c.seq_window.value_or(0);
+    derivations_.push_back(std::make_unique<Derivation>(*chains_.back(), l1_, rules));
   }
 }
 
@@ -73,6 +76,19 @@ size_t World::QueueBatch(size_t chain, std::optional<uint64_t> through) {
   size_t count = batch.blocks.size();
   if (count > 0) c.queue().push_back(std::move(batch));
   return count;
+}
+
+size_t World::QueueDivergentBatch(size_t chain, const L2Block& block) {
+  L2Chain& c = *chains_.at(chain);
+  Batch batch;
+  batch.chain_index = c.index();
+  for (uint64_t n = derivations_.at(chain)->safe().number + 1; n < block.ref.number; ++n) {
+    const L2Block& blk = c.unsafe()[n];
+    if (!IsPosted(chain, blk.ref.hash)) batch.blocks.push_back(blk);
+  }
+  batch.blocks.push_back(block);
+  c.queue().push_back(std::move(batch));
+  return c.queue().back().blocks.size();
 }
 
 void World::Mine(uint64_t count) {

@@ -39,6 +39,10 @@ class World {
   // are in no batch on the canonical L1 or in the queue, up to `through` (default all). Returns
   // the number of blocks queued (0: nothing to post, no batch).
   size_t QueueBatch(size_t chain, std::optional<uint64_t> through);
+  // The batcher queues one batch that disagrees with the unsafe chain: the chain's unsafe blocks
+  // above its node's local-safe head and below `block` that are in no batch, then `block` (built
+  // beside the sequencer's block at its height). Returns the number of blocks queued.
+  size_t QueueDivergentBatch(size_t chain, const L2Block& block);
   // The batcher loses the chain's queued batches (they are never posted); their blocks can be
   // batched again. Returns the number of blocks they held.
   size_t DropQueuedBatches(size_t chain);

@@ -175,7 +175,10 @@ struct Supervisor::Impl {
   Result<db::Group> BuildGroup(const BlockRef& l1, const std::vector<uint64_t>& base_heads,
                                const std::vector<BlockID>& local_safe, const std::vector<uint64_t>& invalid_from);
   Result<CrossSafeAnswer> AnswerFromGroup(size_t c, const db::Group& g, const BlockID& local_safe);
-  Result<CrossSafeAnswer> AcceptReplacement(size_t c, const db::Group& g, const BlockID& replacement);
+  // A report `reported` at the tip view of chain c, whose block there is invalid, that is on a chain
+  // holding another block at the invalid height: the replacement (revises the tip group), or an
+  // answer from the group if the node still holds the invalid block.
+  Result<CrossSafeAnswer> AcceptReplacement(size_t c, const db::Group& g, const BlockID& reported);
   Result<SafetyLevel> LevelOf(size_t c, uint64_t number);
 };
 
@@ -517,14 +520,17 @@ Result<CrossSafeAnswer> Supervisor::Impl::AnswerFromGroup(size_t c, const db::Gr
   return a;
 }
 
-Result<CrossSafeAnswer> Supervisor::Impl::AcceptReplacement(size_t c, const db::Group& g, const BlockID& replacement) {
-  SS_ASSIGN_OR_RETURN(db::Presence p, EnsureIndexed(c, replacement));
-  if (p == db::Presence::kUnknown) {
-    const db::ChainEntry& e = g.entries[c];
-    return CrossSafeAnswer{CrossSafeStatus::kUnknown, CrossSafeOf(c, e), LocalSafeOf(c, e)};
-  }
+Result<CrossSafeAnswer> Supervisor::Impl::AcceptReplacement(size_t c, const db::Group& g, const BlockID& reported) {
+  const db::ChainEntry& entry = g.entries[c];
+  SS_ASSIGN_OR_RETURN(db::Presence p, EnsureIndexed(c, reported));
+  if (p == db::Presence::kUnknown)
+    return CrossSafeAnswer{CrossSafeStatus::kUnknown, CrossSafeOf(c, entry), LocalSafeOf(c, entry)};
   if (p == db::Presence::kConflicts)
-    return Conflicting("replacement " + replacement.ToString() + " is not the node's block at that height");
+    return Conflicting("replacement " + reported.ToString() + " is not the node's block at that height");
+  // The event-log DB now holds the chain `reported` is on: its block at the invalid height is the
+  // replacement, and with the rest of the batch derived again on it the report is above it.
+  const BlockID replacement = Resolve(c, entry.local_safe_number);
+  if (PrefixOf(replacement.hash) == entry.local_safe_hash) return AnswerFromGroup(c, g, reported);  // not replaced yet
   SS_ASSIGN_OR_RETURN(BlockRef l1, L1Of(g.l1_number, g.l1_hash));
   SS_ASSIGN_OR_RETURN(uint32_t logs, chains[c].events->LogCount(replacement.number));
   if (logs != 0)
@@ -543,11 +549,11 @@ Result<CrossSafeAnswer> Supervisor::Impl::AcceptReplacement(size_t c, const db::
     const db::ChainEntry& e = g.entries[i];
     base.push_back(before->entries[i].cross_safe_number);
     bool awaiting = i != c && (e.flags & db::kFlagLocalSafeInvalid);
-    local.push_back(i == c ? replacement : LocalSafeOf(i, e));
+    local.push_back(i == c ? reported : LocalSafeOf(i, e));
     invalid_from.push_back(awaiting ? e.local_safe_number : kNoBlock);
   }
   SS_ASSIGN_OR_RETURN(db::Group revised, BuildGroup(l1, base, local, invalid_from));
-  return AnswerFromGroup(c, revised, replacement);
+  return AnswerFromGroup(c, revised, reported);
 }
 
 Result<CrossSafeAnswer> Supervisor::TryCrossSafe(const ChainID& chain, const BlockID& local_safe,
@@ -582,6 +588,11 @@ Result<CrossSafeAnswer> Supervisor::TryCrossSafe(const ChainID& chain, const Blo
       return Conflicting("localSafe " + local_safe.ToString() + " does not descend from the stored local-safe");
     s.chains[c].reported = local_safe;
     s.chains[c].reported_from = derived_from.hash;
+    // A chain whose block in the tip view became invalid after it reported the next L1 block (a
+    // revision for another chain's replacement decided it) must replace the block first: its
+    // report was derived on the invalid block and does not count.
+    for (size_t i = 0; i < s.chains.size(); ++i)
+      if (tip.entries[i].flags & db::kFlagLocalSafeInvalid) s.chains[i].reported.reset();
     // A report derived from an L1 block that is no longer canonical does not count: its node must
     // derive again (nobody may have told the supervisor of the reorg; the tip group is unchanged).
     for (ChainState& st : s.chains)
@@ -603,8 +614,11 @@ Result<CrossSafeAnswer> Supervisor::TryCrossSafe(const ChainID& chain, const Blo
   if (!g || g->l1_hash != PrefixOf(derived_from.hash))
     return Conflicting("derivedFrom " + derived_from.ToString() + " is not the L1 block of the stored view");
   const db::ChainEntry& e = g->entries[c];
+  // A report at or above the invalid block, other than the invalid block itself: the node replaced
+  // it (and derived the rest of its batch again on the replacement, or not).
   bool replaces = (e.flags & db::kFlagLocalSafeInvalid) && g->l1_number == tip.l1_number &&
-                  local_safe.number == e.local_safe_number && PrefixOf(local_safe.hash) != e.local_safe_hash;
+                  local_safe.number >= e.local_safe_number &&
+                  (local_safe.number > e.local_safe_number || PrefixOf(local_safe.hash) != e.local_safe_hash);
   if (replaces) return s.AcceptReplacement(c, *g, local_safe);
   return s.AnswerFromGroup(c, *g, local_safe);
 }
@@ -742,6 +756,7 @@ Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
   h.unsafe = s.chains[c].events->Latest()->ID();
   h.cross_unsafe = s.Resolve(c, s.chains[c].cross_unsafe);
   h.local_safe = s.LocalSafeOf(c, e);
+  h.local_safe_invalid = (e.flags & db::kFlagLocalSafeInvalid) != 0;
   h.cross_safe = s.CrossSafeOf(c, e);
   h.finalized = s.CrossSafeOf(c, s.FinalizedGroup().entries[c]);
   h.local_safe_source = {Hash(), tip.l1_number};

@@ -93,6 +93,9 @@ struct Heads {
   BlockID finalized;
   BlockID local_safe_source;  // L1 block of the newest group
   BlockID cross_safe_source;  // L1 block in whose view cross_safe first became cross-safe
+  // local_safe is invalid in the newest group's view and awaits its replacement (what the
+  // supervisor's invalidation tells an op-node in managed mode).
+  bool local_safe_invalid = false;
 };
 
 struct DerivedPair {
@@ -189,7 +192,11 @@ class Supervisor {
   // Latest cross-unsafe at or below max_number.
   Result<BlockID> GetCrossUnsafe(const ChainID& chain, uint64_t max_number);
   // accept/unknown/invalid, or kFutureData / kOutOfOrder / kConflictingData /
-  // kAwaitingReplacementBlock (docs/protocol-rules.md, "What the core answers").
+  // kAwaitingReplacementBlock (docs/protocol-rules.md, "What the core answers"). At the tip view of
+  // a chain whose block k is invalid, a report at or above k on a chain that holds another block at
+  // k (no logs: the deposit-only replacement) is the replacement, with whatever the node derived on
+  // it; the view is revised with it (docs/decisions.md). A chain awaiting a replacement cannot
+  // report the next L1 block, and a report it made before its block became invalid no longer counts.
   Result<CrossSafeAnswer> TryCrossSafe(const ChainID& chain, const BlockID& local_safe, const BlockID& derived_from);
   // Drops the groups whose L1 block the L1 source no longer has, as TryCrossSafe and TryFinalize
   // do first (managed mode rewinds before it computes a node's reset).

@@ -462,6 +462,38 @@ TEST(ReferenceModel, AMessageNamingABlockAboveAnInvalidOneWaitsForWhatIsDerivedT
   }
 }
 
+// after_replacement: rederive. A1 is replaced in view 1 and A2, the rest of its batch, is derived
+// again on the replacement in the same view: the same logs at the same heights, a new hash. The
+// rules do not change with the setting: the blocks derived again are in the view and judged
+// afresh. C3 names A2's log: valid in view 1 itself. With an invalid message in A2 too, the block
+// derived again is A's first invalid block, and C3, naming it, is invalid.
+TEST(ReferenceModel, TheRestOfABatchDerivedAgainOnAReplacementIsJudgedInTheSameView) {
+  for (const bool rest_invalid : {false, true}) {
+    SCOPED_TRACE(rest_invalid ? "A2 invalid too" : "A2 valid");
+    WorldBuilder w;
+    size_t a = w.Chain("A", 900, 2);
+    size_t c = w.Chain("C", 902, 3);
+    Identifier unknown = w.Id(a, 1, 0);
+    unknown.chain_id = ChainID(uint64_t{12345});
+    w.Add(a, 1, WorldBuilder::ExecOf(unknown, InitLog("x")));  // A1 invalid
+    w.Add(a, 2, InitLog("m"));
+    if (rest_invalid) w.Add(a, 2, WorldBuilder::ExecOf(unknown, InitLog("y")));
+    w.Add(c, 3, w.Exec(a, 2, 0));
+    w.LocalSafe(a, {0, 2});
+    w.LocalSafe(c, {0, 3});
+    EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu0 v1 ls1 cs0 f0 inv[1" + std::string(rest_invalid ? ",2]" : "]"),
+                                 "u3 cu2 v1 ls3 cs2 f0 inv[]"}));
+
+    // A1 replaced, A2 derived again on it in view 1 (its hash changes with its parent's).
+    w.Replaced(a, 1);
+    if (rest_invalid) {
+      EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu1 v1 ls2 cs1 f0 inv[2]", "u3 cu2 v1 ls3 cs2 f0 inv[3]"}));
+    } else {
+      EXPECT_EQ(HeadsOf(w), (Heads{"u2 cu2 v1 ls2 cs2 f0 inv[]", "u3 cu3 v1 ls3 cs3 f0 inv[]"}));
+    }
+  }
+}
+
 // The view is judged timestamp by timestamp: X5 names S4, invalid in its own right, but S3 before
 // it is invalid too (it names U2, invalid in its own right), so S4 is not in the view and X5
 // waits. U1 waits on W1, which is not local-safe, so U2 is not reached by promotion either.

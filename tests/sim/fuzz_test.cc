@@ -48,8 +48,50 @@ TEST(Fuzz, EveryRenderedCaseParsesAndCoversTheStepKinds) {
   EXPECT_GT(manual, 100u);
   EXPECT_LT(manual, 200u);
   for (const char* kind : {"build", "batch", "mine", "reorg_l1", "finalize_l1", "reorg_unsafe", "restart", "crash", "call",
-                           "derive", "sync", "pool", "drop_batches"})
+                           "derive", "sync", "pool", "drop_batches", "batch_divergent"})
     EXPECT_TRUE(kinds.count(kind)) << kind;
+}
+
+// The chain settings the variants draw: both after_replacement settings, the builder's timeout and
+// a sequencing window all occur, and the default profile draws batch_divergent steps, which the
+// renderer places above what the chain's batches posted so that the runs can do them.
+TEST(Fuzz, CasesDrawTheNodeAndBuilderSettingsAndDivergentBatches) {
+  const FuzzProfile p;
+  size_t drop = 0, rederive = 0, timeout = 0, window = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    auto sc = ParseScenario(RenderScenario(GenerateCase(seed, p)), "fuzz.yaml");
+    ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+    for (const ChainSpec& c : sc->chains) {
+      (c.after_replacement == ChainSpec::AfterReplacement::kDrop ? drop : rederive) += 1;
+      timeout += c.exec_timeout != ChainSpec().exec_timeout;
+      window += c.seq_window.has_value();
+    }
+  }
+  EXPECT_GT(drop, 20u);
+  EXPECT_GT(rederive, 200u);
+  EXPECT_GT(timeout, 20u);
+  EXPECT_GT(window, 10u);
+
+  FuzzProfile only;
+  only.manual_percent = 0;
+  only.variant_percent = 0;
+  only.weights.assign(only.weights.size(), 0);
+  only.weights[static_cast<size_t>(FuzzKind::kBuild)] = 6;
+  only.weights[static_cast<size_t>(FuzzKind::kBatch)] = 2;
+  only.weights[static_cast<size_t>(FuzzKind::kMine)] = 3;
+  only.weights[static_cast<size_t>(FuzzKind::kBatchDivergent)] = 3;
+  uint64_t divergent = 0;
+  size_t discarded = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    const FuzzCase c = GenerateCase(seed, only);
+    const RunResult r = RunCase(c);
+    discarded += r.failure_kind == FailureKind::kStep;
+    EXPECT_TRUE(r.passed || r.failure_kind == FailureKind::kStep)
+        << "seed " << seed << ": " << r.failure << "\n" << RenderScenario(c);
+    divergent += r.coverage.count("divergent_batches") ? r.coverage.at("divergent_batches") : 0;
+  }
+  EXPECT_GT(divergent, 30u);
+  EXPECT_LE(discarded, 3u);
 }
 
 // RunCase parses the case's file in two parts, keeping each step's YAML across cases

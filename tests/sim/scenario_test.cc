@@ -340,5 +340,74 @@ TEST(ScenarioParse, TheNameCannotLeaveItsDirectory) {
   }
 }
 
+// The chain settings of the simulated op-node and op-geth (docs/scenario-format.md, "Header").
+TEST(ScenarioParse, ChainSettingsOfNodeAndBuilder) {
+  auto parse = [](const std::string& keys) {
+    return ParseScenario("name: t\nchains:\n  - {name: A, id: 1" + keys + "}\nsteps: []\n", "k.yaml");
+  };
+  auto defaults = parse("");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->chains[0].after_replacement, ChainSpec::AfterReplacement::kRederive);
+  EXPECT_EQ(defaults->chains[0].exec_timeout, 86400u);  // op-geth's tx pool: one day
+  auto timeout = parse(", exec_timeout: 0");
+  ASSERT_TRUE(timeout.ok()) << timeout.status().ToString();
+  EXPECT_EQ(timeout->chains[0].exec_timeout, 0u);
+  auto drop = parse(", after_replacement: drop");
+  ASSERT_TRUE(drop.ok()) << drop.status().ToString();
+  EXPECT_EQ(drop->chains[0].after_replacement, ChainSpec::AfterReplacement::kDrop);
+  auto bad = parse(", after_replacement: keep");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("k.yaml:3: chains[0].after_replacement: want rederive or drop, got 'keep'"));
+  EXPECT_FALSE(defaults->chains[0].seq_window.has_value());
+  auto window = parse(", seq_window: 3600");
+  ASSERT_TRUE(window.ok()) << window.status().ToString();
+  EXPECT_EQ(window->chains[0].seq_window, 3600u);
+  auto no_window = parse(", seq_window: 0");
+  ASSERT_FALSE(no_window.ok());
+  EXPECT_THAT(no_window.status().message(), HasSubstr("k.yaml:3: chains[0].seq_window: must be at least 1 L1 block"));
+  // Forced empty blocks count against the run's L2 blocks: 100,000 L1 blocks of 12 s are 1.2M
+  // seconds of L1 time, which a chain of 1 s blocks catches up with 1.2M forced blocks.
+  auto forced = ParseScenario("name: t\nchains:\n  - {name: A, id: 1, block_time: 1, seq_window: 10}\nsteps:\n"
+                              "  - mine: 100000\n",
+                              "k.yaml");
+  ASSERT_FALSE(forced.ok());
+  EXPECT_THAT(forced.status().message(),
+              HasSubstr("k.yaml:3: chains[0].seq_window: more than a run can do: "));
+  EXPECT_THAT(forced.status().message(), HasSubstr("forced empty blocks"));
+  EXPECT_TRUE(ParseScenario("name: t\nchains:\n  - {name: A, id: 1, seq_window: 10}\nsteps:\n  - mine: 100000\n", "k.yaml").ok());
+
+  auto logs = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - expect: {chain: A, block: 1, logs: 2}\n"
+                            "  - expect: {chain: A, block: 1, logs: 0, replaced: false}\n",
+                            "k.yaml");
+  ASSERT_TRUE(logs.ok()) << logs.status().ToString();
+  const auto& only_logs = std::get<BlockExpect>(std::get<ExpectStep>(logs->steps[0].action).what);
+  EXPECT_EQ(only_logs.logs, 2u);
+  EXPECT_FALSE(only_logs.replaced.has_value());  // `logs` alone does not check `replaced`
+  const auto& both = std::get<BlockExpect>(std::get<ExpectStep>(logs->steps[1].action).what);
+  EXPECT_EQ(both.logs, 0u);
+  EXPECT_EQ(both.replaced, false);
+}
+
+TEST(ScenarioParse, BatchDivergent) {
+  auto sc = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n"
+                          "  - batch_divergent: {chain: A, block: 2, logs: [{init: m}], force: true}\n"
+                          "  - build: {chain: A, logs: [{exec: m}]}\n",
+                          "d.yaml");
+  ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+  const auto& d = std::get<BatchDivergentStep>(sc->steps[0].action);
+  EXPECT_EQ(d.block, 2u);
+  ASSERT_EQ(d.logs.size(), 1u);
+  EXPECT_EQ(d.logs[0].name, "m");
+  EXPECT_TRUE(d.force);
+  auto zero = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - batch_divergent: {chain: A, block: 0}\n",
+                            "d.yaml");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(zero.status().message(), HasSubstr("d.yaml:5: batch_divergent.block: must be at least 1"));
+  auto missing = ParseScenario("name: t\nchains:\n  - {name: A, id: 1}\nsteps:\n  - batch_divergent: {chain: A}\n",
+                               "d.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("d.yaml:5: batch_divergent.block: required"));
+}
+
 }  // namespace
 }  // namespace supersafe::sim

@@ -54,8 +54,8 @@ genesis: {l2_time: 2000, l1_time: 5, l1_block_time: 6}
 nodes: manual
 expiry_window: 100
 chains:
-  - {name: A, id: 900}
-  - {name: "B b", id: "0x10000000000000001", block_time: 1, interop_time: 2004, policy: cross-unsafe, mempool: true}
+  - {name: A, id: 900, after_replacement: rederive}
+  - {name: "B b", id: "0x10000000000000001", block_time: 1, interop_time: 2004, policy: cross-unsafe, mempool: true, after_replacement: drop, exec_timeout: 7, seq_window: 3}
 games:
   - {l1_head: 6, prestate: 2002, poststate: 2008}
 steps:
@@ -64,6 +64,8 @@ steps:
   - batch: {chain: A}
   - batch: {chain: A, through: 1}
   - drop_batches: {chain: A}
+  - batch_divergent: {chain: A, block: 1}
+  - batch_divergent: {chain: "B b", block: 2, logs: [{init: m6}, {exec: m1}, {payload: "0x04"}], force: true}
   - mine: 3
   - derive: {chain: A}
   - derive: {chain: A, to_l1: 2}
@@ -103,6 +105,8 @@ steps:
   - expect: {chain: A, finalized: 1}
   - expect: {chain: A, block: 1}
   - expect: {chain: A, block: 2, replaced: false}
+  - expect: {chain: A, block: 2, logs: 3}
+  - expect: {chain: A, block: 2, replaced: true, logs: 0, source: 1}
   - expect: {message: m2, level: cross-unsafe}
   - rewind: {chain: A, block: 1}
   - expect: {result: ok}

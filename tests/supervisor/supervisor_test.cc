@@ -340,6 +340,71 @@ TEST_F(SupervisorTest, InvalidationInTheMiddleOfABatchDropsTheRest) {
             SafetyLevel::kUnknown);
 }
 
+// after_replacement: rederive. The node replaces A2 and derives A3 (with the same log) and A4 again
+// on the replacement, in the same L1 view, and reports A4: the supervisor takes that as the
+// replacement and revises the view with A's local-safe at 4. B3, which executes A3's log and
+// waited while A2 was invalid, is cross-safe in the revised view. Before the replacement, a report
+// above the invalid block on the old chain is still answered invalid.
+TEST_F(SupervisorTest, InvalidationInTheMiddleOfABatchWithTheRestDerivedAgain) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(0).Build({MakeExecutingMessageLog({Identifier{DefaultOrigin(), 9, 0, 1018, kB}, HashOf("p")})});
+  chain(0).Build({FakeChain::Init("after")});
+  chain(0).Build();
+  chain(1).Build();
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(3, 0)});
+  SyncAll();
+  l1_.Mine();
+  auto a = ReportAll(1, {4, 3});
+  ExpectAccept(a[1], 2);  // B3 waits on A's height 3, above the invalid block
+  ExpectInvalid(Report(0, 4, 1), 2);
+  ExpectInvalid(Report(0, 4, 1), 2);  // the same report again: not replaced yet
+  EXPECT_TRUE(HeadsOf(0).local_safe_invalid);
+  chain(0).ReplaceWithDepositOnly(2);
+  chain(0).Build({FakeChain::Init("after")});
+  chain(0).Build();
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, chain(0).head()).ok());
+  ExpectAccept(Report(0, 4, 1), 4);
+  EXPECT_EQ(HeadsOf(0).local_safe, chain(0).block(4).ID());
+  EXPECT_EQ(HeadsOf(0).local_safe_source.number, 1u);
+  EXPECT_EQ(CrossSafe(1), 3u);
+  EXPECT_EQ(sup_->CheckMessage(chain(0).IdOf(3, 0), chain(0).PayloadOf(3, 0)).value(), SafetyLevel::kSafe);
+  ExpectAccept(Report(1, 3, 1), 3);
+}
+
+// A revision for A's replacement, with A3 derived again, finds B3 invalid after B's report for the
+// next L1 block was buffered. That report was derived on the invalid block: A's report for L1 2
+// must not complete the group with it; B is told to replace first.
+TEST_F(SupervisorTest, AReportBufferedBeforeARevisionInvalidatedItsChainDoesNotCount) {
+  Start({kA, kB});
+  chain(0).Build();
+  chain(0).Build({MakeExecutingMessageLog({Identifier{DefaultOrigin(), 9, 0, 1018, kB}, HashOf("p")})});
+  chain(0).Build({FakeChain::Init("m")});
+  chain(1).Build();
+  chain(1).Build();
+  chain(1).Build({chain(0).ExecFuture(3, 0, "other")});
+  SyncAll();
+  l1_.Mine();
+  l1_.Mine();
+  ExpectAccept(ReportAll(1, {3, 3})[1], 2);  // B3 waits on A's height 3
+  auto buffered = Report(1, 3, 2);
+  ASSERT_EQ(buffered.status().code(), Code::kFutureData) << buffered.status().ToString();
+  ExpectInvalid(Report(0, 3, 1), 2);
+  chain(0).ReplaceWithDepositOnly(2);
+  chain(0).Build({FakeChain::Init("m")});
+  ASSERT_TRUE(sup_->UpdateLocalUnsafe(kA, chain(0).head()).ok());
+  ExpectAccept(Report(0, 3, 1), 3);
+  EXPECT_EQ(HeadsOf(1).local_safe.number, 3u);  // B3 invalid in the revised view
+  EXPECT_TRUE(HeadsOf(1).local_safe_invalid);
+  EXPECT_FALSE(HeadsOf(0).local_safe_invalid);
+  auto a = Report(0, 3, 2);
+  EXPECT_EQ(a.status().code(), Code::kFutureData) << a.status().ToString();
+  EXPECT_EQ(HeadsOf(0).local_safe_source.number, 1u);
+  EXPECT_EQ(Report(1, 3, 2).status().code(), Code::kAwaitingReplacementBlock);
+  ExpectInvalid(Report(1, 3, 1), 3);
+}
+
 TEST_F(SupervisorTest, FlipFlopL1ReorgGivesBackTheEarlierViews) {
   Start({kA, kB});
   chain(0).Build({FakeChain::Init("m")});
