@@ -87,8 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   supervisor::Sources sources{&l1, {{ChainID(uint64_t{900}), &a}, {ChainID(uint64_t{901}), &b}}};
   auto core = supervisor::Supervisor::Open("/data", deps, sources, supervisor::Options{&env});
   if (!core.ok()) fuzz::Fail("the supervisor does not open: " + core.status().ToString());
-  std::mutex mu;
-  rpc::Dispatcher dispatcher(**core, mu, rpc::Dispatcher::Options{8, "v0.0.0-fuzz"});
+  supervisor::CoreGate gate(**core);
+  rpc::Dispatcher dispatcher(gate, rpc::Dispatcher::Options{8, "v0.0.0-fuzz"});
   // A body with a leading space comes without an admin token; any other with a valid one.
   const bool admin = !(size > 0 && data[0] == ' ');
   auto out = dispatcher.Handle(std::string_view(reinterpret_cast<const char*>(data), size),

@@ -138,9 +138,41 @@ int Serve(const ServeArgs& args) {
   return 0;
 }
 
+// The load benchmark's yardstick (scripts/bench-load): the daemon's HTTP server with its options,
+// answering every POST with one fixed JSON-RPC answer, no core behind it.
+int ServeConstant(const std::string& addr, int port) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  daemon::ServerOptions options;
+  options.addr = addr;
+  options.port = port;
+  auto server = daemon::Server::StartConstant(options, R"({"jsonrpc":"2.0","id":1,"result":null})");
+  if (!server.ok()) {
+    std::cerr << "cannot start: " << server.status().ToString() << "\n";
+    return 1;
+  }
+  std::cerr << "serving a constant answer on " << addr << ":" << (*server)->port() << "\n";
+  int sig = 0;
+  sigwait(&signals, &sig);
+  (*server)->Stop();
+  return 0;
+}
+
 }  // namespace
 
 void AddServeCommand(CLI::App& app, int& exit_code) {
+  {
+    auto addr = std::make_shared<std::string>("127.0.0.1");
+    auto port = std::make_shared<int>(8545);
+    CLI::App* constant = app.add_subcommand(
+        "serve-constant", "the load benchmark's yardstick: serve's HTTP server answering every POST with a fixed result");
+    constant->add_option("--rpc.addr", *addr, "listen address")->capture_default_str();
+    constant->add_option("--rpc.port", *port, "listen port")->capture_default_str()->check(CLI::Range(0, 65535));
+    constant->callback([addr, port, &exit_code] { exit_code = ServeConstant(*addr, *port); });
+  }
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "run the JSON-RPC daemon over a data directory (op-supervisor's flags and "
                                               "OP_SUPERVISOR_* environment variables)");

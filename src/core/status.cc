@@ -31,6 +31,7 @@ constexpr CodeInfo kCodes[] = {
     {Code::kFutureData, "FUTURE_DATA", -321401},
     {Code::kMissedData, "MISSED_DATA", -321500},
     {Code::kDataCorruption, "DATA_CORRUPTION", -321501},
+    {Code::kNotFetched, "NOT_FETCHED", -32000},
 };
 }  // namespace
 

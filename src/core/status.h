@@ -35,6 +35,9 @@ enum class Code : uint8_t {
   kFutureData,                  // -321401
   kMissedData,                  // -321500
   kDataCorruption,              // -321501
+  // Generic, after the domain codes: a prefetched source has no answer fetched for what the core
+  // asked (supervisor/prefetch.h); its caller fetches it and runs the call again. -32000.
+  kNotFetched,
 };
 
 // Canonical upper-case name ("FUTURE_DATA", "INVALID_ARGUMENT", ...).

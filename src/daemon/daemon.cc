@@ -99,18 +99,25 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
   if (::flock(d->lock_fd_, LOCK_EX | LOCK_NB) != 0)
     return InvalidArgument(datadir + ": in use by another process (its LOCK is held)");
 
-  supervisor::Sources sources;
-  sources.l1 = d->l1_.get();
-  for (const auto& c : set.chains)
-    sources.chains[c.id] = d->l2_.count(c.id) ? static_cast<supervisor::ChainSource*>(d->l2_.at(c.id).get())
-                                              : d->managed_->SourceFor(c.id);
-  auto core = supervisor::Supervisor::Open(config.datadir, set, sources);
+  // The upstream nodes are read outside the core's lock (supervisor/prefetch.h): the core reads
+  // what each call fetched, through the prefetched sources.
+  supervisor::Sources upstream;
+  upstream.l1 = d->l1_.get();
+  std::vector<ChainID> ids;
+  for (const auto& c : set.chains) {
+    upstream.chains[c.id] = d->l2_.count(c.id) ? static_cast<supervisor::ChainSource*>(d->l2_.at(c.id).get())
+                                               : d->managed_->SourceFor(c.id);
+    ids.push_back(c.id);
+  }
+  d->prefetched_ = std::make_unique<supervisor::PrefetchedSources>(ids);
+  auto core = supervisor::Supervisor::Open(config.datadir, set, d->prefetched_->sources());
   if (!core.ok()) return core.status().WithContext(datadir);
   d->core_ = std::move(core).value();
+  d->gate_ = std::make_unique<supervisor::CoreGate>(*d->core_, *d->prefetched_, upstream);
   rpc::Dispatcher::Options dispatch;
   dispatch.version = d->config_.server.version;
-  d->dispatcher_ = std::make_unique<rpc::Dispatcher>(*d->core_, d->core_mu_, dispatch);
-  SS_ASSIGN_OR_RETURN(d->server_, Server::Start(d->config_.server, *d->core_, d->core_mu_, *d->dispatcher_));
+  d->dispatcher_ = std::make_unique<rpc::Dispatcher>(*d->gate_, dispatch);
+  SS_ASSIGN_OR_RETURN(d->server_, Server::Start(d->config_.server, *d->gate_, *d->dispatcher_));
   if (config.metrics.enabled) {
     SS_ASSIGN_OR_RETURN(d->metrics_server_,
                         MetricsServer::Start(config.metrics.addr, config.metrics.port, d->config_.server,
@@ -122,7 +129,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config, LogFn 
                                config.datadir.string() + "; version " + d->config_.server.version);
   if (config.poll_interval.count() > 0) d->poller_ = std::thread([p = d.get()] { p->PollLoop(); });
   if (d->managed_) {
-    d->managed_->Start(*d->core_, d->core_mu_);
+    d->managed_->Start(*d->gate_);
     d->log_(LogLevel::kInfo, "managing " + std::to_string(config.l2_consensus_nodes.size()) + " op-nodes");
   }
   return d;
@@ -141,10 +148,9 @@ void Daemon::Stop() {
   metrics_server_.reset();  // it renders through server_
   if (server_) server_->Stop();
   server_.reset();
-  {
-    std::lock_guard<std::mutex> g(core_mu_);
-    core_.reset();
-  }
+  dispatcher_.reset();
+  gate_.reset();  // nothing drives the core any more
+  core_.reset();
   // Their subscriptions call back into this object: end them while it is whole.
   l2_.clear();
   managed_.reset();
@@ -212,6 +218,7 @@ void Daemon::Note(const std::string& key, const Status& s) {
 }
 
 void Daemon::PollOnce() {
+  if (!gate_) return;
   for (auto& [id, client] : l2_) {
     const std::string key = "poll chain " + id.Decimal();
     auto head = LatestOf(id, *client);
@@ -219,27 +226,26 @@ void Daemon::PollOnce() {
       Note(key, head.status());
       continue;
     }
-    std::lock_guard<std::mutex> g(core_mu_);
-    if (!core_) return;
-    auto tip = core_->LocalUnsafe(id);
-    if (!tip.ok()) {
-      Note(key, tip.status());
-      continue;
-    }
-    if (tip->hash == head->hash) {
+    auto snap = gate_->snapshot();
+    if (!snap->alive.ok()) return Note(key, snap->alive);
+    const BlockRef& tip = snap->local_unsafe.at(id);
+    if (tip.hash == head->hash) {
       Note(key, Status::Ok());
       continue;
     }
     BlockRef target = *head;
-    if (head->number > tip->number && head->number - tip->number > config_.index_step) {
-      auto step = client->BlockByNumber(tip->number + config_.index_step);
+    if (head->number > tip.number && head->number - tip.number > config_.index_step) {
+      auto step = client->BlockByNumber(tip.number + config_.index_step);
       if (!step.ok()) {
         Note(key, step.status());
         continue;
       }
       target = *step;
     }
-    Note(key, core_->UpdateLocalUnsafe(id, target));
+    Status s;
+    gate_->Run(supervisor::PlanIndex(*snap, id, target.number),
+               [&](supervisor::Supervisor& core) { s = core.UpdateLocalUnsafe(id, target); }, true);
+    Note(key, s);
   }
 
   // A ws(s) L1 upstream's new heads wake the loop for the finality check (its payload is unused).
@@ -252,21 +258,23 @@ void Daemon::PollOnce() {
     Note("poll L1 finality", finalized.status());
     return;
   }
-  std::lock_guard<std::mutex> g(core_mu_);
-  if (!core_) return;
-  auto sync = core_->GetSyncStatus();
-  if (!sync.ok()) {
-    Note("poll L1 finality", sync.status());
+  auto snap = gate_->snapshot();
+  if (!snap->alive.ok() || !snap->sync_error.ok()) {
+    Note("poll L1 finality", !snap->alive.ok() ? snap->alive : snap->sync_error);
     return;
   }
-  const uint64_t n = std::min((*finalized)->number, sync->min_synced_l1.number);
-  if (auto current = core_->FinalizedL1(); current.ok() && current->number >= n) return;
+  const uint64_t n = std::min((*finalized)->number, snap->sync.min_synced_l1.number);
+  if (snap->finalized_l1 && snap->finalized_l1->number >= n) return;
   auto block = n == (*finalized)->number ? Result<BlockRef>(**finalized) : l1_->BlockByNumber(n);
   if (!block.ok()) {
     Note("poll L1 finality", block.status());
     return;
   }
-  Note("poll L1 finality", core_->TryFinalize(sync->chains.begin()->first, block->ID()).status());
+  Status s;
+  const ChainID first = snap->sync.chains.begin()->first;
+  gate_->Run(supervisor::PlanL1(*snap, n),
+             [&](supervisor::Supervisor& core) { s = core.TryFinalize(first, block->ID()).status(); }, true);
+  Note("poll L1 finality", s);
   if (managed_) managed_->Wake();  // updateFinalized to the managed nodes
 }
 

@@ -8,10 +8,22 @@
 // the daemon runs; supersafe.db and chains/<id>/events.db as the simulator's supervisor keeps
 // them), bind the RPC address and, when enabled, the metrics address, then start the poll loop.
 //
-// Concurrency contract: one mutex (`core_mu`) guards the core. The HTTP workers (through the
-// dispatcher), /metrics, /healthz and the poll loop each hold it for one core call at a time; the
-// core's own upstream fetches (and those of /metrics, which reads heads with their L1 blocks) happen
-// under it, each bounded by the upstream timeout. The poll loop fetches the nodes' heads without it.
+// Concurrency contract: the core is driven through one CoreGate (supervisor/prefetch.h), by the
+// HTTP workers (through the dispatcher), the poll loop and the managed-mode coordinator.
+//  - No upstream round trip happens under the core's lock. The core reads the L1 and L2 nodes
+//    through prefetched sources: before a call, the caller fetches from the nodes (lock not held)
+//    what the call will read, the call runs under the gate's exclusive lock over that data, and
+//    when it asked for something not fetched, the caller fetches it and runs the call again.
+//  - Every write (updateLocalUnsafe, tryCrossSafe, tryFinalize, getCrossUnsafe's indexing,
+//    admin_rewind, allSafeDerivedAt's L1 check, the poll loop's and managed mode's updates)
+//    publishes an immutable snapshot of every chain's heads, the sync status and finality. The
+//    head reads (localUnsafe, localSafe, crossSafe, finalized, finalizedL1, syncStatus), /metrics
+//    and /healthz answer from the latest snapshot (an atomic load): they take no lock and see the
+//    state before or after a write, never part of one.
+//  - checkAccessList and checkMessage read the databases under the gate's shared lock: they run
+//    beside each other and wait only while a write changes the databases (a write holds the
+//    exclusive lock for its database work only, never for a fetch).
+//  - Other reads (crossDerivedToSource, superRootAtTimestamp) run like writes without publishing.
 //
 // The poll loop, every `poll_interval`: for each chain, take the node's latest block and index up
 // to `index_step` blocks towards it (UpdateLocalUnsafe); fetch L1's finalized block and forward
@@ -36,6 +48,7 @@
 #include "daemon/server.h"
 #include "daemon/upstream.h"
 #include "rpc/dispatcher.h"
+#include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
 namespace supersafe::daemon {
@@ -102,8 +115,9 @@ class Daemon {
   std::map<ChainID, std::unique_ptr<L2Client>> l2_;
   std::unique_ptr<ManagedMode> managed_;
   int lock_fd_ = -1;  // flock on <datadir>/LOCK while the daemon runs
-  std::mutex core_mu_;
+  std::unique_ptr<supervisor::PrefetchedSources> prefetched_;
   std::unique_ptr<supervisor::Supervisor> core_;
+  std::unique_ptr<supervisor::CoreGate> gate_;
   std::unique_ptr<rpc::Dispatcher> dispatcher_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<MetricsServer> metrics_server_;

@@ -98,9 +98,8 @@ supervisor::ChainSource* ManagedMode::SourceFor(const ChainID& chain) {
   return it == sources_.end() ? nullptr : it->second.get();
 }
 
-void ManagedMode::Start(supervisor::Supervisor& core, std::mutex& core_mu) {
-  core_ = &core;
-  core_mu_ = &core_mu;
+void ManagedMode::Start(supervisor::CoreGate& gate) {
+  gate_ = &gate;
   for (auto& l : links_) l->thread = std::thread([this, p = l.get()] { LinkLoop(*p); });
   coordinator_ = std::thread([this] { CoordinatorLoop(); });
 }

@@ -9,8 +9,9 @@
 // events"). A dropped connection, an ended subscription or a failed poll detaches the node; the
 // link dials again with a backoff of 100 ms doubling to 10 s.
 //
-// One coordinator thread handles every node's events in arrival order and calls the core under
-// `core_mu`, as the design's methods do:
+// One coordinator thread handles every node's events in arrival order and calls the core through
+// its gate (supervisor/prefetch.h: what a call reads from the nodes and L1 is fetched first, the
+// core runs under the gate's lock), as the design's methods do:
 //   unsafeBlock        UpdateLocalUnsafe (indexing through the node: l2BlockRefByNumber,
 //                      fetchReceipts), then cross-unsafe to every node (updateCrossUnsafe)
 //   exhaustL1          the node's local-safe head as of that L1 block: TryCrossSafe once the
@@ -41,6 +42,7 @@
 
 #include "daemon/log.h"
 #include "daemon/upstream.h"
+#include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
 namespace supersafe::daemon {
@@ -77,8 +79,8 @@ class ManagedMode {
   // The core's source for `chain`: every call goes to the node attached for that chain
   // (kIOError while none is). Valid as long as this object.
   supervisor::ChainSource* SourceFor(const ChainID& chain);
-  // Starts the links and the coordinator. `core` and `core_mu` must outlive Stop().
-  void Start(supervisor::Supervisor& core, std::mutex& core_mu);
+  // Starts the links and the coordinator. `gate` must outlive Stop().
+  void Start(supervisor::CoreGate& gate);
   // Joins every thread. Idempotent.
   void Stop();
   // Makes the coordinator run its tick now (the daemon calls it after forwarding finality).
@@ -104,6 +106,7 @@ class ManagedMode {
   void SyncHeads(Link& link);
   void Reset(Link& link, const std::string& why);
   Result<BlockID> TipL1();
+  Result<supervisor::CrossSafeAnswer> TryCrossSafe(const ChainID& chain, const BlockID& local_safe, const BlockID& derived_from);
   Link* Attached(const ChainID& chain);
   void Warn(Link& link, const std::string& what, const Status& s);
 
@@ -111,8 +114,7 @@ class ManagedMode {
   L1Client* l1_ = nullptr;
   LogFn log_;
   ManagedConfig config_;
-  supervisor::Supervisor* core_ = nullptr;
-  std::mutex* core_mu_ = nullptr;
+  supervisor::CoreGate* gate_ = nullptr;
   std::vector<std::unique_ptr<Link>> links_;
   std::map<ChainID, std::unique_ptr<Source>> sources_;
 

@@ -47,9 +47,19 @@ void ManagedMode::CoordinatorLoop() {
 }
 
 Result<BlockID> ManagedMode::TipL1() {
-  std::lock_guard<std::mutex> g(*core_mu_);
-  SS_ASSIGN_OR_RETURN(supervisor::DerivedPair p, core_->LocalSafe(deps_.chains.front().id));
-  return p.source;
+  auto snap = gate_->snapshot();
+  if (!snap->alive.ok()) return snap->alive;
+  return snap->heads.at(deps_.chains.front().id).local_safe_source;
+}
+
+Result<supervisor::CrossSafeAnswer> ManagedMode::TryCrossSafe(const ChainID& chain, const BlockID& local_safe,
+                                                              const BlockID& derived_from) {
+  auto snap = gate_->snapshot();
+  supervisor::FetchPlan plan = supervisor::PlanIndex(*snap, chain, local_safe.number);
+  plan.l1 = supervisor::PlanL1(*snap, derived_from.number).l1;
+  std::optional<Result<supervisor::CrossSafeAnswer>> a;
+  gate_->Run(plan, [&](supervisor::Supervisor& core) { a.emplace(core.TryCrossSafe(chain, local_safe, derived_from)); }, true);
+  return std::move(*a);
 }
 
 void ManagedMode::Handle(Link& link, const Json& event) {
@@ -108,10 +118,9 @@ void ManagedMode::Handle(Link& link, const Json& event) {
 
 void ManagedMode::OnUnsafe(Link& link, const BlockRef& block) {
   Status s;
-  {
-    std::lock_guard<std::mutex> g(*core_mu_);
-    s = core_->UpdateLocalUnsafe(*link.chain(), block);
-  }
+  const ChainID chain = *link.chain();
+  gate_->Run(supervisor::PlanIndex(*gate_->snapshot(), chain, block.number),
+             [&](supervisor::Supervisor& core) { s = core.UpdateLocalUnsafe(chain, block); }, true);
   if (s.code() == Code::kConflictingData) return Reset(link, "its unsafe chain conflicts with the local-safe data: " + s.message());
   if (!s.ok()) Warn(link, "indexing unsafe block " + block.ID().ToString(), s);
   for (auto& l : links_) SyncHeads(*l);
@@ -135,11 +144,7 @@ void ManagedMode::Advance() {
       if (!chain || !l.exhausted || l.exhausted_fed || Attached(*chain) != &l) continue;
       const auto& [source, derived] = *l.exhausted;
       if (source.number > tip->number + 1) continue;  // the node is ahead: wait for the others
-      Result<supervisor::CrossSafeAnswer> a = InvalidArgument("");
-      {
-        std::lock_guard<std::mutex> g(*core_mu_);
-        a = core_->TryCrossSafe(*chain, derived.ID(), source.ID());
-      }
+      Result<supervisor::CrossSafeAnswer> a = TryCrossSafe(*chain, derived.ID(), source.ID());
       const Code code = a.ok() ? Code::kOk : a.status().code();
       if (a.ok() && a->status == supervisor::CrossSafeStatus::kUnknown) continue;  // not indexed yet: next tick
       if (code == Code::kAwaitingReplacementBlock || code == Code::kIOError) continue;
@@ -168,11 +173,7 @@ void ManagedMode::AfterGroup() {
     auto chain = l.chain();
     if (!chain || !l.exhausted || Attached(*chain) != &l) continue;
     const auto& [source, derived] = *l.exhausted;
-    Result<supervisor::CrossSafeAnswer> a = InvalidArgument("");
-    {
-      std::lock_guard<std::mutex> g(*core_mu_);
-      a = core_->TryCrossSafe(*chain, derived.ID(), source.ID());
-    }
+    Result<supervisor::CrossSafeAnswer> a = TryCrossSafe(*chain, derived.ID(), source.ID());
     if (!a.ok() || a->status != supervisor::CrossSafeStatus::kInvalid) continue;
     if (l.awaiting_replacement == a->local_safe.hash) continue;
     const auto& cfg = deps_.chains[*supervisor::ChainIndexOf(deps_, *chain)];
@@ -194,11 +195,7 @@ void ManagedMode::AfterGroup() {
 void ManagedMode::OnReplaced(Link& link, const BlockRef& replacement) {
   auto tip = TipL1();
   if (!tip.ok()) return Warn(link, "replaceBlock", tip.status());
-  Result<supervisor::CrossSafeAnswer> a = InvalidArgument("");
-  {
-    std::lock_guard<std::mutex> g(*core_mu_);
-    a = core_->TryCrossSafe(*link.chain(), replacement.ID(), *tip);
-  }
+  Result<supervisor::CrossSafeAnswer> a = TryCrossSafe(*link.chain(), replacement.ID(), *tip);
   if (!a.ok() || a->status != supervisor::CrossSafeStatus::kAccept) {
     Warn(link, "replacement " + replacement.ID().ToString(),
          a.ok() ? Status(Code::kFutureData, std::string("answer ") + supervisor::CrossSafeStatusName(a->status)) : a.status());
@@ -236,15 +233,13 @@ void ManagedMode::SyncHeads(Link& link) {
   std::optional<BlockID> xu, fin;
   std::optional<supervisor::DerivedPair> xs;
   {
-    std::lock_guard<std::mutex> g(*core_mu_);
-    auto unsafe = core_->LocalUnsafe(*chain);
-    if (unsafe.ok()) {
-      if (auto r = core_->GetCrossUnsafe(*chain, unsafe->number); r.ok()) xu = *r;
-    }
-    if (auto r = core_->CrossSafe(*chain); r.ok()) xs = *r;
-    if (core_->FinalizedL1().ok()) {
-      if (auto r = core_->Finalized(*chain); r.ok()) fin = *r;
-    }
+    // The indexed blocks only (no fetch): the cross-unsafe head at the indexed tip.
+    auto snap = gate_->snapshot();
+    if (!snap->alive.ok()) return;
+    const supervisor::Heads& h = snap->heads.at(*chain);
+    xu = h.cross_unsafe;
+    xs = supervisor::DerivedPair{h.cross_safe_source, h.cross_safe};
+    if (snap->finalized_l1) fin = h.finalized;
   }
   ManagedNodeStatus sent;
   {
@@ -266,10 +261,9 @@ void ManagedMode::SyncHeads(Link& link) {
 }
 
 void ManagedMode::Tick() {
-  {
-    std::lock_guard<std::mutex> g(*core_mu_);
-    (void)core_->SyncL1();  // an L1 reorg rewinds the safe data even while no node reports
-  }
+  // An L1 reorg rewinds the safe data even while no node reports.
+  gate_->Run(supervisor::PlanL1(*gate_->snapshot(), std::nullopt), [](supervisor::Supervisor& core) { (void)core.SyncL1(); },
+             true);
   Advance();
   for (auto& l : links_) {
     ProvideNext(*l);
@@ -294,27 +288,37 @@ void ManagedMode::Reset(Link& link, const std::string& why) {
   BlockID finalized;
   uint64_t db_unsafe = 0;
   {
-    std::lock_guard<std::mutex> g(*core_mu_);
-    if (Status s = core_->SyncL1(); !s.ok()) return Warn(link, "reset", s);
-    auto ls = core_->LocalSafe(chain);
-    auto act = core_->LocalSafeBlockAt(chain, supervisor::ActivationBlock(cfg));
-    auto h = core_->HeadsOf(chain);
-    auto f = core_->Finalized(chain);
-    if (!ls.ok() || !h.ok() || !f.ok()) return Warn(link, "reset", !ls.ok() ? ls.status() : !h.ok() ? h.status() : f.status());
-    if (!act.ok()) {
+    Status sync;
+    std::optional<Result<supervisor::DerivedPair>> ls;
+    std::optional<Result<BlockID>> act, f;
+    std::optional<Result<supervisor::Heads>> h;
+    gate_->Run(supervisor::PlanL1(*gate_->snapshot(), std::nullopt), [&](supervisor::Supervisor& core) {
+      sync = core.SyncL1();
+      ls.emplace(core.LocalSafe(chain));
+      act.emplace(core.LocalSafeBlockAt(chain, supervisor::ActivationBlock(cfg)));
+      h.emplace(core.HeadsOf(chain));
+      f.emplace(core.Finalized(chain));
+    }, true);
+    if (!sync.ok()) return Warn(link, "reset", sync);
+    if (!ls->ok() || !h->ok() || !f->ok())
+      return Warn(link, "reset", !ls->ok() ? ls->status() : !h->ok() ? h->status() : f->status());
+    if (!act->ok()) {
       // No local-safe activation block yet: the node derives alone until it has one.
       return pre_interop();
     }
-    z = ls->derived;
-    a = *act;
-    heads = *h;
-    finalized = *f;
+    z = (*ls)->derived;
+    a = **act;
+    heads = **h;
+    finalized = **f;
     db_unsafe = heads.unsafe.number;
   }
   auto is_local_safe = [&](const BlockID& b) {
-    std::lock_guard<std::mutex> g(*core_mu_);
-    auto r = core_->LocalSafeBlockAt(chain, b.number);
-    return r.ok() && *r == b;
+    bool yes = false;
+    gate_->Run({}, [&](supervisor::Supervisor& core) {
+      auto r = core.LocalSafeBlockAt(chain, b.number);
+      yes = r.ok() && *r == b;
+    }, false);
+    return yes;
   };
   BlockID target;
   auto node_z = link.BlockAt(z.number);

@@ -193,12 +193,11 @@ void StopServing(std::unique_ptr<httplib::Server>& http, std::thread& thread) {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, supervisor::Supervisor& core,
-                                              std::mutex& core_mu, rpc::Dispatcher& dispatcher) {
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, supervisor::CoreGate& gate,
+                                              rpc::Dispatcher& dispatcher) {
   std::unique_ptr<Server> s(new Server());
   s->options_ = options;
-  s->core_ = &core;
-  s->core_mu_ = &core_mu;
+  s->gate_ = &gate;
   s->metrics_ = std::make_unique<Metrics>(options.version);
   auto http = std::make_unique<DeadlineServer>(options);
   DeadlineServer& bound = *http;
@@ -208,19 +207,36 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, supe
   return s;
 }
 
+Result<std::unique_ptr<Server>> Server::StartConstant(const ServerOptions& options, std::string answer) {
+  std::unique_ptr<Server> s(new Server());
+  s->options_ = options;
+  auto http = std::make_unique<DeadlineServer>(options);
+  DeadlineServer& bound = *http;
+  s->http_ = std::move(http);
+  s->http_->Post("/", [max = options.max_body, answer = std::move(answer)](const httplib::Request&, httplib::Response& res,
+                                                                          const httplib::ContentReader& read) {
+    std::string body;  // read as the daemon reads it
+    const bool complete = read([&](const char* data, size_t n) {
+      if (n > max - body.size()) return false;
+      body.append(data, n);
+      return true;
+    });
+    if (!complete) {
+      res.status = 413;
+      res.set_header("Connection", "close");
+      return;
+    }
+    res.set_content(answer, "application/json");
+  });
+  SS_ASSIGN_OR_RETURN(s->port_, BindAndServe(bound, options, options.addr, options.port, "rpc", s->thread_));
+  return s;
+}
+
 Server::~Server() { Stop(); }
 
 void Server::Stop() { StopServing(http_, thread_); }
 
-std::string Server::RenderMetrics() {
-  std::map<ChainID, supervisor::Heads> heads;
-  {
-    std::lock_guard<std::mutex> g(*core_mu_);
-    for (const auto& c : core_->dependency_set().chains)
-      if (auto h = core_->HeadsOf(c.id); h.ok()) heads[c.id] = *h;
-  }
-  return metrics_->Render(heads);
-}
+std::string Server::RenderMetrics() { return metrics_->Render(gate_->snapshot()->heads); }
 
 void Server::Install(rpc::Dispatcher& dispatcher) {
   dispatcher.set_observer([this](const rpc::CallRecord& r) { metrics_->RecordCall(r); });
@@ -272,11 +288,7 @@ void Server::Install(rpc::Dispatcher& dispatcher) {
   });
 
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-    bool dead;
-    {
-      std::lock_guard<std::mutex> g(*core_mu_);
-      dead = core_->dead();
-    }
+    const bool dead = !gate_->snapshot()->alive.ok();
     rpc::Json body{{"version", options_.version}};
     if (dead) body["error"] = "the core lost its state after a failed write; restart the daemon";
     res.status = dead ? 503 : 200;

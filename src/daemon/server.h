@@ -9,8 +9,9 @@
 // configured; without a secret they are refused. A missing or bad token only refuses the admin
 // calls of the request (JSON-RPC error -32001 naming why); other calls run as usual.
 //
-// Threads: httplib serves each connection on a worker of its pool; the dispatcher serializes the
-// core calls. Start() binds before returning, so a port in use is an error of Start().
+// Threads: httplib serves each connection on a worker of its pool; the dispatcher goes through the
+// core's gate; /metrics and /healthz read the gate's latest snapshot (no lock). Start() binds
+// before returning, so a port in use is an error of Start().
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,7 @@
 #include "daemon/jwt.h"
 #include "daemon/metrics.h"
 #include "rpc/dispatcher.h"
+#include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
 namespace httplib {
@@ -54,17 +56,20 @@ struct ServerOptions {
 class Server {
  public:
   // Binds addr:port and serves on a background thread; sets the dispatcher's observer to this
-  // server's metrics. `core`, `core_mu` and `dispatcher` must outlive the server. Errors: kInvalidArgument when the address cannot be bound (in use, not
-  // local, malformed), naming it.
-  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, supervisor::Supervisor& core,
-                                               std::mutex& core_mu, rpc::Dispatcher& dispatcher);
+  // server's metrics. `gate` and `dispatcher` must outlive the server. Errors: kInvalidArgument
+  // when the address cannot be bound (in use, not local, malformed), naming it.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, supervisor::CoreGate& gate,
+                                               rpc::Dispatcher& dispatcher);
+  // The load benchmark's yardstick: the same HTTP server and options, reading every POST body as
+  // Start's server does and answering it with `answer` (no core, no metrics, no other path).
+  static Result<std::unique_ptr<Server>> StartConstant(const ServerOptions& options, std::string answer);
   ~Server();  // Stop()
 
   int port() const { return port_; }
   // Stops accepting, lets in-flight requests finish, joins the serving thread. Idempotent.
   void Stop();
   Metrics& metrics() { return *metrics_; }
-  // The Prometheus text, with every chain's heads read from the core (under core_mu).
+  // The Prometheus text, with every chain's heads from the gate's latest snapshot.
   std::string RenderMetrics();
 
  private:
@@ -72,8 +77,7 @@ class Server {
   void Install(rpc::Dispatcher& dispatcher);
 
   ServerOptions options_;
-  supervisor::Supervisor* core_ = nullptr;
-  std::mutex* core_mu_ = nullptr;
+  supervisor::CoreGate* gate_ = nullptr;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = 0;

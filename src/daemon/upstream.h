@@ -1,6 +1,7 @@
 // Clients of the daemon's upstream nodes over JSON-RPC, implementing the core's source interfaces
-// (supervisor/supervisor.h). The core calls them synchronously, under the daemon's core mutex;
-// each client also serializes its own requests, so the poll loop may use it without that mutex.
+// (supervisor/supervisor.h). The daemon's gate calls them to fetch what a core call needs, never
+// under the core's lock (supervisor/prefetch.h); each client serializes its own requests, so many
+// threads may use one.
 //
 // Transports (JsonRpcClient): http:// and https:// (cpp-httplib, one keep-alive connection),
 // ws:// and wss:// (daemon/ws_rpc.h; dialled at the first call and again after the connection

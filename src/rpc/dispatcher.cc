@@ -48,15 +48,14 @@ Json ErrorResponse(const Json& id, int code, const std::string& message) {
 // The method table: one entry per method, holding everything the dispatcher needs to know about
 // it. An entry is made by Def(name, flags, handler, decoders...): the call must carry exactly one
 // positional param per decoder; each is decoded in order (the first failure is the -32602 answer,
-// naming params[i]) and the handler gets the decoded values. With kCore the handler runs under the
-// core mutex. Adding a method is adding one entry.
+// naming params[i]) and the handler gets the decoded values; it reaches the core through the gate
+// (Locked, Checked, or the snapshot). Adding a method is adding one entry.
 
 namespace {
 
 enum Flags : unsigned {
   kOpen = 0,
   kAdmin = 1,     // needs a valid admin token (CallContext::admin)
-  kCore = 2,      // the handler calls into the core: it runs under core_mu
   kFailsafe = 4,  // refused with kFailsafeMessage while failsafe is on, before params are read
 };
 
@@ -67,7 +66,7 @@ using Decoder = Result<T> (*)(const Json&, const std::string&);
 
 // What a handler may use.
 struct Dispatcher::Env {
-  Supervisor& core;
+  supervisor::CoreGate& gate;
   Dispatcher& dispatcher;
 };
 
@@ -123,63 +122,143 @@ Result<Json> Encoded(const Result<T>& r) {
   return Encode(*r);
 }
 
+using supervisor::FetchPlan;
+using supervisor::PlanIndex;
+using supervisor::PlanL1;
+using supervisor::ReadSnapshot;
+
+// f(core) under the gate's exclusive lock, with what `plan` names fetched first (and whatever else
+// the call turns out to need); `write` publishes a snapshot after it.
+template <typename F>
+auto Locked(Env& e, const FetchPlan& plan, bool write, F f) -> decltype(f(std::declval<Supervisor&>())) {
+  std::optional<decltype(f(std::declval<Supervisor&>()))> out;
+  e.gate.Run(plan, [&](Supervisor& core) { out.emplace(f(core)); }, write);
+  return std::move(*out);
+}
+
+// f(core) under the shared lock: database reads only.
+template <typename F>
+auto Checked(Env& e, F f) -> decltype(f(std::declval<Supervisor&>())) {
+  std::optional<decltype(f(std::declval<Supervisor&>()))> out;
+  e.gate.Check([&](Supervisor& core) { out.emplace(f(core)); });
+  return std::move(*out);
+}
+
+// The snapshot's answer for one chain, or the error the core would give.
+Result<const supervisor::Heads*> HeadsIn(const ReadSnapshot& snap, const ChainID& chain) {
+  if (!snap.alive.ok()) return snap.alive;
+  auto it = snap.heads.find(chain);
+  if (it == snap.heads.end()) return Status(Code::kUnknownChain, "chain " + chain.Decimal() + " is not in the dependency set");
+  return &it->second;
+}
+
+template <typename F>
+Result<Json> FromHeads(Env& e, const ChainID& chain, F f) {
+  auto snap = e.gate.snapshot();
+  SS_ASSIGN_OR_RETURN(const supervisor::Heads* h, HeadsIn(*snap, chain));
+  return Encode(f(*h));
+}
+
 const std::vector<Method>& Table() {
   static const std::vector<Method> kTable = {
       // --- the design's methods (op-node and op-geth facing) ---
-      Def("supervisor_checkMessage", kCore,
+      Def("supervisor_checkMessage", kOpen,
           [](Env& e, Identifier id, Hash payload) -> Result<Json> {
-            SS_ASSIGN_OR_RETURN(SafetyLevel level, e.core.CheckMessage(id, payload));
+            SS_ASSIGN_OR_RETURN(SafetyLevel level, Checked(e, [&](Supervisor& c) { return c.CheckMessage(id, payload); }));
             return Json(SafetyLevelName(level));
           },
           DecodeIdentifier, DecodeHash),
-      Def("supervisor_getCrossUnsafe", kCore,
-          [](Env& e, ChainID chain, uint64_t max) { return Encoded(e.core.GetCrossUnsafe(chain, max)); },
+      Def("supervisor_getCrossUnsafe", kOpen,
+          [](Env& e, ChainID chain, uint64_t max) {
+            return Encoded(Locked(e, PlanIndex(*e.gate.snapshot(), chain, max), true,
+                                  [&](Supervisor& c) { return c.GetCrossUnsafe(chain, max); }));
+          },
           DecodeChainID, DecodeHexU64),
-      Def("supervisor_tryCrossSafe", kCore,
+      Def("supervisor_tryCrossSafe", kOpen,
           [](Env& e, ChainID chain, BlockID local_safe, BlockID derived_from) {
-            return Encoded(e.core.TryCrossSafe(chain, local_safe, derived_from));
+            auto snap = e.gate.snapshot();
+            FetchPlan plan = PlanIndex(*snap, chain, local_safe.number);
+            plan.l1 = PlanL1(*snap, derived_from.number).l1;
+            return Encoded(Locked(e, plan, true, [&](Supervisor& c) { return c.TryCrossSafe(chain, local_safe, derived_from); }));
           },
           DecodeChainID, DecodeBlockID, DecodeBlockID),
-      Def("supervisor_tryFinalize", kCore,
-          [](Env& e, ChainID chain, BlockID l1) { return Encoded(e.core.TryFinalize(chain, l1)); },
+      Def("supervisor_tryFinalize", kOpen,
+          [](Env& e, ChainID chain, BlockID l1) {
+            return Encoded(Locked(e, PlanL1(*e.gate.snapshot(), l1.number), true,
+                                  [&](Supervisor& c) { return c.TryFinalize(chain, l1); }));
+          },
           DecodeChainID, DecodeBlockID),
-      Def("supervisor_updateLocalUnsafe", kCore,
-          [](Env& e, ChainID chain, BlockRef unsafe) { return Null(e.core.UpdateLocalUnsafe(chain, unsafe)); },
+      Def("supervisor_updateLocalUnsafe", kOpen,
+          [](Env& e, ChainID chain, BlockRef unsafe) {
+            return Null(Locked(e, PlanIndex(*e.gate.snapshot(), chain, unsafe.number), true,
+                               [&](Supervisor& c) { return c.UpdateLocalUnsafe(chain, unsafe); }));
+          },
           DecodeChainID, DecodeBlockRef),
       // --- the read surface, compatible with op-supervisor ---
-      Def("supervisor_checkAccessList", kCore | kFailsafe,
+      Def("supervisor_checkAccessList", kFailsafe,
           [](Env& e, std::vector<Hash> entries, supervisor::AccessSafety min_safety,
              supervisor::ExecutingDescriptor desc) -> Result<Json> {
-            Status s = e.core.CheckAccessList(entries, min_safety, desc);
+            Status s = Checked(e, [&](Supervisor& c) { return c.CheckAccessList(entries, min_safety, desc); });
             if (s.code() == Code::kInvalidArgument) return ParamsError(P(0) + ": " + s.message());
             return Null(s);
           },
           DecodeHashList, DecodeAccessSafety, DecodeExecutingDescriptor),
-      Def("supervisor_crossDerivedToSource", kCore,
-          [](Env& e, ChainID chain, BlockID derived) { return Encoded(e.core.CrossDerivedToSource(chain, derived)); },
+      Def("supervisor_crossDerivedToSource", kOpen,
+          [](Env& e, ChainID chain, BlockID derived) {
+            return Encoded(Locked(e, {}, false, [&](Supervisor& c) { return c.CrossDerivedToSource(chain, derived); }));
+          },
           DecodeChainID, DecodeBlockID),
       // op-service's client still calls the deprecated name.
-      Def("supervisor_crossDerivedFrom", kCore,
-          [](Env& e, ChainID chain, BlockID derived) { return Encoded(e.core.CrossDerivedToSource(chain, derived)); },
+      Def("supervisor_crossDerivedFrom", kOpen,
+          [](Env& e, ChainID chain, BlockID derived) {
+            return Encoded(Locked(e, {}, false, [&](Supervisor& c) { return c.CrossDerivedToSource(chain, derived); }));
+          },
           DecodeChainID, DecodeBlockID),
-      Def("supervisor_localUnsafe", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.LocalUnsafe(chain)); },
+      // The head reads: the latest snapshot, no lock.
+      Def("supervisor_localUnsafe", kOpen,
+          [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.unsafe; }); },
           DecodeChainID),
-      Def("supervisor_localSafe", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.LocalSafe(chain)); },
+      Def("supervisor_localSafe", kOpen,
+          [](Env& e, ChainID chain) {
+            return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.local_safe_source, h.local_safe}; });
+          },
           DecodeChainID),
-      Def("supervisor_crossSafe", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.CrossSafe(chain)); },
+      Def("supervisor_crossSafe", kOpen,
+          [](Env& e, ChainID chain) {
+            return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.cross_safe_source, h.cross_safe}; });
+          },
           DecodeChainID),
-      Def("supervisor_finalized", kCore, [](Env& e, ChainID chain) { return Encoded(e.core.Finalized(chain)); },
+      Def("supervisor_finalized", kOpen,
+          [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.finalized; }); },
           DecodeChainID),
-      Def("supervisor_finalizedL1", kCore, [](Env& e) { return Encoded(NotFoundIfFuture(e.core.FinalizedL1())); }),
-      Def("supervisor_superRootAtTimestamp", kCore,
-          [](Env& e, uint64_t timestamp) { return Encoded(NotFoundIfFuture(e.core.SuperRootAtTimestamp(timestamp))); },
+      Def("supervisor_finalizedL1", kOpen,
+          [](Env& e) -> Result<Json> {
+            auto snap = e.gate.snapshot();
+            if (!snap->alive.ok()) return snap->alive;
+            if (!snap->finalized_l1) return NotFoundIfFuture(Result<BlockRef>(Status(Code::kFutureData, "no finalized L1 block forwarded yet"))).status();
+            return Encode(*snap->finalized_l1);
+          }),
+      Def("supervisor_superRootAtTimestamp", kOpen,
+          [](Env& e, uint64_t timestamp) {
+            return Encoded(NotFoundIfFuture(Locked(e, {}, false, [&](Supervisor& c) { return c.SuperRootAtTimestamp(timestamp); })));
+          },
           DecodeHexU64),
-      Def("supervisor_syncStatus", kCore, [](Env& e) { return Encoded(e.core.GetSyncStatus()); }),
-      Def("supervisor_allSafeDerivedAt", kCore,
-          [](Env& e, BlockID derived_from) { return Encoded(e.core.AllSafeDerivedAt(derived_from)); }, DecodeBlockID),
+      Def("supervisor_syncStatus", kOpen,
+          [](Env& e) -> Result<Json> {
+            auto snap = e.gate.snapshot();
+            if (!snap->alive.ok()) return snap->alive;
+            if (!snap->sync_error.ok()) return snap->sync_error;
+            return Encode(snap->sync);
+          }),
+      Def("supervisor_allSafeDerivedAt", kOpen,
+          [](Env& e, BlockID derived_from) {
+            return Encoded(Locked(e, PlanL1(*e.gate.snapshot(), derived_from.number), true,
+                                  [&](Supervisor& c) { return c.AllSafeDerivedAt(derived_from); }));
+          },
+          DecodeBlockID),
       // Fixed when the core opened: no lock needed.
       Def("supervisor_dependencySetV1", kOpen,
-          [](Env& e) -> Result<Json> { return EncodeDependencySet(e.core.dependency_set()); }),
+          [](Env& e) -> Result<Json> { return EncodeDependencySet(e.gate.core().dependency_set()); }),
       // --- admin ---
       Def("admin_setFailsafeEnabled", kAdmin,
           [](Env& e, bool on) -> Result<Json> {
@@ -189,9 +268,11 @@ const std::vector<Method>& Table() {
           DecodeBool),
       // op-geth's miner polls it every second over a plain connection: reading is open.
       Def("admin_getFailsafeEnabled", kOpen, [](Env& e) -> Result<Json> { return Json(e.dispatcher.failsafe()); }),
-      Def("admin_rewind", kAdmin | kCore,
-          [](Env& e, ChainID chain, BlockID block) { return Null(e.core.RewindUnsafe(chain, block)); }, DecodeChainID,
-          DecodeBlockID),
+      Def("admin_rewind", kAdmin,
+          [](Env& e, ChainID chain, BlockID block) {
+            return Null(Locked(e, {}, true, [&](Supervisor& c) { return c.RewindUnsafe(chain, block); }));
+          },
+          DecodeChainID, DecodeBlockID),
       // --- op-service's health API ---
       Def("health_status", kOpen, [](Env& e) -> Result<Json> { return Json(e.dispatcher.version()); }),
   };
@@ -221,8 +302,7 @@ const std::vector<std::string>& Dispatcher::Methods() {
   return kNames;
 }
 
-Dispatcher::Dispatcher(Supervisor& core, std::mutex& core_mu, Options options)
-    : core_(core), core_mu_(core_mu), options_(options) {}
+Dispatcher::Dispatcher(supervisor::CoreGate& gate, Options options) : gate_(gate), options_(options) {}
 
 std::optional<std::string> Dispatcher::Handle(std::string_view body, const CallContext& ctx) {
   Json request = Json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -295,9 +375,7 @@ Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notific
 
 Result<Json> Dispatcher::Invoke(const Method& method, const Json& request) {
   SS_ASSIGN_OR_RETURN(const Json* params, ParamsOf(request, method.arity));
-  Env env{core_, *this};
-  if (!(method.flags & kCore)) return method.invoke(env, *params);
-  std::lock_guard<std::mutex> g(core_mu_);
+  Env env{gate_, *this};
   return method.invoke(env, *params);
 }
 

@@ -1,7 +1,7 @@
 // JSON-RPC 2.0 over the supervisor core, independent of any transport: a request body in, a
 // response body out (docs/rpc.md lists the methods and the decisions where the spec is silent).
 // Every method is one entry of the table in dispatcher.cc: its name, its params' decoders, whether
-// it needs the admin token, whether it runs under the core mutex, and its handler.
+// it needs the admin token, and its handler.
 //
 // Handles single requests, batches (at most `max_batch` calls, else one -32600 error) and
 // notifications (no `id`: executed, never answered). Errors: -32700 for a body that is not JSON,
@@ -14,9 +14,13 @@
 // supervisor client maps to ethereum.NotFound. Bad input is rejected before the core is called,
 // so it never changes stored data.
 //
-// Concurrency: every call into the core holds `core_mu` (the owner's mutex, shared with anything
-// else that drives the core, such as the daemon's upstream poll loop); calls of a batch take it one
-// at a time. Handle() itself may be called from many threads at once.
+// Concurrency: every call reaches the core through the owner's CoreGate (supervisor/prefetch.h),
+// shared with anything else that drives the core, such as the daemon's poll loop: the head reads
+// (localUnsafe, localSafe, crossSafe, finalized, finalizedL1, syncStatus) answer from the gate's
+// latest snapshot without a lock; checkAccessList and checkMessage run under its shared lock; every
+// other method fetches what it needs from upstream first and runs under the exclusive lock (a
+// write then publishes a snapshot). Calls of a batch go one at a time. Handle() itself may be
+// called from many threads at once.
 #pragma once
 
 #include <atomic>
@@ -28,6 +32,7 @@
 #include <string_view>
 
 #include "rpc/codec.h"
+#include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
 namespace supersafe::rpc {
@@ -61,9 +66,9 @@ class Dispatcher {
     size_t max_batch = 100;
     std::string version;  // health_status answers it (op-service's health API)
   };
-  // `core` and `core_mu` must outlive the dispatcher.
-  Dispatcher(supervisor::Supervisor& core, std::mutex& core_mu, Options options);
-  Dispatcher(supervisor::Supervisor& core, std::mutex& core_mu) : Dispatcher(core, core_mu, Options{}) {}
+  // `gate` must outlive the dispatcher.
+  Dispatcher(supervisor::CoreGate& gate, Options options);
+  explicit Dispatcher(supervisor::CoreGate& gate) : Dispatcher(gate, Options{}) {}
 
   // The response body for one request body; nullopt when every call was a notification.
   std::optional<std::string> Handle(std::string_view body, const CallContext& ctx);
@@ -86,8 +91,7 @@ class Dispatcher {
   Json Call(const Json& request, const CallContext& ctx, bool* notification);
   Result<Json> Invoke(const Method& method, const Json& request);
 
-  supervisor::Supervisor& core_;
-  std::mutex& core_mu_;
+  supervisor::CoreGate& gate_;
   Options options_;
   std::atomic<bool> failsafe_{false};
   std::function<void(const CallRecord&)> observer_;

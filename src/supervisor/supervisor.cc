@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <tuple>
 
 #include "core/crypto.h"
 #include "core/fp.h"
@@ -71,6 +73,28 @@ struct Supervisor::Impl {
   // What cross-safe runs learned about the blocks above the heads (cross_evaluator.h): a group
   // judges again only what changed since, not every block its chains hold above their heads.
   CrossMemo cross_safe_memo;
+  // Full L1 blocks of groups, as written or read: the groups keep a hash prefix, and a head read
+  // must not ask L1 for the rest each time. Checked against the group's prefix on every use.
+  std::map<uint64_t, BlockRef> l1_known;
+  static constexpr size_t kL1Known = 1024;
+  void RememberL1(const BlockRef& b) {
+    l1_known[b.number] = b;
+    if (l1_known.size() > kL1Known) l1_known.erase(l1_known.begin());
+  }
+  // The L1 block `number` of a group whose hash begins with `prefix`: remembered, or asked for
+  // (and remembered when it matches). The source's answer as it is when it does not match.
+  Result<BlockRef> L1Of(uint64_t number, const HashPrefix& prefix) {
+    if (auto it = l1_known.find(number); it != l1_known.end() && PrefixOf(it->second.hash) == prefix) return it->second;
+    auto l1 = sources.l1->BlockByNumber(number);
+    if (l1.ok() && PrefixOf(l1->hash) == prefix) RememberL1(*l1);
+    return l1;
+  }
+  // The same for the group at `number` (nullopt prefix when there is none).
+  Result<BlockRef> GroupL1(uint64_t number) {
+    auto g = safe->At(number);
+    if (!g) return sources.l1->BlockByNumber(number);
+    return L1Of(number, g->l1_hash);
+  }
 
   // --- helpers ---
   Status Alive() const {
@@ -274,7 +298,6 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
   if (rewound && k < floor)
     return Conflicting("chain " + chain.config.id.Decimal() + ": unsafe head #" + std::to_string(head.number) +
                        " is below cross-safe #" + std::to_string(floor) + "; wait for L1 to rewind cross-safe first");
-  if (rewound) SS_RETURN_IF_ERROR(Written(chain.events->RewindTo(k)));
   std::vector<db::BlockRecord> records;
   std::vector<std::vector<Log>> block_logs;
   Hash parent = chain.events->Block(k)->hash;
@@ -314,6 +337,9 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
       rec.logs.push_back(std::move(lr));
     }
   }
+  // Every source answer is in hand: only now the DB changes (a call that failed on a fetch ran
+  // again must find it as it was).
+  if (rewound) SS_RETURN_IF_ERROR(Written(chain.events->RewindTo(k)));
   if (!records.empty()) SS_RETURN_IF_ERROR(Written(chain.events->AppendBatch(records)));
   RecomputeCrossUnsafe(rewound);
   return Status::Ok();
@@ -432,14 +458,18 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
   in.judge_beyond_waits = true;
   in.memo = &cross_safe_memo;
   SS_ASSIGN_OR_RETURN(CrossOutput out, AdvanceCross(in));
+  // Keep the pending outputs now: once the node replaces a block, nobody can serve it. Every one
+  // is asked for before anything is written (a not-fetched one ends the call unchanged).
+  std::vector<std::tuple<size_t, BlockID, Bytes>> preimages;
   for (const Invalidation& inv : out.invalidations) {
     if (inv.number != out.invalid_from[inv.chain]) continue;
-    ChainState& chain = chains[inv.chain];
     BlockID block = Resolve(inv.chain, inv.number);
-    // Keep the pending output now: once the node replaces the block, nobody can serve it.
-    auto preimage = chain.source->OutputPreimage(block);
-    if (preimage.ok()) SS_RETURN_IF_ERROR(Written(chain.replacements->RecordInvalidated(block.number, block.hash, *preimage)));
+    auto preimage = chains[inv.chain].source->OutputPreimage(block);
+    if (!preimage.ok() && preimage.status().code() == Code::kNotFetched) return preimage.status();
+    if (preimage.ok()) preimages.emplace_back(inv.chain, block, std::move(preimage).value());
   }
+  for (const auto& [c, block, preimage] : preimages)
+    SS_RETURN_IF_ERROR(Written(chains[c].replacements->RecordInvalidated(block.number, block.hash, preimage)));
   db::Group g;
   g.l1_number = l1.number;
   g.l1_hash = PrefixOf(l1.hash);
@@ -463,6 +493,7 @@ Result<db::Group> Supervisor::Impl::BuildGroup(const BlockRef& l1, const std::ve
     g.entries.push_back(e);
   }
   SS_RETURN_IF_ERROR(Written(safe->Append(g)));
+  RememberL1(l1);
   Refresh();
   for (size_t i = 0; i < chains.size(); ++i)
     chains[i].cross_unsafe = std::max(chains[i].cross_unsafe, g.entries[i].cross_safe_number);
@@ -504,6 +535,7 @@ Result<CrossSafeAnswer> Supervisor::Impl::AcceptReplacement(size_t c, const db::
   // replacement, and with the rest of the batch derived again on it the report is above it.
   const BlockID replacement = Resolve(c, entry.local_safe_number);
   if (PrefixOf(replacement.hash) == entry.local_safe_hash) return AnswerFromGroup(c, g, reported);  // not replaced yet
+  SS_ASSIGN_OR_RETURN(BlockRef l1, L1Of(g.l1_number, g.l1_hash));
   SS_ASSIGN_OR_RETURN(uint32_t logs, chains[c].events->LogCount(replacement.number));
   if (logs != 0)
     return Conflicting("replacement " + replacement.ToString() + " has " + std::to_string(logs) +
@@ -512,7 +544,6 @@ Result<CrossSafeAnswer> Supervisor::Impl::AcceptReplacement(size_t c, const db::
   if (recorded.code() != Code::kInvalidArgument) SS_RETURN_IF_ERROR(Written(recorded));
 
   // Revise the tip group: the view is recomputed with the replacement in place.
-  SS_ASSIGN_OR_RETURN(BlockRef l1, sources.l1->BlockByNumber(g.l1_number));
   std::optional<db::Group> before = safe->AtOrBefore(g.l1_number - 1);
   SS_CHECK(before.has_value(), "an invalid block awaits replacement in the genesis group");
   std::vector<uint64_t> base;
@@ -617,7 +648,7 @@ Result<BlockID> Supervisor::TryFinalize(const ChainID& chain, const BlockID& fin
   if (!g || g->l1_hash != PrefixOf(finalized_l1.hash))
     return Conflicting("finalizedL1 " + finalized_l1.ToString() + " is not canonical");
   if (!s.finalized_l1 || s.finalized_l1->number < finalized_l1.number) {
-    SS_ASSIGN_OR_RETURN(BlockRef ref, s.sources.l1->BlockByNumber(finalized_l1.number));
+    SS_ASSIGN_OR_RETURN(BlockRef ref, s.L1Of(finalized_l1.number, g->l1_hash));
     s.finalized_l1 = ref;
     s.Refresh();
   }
@@ -734,12 +765,12 @@ Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
   h.finalized = s.CrossSafeOf(c, s.FinalizedGroup().entries[c]);
   h.local_safe_source = {Hash(), tip.l1_number};
   std::copy(tip.l1_hash.bytes.begin(), tip.l1_hash.bytes.end(), h.local_safe_source.hash.bytes.begin());
-  if (auto l1 = s.sources.l1->BlockByNumber(tip.l1_number); l1.ok() && PrefixOf(l1->hash) == tip.l1_hash)
+  if (auto l1 = s.L1Of(tip.l1_number, tip.l1_hash); l1.ok() && PrefixOf(l1->hash) == tip.l1_hash)
     h.local_safe_source = l1->ID();
   auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), e.cross_safe_number);
   h.cross_safe_source = h.local_safe_source;
   if (first) {
-    if (auto l1 = s.sources.l1->BlockByNumber(*first); l1.ok()) h.cross_safe_source = l1->ID();
+    if (auto l1 = s.GroupL1(*first); l1.ok()) h.cross_safe_source = l1->ID();
   }
   return h;
 }
@@ -788,7 +819,7 @@ Result<BlockRef> Supervisor::CrossDerivedToSource(const ChainID& chain, const Bl
     return Conflicting("block " + derived.ToString() + " is not the canonical block at that height");
   auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), derived.number);
   SS_CHECK(first.has_value(), "cross-safe block has no view in which it became cross-safe");
-  return s.sources.l1->BlockByNumber(*first);
+  return s.GroupL1(*first);
 }
 
 Result<BlockID> Supervisor::LocalSafeBlockAt(const ChainID& chain, uint64_t number) {
@@ -855,7 +886,7 @@ Result<SuperRootResponse> Supervisor::SuperRootAtTimestamp(uint64_t timestamp) {
     SS_CHECK(first.has_value(), "cross-safe block has no view in which it became cross-safe");
     derived_from = std::max(derived_from, *first);
   }
-  SS_ASSIGN_OR_RETURN(BlockRef l1, s.sources.l1->BlockByNumber(derived_from));
+  SS_ASSIGN_OR_RETURN(BlockRef l1, s.GroupL1(derived_from));
   r.cross_safe_derived_from = l1.ID();
   r.super_root = SuperRoot(super);
   return r;
@@ -866,7 +897,7 @@ Result<SyncStatus> Supervisor::GetSyncStatus() {
   SS_RETURN_IF_ERROR(s.Alive());
   SyncStatus st;
   const db::Group& tip = s.Tip();
-  SS_ASSIGN_OR_RETURN(st.min_synced_l1, s.sources.l1->BlockByNumber(tip.l1_number));
+  SS_ASSIGN_OR_RETURN(st.min_synced_l1, s.L1Of(tip.l1_number, tip.l1_hash));
   st.safe_timestamp = UINT64_MAX;
   st.finalized_timestamp = UINT64_MAX;
   for (size_t c = 0; c < s.chains.size(); ++c) {
@@ -882,6 +913,21 @@ Result<SyncStatus> Supervisor::GetSyncStatus() {
     st.chains[s.chains[c].config.id] = cs;
   }
   return st;
+}
+
+ReadSnapshot Supervisor::Snapshot() {
+  ReadSnapshot snap;
+  snap.alive = impl_->Alive();
+  if (!snap.alive.ok()) return snap;
+  for (const ChainState& c : impl_->chains) {
+    snap.heads[c.config.id] = *HeadsOf(c.config.id);
+    snap.local_unsafe[c.config.id] = *c.events->Latest();
+  }
+  auto sync = GetSyncStatus();
+  if (sync.ok()) snap.sync = std::move(sync).value();
+  else snap.sync_error = sync.status();
+  snap.finalized_l1 = impl_->finalized_l1;
+  return snap;
 }
 
 }  // namespace supersafe::supervisor

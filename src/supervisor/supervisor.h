@@ -5,7 +5,15 @@
 // the L2 chains are read through the source interfaces below, which the simulator and the daemon
 // implement. Every method returns errors as values with the OP Stack codes (core/status.h).
 //
-// Thread-compatibility: not thread-safe; the daemon serializes calls.
+// Sources may answer kNotFetched (the daemon's prefetched sources, supervisor/prefetch.h: the
+// data was not fetched before the call); the caller fetches it and runs the call again. So a call
+// asks for every source answer a write depends on before it writes: a call that ends on kNotFetched
+// (or answers as if the data were not there) has changed nothing that running it again would
+// not change the same way.
+//
+// Thread-compatibility: not thread-safe, except that CheckMessage and CheckAccessList may run
+// concurrently with each other (they read the databases only); the daemon serializes everything
+// else (CoreGate, supervisor/prefetch.h).
 #pragma once
 
 #include <filesystem>
@@ -138,6 +146,18 @@ struct SyncStatus {
   std::map<ChainID, ChainSyncStatus> chains;
 };
 
+// Every head the read surface answers, as of one moment between two writes (Supervisor::Snapshot):
+// what the daemon publishes for its head reads and /metrics.
+struct ReadSnapshot {
+  uint64_t version = 0;        // numbered by its publisher, increasing
+  Status alive;                // not OK once the core is dead: every head read answers it
+  std::map<ChainID, Heads> heads;
+  std::map<ChainID, BlockRef> local_unsafe;
+  Status sync_error;           // GetSyncStatus's error, or OK and `sync`
+  SyncStatus sync;
+  std::optional<BlockRef> finalized_l1;
+};
+
 class Supervisor {
  public:
   // Opens (or initializes with the genesis group) the data directory: <dir>/supersafe.db and
@@ -192,8 +212,9 @@ class Supervisor {
   Status CheckAccessList(std::span<const Hash> entries, SafetyLevel min_safety, const ExecutingDescriptor& desc);
 
   // --- read surface ---
-  // HeadsOf, LocalSafe and CrossSafe ask the L1 source for the sources' block hashes (the
-  // databases keep a prefix only); LocalUnsafe and Finalized read the databases alone.
+  // HeadsOf, LocalSafe and CrossSafe give the sources' full L1 block hashes (the databases keep a
+  // prefix only): from the L1 blocks the core wrote groups for or read before, else from the L1
+  // source; LocalUnsafe and Finalized read the databases alone.
   Result<Heads> HeadsOf(const ChainID& chain);
   Result<BlockID> LocalUnsafe(const ChainID& chain);
   Result<DerivedPair> LocalSafe(const ChainID& chain);
@@ -212,6 +233,9 @@ class Supervisor {
   // fetched (superRootAtTimestamp then answers the canonical output as `pending`).
   Result<std::optional<Bytes>> PendingOutput(const ChainID& chain, const BlockID& block);
   Result<SyncStatus> GetSyncStatus();
+  // Every chain's heads, the sync status and finality at once (HeadsOf, GetSyncStatus, FinalizedL1);
+  // an L1 block it cannot read makes the source a padded prefix as HeadsOf does.
+  ReadSnapshot Snapshot();
   const DependencySet& dependency_set() const;
 
  private:

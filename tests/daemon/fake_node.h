@@ -113,6 +113,8 @@ class FakeNode {
   void set_finalized(std::optional<uint64_t> n) { Locked([&] { finalized_ = n; }); }
   std::atomic<Mode> mode{Mode::kNormal};
   std::atomic<int> calls{0};
+  // A slow node: each block or receipts request (not "latest") sleeps this long before it answers.
+  std::atomic<int> delay_ms{0};
 
  private:
   using Json = rpc::Json;
@@ -130,6 +132,10 @@ class FakeNode {
       }
       Json r = Json::parse(req.body);
       Json out{{"jsonrpc", "2.0"}, {"id", r["id"]}};
+      const std::string method = r["method"].get<std::string>();
+      const bool by_number = method == "eth_getBlockByNumber" && r["params"][0] != "latest";
+      if (delay_ms > 0 && (by_number || method == "eth_getBlockReceipts"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
       if (mode == Mode::kRpcError) {
         out["error"] = {{"code", -32000}, {"message", "node is syncing"}};
       } else {

@@ -40,14 +40,15 @@ class HttpTest : public SupervisorHarness {
   }
   void StartServer(std::optional<daemon::JwtSecret> secret) {
     server_.reset();
-    dispatcher_ = std::make_unique<rpc::Dispatcher>(*sup_, mu_);
+    gate_ = std::make_unique<supervisor::CoreGate>(*sup_);
+    dispatcher_ = std::make_unique<rpc::Dispatcher>(*gate_);
     daemon::ServerOptions opts;
     opts.port = 0;
     opts.io_timeout = std::chrono::seconds(1);
     opts.request_deadline = std::chrono::milliseconds(1500);
     opts.jwt = secret;
     opts.version = "v-http-test";
-    auto s = daemon::Server::Start(opts, *sup_, mu_, *dispatcher_);
+    auto s = daemon::Server::Start(opts, *gate_, *dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -101,7 +102,7 @@ class HttpTest : public SupervisorHarness {
     return out;
   }
 
-  std::mutex mu_;
+  std::unique_ptr<supervisor::CoreGate> gate_;
   std::unique_ptr<rpc::Dispatcher> dispatcher_;
   std::unique_ptr<daemon::Server> server_;
   std::unique_ptr<httplib::Client> client_;
@@ -479,11 +480,11 @@ TEST(HttpServer, APortInUseIsAStartError) {
   {
     auto sup = Supervisor::Open(dir, deps, {&l1, {{cfg.id, &chain}}});
     ASSERT_TRUE(sup.ok());
-    std::mutex mu;
-    rpc::Dispatcher d(**sup, mu);
+    supervisor::CoreGate gate(**sup);
+    rpc::Dispatcher d(gate);
     daemon::ServerOptions opts;
     opts.port = port;
-    auto s = daemon::Server::Start(opts, **sup, mu, d);
+    auto s = daemon::Server::Start(opts, gate, d);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.status().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos) << s.status().message();
   }

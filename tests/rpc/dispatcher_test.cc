@@ -21,7 +21,8 @@ class DispatcherTest : public SupervisorHarness {
  protected:
   void SetUp() override {
     Start({ChainID(uint64_t{900}), ChainID(uint64_t{901})});
-    dispatcher_ = std::make_unique<rpc::Dispatcher>(*sup_, mu_, rpc::Dispatcher::Options{4, "v9.9.9-test"});
+    gate_ = std::make_unique<supervisor::CoreGate>(*sup_);
+    dispatcher_ = std::make_unique<rpc::Dispatcher>(*gate_, rpc::Dispatcher::Options{4, "v9.9.9-test"});
     dispatcher_->set_observer([this](const rpc::CallRecord& r) { records_.emplace_back(std::string(r.method), r.code); });
   }
   std::optional<Json> Raw(const std::string& body, bool admin = false) {
@@ -54,7 +55,7 @@ class DispatcherTest : public SupervisorHarness {
     return last;
   }
 
-  std::mutex mu_;
+  std::unique_ptr<supervisor::CoreGate> gate_;
   std::unique_ptr<rpc::Dispatcher> dispatcher_;
   std::vector<std::pair<std::string, int>> records_;
 };
