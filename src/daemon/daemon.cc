@@ -219,7 +219,8 @@ void Daemon::Note(const std::string& key, const Status& s) {
 
 void Daemon::PollOnce() {
   if (!gate_) return;
-  for (auto& [id, client] : l2_) {
+  for (auto& [chain, client] : l2_) {
+    const ChainID& id = chain;  // a lambda below captures it (clang 14 cannot capture a structured binding)
     const std::string key = "poll chain " + id.Decimal();
     auto head = LatestOf(id, *client);
     if (!head.ok()) {
