@@ -245,7 +245,8 @@ std::shared_ptr<const ReadSnapshot> CoreGate::snapshot() {
     snap->version = ++version_;
     return snap;
   }
-  return snapshot_.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  return snapshot_;
 }
 
 void CoreGate::Check(const std::function<void(Supervisor&)>& call) {
@@ -270,7 +271,11 @@ bool CoreGate::PublishLocked(FetchSet* set, bool anyway) {
   Install(nullptr);
   if (set->missed() && !anyway) return false;
   snap->version = ++version_;
-  snapshot_.store(std::move(snap), std::memory_order_release);
+  std::shared_ptr<const ReadSnapshot> old = std::move(snap);
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snapshot_.swap(old);
+  }
   return true;
 }
 

@@ -16,8 +16,11 @@
 //           publishes a new snapshot.
 //   Check   runs a call that reads only the databases (CheckAccessList, CheckMessage) under the
 //           shared lock: checks run beside each other and wait only for a write's database work.
-//   snapshot() the latest published ReadSnapshot: an atomic load, no lock; a reader sees the heads
-//           as of before or after a write, never half of one.
+//   snapshot() the latest published ReadSnapshot: a shared_ptr copied under a mutex that is held
+//           only for the copy or for the swap that publishes (never for a write's work), so a reader
+//           never waits on a write and sees the heads as of before or after it, never half of one.
+//           (Not std::atomic<std::shared_ptr>: libstdc++ 12's unlocks it with relaxed order after a
+//           load, a data race by the memory model that ThreadSanitizer reports.)
 // Without PrefetchedSources (the simulator's and the tests' direct sources) Run simply runs the
 // call under the lock, and snapshot() computes the snapshot under the lock at each call.
 //
@@ -142,7 +145,8 @@ class CoreGate {
   Sources upstream_;
   std::shared_mutex mu_;
   uint64_t version_ = 0;  // under mu_
-  std::atomic<std::shared_ptr<const ReadSnapshot>> snapshot_;
+  std::mutex snapshot_mu_;
+  std::shared_ptr<const ReadSnapshot> snapshot_;  // under snapshot_mu_
 };
 
 }  // namespace supersafe::supervisor
