@@ -27,7 +27,6 @@
 // Thread-safety: CoreGate's methods may be called from any thread. A FetchSet belongs to one Run.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
