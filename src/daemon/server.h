@@ -1,36 +1,42 @@
-// The HTTP front of the daemon (cpp-httplib): POST / carries JSON-RPC (rpc::Dispatcher), GET
-// /healthz answers op-service's JSON {"version": "..."} with 200 while the core is usable (503,
-// with an "error" member, once a write failed), GET /metrics the Prometheus text
-// (daemon/metrics.h). MetricsServer is the separate metrics endpoint (--metrics.enabled).
+// The HTTP front of the daemon: POST / carries JSON-RPC (rpc::Dispatcher), GET /healthz answers
+// op-service's JSON {"version": "..."} with 200 while the core is usable (503, with an "error"
+// member, once a write failed), GET /metrics the Prometheus text (daemon/metrics.h); anything
+// else is 404. MetricsServer is the separate metrics endpoint (--metrics.enabled).
 //
-// Limits: a body over `max_body` bytes, as sent or as decompressed, is refused with HTTP 413
-// before it is parsed; batches are capped by the dispatcher; a client that sends or reads slower
-// than `io_timeout` between bytes is disconnected. Admin calls need `Authorization: Bearer <JWT>` (daemon/jwt.h) when a secret is
-// configured; without a secret they are refused. A missing or bad token only refuses the admin
-// calls of the request (JSON-RPC error -32001 naming why); other calls run as usual.
+// Limits (daemon/http_listener.h): a body over `max_body` bytes, as sent, chunked or as
+// decompressed, is refused with HTTP 413 before it is parsed; batches are capped by the
+// dispatcher; a client that sends or reads slower than `io_timeout` between bytes, or takes longer
+// than `request_deadline` over one request, is disconnected. Admin calls need `Authorization:
+// Bearer <JWT>` (daemon/jwt.h) when a secret is configured; without a secret they are refused. A
+// missing or bad token only refuses the admin calls of the request (JSON-RPC error -32001 naming
+// why); other calls run as usual.
 //
-// Threads: httplib serves each connection on a worker of its pool; the dispatcher goes through the
-// core's gate; /metrics and /healthz read the gate's latest snapshot (no lock). Start() binds
-// before returning, so a port in use is an error of Start().
+// Threads: `io_threads` threads accept, read and write every connection asynchronously
+// (Boost.Beast). A request whose calls never wait (rpc::Dispatcher::NeverWaits: head reads from
+// the gate's snapshot, checkAccessList and checkMessage under its shared lock), /healthz and
+// /metrics are answered on the io thread that read it; any other request runs on one of `workers`
+// threads, which may wait for upstream nodes and the core's exclusive lock, and its answer is
+// posted back to the connection. So no read waits behind a write's upstream fetches, and an idle
+// keep-alive connection holds no thread. Start() binds before returning, so a port in use is an
+// error of Start().
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "core/status.h"
+#include "daemon/http_listener.h"
 #include "daemon/jwt.h"
 #include "daemon/metrics.h"
 #include "rpc/dispatcher.h"
 #include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
-namespace httplib {
-class Server;
+namespace boost::asio {
+class thread_pool;
 }
 
 namespace supersafe::daemon {
@@ -43,19 +49,20 @@ struct ServerOptions {
   // Reading one request, headers and body, takes at most this long, however the client paces its
   // bytes (io_timeout alone restarts with every byte): slow clients are cut off.
   std::chrono::milliseconds request_deadline{30000};
-  std::chrono::seconds keep_alive{2};  // idle keep-alive connections close after this; bounds Stop()
-  // Connections served at once: each open connection holds a worker thread until it closes (up to
-  // keep_alive idle between requests), so a connection beyond this many waits for one to close.
-  // cpp-httplib's default was max(8, cores - 1), which made the 9th keep-alive client wait for
-  // seconds (issue "Scale and load"); an idle worker costs a blocked thread and its stack.
-  size_t workers = 256;
+  std::chrono::seconds keep_alive{2};  // idle keep-alive connections close after this
+  // Threads serving the connections; 0: one per core.
+  size_t io_threads = 0;
+  // Threads running the calls that may wait on upstream nodes or the core's exclusive lock (writes,
+  // crossDerivedToSource, superRootAtTimestamp, admin_rewind, ...): at most this many such requests
+  // run at once, the others queue. Writes take the exclusive lock one at a time anyway.
+  size_t workers = 16;
   std::optional<JwtSecret> jwt;
   std::string version;  // /healthz and op_supervisor_default_info
 };
 
 class Server {
  public:
-  // Binds addr:port and serves on a background thread; sets the dispatcher's observer to this
+  // Binds addr:port and serves on io threads and workers; sets the dispatcher's observer to this
   // server's metrics. `gate` and `dispatcher` must outlive the server. Errors: kInvalidArgument
   // when the address cannot be bound (in use, not local, malformed), naming it.
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, supervisor::CoreGate& gate,
@@ -66,7 +73,9 @@ class Server {
   ~Server();  // Stop()
 
   int port() const { return port_; }
-  // Stops accepting, lets in-flight requests finish, joins the serving thread. Idempotent.
+  // Stops accepting, closes idle connections, lets in-flight requests finish (for at most
+  // min(request_deadline, 5 s), then drops their answers), joins the io threads, then waits for
+  // the calls already running on the workers (queued ones are dropped). Idempotent.
   void Stop();
   Metrics& metrics() { return *metrics_; }
   // The Prometheus text, with every chain's heads from the gate's latest snapshot.
@@ -74,19 +83,20 @@ class Server {
 
  private:
   Server() = default;
-  void Install(rpc::Dispatcher& dispatcher);
+  void Serve(rpc::Dispatcher& dispatcher, HttpRequest request, HttpReply reply);
+  void Answer(const std::optional<std::string>& body, const HttpReply& reply);
 
   ServerOptions options_;
   supervisor::CoreGate* gate_ = nullptr;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
-  int port_ = 0;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<boost::asio::thread_pool> workers_;
+  std::unique_ptr<HttpListener> http_;
+  int port_ = 0;
 };
 
 // op-service's metrics server: GET on any path answers `render()` as Prometheus text; nothing
-// else is served. Same slow-client limits as Server (`limits`: io_timeout, request_deadline,
-// keep_alive). kInvalidArgument naming the address when it cannot be bound.
+// else is served (404). Same limits as Server (`limits`: max_body, io_timeout, request_deadline,
+// keep_alive), on one io thread. kInvalidArgument naming the address when it cannot be bound.
 class MetricsServer {
  public:
   static Result<std::unique_ptr<MetricsServer>> Start(const std::string& addr, int port, const ServerOptions& limits,
@@ -97,8 +107,7 @@ class MetricsServer {
 
  private:
   MetricsServer() = default;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
+  std::unique_ptr<HttpListener> http_;
   int port_ = 0;
 };
 

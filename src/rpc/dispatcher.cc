@@ -1,5 +1,6 @@
 #include "rpc/dispatcher.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -57,6 +58,7 @@ enum Flags : unsigned {
   kOpen = 0,
   kAdmin = 1,     // needs a valid admin token (CallContext::admin)
   kFailsafe = 4,  // refused with kFailsafeMessage while failsafe is on, before params are read
+  kNoWait = 8,    // never waits on upstream I/O or the exclusive lock (snapshot, shared lock, no core)
 };
 
 template <typename T>
@@ -162,7 +164,7 @@ Result<Json> FromHeads(Env& e, const ChainID& chain, F f) {
 const std::vector<Method>& Table() {
   static const std::vector<Method> kTable = {
       // --- the design's methods (op-node and op-geth facing) ---
-      Def("supervisor_checkMessage", kOpen,
+      Def("supervisor_checkMessage", kNoWait,
           [](Env& e, Identifier id, Hash payload) -> Result<Json> {
             SS_ASSIGN_OR_RETURN(SafetyLevel level, Checked(e, [&](Supervisor& c) { return c.CheckMessage(id, payload); }));
             return Json(SafetyLevelName(level));
@@ -195,7 +197,7 @@ const std::vector<Method>& Table() {
           },
           DecodeChainID, DecodeBlockRef),
       // --- the read surface, compatible with op-supervisor ---
-      Def("supervisor_checkAccessList", kFailsafe,
+      Def("supervisor_checkAccessList", kFailsafe | kNoWait,
           [](Env& e, std::vector<Hash> entries, supervisor::AccessSafety min_safety,
              supervisor::ExecutingDescriptor desc) -> Result<Json> {
             Status s = Checked(e, [&](Supervisor& c) { return c.CheckAccessList(entries, min_safety, desc); });
@@ -215,23 +217,23 @@ const std::vector<Method>& Table() {
           },
           DecodeChainID, DecodeBlockID),
       // The head reads: the latest snapshot, no lock.
-      Def("supervisor_localUnsafe", kOpen,
+      Def("supervisor_localUnsafe", kNoWait,
           [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.unsafe; }); },
           DecodeChainID),
-      Def("supervisor_localSafe", kOpen,
+      Def("supervisor_localSafe", kNoWait,
           [](Env& e, ChainID chain) {
             return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.local_safe_source, h.local_safe}; });
           },
           DecodeChainID),
-      Def("supervisor_crossSafe", kOpen,
+      Def("supervisor_crossSafe", kNoWait,
           [](Env& e, ChainID chain) {
             return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.cross_safe_source, h.cross_safe}; });
           },
           DecodeChainID),
-      Def("supervisor_finalized", kOpen,
+      Def("supervisor_finalized", kNoWait,
           [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.finalized; }); },
           DecodeChainID),
-      Def("supervisor_finalizedL1", kOpen,
+      Def("supervisor_finalizedL1", kNoWait,
           [](Env& e) -> Result<Json> {
             auto snap = e.gate.snapshot();
             if (!snap->alive.ok()) return snap->alive;
@@ -243,7 +245,7 @@ const std::vector<Method>& Table() {
             return Encoded(NotFoundIfFuture(Locked(e, {}, false, [&](Supervisor& c) { return c.SuperRootAtTimestamp(timestamp); })));
           },
           DecodeHexU64),
-      Def("supervisor_syncStatus", kOpen,
+      Def("supervisor_syncStatus", kNoWait,
           [](Env& e) -> Result<Json> {
             auto snap = e.gate.snapshot();
             if (!snap->alive.ok()) return snap->alive;
@@ -257,24 +259,24 @@ const std::vector<Method>& Table() {
           },
           DecodeBlockID),
       // Fixed when the core opened: no lock needed.
-      Def("supervisor_dependencySetV1", kOpen,
+      Def("supervisor_dependencySetV1", kNoWait,
           [](Env& e) -> Result<Json> { return EncodeDependencySet(e.gate.core().dependency_set()); }),
       // --- admin ---
-      Def("admin_setFailsafeEnabled", kAdmin,
+      Def("admin_setFailsafeEnabled", kAdmin | kNoWait,
           [](Env& e, bool on) -> Result<Json> {
             e.dispatcher.set_failsafe(on);
             return Json(nullptr);
           },
           DecodeBool),
       // op-geth's miner polls it every second over a plain connection: reading is open.
-      Def("admin_getFailsafeEnabled", kOpen, [](Env& e) -> Result<Json> { return Json(e.dispatcher.failsafe()); }),
+      Def("admin_getFailsafeEnabled", kNoWait, [](Env& e) -> Result<Json> { return Json(e.dispatcher.failsafe()); }),
       Def("admin_rewind", kAdmin,
           [](Env& e, ChainID chain, BlockID block) {
             return Null(Locked(e, {}, true, [&](Supervisor& c) { return c.RewindUnsafe(chain, block); }));
           },
           DecodeChainID, DecodeBlockID),
       // --- op-service's health API ---
-      Def("health_status", kOpen, [](Env& e) -> Result<Json> { return Json(e.dispatcher.version()); }),
+      Def("health_status", kNoWait, [](Env& e) -> Result<Json> { return Json(e.dispatcher.version()); }),
   };
   return kTable;
 }
@@ -305,7 +307,25 @@ const std::vector<std::string>& Dispatcher::Methods() {
 Dispatcher::Dispatcher(supervisor::CoreGate& gate, Options options) : gate_(gate), options_(options) {}
 
 std::optional<std::string> Dispatcher::Handle(std::string_view body, const CallContext& ctx) {
-  Json request = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  return Run(Parse(body), ctx);
+}
+
+Json Dispatcher::Parse(std::string_view body) { return Json::parse(body, nullptr, /*allow_exceptions=*/false); }
+
+bool Dispatcher::NeverWaits(const Json& request) const {
+  auto never_waits = [](const Json& call) {
+    if (!call.is_object()) return true;
+    auto method = call.find("method");
+    if (method == call.end() || !method->is_string()) return true;
+    const Method* m = Find(method->get_ref<const std::string&>());
+    return m == nullptr || (m->flags & kNoWait) != 0;
+  };
+  if (!request.is_array()) return never_waits(request);
+  if (request.size() > options_.max_batch) return true;  // refused whole: no call runs
+  return std::all_of(request.begin(), request.end(), never_waits);
+}
+
+std::optional<std::string> Dispatcher::Run(const Json& request, const CallContext& ctx) {
   if (request.is_discarded()) return Dump(ErrorResponse(nullptr, kParseError, "parse error: the body is not valid JSON"));
   if (!request.is_array()) {
     bool notification = false;

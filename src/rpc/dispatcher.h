@@ -71,7 +71,18 @@ class Dispatcher {
   explicit Dispatcher(supervisor::CoreGate& gate) : Dispatcher(gate, Options{}) {}
 
   // The response body for one request body; nullopt when every call was a notification.
+  // Handle(body) is Run(Parse(body)); a transport that wants NeverWaits parses once and runs that.
   std::optional<std::string> Handle(std::string_view body, const CallContext& ctx);
+  // The body as JSON; a discarded value (is_discarded()) when it is not JSON, which Run answers -32700.
+  static Json Parse(std::string_view body);
+  std::optional<std::string> Run(const Json& request, const CallContext& ctx);
+  // Whether running `request` (as Parse returned it) can never wait on an upstream node or on the
+  // gate's exclusive lock: every call in it is a head read (snapshot), checkAccessList or
+  // checkMessage (shared lock), or needs no core (health_status, dependencySetV1, the failsafe
+  // switch), or is refused before any method runs (not JSON, not a call, unknown method, a batch
+  // over max_batch). A transport may run such a request on its I/O thread; anything else belongs on
+  // threads that may block for as long as upstream fetches take.
+  bool NeverWaits(const Json& request) const;
 
   // Called after every call (under no lock); set before serving.
   void set_observer(std::function<void(const CallRecord&)> observer) { observer_ = std::move(observer); }

@@ -38,7 +38,7 @@ class HttpTest : public SupervisorHarness {
     Start({ChainID(uint64_t{900}), ChainID(uint64_t{901})});
     StartServer(SecretOf(7));
   }
-  void StartServer(std::optional<daemon::JwtSecret> secret) {
+  void StartServer(std::optional<daemon::JwtSecret> secret, std::function<void(daemon::ServerOptions&)> tweak = {}) {
     server_.reset();
     gate_ = std::make_unique<supervisor::CoreGate>(*sup_);
     dispatcher_ = std::make_unique<rpc::Dispatcher>(*gate_);
@@ -48,6 +48,7 @@ class HttpTest : public SupervisorHarness {
     opts.request_deadline = std::chrono::milliseconds(1500);
     opts.jwt = secret;
     opts.version = "v-http-test";
+    if (tweak) tweak(opts);
     auto s = daemon::Server::Start(opts, *gate_, *dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -89,6 +90,30 @@ class HttpTest : public SupervisorHarness {
     timeval tv{10, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
+  }
+  // Sends all of `data` on `fd`.
+  static void SendAll(int fd, const std::string& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+  }
+  // What `fd` receives until `until` appears in it, the peer closes, or 10 s pass.
+  static std::string ReceiveUntil(int fd, const std::string& until) {
+    std::string got;
+    char buf[4096];
+    while (got.find(until) == std::string::npos) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+  }
+  static std::string PostHead(size_t length, const std::string& extra = "") {
+    return "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra +
+           "Content-Length: " + std::to_string(length) + "\r\n\r\n";
   }
   std::map<std::string, std::string> DataDirBytes() {
     std::map<std::string, std::string> out;
@@ -308,6 +333,94 @@ TEST_F(HttpTest, PipelinedRequestsAreAllAnswered) {
   EXPECT_NE(first, std::string::npos) << got;
   EXPECT_NE(second, std::string::npos) << got;
   EXPECT_LT(first, second);
+}
+
+// curl sends `Expect: 100-continue` before a body over 1 KiB and waits for the go-ahead.
+TEST_F(HttpTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  const std::string body = Req("supervisor_localUnsafe", {"900"});
+  SendAll(fd, PostHead(body.size(), "Expect: 100-continue\r\n"));
+  EXPECT_EQ(ReceiveUntil(fd, "\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  SendAll(fd, body);
+  const std::string answer = ReceiveUntil(fd, "\"result\"");
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+}
+
+TEST_F(HttpTest, BodiesThatCannotBeDecodedAreRefused) {
+  auto status_of = [&](const std::string& encoding, const std::string& body) {
+    const int fd = ConnectRaw();
+    EXPECT_GE(fd, 0);
+    SendAll(fd, PostHead(body.size(), "Content-Encoding: " + encoding + "\r\n") + body);
+    const std::string answer = ReceiveUntil(fd, "\r\n");
+    ::close(fd);
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  EXPECT_EQ(status_of("gzip", "\x1f\x8b not gzip at all"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_of("br", "{}"), "HTTP/1.1 415 Unsupported Media Type");
+  EXPECT_EQ(CodeOf(PostJson(Req("supervisor_localUnsafe", {"900"}))), 0);
+}
+
+// Stop() closes idle keep-alive connections at once instead of waiting out their keep-alive.
+TEST_F(HttpTest, StopClosesIdleConnectionsAtOnce) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  const std::string body = Req("supervisor_localUnsafe", {"900"});
+  SendAll(fd, PostHead(body.size()) + body);
+  ASSERT_NE(ReceiveUntil(fd, "\"result\"").find("\"result\""), std::string::npos);
+  const auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  char c;
+  EXPECT_EQ(::recv(fd, &c, 1, 0), 0);  // closed, not reset
+  ::close(fd);
+  server_->Stop();  // idempotent
+}
+
+// A request half read when Stop() begins is still read, run and answered, with Connection: close.
+TEST_F(HttpTest, StopLetsARequestBeingReadFinish) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  const std::string body = Req("supervisor_localUnsafe", {"900"});
+  SendAll(fd, PostHead(body.size()) + body.substr(0, 10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::thread stopper([&] { server_->Stop(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  SendAll(fd, body.substr(10));
+  const std::string answer = ReceiveUntil(fd, "\"result\"");
+  stopper.join();
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+}
+
+// The server runs io_threads threads for the connections and `workers` for the calls that may
+// block, and no thread per connection.
+TEST_F(HttpTest, IoThreadsAndWorkersAreAllTheThreadsItRuns) {
+  auto threads = [] {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+    return n;
+  };
+  server_.reset();
+  const size_t before = threads();
+  StartServer(SecretOf(7), [](daemon::ServerOptions& o) {
+    o.io_threads = 3;
+    o.workers = 2;
+  });
+  EXPECT_EQ(threads(), before + 5);
+  std::vector<int> fds;
+  const std::string body = Req("supervisor_updateLocalUnsafe", {"900", rpc::Encode(chain(0).head())});
+  for (int i = 0; i < 20; ++i) {
+    fds.push_back(ConnectRaw());
+    SendAll(fds.back(), PostHead(body.size()) + body);
+  }
+  for (int fd : fds) EXPECT_NE(ReceiveUntil(fd, "\"id\":1").find("\"id\":1"), std::string::npos);
+  EXPECT_EQ(threads(), before + 5);
+  for (int fd : fds) ::close(fd);
+  server_->Stop();
+  EXPECT_EQ(threads(), before);
 }
 
 TEST_F(HttpTest, AdminMethodsNeedAFreshTokenSignedWithTheSecret) {

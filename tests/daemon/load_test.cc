@@ -31,9 +31,21 @@ class SlowUpstreamTest : public DaemonFixture {
     Json answer = Rpc(method, std::move(params));
     return {answer, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
   }
+
+  // Head reads and checks while a write fetches from a node that takes 400 ms a request.
+  void ReadWhileAWriteFetchesSlowly();
 };
 
-TEST_F(SlowUpstreamTest, HeadReadsAndChecksDoNotWaitForAWriteFetchingFromASlowNode) {
+TEST_F(SlowUpstreamTest, HeadReadsAndChecksDoNotWaitForAWriteFetchingFromASlowNode) { ReadWhileAWriteFetchesSlowly(); }
+
+// With one io thread, the write waits on a worker thread: the io thread serves the reads beside it.
+TEST_F(SlowUpstreamTest, OneIoThreadServesReadsWhileAWorkerWaitsOnTheNode) {
+  config_.server.io_threads = 1;
+  config_.server.workers = 1;
+  ReadWhileAWriteFetchesSlowly();
+}
+
+void SlowUpstreamTest::ReadWhileAWriteFetchesSlowly() {
   config_.poll_interval = 0ms;  // the test makes the writes
   config_.upstream_timeout = 5000ms;
   StartDaemon();

@@ -298,6 +298,34 @@ TEST_F(DispatcherTest, EveryListedMethodIsDispatchedWithItsArityAndAccess) {
   EXPECT_EQ(CodeOf(Call("supervisor_nope", Json::array())), rpc::kMethodNotFound);
 }
 
+// Which requests a transport may run on its I/O thread: those whose every call answers from the
+// snapshot, under the shared lock or without the core. The rest may wait on upstream nodes or the
+// exclusive lock.
+TEST_F(DispatcherTest, NeverWaitsNamesTheCallsThatTakeNoExclusiveLockAndNoUpstreamFetch) {
+  const std::set<std::string> never_wait = {
+      "supervisor_checkMessage", "supervisor_checkAccessList", "supervisor_localUnsafe", "supervisor_localSafe",
+      "supervisor_crossSafe", "supervisor_finalized", "supervisor_finalizedL1", "supervisor_syncStatus",
+      "supervisor_dependencySetV1", "admin_setFailsafeEnabled", "admin_getFailsafeEnabled", "health_status"};
+  auto call = [](const std::string& method) { return Json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}}; };
+  for (const std::string& name : rpc::Dispatcher::Methods())
+    EXPECT_EQ(dispatcher_->NeverWaits(call(name)), never_wait.count(name) == 1) << name;
+  // Refused before any method runs.
+  EXPECT_TRUE(dispatcher_->NeverWaits(rpc::Dispatcher::Parse("{not json")));
+  EXPECT_TRUE(dispatcher_->NeverWaits(call("supervisor_nope")));
+  EXPECT_TRUE(dispatcher_->NeverWaits(Json::array({1, "x"})));
+  // A batch waits when one of its calls may.
+  EXPECT_TRUE(dispatcher_->NeverWaits(Json::array({call("supervisor_localUnsafe"), call("supervisor_checkMessage")})));
+  EXPECT_FALSE(dispatcher_->NeverWaits(Json::array({call("supervisor_localUnsafe"), call("supervisor_tryCrossSafe")})));
+  // ... unless it is over max_batch (4 here): refused whole.
+  EXPECT_TRUE(dispatcher_->NeverWaits(Json::array({call("supervisor_tryCrossSafe"), call("supervisor_tryCrossSafe"),
+                                                   call("supervisor_tryCrossSafe"), call("supervisor_tryCrossSafe"),
+                                                   call("supervisor_tryCrossSafe")})));
+  // Parse then Run answers as Handle does.
+  const std::string body = Json::array({call("supervisor_localUnsafe"), call("health_status")}).dump();
+  EXPECT_EQ(dispatcher_->Run(rpc::Dispatcher::Parse(body), {}), dispatcher_->Handle(body, {}));
+  EXPECT_EQ(CodeOf(Json::parse(*dispatcher_->Run(rpc::Dispatcher::Parse("]"), {}))), rpc::kParseError);
+}
+
 TEST_F(DispatcherTest, MutatedCallsGetErrorsNotExceptions) {
   chain(0).Build({FakeChain::Init("m")});
   chain(1).Build({chain(0).Exec(1, 0)});
