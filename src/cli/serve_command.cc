@@ -19,12 +19,15 @@ namespace {
 // deployment's environment configures `supersafe serve` unchanged.
 constexpr const char* kEnvPrefix = "OP_SUPERVISOR_";
 
+constexpr const char* kIoThreadsHelp = "threads serving the RPC connections (0: one per core)";
+
 struct ServeArgs {
   std::string datadir, dependency_set, rollup_config_set, rollup_config_paths, admin_jwt_secret, l1_rpc;
   std::string l1_rpc_jwt_secret;
   std::vector<std::string> l2_rpc, l2_rpc_jwt_secret, l2_consensus_nodes, l2_consensus_jwt_secret;
   std::string addr = "127.0.0.1";
   int port = 8545;
+  int io_threads = 0;
   bool enable_admin = false;
   bool metrics_enabled = false;
   std::string metrics_addr = "127.0.0.1";
@@ -113,6 +116,7 @@ int Serve(const ServeArgs& args) {
   }
   config.server.addr = args.addr;
   config.server.port = args.port;
+  config.server.io_threads = static_cast<size_t>(args.io_threads);
   config.metrics.enabled = args.metrics_enabled;
   config.metrics.addr = args.metrics_addr;
   config.metrics.port = args.metrics_port;
@@ -140,7 +144,7 @@ int Serve(const ServeArgs& args) {
 
 // The load benchmark's yardstick (scripts/bench-load): the daemon's HTTP server with its options,
 // answering every POST with one fixed JSON-RPC answer, no core behind it.
-int ServeConstant(const std::string& addr, int port) {
+int ServeConstant(const std::string& addr, int port, int io_threads) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -149,6 +153,7 @@ int ServeConstant(const std::string& addr, int port) {
   daemon::ServerOptions options;
   options.addr = addr;
   options.port = port;
+  options.io_threads = static_cast<size_t>(io_threads);
   auto server = daemon::Server::StartConstant(options, R"({"jsonrpc":"2.0","id":1,"result":null})");
   if (!server.ok()) {
     std::cerr << "cannot start: " << server.status().ToString() << "\n";
@@ -167,11 +172,13 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   {
     auto addr = std::make_shared<std::string>("127.0.0.1");
     auto port = std::make_shared<int>(8545);
+    auto io_threads = std::make_shared<int>(0);
     CLI::App* constant = app.add_subcommand(
         "serve-constant", "the load benchmark's yardstick: serve's HTTP server answering every POST with a fixed result");
     constant->add_option("--rpc.addr", *addr, "listen address")->capture_default_str();
     constant->add_option("--rpc.port", *port, "listen port")->capture_default_str()->check(CLI::Range(0, 65535));
-    constant->callback([addr, port, &exit_code] { exit_code = ServeConstant(*addr, *port); });
+    constant->add_option("--rpc.io-threads", *io_threads, kIoThreadsHelp)->capture_default_str()->check(CLI::Range(0, 256));
+    constant->callback([addr, port, io_threads, &exit_code] { exit_code = ServeConstant(*addr, *port, *io_threads); });
   }
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "run the JSON-RPC daemon over a data directory (op-supervisor's flags and "
@@ -201,6 +208,7 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                       "glob of op-node rollup.json files, e.g. '/configs/rollup-*.json' (or --rollup-config-set)"),
       cmd->add_option("--rpc.addr", args->addr, "listen address")->capture_default_str(),
       cmd->add_option("--rpc.port", args->port, "listen port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535)),
+      cmd->add_option("--rpc.io-threads", args->io_threads, kIoThreadsHelp)->capture_default_str()->check(CLI::Range(0, 256)),
       cmd->add_flag("--rpc.enable-admin", args->enable_admin, "serve the admin methods (they need --admin-jwt-secret)"),
       cmd->add_option("--admin-jwt-secret", args->admin_jwt_secret,
                       "hex secret for admin_* calls (HS256 JWT); without it admin calls are refused"),
