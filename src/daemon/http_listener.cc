@@ -3,6 +3,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <limits>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -34,6 +37,7 @@ namespace {
 constexpr size_t kReadSize = 16 * 1024;
 constexpr uint32_t kHeaderLimit = 16 * 1024;
 constexpr std::chrono::seconds kStopGrace{5};
+constexpr std::chrono::milliseconds kSweep{100};  // how often timeouts are looked for
 
 enum class Inflated { kOk, kTooLarge, kCorrupt };
 
@@ -69,11 +73,17 @@ Inflated Inflate(const std::string& in, size_t max, std::string& out) {
 }  // namespace
 
 class Session;
+using Strand = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
+
+int64_t Ticks(Clock::time_point t) { return t.time_since_epoch().count(); }
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
 struct HttpListener::Impl {
   Impl(const HttpLimits& l, HttpHandler h, HttpLogger g) : limits(l), handler(std::move(h)), logger(std::move(g)) {}
 
   void Accept();
+  void Sweep();
   void Forget(Session* s) {
     std::lock_guard<std::mutex> lock(mu);
     sessions.erase(s);
@@ -92,17 +102,23 @@ struct HttpListener::Impl {
 
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work{ioc.get_executor()};
-  tcp::acceptor acceptor{net::make_strand(ioc)};
-  net::steady_timer retry{acceptor.get_executor()};
+  Strand strand{net::make_strand(ioc)};  // the acceptor's and the sweep's
+  net::basic_socket_acceptor<tcp, Strand> acceptor{strand};
+  net::steady_timer retry{strand};
+  net::steady_timer sweep{strand};
   std::vector<std::thread> threads;
 };
 
-// One connection. Every member function runs on the connection's strand (the socket's executor).
+// One connection. Every member function but deadline() runs on the connection's strand (the
+// socket's executor). Timeouts: the connection keeps the time by which its current wait must end
+// (deadline_); the listener's sweep closes connections past theirs, kSweep late at most. A timer
+// per read or write would cost a timer queue update and a cancelled completion for each.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(HttpListener::Impl& impl, tcp::socket&& socket) : impl_(impl), stream_(std::move(socket)) {}
+  Session(HttpListener::Impl& impl, Socket&& socket) : impl_(impl), socket_(std::move(socket)) {}
   ~Session() { impl_.Forget(this); }
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  Strand executor() { return socket_.get_executor(); }
+  int64_t deadline() const { return deadline_.load(std::memory_order_relaxed); }
 
   void ReadNext() {
     if (stopping_) return Close();
@@ -113,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
     path_.clear();
     header_seen_ = false;
     started_ = buffer_.size() > 0;  // a pipelined request
-    if (started_) deadline_ = Clock::now() + impl_.limits.request_deadline;
+    if (started_) request_deadline_ = Clock::now() + impl_.limits.request_deadline;
     started_ ? Parse() : Read();
   }
 
@@ -124,12 +140,19 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closing_ || (!started_ && !answering_)) Close();
   }
 
+  // The sweep found the deadline past: close, unless the connection has moved on since.
+  void TimeOut() {
+    if (Ticks(Clock::now()) >= deadline()) Close();
+  }
+
  private:
+  void Expire(Clock::time_point t) { deadline_.store(Ticks(t), std::memory_order_relaxed); }
+
   void Read() {
     const Clock::time_point now = Clock::now();
     const auto& l = impl_.limits;
-    stream_.expires_at(started_ ? std::min(now + l.io_timeout, deadline_) : now + (first_ ? l.io_timeout : l.keep_alive));
-    stream_.async_read_some(buffer_.prepare(kReadSize), beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    Expire(started_ ? std::min(now + l.io_timeout, request_deadline_) : now + (first_ ? l.io_timeout : l.keep_alive));
+    socket_.async_read_some(buffer_.prepare(kReadSize), beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, size_t n) {
@@ -137,7 +160,7 @@ class Session : public std::enable_shared_from_this<Session> {
     buffer_.commit(n);
     if (!started_) {
       started_ = true;
-      deadline_ = Clock::now() + impl_.limits.request_deadline;
+      request_deadline_ = Clock::now() + impl_.limits.request_deadline;
     }
     Parse();
   }
@@ -151,8 +174,8 @@ class Session : public std::enable_shared_from_this<Session> {
         path_ = std::string(target.substr(0, target.find('?')));
         if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          stream_.expires_after(impl_.limits.io_timeout);
-          net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+          Expire(Clock::now() + impl_.limits.io_timeout);
+          net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
                            [self = shared_from_this()](beast::error_code ec, size_t) {
                              if (ec) return self->Close();
                              self->Parse();
@@ -173,6 +196,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRequest() {
     http::request<http::string_body>& req = parser_->get();
+    Expire(Clock::time_point::max());  // the handler has no deadline; the write will
     first_ = false;
     started_ = false;
     answering_ = true;
@@ -208,19 +232,21 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Answer(HttpResponse answer) {
-    res_ = {};
-    res_.version(version_);
-    res_.result(answer.status);
-    if (!answer.content_type.empty()) res_.set(http::field::content_type, answer.content_type);
-    res_.keep_alive(keep_);
-    res_.body() = std::move(answer.body);
-    if (head_) {
-      res_.content_length(res_.body().size());
-      res_.body().clear();
-    } else {
-      res_.prepare_payload();
-    }
-    Write();
+    status_ = answer.status;
+    body_ = std::move(answer.body);
+    head_text_.clear();
+    head_text_.append(version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(status_)).append(" ");
+    const beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status_));
+    head_text_.append(reason.data(), reason.size()).append("\r\n");
+    if (!answer.content_type.empty()) head_text_.append("Content-Type: ").append(answer.content_type).append("\r\n");
+    if (status_ != 204 && status_ >= 200) head_text_.append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n");
+    if (!keep_) head_text_.append("Connection: close\r\n");
+    else if (version_ == 10) head_text_.append("Connection: keep-alive\r\n");
+    head_text_.append("\r\n");
+    if (head_ || status_ == 204) body_.clear();
+    Expire(Clock::now() + impl_.limits.io_timeout);
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_text_), net::buffer(body_)};
+    net::async_write(socket_, buffers, beast::bind_front_handler(&Session::OnWritten, shared_from_this()));
   }
 
   // Answers `status` with no body and closes the connection.
@@ -232,14 +258,9 @@ class Session : public std::enable_shared_from_this<Session> {
     Answer(HttpResponse{status, "", ""});
   }
 
-  void Write() {
-    stream_.expires_after(impl_.limits.io_timeout);
-    http::async_write(stream_, res_, beast::bind_front_handler(&Session::OnWritten, shared_from_this()));
-  }
-
   void OnWritten(beast::error_code ec, size_t) {
     answering_ = false;
-    if (impl_.logger) impl_.logger(path_, res_.result_int());
+    if (impl_.logger) impl_.logger(path_, status_);
     if (ec) return Close();
     if (!keep_) return Linger();
     ReadNext();
@@ -250,13 +271,13 @@ class Session : public std::enable_shared_from_this<Session> {
     closing_ = true;
     if (stopping_) return Close();
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(impl_.limits.io_timeout);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    Expire(Clock::now() + impl_.limits.io_timeout);
     Drain();
   }
   void Drain() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(kReadSize), [self = shared_from_this()](beast::error_code ec, size_t) {
+    socket_.async_read_some(buffer_.prepare(kReadSize), [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->Close();
       self->Drain();
     });
@@ -264,18 +285,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     closing_ = true;
+    Expire(Clock::time_point::max());
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
   }
 
   HttpListener::Impl& impl_;
-  beast::tcp_stream stream_;
+  Socket socket_;
+  std::atomic<int64_t> deadline_{kNever};  // written on the strand, read by the sweep
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> res_;
+  std::string head_text_, body_;  // the answer being written
+  unsigned status_ = 0;
   std::string path_;
-  Clock::time_point deadline_;  // of the request being read
+  Clock::time_point request_deadline_;  // of the request being read
   unsigned version_ = 11;
   bool first_ = true;         // no request read yet
   bool started_ = false;      // bytes of the next request have come
@@ -288,7 +312,7 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpListener::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, Socket socket) {
     if (!acceptor.is_open()) return;
     if (ec) {
       // Out of descriptors, say: try again shortly rather than spin.
@@ -309,6 +333,23 @@ void HttpListener::Impl::Accept() {
     }
     if (serve) net::post(session->executor(), [session] { session->ReadNext(); });
     Accept();
+  });
+}
+
+void HttpListener::Impl::Sweep() {
+  sweep.expires_after(kSweep);
+  sweep.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    const int64_t now = Ticks(Clock::now());
+    std::vector<std::shared_ptr<Session>> late;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (Session* s : sessions)
+        if (s->deadline() <= now)
+          if (auto held = s->weak_from_this().lock()) late.push_back(std::move(held));
+    }
+    for (auto& s : late) net::post(s->executor(), [s] { s->TimeOut(); });
+    Sweep();
   });
 }
 
@@ -346,6 +387,7 @@ Result<std::unique_ptr<HttpListener>> HttpListener::Start(const HttpLimits& limi
   if (ec) return cannot("local address");
 
   impl.Accept();
+  impl.Sweep();
   const size_t threads = std::max<size_t>(1, limits.io_threads);
   for (size_t i = 0; i < threads; ++i) {
     impl.threads.emplace_back([&impl] {
@@ -378,7 +420,7 @@ void HttpListener::Stop() {
   net::post(impl.acceptor.get_executor(), [&impl] {
     beast::error_code ignored;
     impl.acceptor.close(ignored);
-    impl.retry.cancel();
+    impl.retry.cancel();  // the sweep goes on: it times out the requests still being read
   });
   for (auto& s : live) net::post(s->executor(), [s] { s->StopSoon(); });
   live.clear();  // only the posted handlers hold them now
