@@ -9,7 +9,8 @@
 // them), bind the RPC address and, when enabled, the metrics address, then start the poll loop.
 //
 // Concurrency contract: the core is driven through one CoreGate (supervisor/prefetch.h), by the
-// HTTP workers (through the dispatcher), the poll loop and the managed-mode coordinator.
+// HTTP server (through the dispatcher: reads on its io threads, anything that may wait on its
+// workers; daemon/server.h), the poll loop and the managed-mode coordinator.
 //  - No upstream round trip happens under the core's lock. The core reads the L1 and L2 nodes
 //    through prefetched sources: before a call, the caller fetches from the nodes (lock not held)
 //    what the call will read, the call runs under the gate's exclusive lock over that data, and

@@ -105,9 +105,9 @@ void Server::Stop() {
 
 std::string Server::RenderMetrics() { return metrics_->Render(gate_->snapshot()->heads); }
 
-void Server::Answer(const std::optional<std::string>& body, const HttpReply& reply) {
+void Server::Answer(std::optional<std::string> body, const HttpReply& reply) {
   if (!body) return reply(HttpResponse{204, "", ""});
-  reply(HttpResponse{200, "application/json", *body});
+  reply(HttpResponse{200, "application/json", std::move(*body)});
 }
 
 void Server::Serve(rpc::Dispatcher& dispatcher, HttpRequest req, HttpReply reply) {

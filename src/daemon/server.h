@@ -84,7 +84,7 @@ class Server {
  private:
   Server() = default;
   void Serve(rpc::Dispatcher& dispatcher, HttpRequest request, HttpReply reply);
-  void Answer(const std::optional<std::string>& body, const HttpReply& reply);
+  void Answer(std::optional<std::string> body, const HttpReply& reply);
 
   ServerOptions options_;
   supervisor::CoreGate* gate_ = nullptr;
