@@ -105,7 +105,15 @@ void Server::Stop() {
 
 std::string Server::RenderMetrics() { return metrics_->Render(gate_->snapshot()->heads); }
 
-void Server::Answer(std::optional<std::string> body, const HttpReply& reply) {
+void Server::Run(rpc::Dispatcher& dispatcher, const rpc::Json& request, const rpc::CallContext& ctx,
+                 const HttpReply& reply) {
+  std::optional<std::string> body;
+  try {
+    body = dispatcher.Run(request, ctx);
+  } catch (const std::exception&) {
+    // Not expected (errors are values); the connection gets an answer and the thread lives on.
+    return reply(HttpResponse{500, "", ""});
+  }
   if (!body) return reply(HttpResponse{204, "", ""});
   reply(HttpResponse{200, "application/json", std::move(*body)});
 }
@@ -114,9 +122,9 @@ void Server::Serve(rpc::Dispatcher& dispatcher, HttpRequest req, HttpReply reply
   if (req.method == "POST" && req.path == "/") {
     rpc::CallContext ctx = ContextOf(req, options_.jwt);
     rpc::Json request = rpc::Dispatcher::Parse(req.body);
-    if (dispatcher.NeverWaits(request)) return Answer(dispatcher.Run(request, ctx), reply);
-    boost::asio::post(*workers_, [this, &dispatcher, request = std::move(request), ctx = std::move(ctx),
-                                  reply = std::move(reply)] { Answer(dispatcher.Run(request, ctx), reply); });
+    if (dispatcher.NeverWaits(request)) return Run(dispatcher, request, ctx, reply);
+    boost::asio::post(*workers_, [&dispatcher, request = std::move(request), ctx = std::move(ctx),
+                                  reply = std::move(reply)] { Run(dispatcher, request, ctx, reply); });
     return;
   }
   if (IsGet(req) && req.path == "/healthz") {

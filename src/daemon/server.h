@@ -84,7 +84,9 @@ class Server {
  private:
   Server() = default;
   void Serve(rpc::Dispatcher& dispatcher, HttpRequest request, HttpReply reply);
-  void Answer(std::optional<std::string> body, const HttpReply& reply);
+  // Runs `request` and replies (204 for notifications only, 500 if the dispatcher threw).
+  static void Run(rpc::Dispatcher& dispatcher, const rpc::Json& request, const rpc::CallContext& ctx,
+                  const HttpReply& reply);
 
   ServerOptions options_;
   supervisor::CoreGate* gate_ = nullptr;
