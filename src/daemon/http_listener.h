@@ -13,7 +13,8 @@
 //  - A connection that sends nothing for io_timeout in the middle of a request, or whose request
 //    (headers and body) is not complete request_deadline after its first byte, is closed; so is a
 //    connection idle for keep_alive between requests (io_timeout before its first request). A
-//    response that cannot be written within io_timeout closes the connection.
+//    response that cannot be written within io_timeout closes the connection. Timeouts are
+//    checked every 100 ms, so a connection may outlive its limit by that much.
 //  - Pipelined requests are answered one after the other, in order. `Expect: 100-continue` is
 //    answered before the body is read.
 //  - Before closing after an answer, it stops sending and reads what the client still sends for
