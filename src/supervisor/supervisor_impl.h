@@ -168,6 +168,12 @@ struct Supervisor::Impl {
   // answer from the group if the node still holds the invalid block.
   Result<CrossSafeAnswer> AcceptReplacement(size_t c, const db::Group& g, const BlockID& reported);
   Result<SafetyLevel> LevelOf(size_t c, uint64_t number);
+  // Chain c's heads, given the L1 number of the view in which its cross-safe head became
+  // cross-safe (FirstCrossSafeAtLeast: one key, or every chain's in one batch by AllHeads).
+  Heads HeadsAt(size_t c, const std::optional<uint64_t>& cross_safe_since);
+  // Every chain's heads, by chain index.
+  std::vector<Heads> AllHeads();
+  Result<SyncStatus> SyncStatusOf(const std::vector<Heads>& heads);
 };
 
 }  // namespace supersafe::supervisor

@@ -112,10 +112,8 @@ Status Supervisor::CheckAccessList(std::span<const Hash> entries, AccessSafety m
 // ---------------------------------------------------------------------------------------------
 // Read surface
 
-Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
-  Impl& s = *impl_;
-  SS_RETURN_IF_ERROR(s.Alive());
-  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+Heads Supervisor::Impl::HeadsAt(size_t c, const std::optional<uint64_t>& cross_safe_since) {
+  Impl& s = *this;
   const db::Group& tip = s.Tip();
   const db::ChainEntry& e = tip.entries[c];
   Heads h;
@@ -129,12 +127,30 @@ Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
   std::copy(tip.l1_hash.bytes.begin(), tip.l1_hash.bytes.end(), h.local_safe_source.hash.bytes.begin());
   if (auto l1 = s.L1Of(tip.l1_number, tip.l1_hash); l1.ok() && PrefixOf(l1->hash) == tip.l1_hash)
     h.local_safe_source = l1->ID();
-  auto first = s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), e.cross_safe_number);
   h.cross_safe_source = h.local_safe_source;
-  if (first) {
-    if (auto l1 = s.GroupL1(*first); l1.ok()) h.cross_safe_source = l1->ID();
+  if (cross_safe_since) {
+    if (auto l1 = s.GroupL1(*cross_safe_since); l1.ok()) h.cross_safe_source = l1->ID();
   }
   return h;
+}
+
+std::vector<Heads> Supervisor::Impl::AllHeads() {
+  Impl& s = *this;
+  std::vector<db::SuperSafeDB::ChainL2Key> keys;
+  for (size_t c = 0; c < s.chains.size(); ++c)
+    keys.push_back({static_cast<uint32_t>(c), s.Tip().entries[c].cross_safe_number});
+  std::vector<std::optional<uint64_t>> since(keys.size());
+  s.safe->MultiFirstCrossSafeAtLeast(keys, since);
+  std::vector<Heads> out;
+  for (size_t c = 0; c < s.chains.size(); ++c) out.push_back(HeadsAt(c, since[c]));
+  return out;
+}
+
+Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
+  Impl& s = *impl_;
+  SS_RETURN_IF_ERROR(s.Alive());
+  SS_ASSIGN_OR_RETURN(size_t c, s.Index(chain));
+  return s.HeadsAt(c, s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), s.Tip().entries[c].cross_safe_number));
 }
 
 // LocalUnsafe and Finalized read only the databases: HeadsOf also asks the L1 source for the
@@ -298,16 +314,15 @@ std::vector<Result<SuperRootResponse>> Supervisor::SuperRootsAtTimestamps(std::s
   return out;
 }
 
-Result<SyncStatus> Supervisor::GetSyncStatus() {
-  Impl& s = *impl_;
-  SS_RETURN_IF_ERROR(s.Alive());
+Result<SyncStatus> Supervisor::Impl::SyncStatusOf(const std::vector<Heads>& heads) {
+  Impl& s = *this;
   SyncStatus st;
   const db::Group& tip = s.Tip();
   SS_ASSIGN_OR_RETURN(st.min_synced_l1, s.L1Of(tip.l1_number, tip.l1_hash));
   st.safe_timestamp = UINT64_MAX;
   st.finalized_timestamp = UINT64_MAX;
   for (size_t c = 0; c < s.chains.size(); ++c) {
-    SS_ASSIGN_OR_RETURN(Heads h, HeadsOf(s.chains[c].config.id));
+    const Heads& h = heads[c];
     ChainSyncStatus cs;
     cs.local_unsafe = *s.chains[c].events->Latest();
     cs.local_safe = h.local_safe;
@@ -321,18 +336,25 @@ Result<SyncStatus> Supervisor::GetSyncStatus() {
   return st;
 }
 
+Result<SyncStatus> Supervisor::GetSyncStatus() {
+  SS_RETURN_IF_ERROR(impl_->Alive());
+  return impl_->SyncStatusOf(impl_->AllHeads());
+}
+
 ReadSnapshot Supervisor::Snapshot() {
+  Impl& s = *impl_;
   ReadSnapshot snap;
-  snap.alive = impl_->Alive();
+  snap.alive = s.Alive();
   if (!snap.alive.ok()) return snap;
-  for (const ChainState& c : impl_->chains) {
-    snap.heads[c.config.id] = *HeadsOf(c.config.id);
-    snap.local_unsafe[c.config.id] = *c.events->Latest();
+  const std::vector<Heads> heads = s.AllHeads();
+  for (size_t c = 0; c < s.chains.size(); ++c) {
+    snap.heads[s.chains[c].config.id] = heads[c];
+    snap.local_unsafe[s.chains[c].config.id] = *s.chains[c].events->Latest();
   }
-  auto sync = GetSyncStatus();
+  auto sync = s.SyncStatusOf(heads);
   if (sync.ok()) snap.sync = std::move(sync).value();
   else snap.sync_error = sync.status();
-  snap.finalized_l1 = impl_->finalized_l1;
+  snap.finalized_l1 = s.finalized_l1;
   return snap;
 }
 
