@@ -227,6 +227,9 @@ class Supervisor {
   // it. Managed mode's reset search asks which of a node's blocks are local-safe here.
   Result<BlockID> LocalSafeBlockAt(const ChainID& chain, uint64_t number);
   Result<std::map<ChainID, BlockID>> AllSafeDerivedAt(const BlockID& derived_from);
+  // out[i] is exactly AllSafeDerivedAt(derived_from[i]), the groups read by one batched lookup
+  // (an RPC batch of allSafeDerivedAt calls).
+  std::vector<Result<std::map<ChainID, BlockID>>> AllSafeDerivedAtMany(std::span<const BlockID> derived_from);
   Result<SuperRootResponse> SuperRootAtTimestamp(uint64_t timestamp);
   // out[i] is exactly SuperRootAtTimestamp(timestamps[i]) (the same answer or the same error), for
   // a caller with many timestamps at once (a fault-proof export, an RPC batch): the super-safe-db

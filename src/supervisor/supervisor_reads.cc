@@ -2,6 +2,7 @@
 // supervisor.cc, the state both share in supervisor_impl.h.
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -221,16 +222,35 @@ Result<std::optional<Bytes>> Supervisor::PendingOutput(const ChainID& chain, con
 }
 
 Result<std::map<ChainID, BlockID>> Supervisor::AllSafeDerivedAt(const BlockID& derived_from) {
+  return std::move(AllSafeDerivedAtMany(std::span<const BlockID>(&derived_from, 1)).front());
+}
+
+std::vector<Result<std::map<ChainID, BlockID>>> Supervisor::AllSafeDerivedAtMany(
+    std::span<const BlockID> derived_from) {
+  using Answer = Result<std::map<ChainID, BlockID>>;
   Impl& s = *impl_;
-  SS_RETURN_IF_ERROR(s.Alive());
-  SS_RETURN_IF_ERROR(s.EnsureL1Canonical());
-  if (derived_from.number > s.Tip().l1_number)
-    return Future("the group of L1 block #" + std::to_string(derived_from.number) + " is not written yet");
-  std::optional<db::Group> g = s.safe->At(derived_from.number);
-  if (!g || g->l1_hash != PrefixOf(derived_from.hash))
-    return Conflicting("derivedFrom " + derived_from.ToString() + " is not canonical");
-  std::map<ChainID, BlockID> out;
-  for (size_t i = 0; i < s.chains.size(); ++i) out[s.chains[i].config.id] = s.LocalSafeOf(i, g->entries[i]);
+  Status ready = s.Alive();
+  if (ready.ok()) ready = s.EnsureL1Canonical();
+  if (!ready.ok()) return std::vector<Answer>(derived_from.size(), ready);
+  std::vector<uint64_t> numbers;
+  for (const BlockID& b : derived_from) numbers.push_back(b.number);
+  std::vector<db::Group> groups(numbers.size());
+  std::unique_ptr<bool[]> found(new bool[numbers.size()]());
+  s.safe->MultiAt(numbers, groups, std::span<bool>(found.get(), numbers.size()));
+  std::vector<Answer> out;
+  out.reserve(derived_from.size());
+  for (size_t k = 0; k < derived_from.size(); ++k) {
+    const BlockID& b = derived_from[k];
+    if (b.number > s.Tip().l1_number) {
+      out.push_back(Future("the group of L1 block #" + std::to_string(b.number) + " is not written yet"));
+    } else if (!found[k] || groups[k].l1_hash != PrefixOf(b.hash)) {
+      out.push_back(Conflicting("derivedFrom " + b.ToString() + " is not canonical"));
+    } else {
+      std::map<ChainID, BlockID> heads;
+      for (size_t i = 0; i < s.chains.size(); ++i) heads[s.chains[i].config.id] = s.LocalSafeOf(i, groups[k].entries[i]);
+      out.push_back(std::move(heads));
+    }
+  }
   return out;
 }
 

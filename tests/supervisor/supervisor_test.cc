@@ -363,6 +363,41 @@ TEST_F(SupervisorTest, SuperRootsOfManyTimestampsAnswerEachAsAlone) {
   }
 }
 
+// Many L1 views at once (an RPC batch of allSafeDerivedAt): each answer is the local-safe heads
+// reported for that view, in any order and with repeats; a view not written yet or not canonical
+// gets the error it gets alone.
+TEST_F(SupervisorTest, SafeHeadsOfManyViewsAnswerEachAsAlone) {
+  Start({kA, kB});
+  for (int i = 0; i < 4; ++i) chain(0).Build();
+  for (int i = 0; i < 3; ++i) chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {2, 1});
+  l1_.Mine();
+  ReportAll(2, {4, 3});
+  const BlockID forged{HashOf("not L1"), 1};
+  const std::vector<BlockID> views = {l1_.at(2).ID(), forged, l1_.at(0).ID(), BlockID{HashOf("later"), 3},
+                                      l1_.at(1).ID(), l1_.at(2).ID()};
+  const auto answers = sup_->AllSafeDerivedAtMany(views);
+  ASSERT_EQ(answers.size(), views.size());
+  const std::map<uint64_t, std::pair<uint64_t, uint64_t>> reported = {{0, {0, 0}}, {1, {2, 1}}, {2, {4, 3}}};
+  for (size_t i = 0; i < views.size(); ++i) {
+    SCOPED_TRACE("view " + views[i].ToString());
+    if (views[i] == forged) {
+      ASSERT_FALSE(answers[i].ok());
+      EXPECT_EQ(answers[i].status().code(), Code::kConflictingData);
+    } else if (views[i].number == 3) {
+      ASSERT_FALSE(answers[i].ok());
+      EXPECT_EQ(answers[i].status().code(), Code::kFutureData);
+    } else {
+      ASSERT_TRUE(answers[i].ok()) << answers[i].status().ToString();
+      const auto [a, b] = reported.at(views[i].number);
+      EXPECT_EQ(answers[i]->at(kA), chain(0).block(a).ID());
+      EXPECT_EQ(answers[i]->at(kB), chain(1).block(b).ID());
+    }
+  }
+}
+
 TEST_F(SupervisorTest, InvalidationInTheMiddleOfABatchDropsTheRest) {
   Start({kA, kB});
   chain(0).Build();
