@@ -59,8 +59,12 @@ Result<GameAnswers> Gather(supervisor::Supervisor& sv, const World& world, const
                            " at the end of the run");
   GameAnswers a;
   a.l1_head = world.l1().at(g.l1_head).ref.ID();
-  for (uint64_t t = g.prestate; t <= g.poststate + 1; ++t) {
-    auto r = sv.SuperRootAtTimestamp(t);
+  std::vector<uint64_t> timestamps;
+  for (uint64_t t = g.prestate; t <= g.poststate + 1; ++t) timestamps.push_back(t);
+  std::vector<Result<SuperRootResponse>> roots = sv.SuperRootsAtTimestamps(timestamps);
+  for (size_t k = 0; k < timestamps.size(); ++k) {
+    const uint64_t t = timestamps[k];
+    Result<SuperRootResponse>& r = roots[k];
     if (r.ok()) a.roots[t] = std::move(r).value();
     else if (r.status().code() == Code::kFutureData) a.roots[t] = std::nullopt;
     else return r.status().WithContext(GameName(i) + ": superRootAtTimestamp(" + Num(t) + ")");

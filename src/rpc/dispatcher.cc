@@ -66,10 +66,26 @@ using Decoder = Result<T> (*)(const Json&, const std::string&);
 
 }  // namespace
 
+// Answers computed at once for a run of calls of one method in a batch (Dispatcher::Run): a
+// call's handler takes its answer from here, else asks the core alone. Linear lookups: a run is at
+// most max_batch calls.
+struct Dispatcher::BatchAnswers {
+  std::vector<std::pair<uint64_t, Result<supervisor::SuperRootResponse>>> super_roots;
+  std::vector<std::pair<BlockID, Result<std::map<ChainID, BlockID>>>> safe_derived_at;
+
+  template <typename K, typename V>
+  static const V* Find(const std::vector<std::pair<K, V>>& answers, const K& key) {
+    for (const auto& [k, v] : answers)
+      if (k == key) return &v;
+    return nullptr;
+  }
+};
+
 // What a handler may use.
 struct Dispatcher::Env {
   supervisor::CoreGate& gate;
   Dispatcher& dispatcher;
+  const BatchAnswers* batch = nullptr;  // answers of the run this call belongs to, if any
 };
 
 struct Dispatcher::Method {
@@ -83,6 +99,7 @@ namespace {
 
 using Env = Dispatcher::Env;
 using Method = Dispatcher::Method;
+using BatchAnswers = Dispatcher::BatchAnswers;
 
 template <typename... T, typename F, size_t... I>
 Result<Json> DecodeAndCall(Env& env, const Json& params, const F& handler, const std::tuple<Decoder<T>...>& decoders,
@@ -242,6 +259,8 @@ const std::vector<Method>& Table() {
           }),
       Def("supervisor_superRootAtTimestamp", kOpen,
           [](Env& e, uint64_t timestamp) {
+            if (e.batch)
+              if (const auto* r = BatchAnswers::Find(e.batch->super_roots, timestamp)) return Encoded(NotFoundIfFuture(*r));
             return Encoded(NotFoundIfFuture(Locked(e, {}, false, [&](Supervisor& c) { return c.SuperRootAtTimestamp(timestamp); })));
           },
           DecodeHexU64),
@@ -254,6 +273,8 @@ const std::vector<Method>& Table() {
           }),
       Def("supervisor_allSafeDerivedAt", kOpen,
           [](Env& e, BlockID derived_from) {
+            if (e.batch)
+              if (const auto* r = BatchAnswers::Find(e.batch->safe_derived_at, derived_from)) return Encoded(*r);
             return Encoded(Locked(e, PlanL1(*e.gate.snapshot(), derived_from.number), true,
                                   [&](Supervisor& c) { return c.AllSafeDerivedAt(derived_from); }));
           },
@@ -339,16 +360,79 @@ std::optional<std::string> Dispatcher::Run(const Json& request, const CallContex
                               "invalid request: batch of " + std::to_string(request.size()) + " calls exceeds " +
                                   std::to_string(options_.max_batch)));
   Json responses = Json::array();
-  for (const Json& call : request) {
-    bool notification = false;
-    Json response = Call(call, ctx, &notification);
-    if (!notification) responses.push_back(std::move(response));
+  for (size_t i = 0; i < request.size();) {
+    const size_t run = std::max<size_t>(1, RunOfBatchable(request, i));
+    const std::optional<BatchAnswers> answers = run > 1 ? AnswerRun(request, i, run) : std::nullopt;
+    for (size_t k = i; k < i + run; ++k) {
+      bool notification = false;
+      Json response = Call(request[k], ctx, &notification, answers ? &*answers : nullptr);
+      if (!notification) responses.push_back(std::move(response));
+    }
+    i += run;
   }
   if (responses.empty()) return std::nullopt;
   return Dump(responses);
 }
 
-Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notification) {
+namespace {
+
+constexpr const char* kBatchable[] = {"supervisor_superRootAtTimestamp", "supervisor_allSafeDerivedAt"};
+
+// The method of a call that a batch answers in runs, or nullptr.
+const char* BatchableMethod(const Json& call) {
+  if (!call.is_object()) return nullptr;
+  auto m = call.find("method");
+  if (m == call.end() || !m->is_string()) return nullptr;
+  for (const char* name : kBatchable)
+    if (*m == name) return name;
+  return nullptr;
+}
+
+}  // namespace
+
+size_t Dispatcher::RunOfBatchable(const Json& batch, size_t from) {
+  const char* method = BatchableMethod(batch[from]);
+  if (method == nullptr) return 0;
+  size_t end = from + 1;
+  while (end < batch.size() && BatchableMethod(batch[end]) == method) ++end;
+  return end - from;
+}
+
+// The run's calls whose params decode, answered by one core call: the others get their params
+// error from their own call. The calls still run one by one (metrics, notifications, errors).
+std::optional<Dispatcher::BatchAnswers> Dispatcher::AnswerRun(const Json& batch, size_t from, size_t count) {
+  const char* method = BatchableMethod(batch[from]);
+  Env env{gate_, *this};
+  BatchAnswers answers;
+  if (method == kBatchable[0]) {
+    std::vector<uint64_t> timestamps;
+    for (size_t k = from; k < from + count; ++k) {
+      auto params = ParamsOf(batch[k], 1);
+      if (!params.ok()) continue;
+      auto t = DecodeHexU64((**params)[0], P(0));
+      if (t.ok()) timestamps.push_back(*t);
+    }
+    if (timestamps.empty()) return std::nullopt;
+    auto roots = Locked(env, {}, false, [&](Supervisor& c) { return c.SuperRootsAtTimestamps(timestamps); });
+    for (size_t k = 0; k < timestamps.size(); ++k) answers.super_roots.emplace_back(timestamps[k], std::move(roots[k]));
+  } else {
+    std::vector<BlockID> views;
+    for (size_t k = from; k < from + count; ++k) {
+      auto params = ParamsOf(batch[k], 1);
+      if (!params.ok()) continue;
+      auto b = DecodeBlockID((**params)[0], P(0));
+      if (b.ok()) views.push_back(*b);
+    }
+    if (views.empty()) return std::nullopt;
+    FetchPlan plan = PlanL1(*gate_.snapshot(), views.front().number);
+    for (size_t k = 1; k < views.size(); ++k) plan.l1.push_back(views[k].number);
+    auto heads = Locked(env, plan, true, [&](Supervisor& c) { return c.AllSafeDerivedAtMany(views); });
+    for (size_t k = 0; k < views.size(); ++k) answers.safe_derived_at.emplace_back(views[k], std::move(heads[k]));
+  }
+  return answers;
+}
+
+Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notification, const BatchAnswers* batch) {
   const auto start = std::chrono::steady_clock::now();
   std::string_view label = "invalid";
   auto finish = [&](Json response) {
@@ -385,7 +469,7 @@ Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notific
     return finish(ErrorResponse(id, kUnauthorized, "unauthorized: " + ctx.admin_denied_why));
   if ((method->flags & kFailsafe) && failsafe()) return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
 
-  Result<Json> result = Invoke(*method, request);
+  Result<Json> result = Invoke(*method, request, batch);
   if (result.ok()) return finish(Json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}});
   const Status& s = result.status();
   // Params errors name the field first; domain errors lead with their code name.
@@ -393,9 +477,9 @@ Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notific
   return finish(ErrorResponse(id, RpcErrorCode(s.code()), message));
 }
 
-Result<Json> Dispatcher::Invoke(const Method& method, const Json& request) {
+Result<Json> Dispatcher::Invoke(const Method& method, const Json& request, const BatchAnswers* batch) {
   SS_ASSIGN_OR_RETURN(const Json* params, ParamsOf(request, method.arity));
-  Env env{gate_, *this};
+  Env env{gate_, *this, batch};
   return method.invoke(env, *params);
 }
 

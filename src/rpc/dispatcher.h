@@ -97,10 +97,16 @@ class Dispatcher {
   // The method table's types (dispatcher.cc).
   struct Env;
   struct Method;
+  struct BatchAnswers;
 
  private:
-  Json Call(const Json& request, const CallContext& ctx, bool* notification);
-  Result<Json> Invoke(const Method& method, const Json& request);
+  // A batch's consecutive calls of superRootAtTimestamp (resp. allSafeDerivedAt) are answered by
+  // one core call, SuperRootsAtTimestamps (resp. AllSafeDerivedAtMany), with the same answers the
+  // calls would get one by one; the calls around such a run keep their order with it.
+  static size_t RunOfBatchable(const Json& batch, size_t from);  // 0: batch[from] is no such call
+  std::optional<BatchAnswers> AnswerRun(const Json& batch, size_t from, size_t count);
+  Json Call(const Json& request, const CallContext& ctx, bool* notification, const BatchAnswers* batch = nullptr);
+  Result<Json> Invoke(const Method& method, const Json& request, const BatchAnswers* batch);
 
   supervisor::CoreGate& gate_;
   Options options_;

@@ -226,6 +226,7 @@ void CoreGate::Run(const FetchPlan& plan, const std::function<void(Supervisor&)>
       Install(&set);
       call(core_);
       Install(nullptr);
+      exclusive_runs_.fetch_add(1, std::memory_order_relaxed);
       if (!set.missed() || round >= kMaxRounds) {
         // The snapshot's L1 blocks come from the core's memory in the usual case; when one is
         // missing, this write's snapshot is published once it is fetched (below).

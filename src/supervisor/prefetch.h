@@ -27,6 +27,7 @@
 // Thread-safety: CoreGate's methods may be called from any thread. A FetchSet belongs to one Run.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -132,6 +133,8 @@ class CoreGate {
   Supervisor& core() { return core_; }
   // The exclusive side of the lock, for an owner that must stop the core (Daemon::Stop).
   std::shared_mutex& mutex() { return mu_; }
+  // How many times a call ran under the exclusive lock (every round of Run counts).
+  uint64_t exclusive_runs() const { return exclusive_runs_.load(std::memory_order_relaxed); }
 
  private:
   // Under the exclusive lock: computes and publishes; false (nothing published) when an L1 block
@@ -144,6 +147,7 @@ class CoreGate {
   Sources upstream_;
   std::shared_mutex mu_;
   uint64_t version_ = 0;  // under mu_
+  std::atomic<uint64_t> exclusive_runs_{0};
   std::mutex snapshot_mu_;
   std::shared_ptr<const ReadSnapshot> snapshot_;  // under snapshot_mu_
 };

@@ -227,7 +227,14 @@ class Supervisor {
   // it. Managed mode's reset search asks which of a node's blocks are local-safe here.
   Result<BlockID> LocalSafeBlockAt(const ChainID& chain, uint64_t number);
   Result<std::map<ChainID, BlockID>> AllSafeDerivedAt(const BlockID& derived_from);
+  // out[i] is exactly AllSafeDerivedAt(derived_from[i]), the groups read by one batched lookup
+  // (an RPC batch of allSafeDerivedAt calls).
+  std::vector<Result<std::map<ChainID, BlockID>>> AllSafeDerivedAtMany(std::span<const BlockID> derived_from);
   Result<SuperRootResponse> SuperRootAtTimestamp(uint64_t timestamp);
+  // out[i] is exactly SuperRootAtTimestamp(timestamps[i]) (the same answer or the same error), for
+  // a caller with many timestamps at once (a fault-proof export, an RPC batch): the super-safe-db
+  // lookups of every (timestamp, chain) pair go through one batched call.
+  std::vector<Result<SuperRootResponse>> SuperRootsAtTimestamps(std::span<const uint64_t> timestamps);
   // The pending output stored for `block` (the replacement log): the OutputV0 preimage of the
   // invalid block it replaced, or nullopt when it replaced nothing or that preimage could not be
   // fetched (superRootAtTimestamp then answers the canonical output as `pending`).

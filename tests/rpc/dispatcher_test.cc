@@ -272,6 +272,54 @@ TEST_F(DispatcherTest, BatchesAndNotifications) {
 }
 
 
+// A run of superRootAtTimestamp (resp. allSafeDerivedAt) calls in a batch is answered by one core
+// call under the lock, each answer what the call gets alone; a call whose params do not decode gets
+// its own error, and the calls around the run keep their order.
+TEST_F(DispatcherTest, BatchedSuperRootsAndSafeHeadsAnswerAsSingleCalls) {
+  chain(0).Build({FakeChain::Init("a")});
+  chain(0).Build();
+  chain(1).Build();
+  chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAllRpc(1, {1, 1});
+  l1_.Mine();
+  ReportAllRpc(2, {2, 1});
+  auto call = [](int id, const std::string& method, Json params) {
+    return Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+  };
+  const std::vector<Json> roots = {call(1, "supervisor_superRootAtTimestamp", {HexU64(1004)}),
+                                   call(2, "supervisor_superRootAtTimestamp", {HexU64(1002)}),
+                                   call(3, "supervisor_superRootAtTimestamp", {"12"}),
+                                   call(4, "supervisor_superRootAtTimestamp", {HexU64(1000)})};
+  std::vector<Json> alone;
+  for (const Json& c : roots) alone.push_back(*Raw(c.dump()));
+  const uint64_t before = gate_->exclusive_runs();
+  Json out = *Raw(Json(roots).dump());
+  EXPECT_EQ(gate_->exclusive_runs() - before, 1u);  // three decodable calls, one core call
+  ASSERT_EQ(out.size(), 4u);
+  for (size_t i = 0; i < roots.size(); ++i) EXPECT_EQ(out[i], alone[i]) << i;
+  EXPECT_EQ(CodeOf(out[0]), -321401);  // B's block 2 is not cross-safe
+  EXPECT_EQ(out[1]["result"], rpc::Encode(*sup_->SuperRootAtTimestamp(1002)));
+  EXPECT_EQ(CodeOf(out[2]), rpc::kInvalidParams);
+  EXPECT_EQ(out[3]["result"]["chains"].size(), 2u);
+
+  const std::vector<Json> views = {call(5, "supervisor_localUnsafe", {Chain(1)}),
+                                   call(6, "supervisor_allSafeDerivedAt", Json::array({rpc::Encode(l1_.at(2).ID())})),
+                                   call(7, "supervisor_allSafeDerivedAt", Json::array({rpc::Encode(l1_.at(1).ID())})),
+                                   call(8, "supervisor_allSafeDerivedAt", Json::array({rpc::Encode(BlockID{HashOf("later"), 3})}))};
+  alone.clear();
+  for (const Json& c : views) alone.push_back(*Raw(c.dump()));
+  const uint64_t runs = gate_->exclusive_runs();
+  out = *Raw(Json(views).dump());
+  EXPECT_EQ(gate_->exclusive_runs() - runs, 1u);
+  ASSERT_EQ(out.size(), 4u);
+  for (size_t i = 0; i < views.size(); ++i) EXPECT_EQ(out[i], alone[i]) << i;
+  EXPECT_EQ(out[1]["result"]["900"], rpc::Encode(chain(0).block(2).ID()));
+  EXPECT_EQ(out[2]["result"]["900"], rpc::Encode(chain(0).block(1).ID()));
+  EXPECT_EQ(CodeOf(out[3]), -321401);  // L1 block 3 has no group yet
+}
+
 // Mutated calls of every method: each gets a JSON-RPC answer with a standard or OP Stack code,
 // params errors naming the param, and never an exception.
 // The method table: every listed name is dispatched (a call with too many params reaches its

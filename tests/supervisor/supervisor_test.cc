@@ -321,6 +321,83 @@ TEST_F(SupervisorTest, ReplacementOfTheFirstBlockAfterGenesisKeepsPendingOutput)
   EXPECT_EQ(root->super_root, SuperRoot(super));
 }
 
+// Many timestamps at once (the fault-proof export's call): each answer is the super root the
+// rules give for that timestamp alone, whatever the order of the batch and with repeats. A's blocks
+// 1-2 and B's block 1 become cross-safe in view 1, A's 3-4 and B's 2-3 in view 2.
+TEST_F(SupervisorTest, SuperRootsOfManyTimestampsAnswerEachAsAlone) {
+  Start({kA, kB});
+  for (int i = 0; i < 4; ++i) chain(0).Build();
+  for (int i = 0; i < 3; ++i) chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {2, 1});
+  l1_.Mine();
+  ReportAll(2, {4, 3});
+  ASSERT_EQ(CrossSafe(0), 4u);
+  ASSERT_EQ(CrossSafe(1), 3u);
+  const std::vector<uint64_t> timestamps = {1006, 998, 1002, 1008, 1000, 1004, 1006, 1003};
+  const auto roots = sup_->SuperRootsAtTimestamps(timestamps);
+  ASSERT_EQ(roots.size(), timestamps.size());
+  for (size_t i = 0; i < timestamps.size(); ++i) {
+    const uint64_t t = timestamps[i];
+    SCOPED_TRACE("timestamp " + std::to_string(t));
+    if (t < 1000 || t >= 1008) {  // before genesis; B's block 4 does not exist
+      ASSERT_FALSE(roots[i].ok());
+      EXPECT_EQ(roots[i].status().code(), Code::kFutureData);
+      continue;
+    }
+    ASSERT_TRUE(roots[i].ok()) << roots[i].status().ToString();
+    const uint64_t n = (t - 1000) / 2;
+    SuperV1 super{t, {}};
+    for (size_t c = 0; c < 2; ++c) {
+      const Hash root = OutputRoot(chain(c).OutputPreimage(chain(c).block(n).ID()).value()).value();
+      EXPECT_EQ(roots[i]->chains[c].canonical, root);
+      super.chains.push_back({id(c), root});
+    }
+    EXPECT_EQ(roots[i]->super_root, SuperRoot(super));
+    const uint64_t view_a = n == 0 ? 0 : n <= 2 ? 1 : 2, view_b = n == 0 ? 0 : n <= 1 ? 1 : 2;
+    EXPECT_EQ(roots[i]->cross_safe_derived_from, l1_.at(std::max(view_a, view_b)).ID());
+    const auto alone = sup_->SuperRootAtTimestamp(t);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(alone->super_root, roots[i]->super_root);
+  }
+}
+
+// Many L1 views at once (an RPC batch of allSafeDerivedAt): each answer is the local-safe heads
+// reported for that view, in any order and with repeats; a view not written yet or not canonical
+// gets the error it gets alone.
+TEST_F(SupervisorTest, SafeHeadsOfManyViewsAnswerEachAsAlone) {
+  Start({kA, kB});
+  for (int i = 0; i < 4; ++i) chain(0).Build();
+  for (int i = 0; i < 3; ++i) chain(1).Build();
+  SyncAll();
+  l1_.Mine();
+  ReportAll(1, {2, 1});
+  l1_.Mine();
+  ReportAll(2, {4, 3});
+  const BlockID forged{HashOf("not L1"), 1};
+  const std::vector<BlockID> views = {l1_.at(2).ID(), forged, l1_.at(0).ID(), BlockID{HashOf("later"), 3},
+                                      l1_.at(1).ID(), l1_.at(2).ID()};
+  const auto answers = sup_->AllSafeDerivedAtMany(views);
+  ASSERT_EQ(answers.size(), views.size());
+  const std::map<uint64_t, std::pair<uint64_t, uint64_t>> reported = {{0, {0, 0}}, {1, {2, 1}}, {2, {4, 3}}};
+  for (size_t i = 0; i < views.size(); ++i) {
+    SCOPED_TRACE("view " + views[i].ToString());
+    if (views[i] == forged) {
+      ASSERT_FALSE(answers[i].ok());
+      EXPECT_EQ(answers[i].status().code(), Code::kConflictingData);
+    } else if (views[i].number == 3) {
+      ASSERT_FALSE(answers[i].ok());
+      EXPECT_EQ(answers[i].status().code(), Code::kFutureData);
+    } else {
+      ASSERT_TRUE(answers[i].ok()) << answers[i].status().ToString();
+      const auto [a, b] = reported.at(views[i].number);
+      EXPECT_EQ(answers[i]->at(kA), chain(0).block(a).ID());
+      EXPECT_EQ(answers[i]->at(kB), chain(1).block(b).ID());
+    }
+  }
+}
+
 TEST_F(SupervisorTest, InvalidationInTheMiddleOfABatchDropsTheRest) {
   Start({kA, kB});
   chain(0).Build();
