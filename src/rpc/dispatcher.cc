@@ -350,28 +350,30 @@ std::optional<std::string> Dispatcher::Run(const Json& request, const CallContex
   if (request.is_discarded()) return Dump(ErrorResponse(nullptr, kParseError, "parse error: the body is not valid JSON"));
   if (!request.is_array()) {
     bool notification = false;
-    Json response = Call(request, ctx, &notification);
+    std::string response = Call(request, ctx, &notification);
     if (notification) return std::nullopt;
-    return Dump(response);
+    return response;
   }
   if (request.empty()) return Dump(ErrorResponse(nullptr, kInvalidRequest, "invalid request: empty batch"));
   if (request.size() > options_.max_batch)
     return Dump(ErrorResponse(nullptr, kInvalidRequest,
                               "invalid request: batch of " + std::to_string(request.size()) + " calls exceeds " +
                                   std::to_string(options_.max_batch)));
-  Json responses = Json::array();
+  std::string responses = "[";
   for (size_t i = 0; i < request.size();) {
     const size_t run = std::max<size_t>(1, RunOfBatchable(request, i));
     const std::optional<BatchAnswers> answers = run > 1 ? AnswerRun(request, i, run) : std::nullopt;
     for (size_t k = i; k < i + run; ++k) {
       bool notification = false;
-      Json response = Call(request[k], ctx, &notification, answers ? &*answers : nullptr);
-      if (!notification) responses.push_back(std::move(response));
+      std::string response = Call(request[k], ctx, &notification, answers ? &*answers : nullptr);
+      if (notification) continue;
+      if (responses.size() > 1) responses += ',';
+      responses += response;
     }
     i += run;
   }
-  if (responses.empty()) return std::nullopt;
-  return Dump(responses);
+  if (responses.size() == 1) return std::nullopt;
+  return responses + "]";
 }
 
 namespace {
@@ -432,15 +434,16 @@ std::optional<Dispatcher::BatchAnswers> Dispatcher::AnswerRun(const Json& batch,
   return answers;
 }
 
-Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notification, const BatchAnswers* batch) {
+std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notification,
+                             const BatchAnswers* batch) {
   const auto start = std::chrono::steady_clock::now();
   std::string_view label = "invalid";
-  auto finish = [&](Json response) {
-    if (observer_) {
-      int code = response.contains("error") ? response["error"]["code"].get<int>() : 0;
-      observer_(CallRecord{label, code, std::chrono::steady_clock::now() - start});
-    }
-    return response;
+  auto record = [&](int code) {
+    if (observer_) observer_(CallRecord{label, code, std::chrono::steady_clock::now() - start});
+  };
+  auto finish = [&](const Json& error_response) {
+    record(error_response["error"]["code"].get<int>());
+    return Dump(error_response);
   };
   if (!request.is_object()) return finish(ErrorResponse(nullptr, kInvalidRequest, "invalid request: not an object"));
   Json id = nullptr;
@@ -470,7 +473,12 @@ Json Dispatcher::Call(const Json& request, const CallContext& ctx, bool* notific
   if ((method->flags & kFailsafe) && failsafe()) return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
 
   Result<Json> result = Invoke(*method, request, batch);
-  if (result.ok()) return finish(Json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}});
+  if (result.ok()) {
+    record(0);
+    // The bytes Dump(Json{{"jsonrpc", "2.0"}, {"id", id}, {"result", ...}}) gives (keys in order),
+    // without building the envelope.
+    return "{\"id\":" + Dump(id) + ",\"jsonrpc\":\"2.0\",\"result\":" + Dump(*result) + "}";
+  }
   const Status& s = result.status();
   // Params errors name the field first; domain errors lead with their code name.
   const std::string message = s.code() == Code::kInvalidArgument ? s.message() : s.ToString();

@@ -105,7 +105,9 @@ class Dispatcher {
   // calls would get one by one; the calls around such a run keep their order with it.
   static size_t RunOfBatchable(const Json& batch, size_t from);  // 0: batch[from] is no such call
   std::optional<BatchAnswers> AnswerRun(const Json& batch, size_t from, size_t count);
-  Json Call(const Json& request, const CallContext& ctx, bool* notification, const BatchAnswers* batch = nullptr);
+  // The serialized answer of one call (empty when *notification).
+  std::string Call(const Json& request, const CallContext& ctx, bool* notification,
+                   const BatchAnswers* batch = nullptr);
   Result<Json> Invoke(const Method& method, const Json& request, const BatchAnswers* batch);
 
   supervisor::CoreGate& gate_;

@@ -243,6 +243,19 @@ TEST_F(DispatcherTest, FramingErrorsGetTheStandardCodes) {
   EXPECT_EQ(CodeOf(*Raw(std::string(200000, '['))), rpc::kParseError);
 }
 
+// The answer's bytes are nlohmann's dump of the envelope {"id", "jsonrpc", "result"} (keys in
+// that order), whatever the id, alone and in a batch: the dispatcher writes them without building it.
+TEST_F(DispatcherTest, AnswersAreTheDumpOfTheEnvelope) {
+  const rpc::CallContext ctx{false, "no token"};
+  const Json head = rpc::Encode(chain(0).block(0).ID());
+  for (const Json& id : {Json(7), Json("a\"b\u00e9"), Json(nullptr), Json(-1.5)}) {
+    const Json call{{"jsonrpc", "2.0"}, {"id", id}, {"method", "supervisor_localUnsafe"}, {"params", {Chain(0)}}};
+    const Json envelope{{"jsonrpc", "2.0"}, {"id", id}, {"result", head}};
+    EXPECT_EQ(dispatcher_->Handle(call.dump(), ctx), envelope.dump());
+    EXPECT_EQ(dispatcher_->Handle(Json::array({call, call}).dump(), ctx), Json::array({envelope, envelope}).dump());
+  }
+}
+
 TEST_F(DispatcherTest, BatchesAndNotifications) {
   Json batch = Json::array();
   batch.push_back({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "supervisor_localUnsafe"}, {"params", {Chain(0)}}});
