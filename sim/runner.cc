@@ -404,16 +404,12 @@ std::map<std::string, uint64_t> Runner::Coverage() const {
 }
 
 void Runner::BuildBlocks(size_t chain, uint64_t blocks, const std::vector<LogSpec>& logs, bool force) {
-  const bool every_block = std::all_of(logs.begin(), logs.end(), [](const LogSpec& l) { return l.every == 1; });
-  std::vector<LogSpec> in_block;
+  std::vector<const LogSpec*> in_block;
+  in_block.reserve(logs.size());
   for (uint64_t k = 1; k <= blocks; ++k) {
-    if (every_block) {
-      BuildBlock(world_, *host_, trace_, chain, logs, force);
-      continue;
-    }
     in_block.clear();
     for (const LogSpec& l : logs)
-      if (l.InBlock(k)) in_block.push_back(l);
+      if (l.InBlock(k)) in_block.push_back(&l);
     BuildBlock(world_, *host_, trace_, chain, in_block, force);
   }
 }
