@@ -48,9 +48,8 @@ void Trace::Add(const std::string& event, const Json& fields) {
 void Trace::Add(const std::string& event, const Fields& fields) {
   if (!enabled_) return;
   const size_t start = bytes_.size();
-  bytes_ += "{\"step\":";
-  AppendDecimal(bytes_, step_);
-  bytes_ += ",\"event\":\"";
+  AppendHead("");
+  bytes_ += '"';
   bytes_ += event;  // a plain name
   bytes_ += '"';
   if (!fields.text().empty()) {
@@ -62,6 +61,10 @@ void Trace::Add(const std::string& event, const Fields& fields) {
 }
 
 void Trace::AppendHead(std::string_view quoted_event) {
+  // Room for a typical run's lines from the start, so that growing does not copy the bytes at
+  // every doubling; pages are touched only as lines are written.
+  constexpr size_t kInitialCapacity = size_t{16} << 20;
+  if (bytes_.capacity() < kInitialCapacity) bytes_.reserve(kInitialCapacity);
   bytes_ += "{\"step\":";
   AppendDecimal(bytes_, step_);
   bytes_ += ",\"event\":";

@@ -26,6 +26,7 @@ void AppendDecimal(std::string& out, uint64_t v);
 // same bytes as the Json object with these members would dump to, without building it.
 class Fields {
  public:
+  Fields() { text_.reserve(256); }  // one allocation for a typical line
   Fields& Number(std::string_view key, uint64_t value);
   Fields& Int(std::string_view key, int64_t value);
   Fields& Bool(std::string_view key, bool value);

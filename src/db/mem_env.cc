@@ -4,12 +4,57 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "core/check.h"
 
 namespace supersafe::db {
 
 namespace fs = std::filesystem;
+
+// Regions of removed files, zeroed, for the next files of this process: a run (or a fuzz case)
+// creates its files again and again, and a recycled region's pages are already backed, so writing
+// them costs no page faults. Regions that held more than kMaxRecycledBytes are given back to the
+// system instead, and at most kMaxRecycled are kept (so what stays resident is bounded).
+class RegionPool {
+ public:
+  static constexpr size_t kMaxRecycled = 64;
+  static constexpr uint64_t kMaxRecycledBytes = uint64_t{16} << 20;
+
+  // A zeroed region of MemEnv::kMaxFileSize bytes.
+  static uint8_t* Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        uint8_t* p = free_.back();
+        free_.pop_back();
+        return p;
+      }
+    }
+    void* p = ::mmap(nullptr, MemEnv::kMaxFileSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    SS_CHECK(p != MAP_FAILED, std::string("memory disk: cannot reserve address space: ") + std::strerror(errno));
+    return static_cast<uint8_t*>(p);
+  }
+
+  // Takes back a region whose bytes past `touched` are zero.
+  static void Give(uint8_t* base, uint64_t touched) {
+    if (touched <= kMaxRecycledBytes) {
+      std::memset(base, 0, touched);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (free_.size() < kMaxRecycled) {
+        free_.push_back(base);
+        return;
+      }
+    }
+    ::munmap(base, MemEnv::kMaxFileSize);
+  }
+
+ private:
+  static inline std::mutex mu_;
+  static inline std::vector<uint8_t*> free_;
+};
 
 // One file's bytes: [0, size) of a region reserved once (MAP_NORESERVE; pages are backed only
 // when written), so that pointers into it stay valid while the file grows.
@@ -18,12 +63,8 @@ struct MemEnv::Node {
   uint64_t size = 0;
   uint64_t touched = 0;  // bytes [0, touched) may be nonzero; the rest of the region is zero
 
-  Node() {
-    void* p = ::mmap(nullptr, kMaxFileSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    SS_CHECK(p != MAP_FAILED, std::string("memory disk: cannot reserve address space: ") + std::strerror(errno));
-    base = static_cast<uint8_t*>(p);
-  }
-  ~Node() { ::munmap(base, kMaxFileSize); }
+  Node() : base(RegionPool::Take()) {}
+  ~Node() { RegionPool::Give(base, touched); }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
