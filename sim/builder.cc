@@ -80,11 +80,12 @@ namespace {
 // The logs of a block at height `number` of `chain`, from the tx pool (when `use_pool`) and the log
 // specs, with every check; `left_out` receives the messages left out.
 std::vector<Log> AssembleLogs(World& world, SupervisorHost& host, Trace& trace, size_t chain, uint64_t number,
-                              const std::vector<LogSpec>& specs, bool force, bool use_pool, Json& left_out) {
+                              std::span<const LogSpec* const> specs, bool force, bool use_pool, Json& left_out) {
   L2Chain& c = world.chain(chain);
   const ChainSpec& config = world.scenario().chains.at(chain);
   const uint64_t timestamp = c.TimeOf(number);
   std::vector<Log> logs;
+  logs.reserve((use_pool ? c.pool().size() : 0) + specs.size());
   // The tx pool first: every pending tx is checked again, in arrival order.
   if (use_pool && !c.pool().empty()) {
     std::vector<PendingTx> pending;
@@ -108,7 +109,8 @@ std::vector<Log> AssembleLogs(World& world, SupervisorHost& host, Trace& trace, 
     }
     c.pool() = std::move(pending);
   }
-  for (const LogSpec& spec : specs) {
+  for (const LogSpec* spec_ptr : specs) {
+    const LogSpec& spec = *spec_ptr;
     if (spec.kind == LogSpec::Kind::kInit) {
       if (!spec.name.empty()) {  // an unnamed log is nobody's message: nothing to register
         ExecutingMessage msg;
@@ -134,9 +136,22 @@ std::vector<Log> AssembleLogs(World& world, SupervisorHost& host, Trace& trace, 
     const std::string verdict = AnswerOf(answer);
     const bool acceptable = level.ok() && *level >= SafetyLevel::kUnsafe && *level >= config.policy;
     const bool include = acceptable || force;
-    Json check{{"chain", c.name()}, {"block", number}, {"message", spec.name}, {"identifier", IdentifierJson(msg.id)},
-               {"payload_hash", msg.payload_hash.Hex()}, {"answer", verdict}, {"included", include}};
-    trace.Add("check_message", check);
+    if (trace.enabled()) {
+      const Fields id = Fields()
+                            .String("chain", msg.id.chain_id.Decimal())
+                            .Number("block", msg.id.block_number)
+                            .Number("log", msg.id.log_index)
+                            .Number("timestamp", msg.id.timestamp)
+                            .String("origin", msg.id.origin.Hex());  // as IdentifierJson
+      trace.Add("check_message", Fields()
+                                     .String("chain", c.name())
+                                     .Number("block", number)
+                                     .String("message", spec.name)
+                                     .Raw("identifier", "{" + id.text() + "}")
+                                     .String("payload_hash", msg.payload_hash.Hex())
+                                     .String("answer", verdict)
+                                     .Bool("included", include));
+    }
     if (!include) {
       left_out.push_back(TxJson(spec.name, msg));
       if (config.mempool && use_pool) {
@@ -171,7 +186,7 @@ void TraceBuild(Trace& trace, const char* event, const L2Chain& c, const L2Block
 }  // namespace
 
 const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain,
-                          const std::vector<LogSpec>& specs, bool force) {
+                          std::span<const LogSpec* const> specs, bool force) {
   L2Chain& c = world.chain(chain);
   Json left_out = Json::array();
   std::vector<Log> logs =
@@ -185,7 +200,9 @@ const L2Block& BuildDivergentBlock(World& world, SupervisorHost& host, Trace& tr
                                    const std::vector<LogSpec>& specs, bool force) {
   L2Chain& c = world.chain(chain);
   Json left_out = Json::array();
-  std::vector<Log> logs = AssembleLogs(world, host, trace, chain, number, specs, force, /*use_pool=*/false, left_out);
+  std::vector<const LogSpec*> spec_ptrs;
+  for (const LogSpec& spec : specs) spec_ptrs.push_back(&spec);
+  std::vector<Log> logs = AssembleLogs(world, host, trace, chain, number, spec_ptrs, force, /*use_pool=*/false, left_out);
   const L2Block& blk = c.BuildBeside(number, std::move(logs));
   TraceBuild(trace, "build_divergent", c, blk, left_out);
   return blk;

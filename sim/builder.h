@@ -22,6 +22,7 @@
 // pool_pending, pool_pruned).
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "sim/scenario.h"
@@ -31,9 +32,10 @@
 
 namespace supersafe::sim {
 
-// Builds one block on `chain`'s unsafe head; every check and left-out message goes to the trace.
+// Builds one block on `chain`'s unsafe head with the logs of `logs`, in order; every check and
+// left-out message goes to the trace.
 const L2Block& BuildBlock(World& world, SupervisorHost& host, Trace& trace, size_t chain,
-                          const std::vector<LogSpec>& logs, bool force);
+                          std::span<const LogSpec* const> logs, bool force);
 // Builds a block at height `number` (1 .. unsafe head) beside the sequencer's block there: same
 // parent and timestamp, these logs; the unsafe chain does not change (L2Chain::BuildBeside). The
 // same checks, without the tx pool (nothing is taken from it or added to it); trace:

@@ -19,11 +19,22 @@ Hash Sha256OfContent(db::Env* env, const std::filesystem::path& file) {
   const Result<uint64_t> size = opened->file->Size();
   const Result<uint64_t> data_end = opened->file->DataEnd();
   if (!size.ok() || !data_end.ok()) return Hash{};
-  Bytes bytes(std::min(*size, *data_end));
-  if (!bytes.empty() && !opened->file->ReadAt(0, bytes.size(), bytes.data()).ok()) return Hash{};
-  size_t end = bytes.size();
+  const uint64_t length = std::min(*size, *data_end);
+  if (length == 0) return Sha256(ByteSpan());
+  // The bytes as mapped, without a copy; read into memory where the file cannot be mapped.
+  Bytes copy;
+  const uint8_t* bytes = nullptr;
+  auto mapped = opened->file->Map(0, length);
+  if (mapped.ok()) {
+    bytes = (*mapped)->data();
+  } else {
+    copy.resize(length);
+    if (!opened->file->ReadAt(0, copy.size(), copy.data()).ok()) return Hash{};
+    bytes = copy.data();
+  }
+  size_t end = length;
   while (end > 0 && bytes[end - 1] == 0) --end;
-  return Sha256(ByteSpan(bytes.data(), end));
+  return Sha256(ByteSpan(bytes, end));
 }
 
 }  // namespace supersafe::sim

@@ -147,8 +147,12 @@ class FaultFile final : public db::File {
     SS_ASSIGN_OR_RETURN(const uint64_t old_size, base_->Size());
     FaultDisk::DataOp op{true, offset, data.size(), old_size, {}};
     if (offset < old_size) {
-      op.old.resize(std::min<uint64_t>(data.size(), old_size - offset));
-      SS_RETURN_IF_ERROR(base_->ReadAt(offset, op.old.size(), op.old.data()));
+      // Only the written bytes are kept for an undo: past DataEnd the file is zeros, which an undo
+      // writes back as zeros (ResolveFile). Appends into a preallocated tail keep nothing.
+      SS_ASSIGN_OR_RETURN(const uint64_t data_end, base_->DataEnd());
+      const uint64_t old_end = std::min({offset + data.size(), old_size, std::max(offset, data_end)});
+      op.old.resize(old_end - offset);
+      if (!op.old.empty()) SS_RETURN_IF_ERROR(base_->ReadAt(offset, op.old.size(), op.old.data()));
     }
     SS_RETURN_IF_ERROR(base_->WriteAt(offset, data));
     disk_->RecordData(key_, std::move(op));

@@ -136,7 +136,8 @@ class FaultDisk final : public db::Env {
   bool CountAndFire(DiskFault fault);
 
   // What a pending data operation changed, to undo it: the file was `old_size` bytes and held
-  // `old` at `offset` (the part of [offset, offset + length) below old_size).
+  // `old` at `offset` (the part of [offset, offset + length) below old_size and below the file's
+  // data end); the rest of the range below old_size held zeros.
   struct DataOp {
     bool is_write = false;
     uint64_t offset = 0;

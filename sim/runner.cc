@@ -103,7 +103,8 @@ class Runner {
     std::vector<std::variant<std::string, std::array<BlockID, 7>>> heads;
     bool operator==(const Fingerprint&) const = default;
   };
-  Fingerprint TakeFingerprint();
+  // Fills `f` (its storage reused between rounds).
+  void TakeFingerprint(Fingerprint& f);
   Status CheckExpectation(const Step& step, const Expectation& e);
   Status CollectAcks(const Step& step);
   void RecordTimeline(const Step& step);
@@ -135,6 +136,7 @@ class Runner {
   uint64_t reorgs_ = 0, flip_flops_ = 0, replacements_ = 0, cascades_ = 0, restarts_ = 0, corruption_refusals_ = 0,
            flips_taken_for_torn_writes_ = 0, divergent_batches_ = 0;
   std::set<Hash> l1_heads_seen_;  // every L1 head a step ended on (a reorg back to one is a flip-flop)
+  Fingerprint fingerprints_[2];   // Settle's before and after
 };
 
 RunResult Runner::Run() {
@@ -404,16 +406,12 @@ std::map<std::string, uint64_t> Runner::Coverage() const {
 }
 
 void Runner::BuildBlocks(size_t chain, uint64_t blocks, const std::vector<LogSpec>& logs, bool force) {
-  const bool every_block = std::all_of(logs.begin(), logs.end(), [](const LogSpec& l) { return l.every == 1; });
-  std::vector<LogSpec> in_block;
+  std::vector<const LogSpec*> in_block;
+  in_block.reserve(logs.size());
   for (uint64_t k = 1; k <= blocks; ++k) {
-    if (every_block) {
-      BuildBlock(world_, *host_, trace_, chain, logs, force);
-      continue;
-    }
     in_block.clear();
     for (const LogSpec& l : logs)
-      if (l.InBlock(k)) in_block.push_back(l);
+      if (l.InBlock(k)) in_block.push_back(&l);
     BuildBlock(world_, *host_, trace_, chain, in_block, force);
   }
 }
@@ -514,19 +512,19 @@ Status Runner::ApplyRewind(const Step& step, const RewindStep& rewind) {
   return Status::Ok();
 }
 
-Runner::Fingerprint Runner::TakeFingerprint() {
-  Fingerprint f;
+void Runner::TakeFingerprint(Fingerprint& f) {
+  f.nodes.clear();
   for (auto& node : nodes_) f.nodes.push_back(node->Fingerprint());
+  f.heads.resize(world_.chain_count());
   for (size_t i = 0; i < world_.chain_count(); ++i) {
     auto h = host_->Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(Chain(i).id()); });
     if (!h.ok()) {
-      f.heads.push_back(h.status().ToString());
+      f.heads[i] = h.status().ToString();
       continue;
     }
-    f.heads.push_back(std::array<BlockID, 7>{h->unsafe, h->cross_unsafe, h->local_safe, h->cross_safe, h->finalized,
-                                             h->local_safe_source, h->cross_safe_source});
+    f.heads[i] = std::array<BlockID, 7>{h->unsafe, h->cross_unsafe, h->local_safe, h->cross_safe, h->finalized,
+                                        h->local_safe_source, h->cross_safe_source};
   }
-  return f;
 }
 
 Status Runner::Round() {
@@ -556,7 +554,9 @@ uint64_t Runner::Progress() {
 }
 
 Status Runner::Settle(const Step& step) {
-  std::optional<Fingerprint> before;  // as the previous round left things, when it was taken
+  Fingerprint* before = &fingerprints_[0];  // as the previous round left things, when have_before
+  Fingerprint* after = &fingerprints_[1];
+  bool have_before = false;
   uint64_t best = Progress();
   int idle = 0;  // rounds in a row that changed something without progress
   for (int round = 1;; ++round) {
@@ -564,7 +564,7 @@ Status Runner::Settle(const Step& step) {
       return Breach(step, "the nodes did not settle: " + Num(kMaxIdleRounds) + " rounds in a row (of " + Num(round - 1) +
                               ") changed something without progress (no L1 block newly acknowledged, no block "
                               "replaced, no crash recovered)");
-    if (!before) before = TakeFingerprint();
+    if (!have_before) TakeFingerprint(*before), have_before = true;
     const size_t crashes = host_->crashes();
     Status s = Round();
     if (!s.ok()) return Breach(step, s.message());
@@ -573,12 +573,12 @@ Status Runner::Settle(const Step& step) {
     idle = progress > best ? 0 : idle + 1;
     best = std::max(best, progress);
     if (host_->crashes() != crashes) {  // the failed call is retried in the next round
-      before.reset();
+      have_before = false;
       continue;
     }
-    Fingerprint after = TakeFingerprint();
-    if (after == *before) return Status::Ok();
-    before = std::move(after);
+    TakeFingerprint(*after);
+    if (*after == *before) return Status::Ok();
+    std::swap(before, after);
   }
 }
 

@@ -6,6 +6,17 @@
 
 namespace supersafe::sim {
 
+void AppendDecimal(std::string& out, uint64_t v) {
+  char buf[20];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out.append(p, end);
+}
+
 Json ToJson(const BlockID& id) { return Json{{"number", id.number}, {"hash", id.hash.Hex()}}; }
 
 Json ToJson(const BlockRef& ref) {
@@ -20,36 +31,53 @@ void Trace::Add(const std::string& event, const Json& fields) {
   // The line is {"step": n, "event": event, ...fields}: written as the head and the fields'
   // own dump spliced after it, which is the same bytes as dumping one merged object when no field
   // is named "step" or "event" (none is), without copying the fields.
-  std::string text;
+  const size_t start = bytes_.size();
   if (fields.is_object() && !fields.contains("step") && !fields.contains("event")) {
-    text = "{\"step\":" + std::to_string(step_) + ",\"event\":" +
-           Json(event).dump(-1, ' ', false, Json::error_handler_t::replace);
-    std::string rest = fields.dump(-1, ' ', false, Json::error_handler_t::replace);
-    if (rest.size() > 2) text += "," + rest.substr(1);
-    else text += "}";
+    AppendHead(Json(event).dump(-1, ' ', false, Json::error_handler_t::replace));
+    const std::string rest = fields.dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (rest.size() > 2) bytes_.append(",").append(std::string_view(rest).substr(1));
+    else bytes_ += '}';
   } else {
     Json line{{"step", step_}, {"event", event}};
     for (const auto& [k, v] : fields.items()) line[k] = v;
-    text = line.dump(-1, ' ', false, Json::error_handler_t::replace);
+    bytes_ += line.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
-  Append(std::move(text));
+  EndLine(start);
 }
 
 void Trace::Add(const std::string& event, const Fields& fields) {
   if (!enabled_) return;
-  std::string text = "{\"step\":" + std::to_string(step_) + ",\"event\":\"" + event + "\"";  // a plain name
-  if (!fields.text().empty()) text += "," + fields.text();
-  text += "}";
-  Append(std::move(text));
+  const size_t start = bytes_.size();
+  AppendHead("");
+  bytes_ += '"';
+  bytes_ += event;  // a plain name
+  bytes_ += '"';
+  if (!fields.text().empty()) {
+    bytes_ += ',';
+    bytes_ += fields.text();
+  }
+  bytes_ += '}';
+  EndLine(start);
 }
 
-void Trace::Append(std::string text) {
+void Trace::AppendHead(std::string_view quoted_event) {
+  // Room for a typical run's lines from the start, so that growing does not copy the bytes at
+  // every doubling; pages are touched only as lines are written.
+  constexpr size_t kInitialCapacity = size_t{16} << 20;
+  if (bytes_.capacity() < kInitialCapacity) bytes_.reserve(kInitialCapacity);
+  bytes_ += "{\"step\":";
+  AppendDecimal(bytes_, step_);
+  bytes_ += ",\"event\":";
+  bytes_ += quoted_event;
+}
+
+void Trace::EndLine(size_t start) {
   if (!redact_.empty()) {
     static const std::string kMarker = "$DATADIR";
-    for (size_t pos = text.find(redact_); pos != std::string::npos; pos = text.find(redact_, pos + kMarker.size()))
-      text.replace(pos, redact_.size(), kMarker);
+    for (size_t pos = bytes_.find(redact_, start); pos != std::string::npos;
+         pos = bytes_.find(redact_, pos + kMarker.size()))
+      bytes_.replace(pos, redact_.size(), kMarker);
   }
-  bytes_ += text;
   bytes_ += '\n';
 }
 
@@ -62,13 +90,18 @@ void Fields::Key(std::string_view key) {
 
 Fields& Fields::Number(std::string_view key, uint64_t value) {
   Key(key);
-  text_ += std::to_string(value);
+  AppendDecimal(text_, value);
   return *this;
 }
 
 Fields& Fields::Int(std::string_view key, int64_t value) {
   Key(key);
-  text_ += std::to_string(value);
+  if (value < 0) {
+    text_ += '-';
+    AppendDecimal(text_, 0 - static_cast<uint64_t>(value));
+  } else {
+    AppendDecimal(text_, static_cast<uint64_t>(value));
+  }
   return *this;
 }
 
@@ -104,12 +137,17 @@ namespace {
 // `"0x…"`, as Hash::Hex() in a JSON string.
 void AppendHexString(std::string& out, const Hash& h) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  out += "\"0x";
+  const size_t at = out.size();
+  out.resize(at + 4 + 2 * h.bytes.size());
+  char* p = out.data() + at;
+  *p++ = '"';
+  *p++ = '0';
+  *p++ = 'x';
   for (uint8_t b : h.bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
+    *p++ = kDigits[b >> 4];
+    *p++ = kDigits[b & 15];
   }
-  out += '"';
+  *p = '"';
 }
 }  // namespace
 
@@ -119,7 +157,7 @@ Fields& Fields::Block(std::string_view key, const BlockRef& ref) {
   text_ += ",\"parent\":";
   AppendHexString(text_, ref.parent_hash);
   text_ += ",\"timestamp\":";
-  text_ += std::to_string(ref.timestamp);
+  AppendDecimal(text_, ref.timestamp);
   text_ += '}';
   return *this;
 }
@@ -127,7 +165,7 @@ Fields& Fields::Block(std::string_view key, const BlockRef& ref) {
 Fields& Fields::Block(std::string_view key, const BlockID& id) {
   Key(key);
   text_ += "{\"number\":";
-  text_ += std::to_string(id.number);
+  AppendDecimal(text_, id.number);
   text_ += ",\"hash\":";
   AppendHexString(text_, id.hash);
   text_ += '}';

@@ -19,11 +19,14 @@ using Json = nlohmann::ordered_json;
 Json ToJson(const BlockID& id);    // {"number": n, "hash": "0x.."}
 Json ToJson(const BlockRef& ref);  // {"number", "hash", "parent", "timestamp"}
 Json ToJson(const Status& s);      // "OK" or "FUTURE_DATA: message"
+// Appends `v` in decimal, as std::to_string and Json's dump write it.
+void AppendDecimal(std::string& out, uint64_t v);
 
 // The fields of a trace line written straight to JSON text, for the events written per block: the
 // same bytes as the Json object with these members would dump to, without building it.
 class Fields {
  public:
+  Fields() { text_.reserve(256); }  // one allocation for a typical line
   Fields& Number(std::string_view key, uint64_t value);
   Fields& Int(std::string_view key, int64_t value);
   Fields& Bool(std::string_view key, bool value);
@@ -59,7 +62,10 @@ class Trace {
   Hash Digest() const;
 
  private:
-  void Append(std::string text);
+  // Appends {"step":n,"event": and the event, already quoted.
+  void AppendHead(std::string_view quoted_event);
+  // Ends the line begun at byte `start`: redacts the data directory in it, appends the newline.
+  void EndLine(size_t start);
   size_t step_ = 0;
   bool enabled_ = true;
   std::string redact_;

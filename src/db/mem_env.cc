@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "core/check.h"
 
@@ -11,21 +13,82 @@ namespace supersafe::db {
 
 namespace fs = std::filesystem;
 
+// A file's region: kMaxFileSize bytes of address space, of which [0, backed) is known to be backed
+// by memory (written before, or prefaulted).
+struct Region {
+  uint8_t* base = nullptr;
+  uint64_t backed = 0;
+};
+
+// Regions of removed files, zeroed, for the next files of this process: a run (or a fuzz case)
+// creates its files again and again, and a recycled region's pages are backed already, so writing
+// them costs no page faults. At most kMaxRecycledBytes of backed memory are kept; other regions go
+// back to the system.
+class RegionPool {
+ public:
+  static constexpr uint64_t kMaxRecycledBytes = uint64_t{256} << 20;
+
+  // A zeroed region.
+  static Region Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        const Region r = free_.back();
+        free_.pop_back();
+        bytes_ -= r.backed;
+        return r;
+      }
+    }
+    void* p = ::mmap(nullptr, MemEnv::kMaxFileSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    SS_CHECK(p != MAP_FAILED, std::string("memory disk: cannot reserve address space: ") + std::strerror(errno));
+    return {static_cast<uint8_t*>(p), 0};
+  }
+
+  // Takes back a region whose bytes past `touched` are zero.
+  static void Give(Region r, uint64_t touched) {
+    if (r.backed <= kMaxRecycledBytes) {
+      std::memset(r.base, 0, std::min(touched, r.backed));  // past `backed`, nothing was written
+      std::lock_guard<std::mutex> lock(mu_);
+      if (bytes_ + r.backed <= kMaxRecycledBytes) {
+        bytes_ += r.backed;
+        free_.push_back(r);
+        return;
+      }
+    }
+    ::munmap(r.base, MemEnv::kMaxFileSize);
+  }
+
+ private:
+  static inline std::mutex mu_;
+  static inline std::vector<Region> free_;
+  static inline uint64_t bytes_ = 0;  // backed bytes of the regions in free_
+};
+
 // One file's bytes: [0, size) of a region reserved once (MAP_NORESERVE; pages are backed only
 // when written), so that pointers into it stay valid while the file grows.
 struct MemEnv::Node {
+  Region region;
   uint8_t* base = nullptr;
   uint64_t size = 0;
   uint64_t touched = 0;  // bytes [0, touched) may be nonzero; the rest of the region is zero
 
-  Node() {
-    void* p = ::mmap(nullptr, kMaxFileSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    SS_CHECK(p != MAP_FAILED, std::string("memory disk: cannot reserve address space: ") + std::strerror(errno));
-    base = static_cast<uint8_t*>(p);
-  }
-  ~Node() { ::munmap(base, kMaxFileSize); }
+  Node() : region(RegionPool::Take()), base(region.base) {}
+  ~Node() { RegionPool::Give(region, touched); }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
+
+  // Before a write of bytes up to `end`: backs the pages up to past `end` in one call (growing
+  // by the file's size so far, 64 KiB to 4 MiB at a time) instead of one page fault per page.
+  void Back(uint64_t end) {
+    if (end <= region.backed) return;
+    constexpr uint64_t kPage = 4096;
+    const uint64_t step = std::clamp<uint64_t>(region.backed, uint64_t{64} << 10, uint64_t{4} << 20);
+    const uint64_t to = std::min(MemEnv::kMaxFileSize, (end + step + kPage - 1) / kPage * kPage);
+    // Where the kernel cannot prefault (before Linux 5.14), the pages fault in as written.
+    (void)::madvise(base + region.backed, to - region.backed, MADV_POPULATE_WRITE);
+    region.backed = to;
+  }
 
   // Cuts or extends to `n`; bytes past the old size read as zero.
   void Resize(uint64_t n) {
@@ -66,7 +129,10 @@ class MemFile final : public File {
     if (!writable_) return IOError("write " + path().string() + ": opened read-only");
     if (offset > MemEnv::kMaxFileSize || data.size() > MemEnv::kMaxFileSize - offset)
       return IOError("write " + path().string() + ": past the memory disk's file size limit");
-    if (!data.empty()) std::memcpy(node_->base + offset, data.data(), data.size());  // empty: data() may be null
+    if (!data.empty()) {  // empty: data() may be null
+      node_->Back(offset + data.size());
+      std::memcpy(node_->base + offset, data.data(), data.size());
+    }
     node_->size = std::max(node_->size, offset + data.size());
     node_->touched = std::max(node_->touched, offset + data.size());
     return Status::Ok();

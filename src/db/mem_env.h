@@ -4,7 +4,9 @@
 //
 // A file's bytes sit in one reserved, lazily backed region of address space that never moves, so a
 // Mapping is a pointer into it and sees every later write; a file may grow to kMaxFileSize (a write
-// past it is kIOError). Preallocation (File::Allocate) only extends the size: the new bytes are zero
+// past it is kIOError). Pages are backed ahead of writes, several at a time, and the zeroed region of
+// a removed file goes to the next file this process creates (a process-wide pool holding at most
+// 256 MiB of backed memory), so that repeated runs and fuzz cases do not fault their pages in again. Preallocation (File::Allocate) only extends the size: the new bytes are zero
 // and cost nothing, and File::DataEnd says where the written bytes end, so a scan for the end of
 // the content skips the zero tail.
 //

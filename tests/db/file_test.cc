@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "db/env.h"
+#include "db/mem_env.h"
 
 #include <fstream>
 
@@ -73,6 +74,34 @@ TEST(PathKey, IsTheLexicallyNormalFormOfEveryPath) {
   for (const char* p : paths) {
     const std::filesystem::path path(p);
     EXPECT_EQ(PathKey(path), path.lexically_normal().string()) << "path \"" << p << "\"";
+  }
+}
+
+// The memory disk hands the memory of removed files to new ones: a new file reads as zeros wherever
+// it has not written, whatever the file before it held (also past where that one was cut short).
+TEST(MemEnv, ANewFileReadsZerosWhereItHasNotWritten) {
+  for (int round = 0; round < 4; ++round) {
+    MemEnv env;
+    for (int i = 0; i < 3; ++i) {
+      const std::filesystem::path path = "/f" + std::to_string(i);
+      auto opened = env.Open(path, Env::OpenMode::kCreate);
+      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+      File& f = *opened->file;
+      ASSERT_EQ(f.DataEnd().value_or(1), 0u);
+      ASSERT_TRUE(f.Allocate(size_t{1} << 20, AllocateMode::kReserve).ok());
+      Bytes got(size_t{1} << 20, 0xee);
+      ASSERT_TRUE(f.ReadAt(0, got.size(), got.data()).ok());
+      EXPECT_EQ(got, Bytes(got.size(), 0)) << "round " << round << ", file " << i;
+      // Leave nonzero bytes behind for the next file: written, then partly cut and regrown.
+      const Bytes ones(300'000 + 70'000 * i, 0xff);
+      ASSERT_TRUE(f.WriteAt(1000, ones).ok());
+      ASSERT_TRUE(f.Truncate(5000).ok());
+      ASSERT_TRUE(f.Truncate(size_t{1} << 20).ok());
+      ASSERT_TRUE(f.ReadAt(5000, 1, got.data()).ok());
+      EXPECT_EQ(got[0], 0) << "a regrown file reads zeros past where it was cut";
+      ASSERT_TRUE(f.WriteAt(200'000, ones).ok());
+    }
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(env.Remove("/f" + std::to_string(i)).ok());
   }
 }
 
