@@ -400,31 +400,35 @@ size_t Dispatcher::RunOfBatchable(const Json& batch, size_t from) {
   return end - from;
 }
 
+namespace {
+
+// The one param of each call of batch[from, from + count) that decodes; the others are left out.
+template <typename T>
+std::vector<T> DecodedParams(const Json& batch, size_t from, size_t count, Decoder<T> decode) {
+  std::vector<T> out;
+  for (size_t k = from; k < from + count; ++k) {
+    auto params = ParamsOf(batch[k], 1);
+    if (!params.ok()) continue;
+    auto v = decode((**params)[0], P(0));
+    if (v.ok()) out.push_back(std::move(v).value());
+  }
+  return out;
+}
+
+}  // namespace
+
 // The run's calls whose params decode, answered by one core call: the others get their params
 // error from their own call. The calls still run one by one (metrics, notifications, errors).
 std::optional<Dispatcher::BatchAnswers> Dispatcher::AnswerRun(const Json& batch, size_t from, size_t count) {
-  const char* method = BatchableMethod(batch[from]);
   Env env{gate_, *this};
   BatchAnswers answers;
-  if (method == kBatchable[0]) {
-    std::vector<uint64_t> timestamps;
-    for (size_t k = from; k < from + count; ++k) {
-      auto params = ParamsOf(batch[k], 1);
-      if (!params.ok()) continue;
-      auto t = DecodeHexU64((**params)[0], P(0));
-      if (t.ok()) timestamps.push_back(*t);
-    }
+  if (BatchableMethod(batch[from]) == kBatchable[0]) {
+    const std::vector<uint64_t> timestamps = DecodedParams<uint64_t>(batch, from, count, DecodeHexU64);
     if (timestamps.empty()) return std::nullopt;
     auto roots = Locked(env, {}, false, [&](Supervisor& c) { return c.SuperRootsAtTimestamps(timestamps); });
     for (size_t k = 0; k < timestamps.size(); ++k) answers.super_roots.emplace_back(timestamps[k], std::move(roots[k]));
   } else {
-    std::vector<BlockID> views;
-    for (size_t k = from; k < from + count; ++k) {
-      auto params = ParamsOf(batch[k], 1);
-      if (!params.ok()) continue;
-      auto b = DecodeBlockID((**params)[0], P(0));
-      if (b.ok()) views.push_back(*b);
-    }
+    const std::vector<BlockID> views = DecodedParams<BlockID>(batch, from, count, DecodeBlockID);
     if (views.empty()) return std::nullopt;
     FetchPlan plan = PlanL1(*gate_.snapshot(), views.front().number);
     for (size_t k = 1; k < views.size(); ++k) plan.l1.push_back(views[k].number);

@@ -321,18 +321,26 @@ TEST_F(SupervisorTest, ReplacementOfTheFirstBlockAfterGenesisKeepsPendingOutput)
   EXPECT_EQ(root->super_root, SuperRoot(super));
 }
 
+// Two chains and two L1 views: A's blocks 1-2 and B's block 1 become cross-safe in view 1, A's
+// 3-4 and B's 2-3 in view 2.
+class TwoViewsTest : public SupervisorTest {
+ protected:
+  void SetUp() override {
+    SupervisorTest::SetUp();
+    Start({kA, kB});
+    for (int i = 0; i < 4; ++i) chain(0).Build();
+    for (int i = 0; i < 3; ++i) chain(1).Build();
+    SyncAll();
+    l1_.Mine();
+    ReportAll(1, {2, 1});
+    l1_.Mine();
+    ReportAll(2, {4, 3});
+  }
+};
+
 // Many timestamps at once (the fault-proof export's call): each answer is the super root the
-// rules give for that timestamp alone, whatever the order of the batch and with repeats. A's blocks
-// 1-2 and B's block 1 become cross-safe in view 1, A's 3-4 and B's 2-3 in view 2.
-TEST_F(SupervisorTest, SuperRootsOfManyTimestampsAnswerEachAsAlone) {
-  Start({kA, kB});
-  for (int i = 0; i < 4; ++i) chain(0).Build();
-  for (int i = 0; i < 3; ++i) chain(1).Build();
-  SyncAll();
-  l1_.Mine();
-  ReportAll(1, {2, 1});
-  l1_.Mine();
-  ReportAll(2, {4, 3});
+// rules give for that timestamp alone, whatever the order of the batch and with repeats.
+TEST_F(TwoViewsTest, SuperRootsOfManyTimestampsAnswerEachAsAlone) {
   ASSERT_EQ(CrossSafe(0), 4u);
   ASSERT_EQ(CrossSafe(1), 3u);
   const std::vector<uint64_t> timestamps = {1006, 998, 1002, 1008, 1000, 1004, 1006, 1003};
@@ -366,15 +374,7 @@ TEST_F(SupervisorTest, SuperRootsOfManyTimestampsAnswerEachAsAlone) {
 // Many L1 views at once (an RPC batch of allSafeDerivedAt): each answer is the local-safe heads
 // reported for that view, in any order and with repeats; a view not written yet or not canonical
 // gets the error it gets alone.
-TEST_F(SupervisorTest, SafeHeadsOfManyViewsAnswerEachAsAlone) {
-  Start({kA, kB});
-  for (int i = 0; i < 4; ++i) chain(0).Build();
-  for (int i = 0; i < 3; ++i) chain(1).Build();
-  SyncAll();
-  l1_.Mine();
-  ReportAll(1, {2, 1});
-  l1_.Mine();
-  ReportAll(2, {4, 3});
+TEST_F(TwoViewsTest, SafeHeadsOfManyViewsAnswerEachAsAlone) {
   const BlockID forged{HashOf("not L1"), 1};
   const std::vector<BlockID> views = {l1_.at(2).ID(), forged, l1_.at(0).ID(), BlockID{HashOf("later"), 3},
                                       l1_.at(1).ID(), l1_.at(2).ID()};
