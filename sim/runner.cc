@@ -564,7 +564,10 @@ Status Runner::Settle(const Step& step) {
       return Breach(step, "the nodes did not settle: " + Num(kMaxIdleRounds) + " rounds in a row (of " + Num(round - 1) +
                               ") changed something without progress (no L1 block newly acknowledged, no block "
                               "replaced, no crash recovered)");
-    if (!have_before) TakeFingerprint(*before), have_before = true;
+    if (!have_before) {
+      TakeFingerprint(*before);
+      have_before = true;
+    }
     const size_t crashes = host_->crashes();
     Status s = Round();
     if (!s.ok()) return Breach(step, s.message());

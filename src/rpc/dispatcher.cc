@@ -59,6 +59,7 @@ enum Flags : unsigned {
   kAdmin = 1,     // needs a valid admin token (CallContext::admin)
   kFailsafe = 4,  // refused with kFailsafeMessage while failsafe is on, before params are read
   kNoWait = 8,    // never waits on upstream I/O or the exclusive lock (snapshot, shared lock, no core)
+  kBatched = 16,  // a batch answers a run of these calls with one core call (Dispatcher::AnswerRun)
 };
 
 template <typename T>
@@ -257,7 +258,7 @@ const std::vector<Method>& Table() {
             if (!snap->finalized_l1) return NotFoundIfFuture(Result<BlockRef>(Status(Code::kFutureData, "no finalized L1 block forwarded yet"))).status();
             return Encode(*snap->finalized_l1);
           }),
-      Def("supervisor_superRootAtTimestamp", kOpen,
+      Def("supervisor_superRootAtTimestamp", kBatched,
           [](Env& e, uint64_t timestamp) {
             if (e.batch)
               if (const auto* r = BatchAnswers::Find(e.batch->super_roots, timestamp)) return Encoded(NotFoundIfFuture(*r));
@@ -271,7 +272,7 @@ const std::vector<Method>& Table() {
             if (!snap->sync_error.ok()) return snap->sync_error;
             return Encode(snap->sync);
           }),
-      Def("supervisor_allSafeDerivedAt", kOpen,
+      Def("supervisor_allSafeDerivedAt", kBatched,
           [](Env& e, BlockID derived_from) {
             if (e.batch)
               if (const auto* r = BatchAnswers::Find(e.batch->safe_derived_at, derived_from)) return Encoded(*r);
@@ -314,6 +315,14 @@ const Method* Find(std::string_view name) {
   return it == kByName.end() ? nullptr : it->second;
 }
 
+// The table entry a call names, or nullptr (not an object, no method string, an unknown name).
+const Method* MethodOf(const Json& call) {
+  if (!call.is_object()) return nullptr;
+  auto method = call.find("method");
+  if (method == call.end() || !method->is_string()) return nullptr;
+  return Find(method->get_ref<const std::string&>());
+}
+
 }  // namespace
 
 const std::vector<std::string>& Dispatcher::Methods() {
@@ -335,10 +344,7 @@ Json Dispatcher::Parse(std::string_view body) { return Json::parse(body, nullptr
 
 bool Dispatcher::NeverWaits(const Json& request) const {
   auto never_waits = [](const Json& call) {
-    if (!call.is_object()) return true;
-    auto method = call.find("method");
-    if (method == call.end() || !method->is_string()) return true;
-    const Method* m = Find(method->get_ref<const std::string&>());
+    const Method* m = MethodOf(call);
     return m == nullptr || (m->flags & kNoWait) != 0;
   };
   if (!request.is_array()) return never_waits(request);
@@ -378,22 +384,16 @@ std::optional<std::string> Dispatcher::Run(const Json& request, const CallContex
 
 namespace {
 
-constexpr const char* kBatchable[] = {"supervisor_superRootAtTimestamp", "supervisor_allSafeDerivedAt"};
-
-// The method of a call that a batch answers in runs, or nullptr.
-const char* BatchableMethod(const Json& call) {
-  if (!call.is_object()) return nullptr;
-  auto m = call.find("method");
-  if (m == call.end() || !m->is_string()) return nullptr;
-  for (const char* name : kBatchable)
-    if (*m == name) return name;
-  return nullptr;
+// The entry of a call that a batch answers in runs, or nullptr.
+const Method* BatchableMethod(const Json& call) {
+  const Method* m = MethodOf(call);
+  return m != nullptr && (m->flags & kBatched) != 0 ? m : nullptr;
 }
 
 }  // namespace
 
 size_t Dispatcher::RunOfBatchable(const Json& batch, size_t from) {
-  const char* method = BatchableMethod(batch[from]);
+  const Method* method = BatchableMethod(batch[from]);
   if (method == nullptr) return 0;
   size_t end = from + 1;
   while (end < batch.size() && BatchableMethod(batch[end]) == method) ++end;
@@ -422,7 +422,7 @@ std::vector<T> DecodedParams(const Json& batch, size_t from, size_t count, Decod
 std::optional<Dispatcher::BatchAnswers> Dispatcher::AnswerRun(const Json& batch, size_t from, size_t count) {
   Env env{gate_, *this};
   BatchAnswers answers;
-  if (BatchableMethod(batch[from]) == kBatchable[0]) {
+  if (BatchableMethod(batch[from])->name == "supervisor_superRootAtTimestamp") {
     const std::vector<uint64_t> timestamps = DecodedParams<uint64_t>(batch, from, count, DecodeHexU64);
     if (timestamps.empty()) return std::nullopt;
     auto roots = Locked(env, {}, false, [&](Supervisor& c) { return c.SuperRootsAtTimestamps(timestamps); });
