@@ -18,10 +18,10 @@ set +e
 msg=$(TMPDIR="$work/missing" "$supersafe" sim "$scenario" --disk posix 2>&1)
 rc=$?
 set -e
-[ "$rc" -eq 2 ] && echo "$msg" | grep -q "no temporary directory (TMPDIR)" ||
+[ "$rc" -eq 2 ] && grep -q "no temporary directory (TMPDIR)" <<< "$msg" ||
   { echo "sim without TMPDIR: exit $rc: $msg"; exit 1; }
 out=$("$supersafe" db verify "$work/data")
-echo "$out" | grep -q " 0 findings" || { echo "clean verify: $out"; exit 1; }
+grep -q " 0 findings" <<< "$out" || { echo "clean verify: $out"; exit 1; }
 
 # The entries end where the preallocated zero tail starts (one past the last nonzero byte, rounded up
 # to a whole entry); dump says how long the tail is.
@@ -31,20 +31,20 @@ tail=$(( $(stat -c %s "$work/data/supersafe.db") - entries * 90 ))
 lines=$("$supersafe" db dump "$work/data" | grep -c " L1 #")
 [ "$lines" -eq $((entries - 1)) ] || { echo "dump printed $lines entry lines for $entries entries, the header one of them"; exit 1; }
 # The header entry first: magic, version, and the digest of the quickstart's chains 900, 901, 902.
-header=$("$supersafe" db dump "$work/data" | head -1)
-echo "$header" | grep -Eq "^0 header magic SUPERSAFE version 1 dependency-set digest 0x[0-9a-f]{64}$" ||
+header=$("$supersafe" db dump "$work/data" | sed -n 1p)
+grep -Eq "^0 header magic SUPERSAFE version 1 dependency-set digest 0x[0-9a-f]{64}$" <<< "$header" ||
   { echo "dump does not start with the header: $header"; exit 1; }
 echo '{"dependencies": {"902": {}, "900": {}, "901": {}}}' > "$work/deps.json"
 out=$("$supersafe" db verify "$work/data" --dependency-set "$work/deps.json")
-echo "$out" | grep -q " 0 findings" || { echo "verify with the dependency set: $out"; exit 1; }
+grep -q " 0 findings" <<< "$out" || { echo "verify with the dependency set: $out"; exit 1; }
 echo '{"dependencies": {"900": {}, "901": {}}}' > "$work/other.json"
 set +e
 out=$("$supersafe" db verify "$work/data" --dependency-set "$work/other.json")
 rc=$?
 set -e
-[ $rc -eq 1 ] && echo "$out" | grep -q "supersafe.db:12: dependency-set digest: expected 0x" ||
+[ $rc -eq 1 ] && grep -q "supersafe.db:12: dependency-set digest: expected 0x" <<< "$out" ||
   { echo "verify for another dependency set exited $rc: $out"; exit 1; }
-"$supersafe" db dump "$work/data" | grep -q "zero tail of $tail bytes" || { echo "dump did not report the $tail-byte zero tail"; exit 1; }
+"$supersafe" db dump "$work/data" | grep "zero tail of $tail bytes" >/dev/null || { echo "dump did not report the $tail-byte zero tail"; exit 1; }
 "$supersafe" db dump "$work/data" --json | python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin]
@@ -59,7 +59,7 @@ out=$("$supersafe" db verify "$work/broken")
 rc=$?
 set -e
 [ $rc -eq 1 ] || { echo "verify of a damaged file exited $rc"; exit 1; }
-echo "$out" | grep -Eq "supersafe\.db:[0-9]+: " || { echo "no file:offset finding: $out"; exit 1; }
+grep -Eq "supersafe\.db:[0-9]+: " <<< "$out" || { echo "no file:offset finding: $out"; exit 1; }
 cmp -s "$work/data/supersafe.db" "$work/broken/supersafe.db" && { echo "damage did not land"; exit 1; }
 
 set +e

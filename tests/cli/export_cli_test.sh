@@ -38,7 +38,7 @@ expect_error() {
   rc=$?
   set -e
   if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then echo "export $*: exit $rc, want a clean failure"; status=1; fi
-  echo "$out" | grep -qF -- "$want" || { echo "export $*: the message lacks '$want': $out"; status=1; }
+  grep -qF -- "$want" <<< "$out" || { echo "export $*: the message lacks '$want': $out"; status=1; }
 }
 one="$root/scenarios/fp-game-poststate-not-cross-safe-at-l1-head.yaml"
 expect_error "no games" "$root/scenarios/quickstart.yaml" --out "$work/x"

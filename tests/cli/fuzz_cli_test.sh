@@ -7,17 +7,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 out=$("$supersafe" fuzz --seeds 4 --seed-start 10 --out "$work/failures")
-echo "$out" | grep -q "^supersafe fuzz: seeds 10..13 (shard 1/1)" || { echo "header: $out"; exit 1; }
-echo "$out" | grep -q "^fuzz: 4 seeds, [0-9]* passed, 0 failed" || { echo "summary: $out"; exit 1; }
+grep -q "^supersafe fuzz: seeds 10..13 (shard 1/1)" <<< "$out" || { echo "header: $out"; exit 1; }
+grep -q "^fuzz: 4 seeds, [0-9]* passed, 0 failed" <<< "$out" || { echo "summary: $out"; exit 1; }
 [ ! -e "$work/failures" ] || { echo "a passing run created the failure directory"; exit 1; }
 
 # A discarded seed (a step the generated world could not do) is named, with why.
 out=$("$supersafe" fuzz --seeds 3 --seed-start 225 --out "$work/failures")
-echo "$out" | grep -q "^discarded seeds (.*): 226$" || { echo "discarded seeds: $out"; exit 1; }
-echo "$out" | grep -q "^  seed 226: step [0-9]* (line [0-9]*, " || { echo "why seed 226 was discarded: $out"; exit 1; }
+grep -q "^discarded seeds (.*): 226$" <<< "$out" || { echo "discarded seeds: $out"; exit 1; }
+grep -q "^  seed 226: step [0-9]* (line [0-9]*, " <<< "$out" || { echo "why seed 226 was discarded: $out"; exit 1; }
 
 out=$("$supersafe" fuzz --seeds 10 --seed-start 1 --shard 2/3 --out "$work/failures")
-echo "$out" | grep -q "^fuzz: 3 seeds," || { echo "shard 2/3 of 10 seeds: $out"; exit 1; }
+grep -q "^fuzz: 3 seeds," <<< "$out" || { echo "shard 2/3 of 10 seeds: $out"; exit 1; }
 
 expect_usage_error() {
   set +e
@@ -25,7 +25,7 @@ expect_usage_error() {
   rc=$?
   set -e
   [ "$rc" -eq 2 ] || { echo "fuzz $*: exit $rc, want 2: $msg"; exit 1; }
-  echo "$msg" | grep -q "$want" || { echo "fuzz $*: message '$msg' does not name '$want'"; exit 1; }
+  grep -q "$want" <<< "$msg" || { echo "fuzz $*: message '$msg' does not name '$want'"; exit 1; }
 }
 want="want I/N" expect_usage_error --seeds 1 --shard 3
 want="1 <= I <= N" expect_usage_error --seeds 1 --shard 4/3

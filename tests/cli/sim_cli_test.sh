@@ -27,7 +27,7 @@ run() {
 }
 # Nothing but printable text and line feeds reaches the terminal.
 printable_only() { ! printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -q '[[:cntrl:]]'; }
-has_line() { printf '%s\n' "$out" | grep -qxF -- "$1" || fail "$2: no line '$1' in: $out"; }
+has_line() { grep -qxF -- "$1" <<< "$out" || fail "$2: no line '$1' in: $out"; }
 
 run sim binary.yaml tabs.yaml deep.yaml missing.yaml a-directory good.yaml
 [ "$rc" -eq 1 ] || fail "bad files: exit $rc, want 1"
@@ -37,7 +37,7 @@ has_line "FAIL tabs.yaml:3: (yaml): a tab in the indentation; YAML indents with 
 has_line "FAIL deep.yaml:2: (yaml): collections nested too deeply (the reader stops at depth 500)" deep
 has_line "FAIL missing.yaml: no such file" missing
 has_line "FAIL a-directory: is a directory, not a scenario file" directory
-printf '%s\n' "$out" | grep -q '^PASS quickstart ' || fail "the good file did not run after the bad ones: $out"
+grep -q '^PASS quickstart ' <<< "$out" || fail "the good file did not run after the bad ones: $out"
 has_line "5 failed" summary
 
 # An output path that cannot be written is refused before anything runs.
@@ -47,13 +47,13 @@ for args in "good.yaml --timeline nowhere/t.html" "good.yaml --timeline a-direct
   run sim $args
   [ "$rc" -eq 2 ] || fail "sim $args: exit $rc, want 2"
   [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "sim $args: want one line, got: $out"
-  printf '%s\n' "$out" | grep -q '^supersafe sim: --t[a-z]* .*: cannot write' || fail "sim $args: $out"
-  printf '%s\n' "$out" | grep -q '^scenario ' && fail "sim $args: a scenario ran"
+  grep -q '^supersafe sim: --t[a-z]* .*: cannot write' <<< "$out" || fail "sim $args: $out"
+  grep -q '^scenario ' <<< "$out" && fail "sim $args: a scenario ran"
 done
 chmod 555 a-directory
 if [ ! -w a-directory ]; then  # not as root
   run sim good.yaml --timeline a-directory/t.html
-  [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q "directory a-directory is not writable" || fail "read-only dir: $rc $out"
+  [ "$rc" -eq 2 ] && grep -q "directory a-directory is not writable" <<< "$out" || fail "read-only dir: $rc $out"
 fi
 chmod 755 a-directory
 
@@ -67,7 +67,7 @@ run sim
 run sim --check "$root"/scenarios/*.yaml
 [ "$rc" -eq 0 ] || fail "--check scenarios/*.yaml: exit $rc: $out"
 has_line "all valid" "--check"
-printf '%s\n' "$out" | grep -q '^scenario \|^PASS' && fail "--check ran a scenario"
+grep -q '^scenario \|^PASS' <<< "$out" && fail "--check ran a scenario"
 run sim --check good.yaml
 [ "$rc" -eq 0 ] || fail "--check good.yaml: exit $rc"
 has_line "OK good.yaml: quickstart, 3 chain(s), 23 step(s)" "--check"
