@@ -94,6 +94,7 @@ struct Dispatcher::Method {
   unsigned flags = 0;
   size_t arity = 0;
   std::function<Result<Json>(Env&, const Json& params)> invoke;
+  HeadRead head = HeadRead::kNone;  // a head read: Dispatcher::AnswerHead answers it from HeadAnswers
 };
 
 namespace {
@@ -164,19 +165,20 @@ auto Checked(Env& e, F f) -> decltype(f(std::declval<Supervisor&>())) {
   return std::move(*out);
 }
 
-// The snapshot's answer for one chain, or the error the core would give.
-Result<const supervisor::Heads*> HeadsIn(const ReadSnapshot& snap, const ChainID& chain) {
-  if (!snap.alive.ok()) return snap.alive;
-  auto it = snap.heads.find(chain);
-  if (it == snap.heads.end()) return Status(Code::kUnknownChain, "chain " + chain.Decimal() + " is not in the dependency set");
-  return &it->second;
+// A head read's table entry: answered from the snapshot, without a lock.
+template <HeadRead R>
+Result<Json> HeadOfChain(Env& e, ChainID chain) {
+  return AnswerFrom(*e.gate.snapshot(), R, chain);
 }
 
-template <typename F>
-Result<Json> FromHeads(Env& e, const ChainID& chain, F f) {
-  auto snap = e.gate.snapshot();
-  SS_ASSIGN_OR_RETURN(const supervisor::Heads* h, HeadsIn(*snap, chain));
-  return Encode(f(*h));
+template <HeadRead R>
+Result<Json> GlobalHead(Env& e) {
+  return AnswerFrom(*e.gate.snapshot(), R, ChainID());
+}
+
+Method Head(Method m, HeadRead read) {
+  m.head = read;
+  return m;
 }
 
 const std::vector<Method>& Table() {
@@ -235,29 +237,11 @@ const std::vector<Method>& Table() {
           },
           DecodeChainID, DecodeBlockID),
       // The head reads: the latest snapshot, no lock.
-      Def("supervisor_localUnsafe", kNoWait,
-          [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.unsafe; }); },
-          DecodeChainID),
-      Def("supervisor_localSafe", kNoWait,
-          [](Env& e, ChainID chain) {
-            return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.local_safe_source, h.local_safe}; });
-          },
-          DecodeChainID),
-      Def("supervisor_crossSafe", kNoWait,
-          [](Env& e, ChainID chain) {
-            return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.cross_safe_source, h.cross_safe}; });
-          },
-          DecodeChainID),
-      Def("supervisor_finalized", kNoWait,
-          [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.finalized; }); },
-          DecodeChainID),
-      Def("supervisor_finalizedL1", kNoWait,
-          [](Env& e) -> Result<Json> {
-            auto snap = e.gate.snapshot();
-            if (!snap->alive.ok()) return snap->alive;
-            if (!snap->finalized_l1) return NotFoundIfFuture(Result<BlockRef>(Status(Code::kFutureData, "no finalized L1 block forwarded yet"))).status();
-            return Encode(*snap->finalized_l1);
-          }),
+      Head(Def("supervisor_localUnsafe", kNoWait, HeadOfChain<HeadRead::kLocalUnsafe>, DecodeChainID), HeadRead::kLocalUnsafe),
+      Head(Def("supervisor_localSafe", kNoWait, HeadOfChain<HeadRead::kLocalSafe>, DecodeChainID), HeadRead::kLocalSafe),
+      Head(Def("supervisor_crossSafe", kNoWait, HeadOfChain<HeadRead::kCrossSafe>, DecodeChainID), HeadRead::kCrossSafe),
+      Head(Def("supervisor_finalized", kNoWait, HeadOfChain<HeadRead::kFinalized>, DecodeChainID), HeadRead::kFinalized),
+      Head(Def("supervisor_finalizedL1", kNoWait, GlobalHead<HeadRead::kFinalizedL1>), HeadRead::kFinalizedL1),
       Def("supervisor_superRootAtTimestamp", kBatched,
           [](Env& e, uint64_t timestamp) {
             if (e.batch)
@@ -265,13 +249,7 @@ const std::vector<Method>& Table() {
             return Encoded(NotFoundIfFuture(Locked(e, {}, false, [&](Supervisor& c) { return c.SuperRootAtTimestamp(timestamp); })));
           },
           DecodeHexU64),
-      Def("supervisor_syncStatus", kNoWait,
-          [](Env& e) -> Result<Json> {
-            auto snap = e.gate.snapshot();
-            if (!snap->alive.ok()) return snap->alive;
-            if (!snap->sync_error.ok()) return snap->sync_error;
-            return Encode(snap->sync);
-          }),
+      Head(Def("supervisor_syncStatus", kNoWait, GlobalHead<HeadRead::kSyncStatus>), HeadRead::kSyncStatus),
       Def("supervisor_allSafeDerivedAt", kBatched,
           [](Env& e, BlockID derived_from) {
             if (e.batch)
@@ -476,6 +454,12 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
     return finish(ErrorResponse(id, kUnauthorized, "unauthorized: " + ctx.admin_denied_why));
   if ((method->flags & kFailsafe) && failsafe()) return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
 
+  if (method->head != HeadRead::kNone && options_.pre_encoded_heads) {
+    if (std::optional<Answered> a = AnswerHead(*method, request, id)) {
+      record(a->code);
+      return std::move(a->body);
+    }
+  }
   Result<Json> result = Invoke(*method, request, batch);
   if (result.ok()) {
     record(0);
@@ -483,10 +467,46 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
     // without building the envelope.
     return "{\"id\":" + Dump(id) + ",\"jsonrpc\":\"2.0\",\"result\":" + Dump(*result) + "}";
   }
-  const Status& s = result.status();
-  // Params errors name the field first; domain errors lead with their code name.
-  const std::string message = s.code() == Code::kInvalidArgument ? s.message() : s.ToString();
-  return finish(ErrorResponse(id, RpcErrorCode(s.code()), message));
+  auto [code, message] = RpcError(result.status());
+  return finish(ErrorResponse(id, code, message));
+}
+
+std::shared_ptr<const HeadAnswers> Dispatcher::HeadAnswersOf(std::shared_ptr<const supervisor::ReadSnapshot> snap) {
+  {
+    std::lock_guard<std::mutex> g(heads_mu_);
+    if (heads_ && heads_->source() == snap.get()) return heads_;
+  }
+  // Encoded outside the lock; threads that meet a new snapshot at once may each encode it.
+  auto built = std::make_shared<const HeadAnswers>(std::move(snap));
+  head_encodings_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> g(heads_mu_);
+  heads_ = built;
+  return built;
+}
+
+std::optional<Dispatcher::Answered> Dispatcher::AnswerHead(const Method& method, const Json& request, const Json& id) {
+  auto params = ParamsOf(request, method.arity);
+  if (!params.ok()) return std::nullopt;
+  ChainID chain;
+  if (PerChain(method.head)) {
+    auto decoded = DecodeChainID((**params)[0], P(0));
+    if (!decoded.ok()) return std::nullopt;
+    chain = *decoded;
+  }
+  const std::shared_ptr<const HeadAnswers> answers = HeadAnswersOf(gate_.snapshot());
+  const HeadAnswers::Answer* a = answers->Find(method.head, chain);
+  if (a == nullptr) return std::nullopt;  // a chain outside the snapshot: the error names it
+  // The bytes of Dump(ErrorResponse(id, ...)) or of the result envelope: nlohmann writes an
+  // object's keys in order, so "error" < "id" < "jsonrpc" < "result".
+  const std::string id_bytes = Dump(id);
+  Answered out{a->code, {}};
+  out.body.reserve(a->bytes.size() + id_bytes.size() + 40);
+  if (a->code == 0) {
+    out.body.append("{\"id\":").append(id_bytes).append(",\"jsonrpc\":\"2.0\",\"result\":").append(a->bytes).append("}");
+  } else {
+    out.body.append("{\"error\":").append(a->bytes).append(",\"id\":").append(id_bytes).append(",\"jsonrpc\":\"2.0\"}");
+  }
+  return out;
 }
 
 Result<Json> Dispatcher::Invoke(const Method& method, const Json& request, const BatchAnswers* batch) {

@@ -26,12 +26,14 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "rpc/codec.h"
+#include "rpc/head_answers.h"
 #include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
@@ -65,6 +67,9 @@ class Dispatcher {
   struct Options {
     size_t max_batch = 100;
     std::string version;  // health_status answers it (op-service's health API)
+    // Head reads answer from HeadAnswers, encoded once per snapshot; false: each call encodes its
+    // answer (the reference the pre-encoded bytes are tested against).
+    bool pre_encoded_heads = true;
   };
   // `gate` must outlive the dispatcher.
   Dispatcher(supervisor::CoreGate& gate, Options options);
@@ -91,6 +96,10 @@ class Dispatcher {
   void set_failsafe(bool on) { failsafe_.store(on); }
   const std::string& version() const { return options_.version; }
 
+  // How many times the head reads' answers were encoded (once per snapshot they are read from,
+  // when options.pre_encoded_heads).
+  uint64_t head_encodings() const { return head_encodings_.load(std::memory_order_relaxed); }
+
   // Every method name of the surface, in table order, for metrics labels.
   static const std::vector<std::string>& Methods();
 
@@ -109,11 +118,23 @@ class Dispatcher {
   std::string Call(const Json& request, const CallContext& ctx, bool* notification,
                    const BatchAnswers* batch = nullptr);
   Result<Json> Invoke(const Method& method, const Json& request, const BatchAnswers* batch);
+  // A head read's response from the latest snapshot's HeadAnswers; nullopt when the call is for
+  // the general path (params that do not decode, a chain outside the snapshot).
+  struct Answered {
+    int code = 0;
+    std::string body;
+  };
+  std::optional<Answered> AnswerHead(const Method& method, const Json& request, const Json& id);
+  // The HeadAnswers of `snap`: the cached one when it encodes `snap`, else built and cached.
+  std::shared_ptr<const HeadAnswers> HeadAnswersOf(std::shared_ptr<const supervisor::ReadSnapshot> snap);
 
   supervisor::CoreGate& gate_;
   Options options_;
   std::atomic<bool> failsafe_{false};
   std::function<void(const CallRecord&)> observer_;
+  std::mutex heads_mu_;
+  std::shared_ptr<const HeadAnswers> heads_;  // under heads_mu_; immutable itself
+  std::atomic<uint64_t> head_encodings_{0};
 };
 
 // A JSON-RPC error object; `id` null when the request had none that could be read.
