@@ -312,6 +312,16 @@ const std::vector<std::string>& Dispatcher::Methods() {
   return kNames;
 }
 
+const std::vector<std::string>& Dispatcher::Labels() {
+  static const std::vector<std::string> kLabels = [] {
+    std::vector<std::string> out = Methods();
+    out.push_back("unknown");
+    out.push_back("invalid");
+    return out;
+  }();
+  return kLabels;
+}
+
 Dispatcher::Dispatcher(supervisor::CoreGate& gate, Options options) : gate_(gate), options_(options) {}
 
 std::optional<std::string> Dispatcher::Handle(std::string_view body, const CallContext& ctx) {
@@ -420,8 +430,9 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
                              const BatchAnswers* batch) {
   const auto start = std::chrono::steady_clock::now();
   std::string_view label = "invalid";
+  size_t label_index = Methods().size() + 1;
   auto record = [&](int code) {
-    if (observer_) observer_(CallRecord{label, code, std::chrono::steady_clock::now() - start});
+    if (observer_) observer_(CallRecord{label, code, std::chrono::steady_clock::now() - start, label_index});
   };
   auto finish = [&](const Json& error_response) {
     record(error_response["error"]["code"].get<int>());
@@ -446,9 +457,11 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
   const Method* method = Find(name);
   if (method == nullptr) {
     label = "unknown";
+    label_index = Methods().size();
     return finish(ErrorResponse(id, kMethodNotFound, "method not found: " + name.substr(0, 64)));
   }
   label = method->name;
+  label_index = static_cast<size_t>(method - Table().data());
 
   if ((method->flags & kAdmin) && !ctx.admin)
     return finish(ErrorResponse(id, kUnauthorized, "unauthorized: " + ctx.admin_denied_why));

@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -54,12 +55,15 @@ struct CallContext {
   std::string admin_denied_why;  // why not, for the error message ("no Authorization header", ...)
 };
 
-// One finished call, for metrics: the method name ("unknown" for names outside the surface) and
-// 0 or the JSON-RPC error code.
+// One finished call, for metrics: the method name ("unknown" for names outside the surface,
+// "invalid" for a call that names none) and 0 or the JSON-RPC error code. `label` is the name's
+// index in Dispatcher::Labels() (the dispatcher sets it), kNoLabel for a name found there by name.
 struct CallRecord {
+  static constexpr size_t kNoLabel = SIZE_MAX;
   std::string_view method;
   int code = 0;
   std::chrono::nanoseconds elapsed{0};
+  size_t label = kNoLabel;
 };
 
 class Dispatcher {
@@ -102,6 +106,8 @@ class Dispatcher {
 
   // Every method name of the surface, in table order, for metrics labels.
   static const std::vector<std::string>& Methods();
+  // The names a CallRecord carries: Methods(), then "unknown" and "invalid".
+  static const std::vector<std::string>& Labels();
 
   // The method table's types (dispatcher.cc).
   struct Env;

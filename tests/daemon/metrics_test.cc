@@ -175,5 +175,27 @@ TEST(MetricsTest, CountsUnderConcurrentCalls) {
   EXPECT_TRUE(has("supersafe_http_responses_total{path=\"/\",status=\"200\"} " + std::to_string(kThreads * kCalls / 1000)));
 }
 
+// More distinct results than a method has lock-free counters for, and a name outside the
+// dispatcher's labels: still each counted once, in the same sorted text.
+TEST(MetricsTest, ManyResultCodesAndNamesOutsideTheSurface) {
+  Metrics m;
+  for (int code = 1; code <= 40; ++code) {
+    m.RecordCall(Call("supervisor_syncStatus", -code, 1ms));
+    m.RecordCall(Call("supervisor_syncStatus", -code, 1ms));
+  }
+  m.RecordCall(Call("a_name_of_another_observer", 5, 1ms));
+  const std::string text = m.Render({});
+  for (int code = 1; code <= 40; ++code)
+    EXPECT_NE(text.find("supersafe_rpc_calls_total{method=\"supervisor_syncStatus\",result=\"-" + std::to_string(code) +
+                        "\"} 2\n"),
+              std::string::npos)
+        << code;
+  EXPECT_LT(text.find("result=\"-1\"}"), text.find("result=\"-10\"}"));
+  EXPECT_LT(text.find("result=\"-10\"}"), text.find("result=\"-2\"}"));
+  EXPECT_NE(text.find("supersafe_rpc_call_seconds_count{method=\"supervisor_syncStatus\"} 80\n"), std::string::npos);
+  EXPECT_LT(text.find("supersafe_rpc_calls_total{method=\"a_name_of_another_observer\",result=\"5\"} 1\n"),
+            text.find("supersafe_rpc_calls_total{method=\"supervisor_syncStatus\""));
+}
+
 }  // namespace
 }  // namespace supersafe::daemon
