@@ -325,6 +325,7 @@ const std::vector<std::string>& Dispatcher::Labels() {
 Dispatcher::Dispatcher(supervisor::CoreGate& gate, Options options) : gate_(gate), options_(options) {}
 
 std::optional<std::string> Dispatcher::Handle(std::string_view body, const CallContext& ctx) {
+  if (std::optional<std::string> answer = TryHeadRead(body)) return answer;
   return Run(Parse(body), ctx);
 }
 
@@ -467,7 +468,7 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
     return finish(ErrorResponse(id, kUnauthorized, "unauthorized: " + ctx.admin_denied_why));
   if ((method->flags & kFailsafe) && failsafe()) return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
 
-  if (method->head != HeadRead::kNone && options_.pre_encoded_heads) {
+  if (method->head != HeadRead::kNone && options_.fast_head_reads) {
     if (std::optional<Answered> a = AnswerHead(*method, request, id)) {
       record(a->code);
       return std::move(a->body);
@@ -506,12 +507,16 @@ std::optional<Dispatcher::Answered> Dispatcher::AnswerHead(const Method& method,
     if (!decoded.ok()) return std::nullopt;
     chain = *decoded;
   }
+  return AnswerHeadRead(method, Dump(id), chain);
+}
+
+std::optional<Dispatcher::Answered> Dispatcher::AnswerHeadRead(const Method& method, std::string_view id_bytes,
+                                                               const ChainID& chain) {
   const std::shared_ptr<const HeadAnswers> answers = HeadAnswersOf(gate_.snapshot());
   const HeadAnswers::Answer* a = answers->Find(method.head, chain);
   if (a == nullptr) return std::nullopt;  // a chain outside the snapshot: the error names it
   // The bytes of Dump(ErrorResponse(id, ...)) or of the result envelope: nlohmann writes an
   // object's keys in order, so "error" < "id" < "jsonrpc" < "result".
-  const std::string id_bytes = Dump(id);
   Answered out{a->code, {}};
   out.body.reserve(a->bytes.size() + id_bytes.size() + 40);
   if (a->code == 0) {
@@ -520,6 +525,131 @@ std::optional<Dispatcher::Answered> Dispatcher::AnswerHead(const Method& method,
     out.body.append("{\"error\":").append(a->bytes).append(",\"id\":").append(id_bytes).append(",\"jsonrpc\":\"2.0\"}");
   }
   return out;
+}
+
+namespace {
+
+// A reader of the plain single-call shape (Dispatcher::TryHeadRead): any byte outside it fails.
+class PlainCall {
+ public:
+  explicit PlainCall(std::string_view body) : s_(body) {}
+  std::string_view id, method, chain;  // id as JSON text; method and chain without quotes
+  bool has_chain = false;
+
+  bool Read() {
+    bool seen_version = false, seen_id = false, seen_method = false, seen_params = false;
+    Space();
+    if (!Eat('{')) return false;
+    do {
+      Space();
+      std::string_view key;
+      if (!String(&key)) return false;
+      Space();
+      if (!Eat(':')) return false;
+      Space();
+      if (key == "jsonrpc") {
+        std::string_view v;
+        if (seen_version || !String(&v) || v != "2.0") return false;
+        seen_version = true;
+      } else if (key == "id") {
+        if (seen_id || !Id()) return false;
+        seen_id = true;
+      } else if (key == "method") {
+        if (seen_method || !String(&method)) return false;
+        seen_method = true;
+      } else if (key == "params") {
+        if (seen_params || !Params()) return false;
+        seen_params = true;
+      } else {
+        return false;
+      }
+      Space();
+    } while (Eat(','));
+    if (!Eat('}')) return false;
+    Space();
+    return i_ == s_.size() && seen_version && seen_id && seen_method && seen_params;
+  }
+
+ private:
+  void Space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  bool Eat(char c) {
+    if (i_ >= s_.size() || s_[i_] != c) return false;
+    ++i_;
+    return true;
+  }
+  // A string of printable ASCII without escapes: its JSON text is itself in quotes, as parsed and
+  // as nlohmann dumps it.
+  bool String(std::string_view* out) {
+    if (!Eat('"')) return false;
+    const size_t from = i_;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      const unsigned char c = static_cast<unsigned char>(s_[i_]);
+      if (c < 0x20 || c > 0x7e || c == '\\') return false;
+      ++i_;
+    }
+    if (i_ >= s_.size()) return false;
+    *out = s_.substr(from, i_ - from);
+    ++i_;
+    return true;
+  }
+  // null, a string as above, or an integer without leading zeros of at most 18 digits (an int64
+  // for nlohmann, dumped as the same digits); not -0, which nlohmann dumps as 0.
+  bool Id() {
+    const size_t from = i_;
+    if (s_.substr(i_, 4) == "null") {
+      i_ += 4;
+    } else if (i_ < s_.size() && s_[i_] == '"') {
+      std::string_view v;
+      if (!String(&v)) return false;
+    } else {
+      const bool negative = Eat('-');
+      const size_t digits = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      const size_t n = i_ - digits;
+      if (n == 0 || n > 18 || (n > 1 && s_[digits] == '0') || (negative && s_[digits] == '0')) return false;
+      if (i_ < s_.size() && (s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E')) return false;
+    }
+    id = s_.substr(from, i_ - from);
+    return true;
+  }
+  bool Params() {
+    if (!Eat('[')) return false;
+    Space();
+    if (Eat(']')) return true;
+    if (!String(&chain)) return false;
+    has_chain = true;
+    Space();
+    return Eat(']');
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> Dispatcher::TryHeadRead(std::string_view body) {
+  if (!options_.fast_head_reads) return std::nullopt;
+  const auto start = std::chrono::steady_clock::now();
+  PlainCall call(body);
+  if (!call.Read()) return std::nullopt;
+  const Method* method = Find(call.method);
+  if (method == nullptr || method->head == HeadRead::kNone || call.has_chain != PerChain(method->head))
+    return std::nullopt;
+  ChainID chain;
+  if (call.has_chain) {
+    auto parsed = ChainID::Parse(call.chain);  // what DecodeChainID reads from the string
+    if (!parsed.ok()) return std::nullopt;
+    chain = *parsed;
+  }
+  std::optional<Answered> a = AnswerHeadRead(*method, call.id, chain);
+  if (!a) return std::nullopt;
+  if (observer_)
+    observer_(CallRecord{method->name, a->code, std::chrono::steady_clock::now() - start,
+                         static_cast<size_t>(method - Table().data())});
+  return std::move(a->body);
 }
 
 Result<Json> Dispatcher::Invoke(const Method& method, const Json& request, const BatchAnswers* batch) {

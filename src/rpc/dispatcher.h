@@ -71,17 +71,26 @@ class Dispatcher {
   struct Options {
     size_t max_batch = 100;
     std::string version;  // health_status answers it (op-service's health API)
-    // Head reads answer from HeadAnswers, encoded once per snapshot; false: each call encodes its
-    // answer (the reference the pre-encoded bytes are tested against).
-    bool pre_encoded_heads = true;
+    // Head reads answer from HeadAnswers, encoded once per snapshot, and a body that is one plain
+    // head-read call (TryHeadRead) is answered without building a Json of it; false: every call is
+    // parsed and encodes its answer (the reference the fast answers are tested against).
+    bool fast_head_reads = true;
   };
   // `gate` must outlive the dispatcher.
   Dispatcher(supervisor::CoreGate& gate, Options options);
   explicit Dispatcher(supervisor::CoreGate& gate) : Dispatcher(gate, Options{}) {}
 
   // The response body for one request body; nullopt when every call was a notification.
-  // Handle(body) is Run(Parse(body)); a transport that wants NeverWaits parses once and runs that.
+  // Handle(body) is TryHeadRead(body), else Run(Parse(body)); a transport that wants NeverWaits
+  // tries TryHeadRead, then parses once and runs that.
   std::optional<std::string> Handle(std::string_view body, const CallContext& ctx);
+  // The answer when `body` is one head-read call in the plain shape the fast path reads (below);
+  // nullopt for any other body, which Handle, or Run(Parse(body)), answers. The plain shape: one
+  // object whose members are "jsonrpc":"2.0", "id" (null, an integer of at most 18 digits or a
+  // string of printable ASCII without escapes), "method" (a head read) and "params" ([] or one
+  // such string), each once, in any order, with JSON whitespace between tokens. For such a body
+  // the answer is the bytes Run(Parse(body)) gives, and the call is observed the same way.
+  std::optional<std::string> TryHeadRead(std::string_view body);
   // The body as JSON; a discarded value (is_discarded()) when it is not JSON, which Run answers -32700.
   static Json Parse(std::string_view body);
   std::optional<std::string> Run(const Json& request, const CallContext& ctx);
@@ -101,7 +110,7 @@ class Dispatcher {
   const std::string& version() const { return options_.version; }
 
   // How many times the head reads' answers were encoded (once per snapshot they are read from,
-  // when options.pre_encoded_heads).
+  // when options.fast_head_reads).
   uint64_t head_encodings() const { return head_encodings_.load(std::memory_order_relaxed); }
 
   // Every method name of the surface, in table order, for metrics labels.
@@ -131,6 +140,8 @@ class Dispatcher {
     std::string body;
   };
   std::optional<Answered> AnswerHead(const Method& method, const Json& request, const Json& id);
+  // The same from what the fast path read: the id's JSON text and the params' chain, if any.
+  std::optional<Answered> AnswerHeadRead(const Method& method, std::string_view id_bytes, const ChainID& chain);
   // The HeadAnswers of `snap`: the cached one when it encodes `snap`, else built and cached.
   std::shared_ptr<const HeadAnswers> HeadAnswersOf(std::shared_ptr<const supervisor::ReadSnapshot> snap);
 

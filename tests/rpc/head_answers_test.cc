@@ -37,7 +37,7 @@ class HeadAnswersTest : public SupervisorHarness {
     gate_ = std::make_unique<supervisor::CoreGate>(*sup_, *prefetched_, upstream);
     fast_ = std::make_unique<rpc::Dispatcher>(*gate_, rpc::Dispatcher::Options{100, "v"});
     rpc::Dispatcher::Options reference{100, "v"};
-    reference.pre_encoded_heads = false;
+    reference.fast_head_reads = false;
     reference_ = std::make_unique<rpc::Dispatcher>(*gate_, reference);
   }
   void TearDown() override {
@@ -100,6 +100,71 @@ TEST_F(HeadAnswersTest, PreEncodedAnswersAreTheBytesOfTheBuiltOnes) {
   // The pre-encoded path was taken: answers came from a cache, not one encoding per call.
   EXPECT_GT(fast_->head_encodings(), 0u);
   EXPECT_EQ(reference_->head_encodings(), 0u);
+}
+
+// Bodies near the plain single-call shape the fast path reads, and just outside it: every one gets
+// the bytes of the parsed path and is observed with the same method and code.
+TEST_F(HeadAnswersTest, PlainCallsAndTheirNeighboursAnswerAsParsedOnes) {
+  chain(0).Build({});
+  ASSERT_EQ(Write("supervisor_updateLocalUnsafe", {Chain(0), rpc::Encode(chain(0).head())})["result"], nullptr);
+  std::vector<std::pair<std::string, int>> fast_calls, reference_calls;
+  fast_->set_observer([&](const rpc::CallRecord& r) { fast_calls.emplace_back(r.method, r.code); });
+  reference_->set_observer([&](const rpc::CallRecord& r) { reference_calls.emplace_back(r.method, r.code); });
+  const std::vector<std::string> bodies = {
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"( { "params" : [ "900" ] , "method" : "supervisor_crossSafe" ,"id":"x y", "jsonrpc":"2.0" } )"
+      "\r\n\t",
+      R"({"jsonrpc":"2.0","id":null,"method":"supervisor_localSafe","params":["0x384"]})",
+      R"({"jsonrpc":"2.0","id":-42,"method":"supervisor_finalized","params":["901"]})",
+      R"({"jsonrpc":"2.0","id":123456789012345678,"method":"supervisor_syncStatus","params":[]})",
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_finalizedL1","params":[]})",
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":["999"]})",      // unknown chain
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":["0900"]})",     // decimal with a zero
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":["abc"]})",      // does not decode
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":[]})",           // too few
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_syncStatus","params":["900"]})",       // too many
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":["900","901"]})",
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":[900]})",
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":null})",
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe","params":{"a":"900"}})",
+      R"({"jsonrpc":"2.0","id":7,"method":"supervisor_localUnsafe"})",
+      R"({"jsonrpc":"2.0","method":"supervisor_localUnsafe","params":["900"]})",             // notification
+      R"({"jsonrpc":"2.0","id":-0,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":007,"method":"supervisor_localUnsafe","params":["900"]})",    // not JSON
+      R"({"jsonrpc":"2.0","id":1.0,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":1e3,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":1234567890123456789012,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":"a"b","method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":"é","method":"supervisor_localUnsafe","params":["900"]})",
+      "{\"jsonrpc\":\"2.0\",\"id\":\"\xc3\xa9\",\"method\":\"supervisor_localUnsafe\",\"params\":[\"900\"]}",
+      "{\"jsonrpc\":\"2.0\",\"id\":\"\xff\",\"method\":\"supervisor_localUnsafe\",\"params\":[\"900\"]}",
+      "{\"jsonrpc\":\"2.0\",\"id\":\"\x01\",\"method\":\"supervisor_localUnsafe\",\"params\":[\"900\"]}",
+      R"({"jsonrpc":"2.0","id":true,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":[1],"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"1.0","id":1,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":2.0,"id":1,"method":"supervisor_localUnsafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":1,"id":2,"method":"supervisor_localUnsafe","params":["900"]})",  // the last id counts
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","method":"supervisor_crossSafe","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":["900"],"extra":{}})",
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_checkAccessList","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":1,"method":"no_such_method","params":["900"]})",
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":["900"]} x)",
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":["900"],})",
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":["900"])",
+      R"({"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":["900)",
+      R"([{"jsonrpc":"2.0","id":1,"method":"supervisor_localUnsafe","params":["900"]}])",
+      R"({})",
+      "",
+  };
+  for (const std::string& body : bodies) {
+    EXPECT_EQ(fast_->Handle(body, ctx_), reference_->Handle(body, ctx_)) << body;
+    EXPECT_EQ(fast_calls, reference_calls) << body;
+  }
+  // The plain ones did not build a Json: TryHeadRead answered them itself.
+  EXPECT_TRUE(fast_->TryHeadRead(bodies[0]).has_value());
+  EXPECT_TRUE(fast_->TryHeadRead(bodies[1]).has_value());
+  EXPECT_FALSE(fast_->TryHeadRead(bodies[6]).has_value());  // the unknown chain's error names it: parsed path
+  EXPECT_FALSE(reference_->TryHeadRead(bodies[0]).has_value());
 }
 
 TEST_F(HeadAnswersTest, OneEncodingPerSnapshotAndAWriteReplacesIt) {
