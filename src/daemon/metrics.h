@@ -4,11 +4,16 @@
 // op_supervisor_default_up, op_supervisor_default_info{version}, and op-service's RPC server
 // metrics op_supervisor_default_rpc_server_requests_total{method} and
 // op_supervisor_default_rpc_server_request_duration_seconds{method} (op-service's buckets).
-// Thread-safe: Record* may be called from any thread while Render runs.
+// Thread-safe: Record* may be called from any thread while Render runs. RecordCall of a call the
+// dispatcher labelled (CallRecord::label) takes no lock and allocates nothing: atomic counters per
+// label, per result code (up to kCodesPerLabel distinct codes a label; more go to a map under a
+// mutex) and per histogram bucket.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -20,7 +25,7 @@ namespace supersafe::daemon {
 
 class Metrics {
  public:
-  explicit Metrics(std::string version = "") : version_(std::move(version)) {}
+  explicit Metrics(std::string version = "");
   void RecordCall(const rpc::CallRecord& call);
   void RecordHttp(const std::string& path, int status);
   // The exposition, with supersafe_head{chain,level} from `heads` (chain ID -> heads).
@@ -31,19 +36,27 @@ class Metrics {
   static constexpr std::array<double, 11> kOpBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
  private:
-  template <size_t N>
-  struct Latency {
-    std::array<uint64_t, N> buckets{};
-    uint64_t count = 0;
-    double sum = 0;
-    void Observe(const std::array<double, N>& bounds, double seconds);
+  static constexpr size_t kCodesPerLabel = 16;
+  // One method's counters. Buckets count the calls at or below their bound and above the one
+  // before (the last: above every bound): Render adds them up, so each histogram it writes is
+  // consistent with itself however calls race with it.
+  struct Slot {
+    std::array<std::atomic<uint64_t>, kCodesPerLabel> code_keys{};  // 0: free; else (1 << 32) | code
+    std::array<std::atomic<uint64_t>, kCodesPerLabel> code_counts{};
+    std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};
+    std::array<std::atomic<uint64_t>, kOpBuckets.size() + 1> op_buckets{};
+    std::atomic<uint64_t> sum_ns{0};
   };
+  void Record(Slot& slot, int code, std::chrono::nanoseconds elapsed);
+  Slot& SlotByName(std::string_view method);
+
   const std::string version_;
+  const std::vector<std::string>& labels_;  // rpc::Dispatcher::Labels()
+  std::unique_ptr<Slot[]> slots_;           // one per label
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, uint64_t> calls_;  // (method, result) -> count
-  std::map<std::string, Latency<kBuckets.size()>> latency_;        // method -> histogram
-  std::map<std::string, Latency<kOpBuckets.size()>> op_latency_;   // method -> op-service histogram
-  std::map<std::pair<std::string, int>, uint64_t> http_;            // (path, status) -> count
+  std::map<std::string, std::unique_ptr<Slot>, std::less<>> other_slots_;  // names outside labels_; under mu_
+  std::map<std::pair<std::string, std::string>, uint64_t> overflow_calls_;  // past kCodesPerLabel; under mu_
+  std::map<std::pair<std::string, int>, uint64_t> http_;                    // (path, status) -> count; under mu_
 };
 
 }  // namespace supersafe::daemon

@@ -120,6 +120,9 @@ void Server::Run(rpc::Dispatcher& dispatcher, const rpc::Json& request, const rp
 
 void Server::Serve(rpc::Dispatcher& dispatcher, HttpRequest req, HttpReply reply) {
   if (req.method == "POST" && req.path == "/") {
+    // A plain head read: answered from the snapshot's encoded answers, the body never parsed into a Json.
+    if (std::optional<std::string> answer = dispatcher.TryHeadRead(req.body))
+      return reply(HttpResponse{200, "application/json", std::move(*answer)});
     rpc::CallContext ctx = ContextOf(req, options_.jwt);
     rpc::Json request = rpc::Dispatcher::Parse(req.body);
     if (dispatcher.NeverWaits(request)) return Run(dispatcher, request, ctx, reply);

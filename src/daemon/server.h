@@ -16,9 +16,10 @@
 // the gate's snapshot, checkAccessList and checkMessage under its shared lock), /healthz and
 // /metrics are answered on the io thread that read it; any other request runs on one of `workers`
 // threads, which may wait for upstream nodes and the core's exclusive lock, and its answer is
-// posted back to the connection. So no read waits behind a write's upstream fetches, and an idle
-// keep-alive connection holds no thread. Start() binds before returning, so a port in use is an
-// error of Start().
+// posted back to the connection (a body that is one plain head read, rpc::Dispatcher::TryHeadRead,
+// is answered from the snapshot's encoded answers before any parse). So no read waits behind a
+// write's upstream fetches, and an idle keep-alive connection holds no thread. Start() binds
+// before returning, so a port in use is an error of Start().
 #pragma once
 
 #include <chrono>

@@ -94,6 +94,7 @@ struct Dispatcher::Method {
   unsigned flags = 0;
   size_t arity = 0;
   std::function<Result<Json>(Env&, const Json& params)> invoke;
+  HeadRead head = HeadRead::kNone;  // a head read: Dispatcher::AnswerHead answers it from HeadAnswers
 };
 
 namespace {
@@ -164,19 +165,20 @@ auto Checked(Env& e, F f) -> decltype(f(std::declval<Supervisor&>())) {
   return std::move(*out);
 }
 
-// The snapshot's answer for one chain, or the error the core would give.
-Result<const supervisor::Heads*> HeadsIn(const ReadSnapshot& snap, const ChainID& chain) {
-  if (!snap.alive.ok()) return snap.alive;
-  auto it = snap.heads.find(chain);
-  if (it == snap.heads.end()) return Status(Code::kUnknownChain, "chain " + chain.Decimal() + " is not in the dependency set");
-  return &it->second;
+// A head read's table entry: answered from the snapshot, without a lock.
+template <HeadRead R>
+Result<Json> HeadOfChain(Env& e, ChainID chain) {
+  return AnswerFrom(*e.gate.snapshot(), R, chain);
 }
 
-template <typename F>
-Result<Json> FromHeads(Env& e, const ChainID& chain, F f) {
-  auto snap = e.gate.snapshot();
-  SS_ASSIGN_OR_RETURN(const supervisor::Heads* h, HeadsIn(*snap, chain));
-  return Encode(f(*h));
+template <HeadRead R>
+Result<Json> GlobalHead(Env& e) {
+  return AnswerFrom(*e.gate.snapshot(), R, ChainID());
+}
+
+Method Head(Method m, HeadRead read) {
+  m.head = read;
+  return m;
 }
 
 const std::vector<Method>& Table() {
@@ -235,29 +237,11 @@ const std::vector<Method>& Table() {
           },
           DecodeChainID, DecodeBlockID),
       // The head reads: the latest snapshot, no lock.
-      Def("supervisor_localUnsafe", kNoWait,
-          [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.unsafe; }); },
-          DecodeChainID),
-      Def("supervisor_localSafe", kNoWait,
-          [](Env& e, ChainID chain) {
-            return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.local_safe_source, h.local_safe}; });
-          },
-          DecodeChainID),
-      Def("supervisor_crossSafe", kNoWait,
-          [](Env& e, ChainID chain) {
-            return FromHeads(e, chain, [](const supervisor::Heads& h) { return supervisor::DerivedPair{h.cross_safe_source, h.cross_safe}; });
-          },
-          DecodeChainID),
-      Def("supervisor_finalized", kNoWait,
-          [](Env& e, ChainID chain) { return FromHeads(e, chain, [](const supervisor::Heads& h) { return h.finalized; }); },
-          DecodeChainID),
-      Def("supervisor_finalizedL1", kNoWait,
-          [](Env& e) -> Result<Json> {
-            auto snap = e.gate.snapshot();
-            if (!snap->alive.ok()) return snap->alive;
-            if (!snap->finalized_l1) return NotFoundIfFuture(Result<BlockRef>(Status(Code::kFutureData, "no finalized L1 block forwarded yet"))).status();
-            return Encode(*snap->finalized_l1);
-          }),
+      Head(Def("supervisor_localUnsafe", kNoWait, HeadOfChain<HeadRead::kLocalUnsafe>, DecodeChainID), HeadRead::kLocalUnsafe),
+      Head(Def("supervisor_localSafe", kNoWait, HeadOfChain<HeadRead::kLocalSafe>, DecodeChainID), HeadRead::kLocalSafe),
+      Head(Def("supervisor_crossSafe", kNoWait, HeadOfChain<HeadRead::kCrossSafe>, DecodeChainID), HeadRead::kCrossSafe),
+      Head(Def("supervisor_finalized", kNoWait, HeadOfChain<HeadRead::kFinalized>, DecodeChainID), HeadRead::kFinalized),
+      Head(Def("supervisor_finalizedL1", kNoWait, GlobalHead<HeadRead::kFinalizedL1>), HeadRead::kFinalizedL1),
       Def("supervisor_superRootAtTimestamp", kBatched,
           [](Env& e, uint64_t timestamp) {
             if (e.batch)
@@ -265,13 +249,7 @@ const std::vector<Method>& Table() {
             return Encoded(NotFoundIfFuture(Locked(e, {}, false, [&](Supervisor& c) { return c.SuperRootAtTimestamp(timestamp); })));
           },
           DecodeHexU64),
-      Def("supervisor_syncStatus", kNoWait,
-          [](Env& e) -> Result<Json> {
-            auto snap = e.gate.snapshot();
-            if (!snap->alive.ok()) return snap->alive;
-            if (!snap->sync_error.ok()) return snap->sync_error;
-            return Encode(snap->sync);
-          }),
+      Head(Def("supervisor_syncStatus", kNoWait, GlobalHead<HeadRead::kSyncStatus>), HeadRead::kSyncStatus),
       Def("supervisor_allSafeDerivedAt", kBatched,
           [](Env& e, BlockID derived_from) {
             if (e.batch)
@@ -334,9 +312,20 @@ const std::vector<std::string>& Dispatcher::Methods() {
   return kNames;
 }
 
+const std::vector<std::string>& Dispatcher::Labels() {
+  static const std::vector<std::string> kLabels = [] {
+    std::vector<std::string> out = Methods();
+    out.push_back("unknown");
+    out.push_back("invalid");
+    return out;
+  }();
+  return kLabels;
+}
+
 Dispatcher::Dispatcher(supervisor::CoreGate& gate, Options options) : gate_(gate), options_(options) {}
 
 std::optional<std::string> Dispatcher::Handle(std::string_view body, const CallContext& ctx) {
+  if (std::optional<std::string> answer = TryHeadRead(body)) return answer;
   return Run(Parse(body), ctx);
 }
 
@@ -442,8 +431,9 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
                              const BatchAnswers* batch) {
   const auto start = std::chrono::steady_clock::now();
   std::string_view label = "invalid";
+  size_t label_index = Methods().size() + 1;
   auto record = [&](int code) {
-    if (observer_) observer_(CallRecord{label, code, std::chrono::steady_clock::now() - start});
+    if (observer_) observer_(CallRecord{label, code, std::chrono::steady_clock::now() - start, label_index});
   };
   auto finish = [&](const Json& error_response) {
     record(error_response["error"]["code"].get<int>());
@@ -468,14 +458,22 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
   const Method* method = Find(name);
   if (method == nullptr) {
     label = "unknown";
+    label_index = Methods().size();
     return finish(ErrorResponse(id, kMethodNotFound, "method not found: " + name.substr(0, 64)));
   }
   label = method->name;
+  label_index = static_cast<size_t>(method - Table().data());
 
   if ((method->flags & kAdmin) && !ctx.admin)
     return finish(ErrorResponse(id, kUnauthorized, "unauthorized: " + ctx.admin_denied_why));
   if ((method->flags & kFailsafe) && failsafe()) return finish(ErrorResponse(id, kInvalidParams, kFailsafeMessage));
 
+  if (method->head != HeadRead::kNone && options_.fast_head_reads) {
+    if (std::optional<Answered> a = AnswerHead(*method, request, id)) {
+      record(a->code);
+      return std::move(a->body);
+    }
+  }
   Result<Json> result = Invoke(*method, request, batch);
   if (result.ok()) {
     record(0);
@@ -483,10 +481,175 @@ std::string Dispatcher::Call(const Json& request, const CallContext& ctx, bool* 
     // without building the envelope.
     return "{\"id\":" + Dump(id) + ",\"jsonrpc\":\"2.0\",\"result\":" + Dump(*result) + "}";
   }
-  const Status& s = result.status();
-  // Params errors name the field first; domain errors lead with their code name.
-  const std::string message = s.code() == Code::kInvalidArgument ? s.message() : s.ToString();
-  return finish(ErrorResponse(id, RpcErrorCode(s.code()), message));
+  auto [code, message] = RpcError(result.status());
+  return finish(ErrorResponse(id, code, message));
+}
+
+std::shared_ptr<const HeadAnswers> Dispatcher::HeadAnswersOf(std::shared_ptr<const supervisor::ReadSnapshot> snap) {
+  {
+    std::lock_guard<std::mutex> g(heads_mu_);
+    if (heads_ && heads_->source() == snap.get()) return heads_;
+  }
+  // Encoded outside the lock; threads that meet a new snapshot at once may each encode it.
+  auto built = std::make_shared<const HeadAnswers>(std::move(snap));
+  head_encodings_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> g(heads_mu_);
+  heads_ = built;
+  return built;
+}
+
+std::optional<Dispatcher::Answered> Dispatcher::AnswerHead(const Method& method, const Json& request, const Json& id) {
+  auto params = ParamsOf(request, method.arity);
+  if (!params.ok()) return std::nullopt;
+  ChainID chain;
+  if (PerChain(method.head)) {
+    auto decoded = DecodeChainID((**params)[0], P(0));
+    if (!decoded.ok()) return std::nullopt;
+    chain = *decoded;
+  }
+  return AnswerHeadRead(method, Dump(id), chain);
+}
+
+std::optional<Dispatcher::Answered> Dispatcher::AnswerHeadRead(const Method& method, std::string_view id_bytes,
+                                                               const ChainID& chain) {
+  const std::shared_ptr<const HeadAnswers> answers = HeadAnswersOf(gate_.snapshot());
+  const HeadAnswers::Answer* a = answers->Find(method.head, chain);
+  if (a == nullptr) return std::nullopt;  // a chain outside the snapshot: the error names it
+  // The bytes of Dump(ErrorResponse(id, ...)) or of the result envelope: nlohmann writes an
+  // object's keys in order, so "error" < "id" < "jsonrpc" < "result".
+  Answered out{a->code, {}};
+  out.body.reserve(a->bytes.size() + id_bytes.size() + 40);
+  if (a->code == 0) {
+    out.body.append("{\"id\":").append(id_bytes).append(",\"jsonrpc\":\"2.0\",\"result\":").append(a->bytes).append("}");
+  } else {
+    out.body.append("{\"error\":").append(a->bytes).append(",\"id\":").append(id_bytes).append(",\"jsonrpc\":\"2.0\"}");
+  }
+  return out;
+}
+
+namespace {
+
+// A reader of the plain single-call shape (Dispatcher::TryHeadRead): any byte outside it fails.
+class PlainCall {
+ public:
+  explicit PlainCall(std::string_view body) : s_(body) {}
+  std::string_view id, method, chain;  // id as JSON text; method and chain without quotes
+  bool has_chain = false;
+
+  bool Read() {
+    bool seen_version = false, seen_id = false, seen_method = false, seen_params = false;
+    Space();
+    if (!Eat('{')) return false;
+    do {
+      Space();
+      std::string_view key;
+      if (!String(&key)) return false;
+      Space();
+      if (!Eat(':')) return false;
+      Space();
+      if (key == "jsonrpc") {
+        std::string_view v;
+        if (seen_version || !String(&v) || v != "2.0") return false;
+        seen_version = true;
+      } else if (key == "id") {
+        if (seen_id || !Id()) return false;
+        seen_id = true;
+      } else if (key == "method") {
+        if (seen_method || !String(&method)) return false;
+        seen_method = true;
+      } else if (key == "params") {
+        if (seen_params || !Params()) return false;
+        seen_params = true;
+      } else {
+        return false;
+      }
+      Space();
+    } while (Eat(','));
+    if (!Eat('}')) return false;
+    Space();
+    return i_ == s_.size() && seen_version && seen_id && seen_method && seen_params;
+  }
+
+ private:
+  void Space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  bool Eat(char c) {
+    if (i_ >= s_.size() || s_[i_] != c) return false;
+    ++i_;
+    return true;
+  }
+  // A string of printable ASCII without escapes: its JSON text is itself in quotes, as parsed and
+  // as nlohmann dumps it.
+  bool String(std::string_view* out) {
+    if (!Eat('"')) return false;
+    const size_t from = i_;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      const unsigned char c = static_cast<unsigned char>(s_[i_]);
+      if (c < 0x20 || c > 0x7e || c == '\\') return false;
+      ++i_;
+    }
+    if (i_ >= s_.size()) return false;
+    *out = s_.substr(from, i_ - from);
+    ++i_;
+    return true;
+  }
+  // null, a string as above, or an integer without leading zeros of at most 18 digits (an int64
+  // for nlohmann, dumped as the same digits); not -0, which nlohmann dumps as 0.
+  bool Id() {
+    const size_t from = i_;
+    if (s_.substr(i_, 4) == "null") {
+      i_ += 4;
+    } else if (i_ < s_.size() && s_[i_] == '"') {
+      std::string_view v;
+      if (!String(&v)) return false;
+    } else {
+      const bool negative = Eat('-');
+      const size_t digits = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      const size_t n = i_ - digits;
+      if (n == 0 || n > 18 || (n > 1 && s_[digits] == '0') || (negative && s_[digits] == '0')) return false;
+      if (i_ < s_.size() && (s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E')) return false;
+    }
+    id = s_.substr(from, i_ - from);
+    return true;
+  }
+  bool Params() {
+    if (!Eat('[')) return false;
+    Space();
+    if (Eat(']')) return true;
+    if (!String(&chain)) return false;
+    has_chain = true;
+    Space();
+    return Eat(']');
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> Dispatcher::TryHeadRead(std::string_view body) {
+  if (!options_.fast_head_reads) return std::nullopt;
+  const auto start = std::chrono::steady_clock::now();
+  PlainCall call(body);
+  if (!call.Read()) return std::nullopt;
+  const Method* method = Find(call.method);
+  if (method == nullptr || method->head == HeadRead::kNone || call.has_chain != PerChain(method->head))
+    return std::nullopt;
+  ChainID chain;
+  if (call.has_chain) {
+    auto parsed = ChainID::Parse(call.chain);  // what DecodeChainID reads from the string
+    if (!parsed.ok()) return std::nullopt;
+    chain = *parsed;
+  }
+  std::optional<Answered> a = AnswerHeadRead(*method, call.id, chain);
+  if (!a) return std::nullopt;
+  if (observer_)
+    observer_(CallRecord{method->name, a->code, std::chrono::steady_clock::now() - start,
+                         static_cast<size_t>(method - Table().data())});
+  return std::move(a->body);
 }
 
 Result<Json> Dispatcher::Invoke(const Method& method, const Json& request, const BatchAnswers* batch) {

@@ -25,13 +25,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "rpc/codec.h"
+#include "rpc/head_answers.h"
 #include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
@@ -52,12 +55,15 @@ struct CallContext {
   std::string admin_denied_why;  // why not, for the error message ("no Authorization header", ...)
 };
 
-// One finished call, for metrics: the method name ("unknown" for names outside the surface) and
-// 0 or the JSON-RPC error code.
+// One finished call, for metrics: the method name ("unknown" for names outside the surface,
+// "invalid" for a call that names none) and 0 or the JSON-RPC error code. `label` is the name's
+// index in Dispatcher::Labels() (the dispatcher sets it), kNoLabel for a name found there by name.
 struct CallRecord {
+  static constexpr size_t kNoLabel = SIZE_MAX;
   std::string_view method;
   int code = 0;
   std::chrono::nanoseconds elapsed{0};
+  size_t label = kNoLabel;
 };
 
 class Dispatcher {
@@ -65,14 +71,26 @@ class Dispatcher {
   struct Options {
     size_t max_batch = 100;
     std::string version;  // health_status answers it (op-service's health API)
+    // Head reads answer from HeadAnswers, encoded once per snapshot, and a body that is one plain
+    // head-read call (TryHeadRead) is answered without building a Json of it; false: every call is
+    // parsed and encodes its answer (the reference the fast answers are tested against).
+    bool fast_head_reads = true;
   };
   // `gate` must outlive the dispatcher.
   Dispatcher(supervisor::CoreGate& gate, Options options);
   explicit Dispatcher(supervisor::CoreGate& gate) : Dispatcher(gate, Options{}) {}
 
   // The response body for one request body; nullopt when every call was a notification.
-  // Handle(body) is Run(Parse(body)); a transport that wants NeverWaits parses once and runs that.
+  // Handle(body) is TryHeadRead(body), else Run(Parse(body)); a transport that wants NeverWaits
+  // tries TryHeadRead, then parses once and runs that.
   std::optional<std::string> Handle(std::string_view body, const CallContext& ctx);
+  // The answer when `body` is one head-read call in the plain shape the fast path reads (below);
+  // nullopt for any other body, which Handle, or Run(Parse(body)), answers. The plain shape: one
+  // object whose members are "jsonrpc":"2.0", "id" (null, an integer of at most 18 digits or a
+  // string of printable ASCII without escapes), "method" (a head read) and "params" ([] or one
+  // such string), each once, in any order, with JSON whitespace between tokens. For such a body
+  // the answer is the bytes Run(Parse(body)) gives, and the call is observed the same way.
+  std::optional<std::string> TryHeadRead(std::string_view body);
   // The body as JSON; a discarded value (is_discarded()) when it is not JSON, which Run answers -32700.
   static Json Parse(std::string_view body);
   std::optional<std::string> Run(const Json& request, const CallContext& ctx);
@@ -91,8 +109,14 @@ class Dispatcher {
   void set_failsafe(bool on) { failsafe_.store(on); }
   const std::string& version() const { return options_.version; }
 
+  // How many times the head reads' answers were encoded (once per snapshot they are read from,
+  // when options.fast_head_reads).
+  uint64_t head_encodings() const { return head_encodings_.load(std::memory_order_relaxed); }
+
   // Every method name of the surface, in table order, for metrics labels.
   static const std::vector<std::string>& Methods();
+  // The names a CallRecord carries: Methods(), then "unknown" and "invalid".
+  static const std::vector<std::string>& Labels();
 
   // The method table's types (dispatcher.cc).
   struct Env;
@@ -109,11 +133,25 @@ class Dispatcher {
   std::string Call(const Json& request, const CallContext& ctx, bool* notification,
                    const BatchAnswers* batch = nullptr);
   Result<Json> Invoke(const Method& method, const Json& request, const BatchAnswers* batch);
+  // A head read's response from the latest snapshot's HeadAnswers; nullopt when the call is for
+  // the general path (params that do not decode, a chain outside the snapshot).
+  struct Answered {
+    int code = 0;
+    std::string body;
+  };
+  std::optional<Answered> AnswerHead(const Method& method, const Json& request, const Json& id);
+  // The same from what the fast path read: the id's JSON text and the params' chain, if any.
+  std::optional<Answered> AnswerHeadRead(const Method& method, std::string_view id_bytes, const ChainID& chain);
+  // The HeadAnswers of `snap`: the cached one when it encodes `snap`, else built and cached.
+  std::shared_ptr<const HeadAnswers> HeadAnswersOf(std::shared_ptr<const supervisor::ReadSnapshot> snap);
 
   supervisor::CoreGate& gate_;
   Options options_;
   std::atomic<bool> failsafe_{false};
   std::function<void(const CallRecord&)> observer_;
+  std::mutex heads_mu_;
+  std::shared_ptr<const HeadAnswers> heads_;  // under heads_mu_; immutable itself
+  std::atomic<uint64_t> head_encodings_{0};
 };
 
 // A JSON-RPC error object; `id` null when the request had none that could be read.
