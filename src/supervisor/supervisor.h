@@ -62,6 +62,9 @@ class ChainSource {
   virtual Result<BlockRef> BlockByNumber(uint64_t number) = 0;
   // The logs of that block, in log-index order; kNotFound if the node no longer has it.
   virtual Result<std::vector<Log>> Logs(const BlockID& block) = 0;
+  // The same logs, for a source that keeps them immutable and shared (the simulator's world) to
+  // hand them over without a copy; the default wraps Logs().
+  virtual Result<std::shared_ptr<const std::vector<Log>>> LogsShared(const BlockID& block);
   // The 128-byte OutputV0 preimage of that block.
   virtual Result<Bytes> OutputPreimage(const BlockID& block) = 0;
 };
