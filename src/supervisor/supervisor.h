@@ -219,6 +219,9 @@ class Supervisor {
   // prefix only): from the L1 blocks the core wrote groups for or read before, else from the L1
   // source; LocalUnsafe and Finalized read the databases alone.
   Result<Heads> HeadsOf(const ChainID& chain);
+  // Every chain's heads in dependency-set order, each as HeadsOf gives it (the cross-safe sources'
+  // lookups batched); fails only as HeadsOf fails for every chain.
+  Result<std::vector<Heads>> AllHeadsOf();
   Result<BlockID> LocalUnsafe(const ChainID& chain);
   Result<DerivedPair> LocalSafe(const ChainID& chain);
   Result<DerivedPair> CrossSafe(const ChainID& chain);
