@@ -48,7 +48,7 @@ Hash L2Chain::BuildHash(uint64_t number, const Hash& parent, const std::vector<L
   return Keccak256(buf);
 }
 
-const L2Block& L2Chain::Build(std::vector<Log> logs, uint64_t l1_origin) {
+const L2Block& L2Chain::Build(SharedLogs logs, uint64_t l1_origin) {
   ++builds_;
   L2Block blk;
   blk.ref.number = head().ref.number + 1;

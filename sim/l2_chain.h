@@ -44,7 +44,9 @@ class L2Chain {
 
   // Sequencer: builds one block on the head holding `logs` and returns it. Its L1 origin is
   // `l1_origin`, or the head's if that is later (an origin never goes back).
-  const L2Block& Build(std::vector<Log> logs, uint64_t l1_origin = 0);
+  const L2Block& Build(std::vector<Log> logs, uint64_t l1_origin = 0) { return Build(SharedLogs(std::move(logs)), l1_origin); }
+  // The same with logs shared with other blocks.
+  const L2Block& Build(SharedLogs logs, uint64_t l1_origin);
   // Builds a block at height `number` (1 .. head) on the unsafe block below it, holding `logs`,
   // without changing the unsafe chain (hashed as Build, the build counter included); recorded in
   // the archive. A block the sequencer did not gossip, for a batch that disagrees with it.
@@ -85,6 +87,10 @@ class L2Chain {
   std::vector<PendingTx>& pool() { return pool_; }
   const std::vector<PendingTx>& pool() const { return pool_; }
 
+  // The logs of the newest block built from unnamed logs alone (sim/builder.cc), for the next such
+  // block with the same logs to share them rather than copy them.
+  SharedLogs& plain_logs() { return plain_logs_; }
+
  private:
   Hash BuildHash(uint64_t number, const Hash& parent, const std::vector<Log>& logs) const;
 
@@ -98,6 +104,7 @@ class L2Chain {
   Hash id_bytes_;  // the chain ID as 32 bytes, as block hashes take it
   uint64_t builds_ = 0;
   std::vector<L2Block> unsafe_;
+  SharedLogs plain_logs_;
   std::optional<uint64_t> lowest_removed_;
   // The blocks the chain held that are not on it now (cut off by CutTo, or replacements not yet
   // appended): with the unsafe chain, every block it ever held. Looked up by hash only, never

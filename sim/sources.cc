@@ -49,6 +49,13 @@ Result<std::vector<Log>> SimChainSource::Logs(const BlockID& block) {
   return blk->logs.get();
 }
 
+Result<std::shared_ptr<const std::vector<Log>>> SimChainSource::LogsShared(const BlockID& block) {
+  const L2Block* blk = Find(block);
+  if (blk == nullptr) return NotFound("chain " + world_->chain(chain_).name() + ": no block " + block.ToString());
+  if (blk->logs.shared() == nullptr) return std::make_shared<const std::vector<Log>>();
+  return blk->logs.shared();
+}
+
 Result<Bytes> SimChainSource::OutputPreimage(const BlockID& block) {
   if (Find(block) == nullptr)
     return NotFound("chain " + world_->chain(chain_).name() + ": no block " + block.ToString());

@@ -29,6 +29,7 @@ class SimChainSource : public supervisor::ChainSource {
   SimChainSource(const World& world, size_t chain) : world_(&world), chain_(chain) {}
   Result<BlockRef> BlockByNumber(uint64_t number) override;
   Result<std::vector<Log>> Logs(const BlockID& block) override;
+  Result<std::shared_ptr<const std::vector<Log>>> LogsShared(const BlockID& block) override;
   Result<Bytes> OutputPreimage(const BlockID& block) override;
 
  private:

@@ -210,10 +210,11 @@ Status StateChecker::CheckModel(const Step& step) {
     expected = ComputeExpected(projected);
   }
   checked_heads_.clear();
+  auto all = host_.Call([&](supervisor::Supervisor& sv) { return sv.AllHeadsOf(); });
+  if (!all.ok()) return Breach(step, "HeadsOf(" + world_.chain(0).name() + "): " + all.status().ToString());
   for (size_t i = 0; i < world_.chain_count(); ++i) {
     const L2Chain& c = world_.chain(i);
-    auto h = host_.Call([&](supervisor::Supervisor& sv) { return sv.HeadsOf(c.id()); });
-    if (!h.ok()) return Breach(step, "HeadsOf(" + c.name() + "): " + h.status().ToString());
+    const supervisor::Heads* h = &(*all)[i];
     checked_heads_.push_back({h->unsafe.number, h->cross_unsafe.number, h->local_safe.number, h->cross_safe.number,
                               h->finalized.number});
     const ExpectedHeads& e = expected.chains.at(i);

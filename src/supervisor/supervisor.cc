@@ -18,6 +18,11 @@ namespace supersafe::supervisor {
 
 namespace fs = std::filesystem;
 
+Result<std::shared_ptr<const std::vector<Log>>> ChainSource::LogsShared(const BlockID& block) {
+  SS_ASSIGN_OR_RETURN(std::vector<Log> logs, Logs(block));
+  return std::make_shared<const std::vector<Log>>(std::move(logs));
+}
+
 const char* CrossSafeStatusName(CrossSafeStatus s) {
   switch (s) {
     case CrossSafeStatus::kAccept: return "accept";
@@ -157,7 +162,7 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
     return Conflicting("chain " + chain.config.id.Decimal() + ": unsafe head #" + std::to_string(head.number) +
                        " is below cross-safe #" + std::to_string(floor) + "; wait for L1 to rewind cross-safe first");
   std::vector<db::BlockRecord> records;
-  std::vector<std::vector<Log>> block_logs;
+  std::vector<std::shared_ptr<const std::vector<Log>>> block_logs;
   Hash parent = chain.events->Block(k)->hash;
   const uint64_t last = head.number - k > kMaxBlocksIndexedPerCall ? k + kMaxBlocksIndexedPerCall : head.number;
   for (uint64_t n = k + 1; n <= last; ++n) {
@@ -168,7 +173,7 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
     if (ref.parent_hash != parent || ref.number != n)
       return Conflicting("chain " + chain.config.id.Decimal() + ": block #" + std::to_string(n) +
                          " does not build on #" + std::to_string(n - 1) + " as the node served it");
-    SS_ASSIGN_OR_RETURN(std::vector<Log> logs, chain.source->Logs(ref.ID()));
+    SS_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<Log>> logs, chain.source->LogsShared(ref.ID()));
     parent = ref.hash;
     records.push_back(db::BlockRecord{ref, {}});
     block_logs.push_back(std::move(logs));
@@ -176,14 +181,14 @@ Status Supervisor::Impl::IndexThrough(size_t c, const BlockRef& head) {
   // Every log hash of the batch at once: Keccak256Many splits a large batch over two threads.
   std::vector<const Log*> all_logs;
   for (const auto& logs : block_logs)
-    for (const Log& log : logs) all_logs.push_back(&log);
+    for (const Log& log : *logs) all_logs.push_back(&log);
   std::vector<Hash> log_hashes(all_logs.size());
   LogHashesOf(all_logs, log_hashes);
   size_t next_hash = 0;
   for (size_t b = 0; b < records.size(); ++b) {
     db::BlockRecord& rec = records[b];
-    rec.logs.reserve(block_logs[b].size());
-    for (const Log& log : block_logs[b]) {
+    rec.logs.reserve(block_logs[b]->size());
+    for (const Log& log : *block_logs[b]) {
       db::LogRecord lr{log_hashes[next_hash++], std::nullopt};
       auto exec = DecodeExecutingMessage(log);
       if (!exec.ok()) {

@@ -62,6 +62,9 @@ class ChainSource {
   virtual Result<BlockRef> BlockByNumber(uint64_t number) = 0;
   // The logs of that block, in log-index order; kNotFound if the node no longer has it.
   virtual Result<std::vector<Log>> Logs(const BlockID& block) = 0;
+  // The same logs, for a source that keeps them immutable and shared (the simulator's world) to
+  // hand them over without a copy; the default wraps Logs().
+  virtual Result<std::shared_ptr<const std::vector<Log>>> LogsShared(const BlockID& block);
   // The 128-byte OutputV0 preimage of that block.
   virtual Result<Bytes> OutputPreimage(const BlockID& block) = 0;
 };
@@ -216,6 +219,9 @@ class Supervisor {
   // prefix only): from the L1 blocks the core wrote groups for or read before, else from the L1
   // source; LocalUnsafe and Finalized read the databases alone.
   Result<Heads> HeadsOf(const ChainID& chain);
+  // Every chain's heads in dependency-set order, each as HeadsOf gives it (the cross-safe sources'
+  // lookups batched); fails only as HeadsOf fails for every chain.
+  Result<std::vector<Heads>> AllHeadsOf();
   Result<BlockID> LocalUnsafe(const ChainID& chain);
   Result<DerivedPair> LocalSafe(const ChainID& chain);
   Result<DerivedPair> CrossSafe(const ChainID& chain);

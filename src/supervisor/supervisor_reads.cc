@@ -154,6 +154,11 @@ Result<Heads> Supervisor::HeadsOf(const ChainID& chain) {
   return s.HeadsAt(c, s.safe->FirstCrossSafeAtLeast(static_cast<uint32_t>(c), s.Tip().entries[c].cross_safe_number));
 }
 
+Result<std::vector<Heads>> Supervisor::AllHeadsOf() {
+  SS_RETURN_IF_ERROR(impl_->Alive());
+  return impl_->AllHeads();
+}
+
 // LocalUnsafe and Finalized read only the databases: HeadsOf also asks the L1 source for the
 // sources' hashes, an upstream round trip that a plain head read must not pay (the daemon holds
 // the core's lock around every read).

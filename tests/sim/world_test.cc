@@ -2,6 +2,8 @@
 // seed, other hashes; an L1 flip-flop with the same contents restores the same hashes.
 #include "sim/world.h"
 
+#include "sim/sources.h"
+
 #include <gtest/gtest.h>
 
 namespace supersafe::sim {
@@ -40,6 +42,31 @@ std::vector<Hash> Drive(World& w) {
   for (size_t c = 0; c < w.chain_count(); ++c)
     for (const auto& b : w.chain(c).unsafe()) out.push_back(b.ref.hash);
   return out;
+}
+
+// Blocks built with one SharedLogs hold the same vector, and the supervisor's source hands that
+// vector over as it is (no copy); a block without logs gets an empty one.
+TEST(World, SourceHandsOverABlocksSharedLogs) {
+  Scenario sc = TwoChains();
+  World w(sc, 7);
+  SharedLogs logs(std::vector<Log>{InitLog("a"), InitLog("bb")});
+  const BlockID one = w.chain(0).Build(logs, 0).ID();
+  const BlockID two = w.chain(0).Build(logs, 0).ID();
+  const BlockID empty = w.chain(0).Build({}).ID();
+  EXPECT_NE(one.hash, two.hash);
+  SimChainSource source(w, 0);
+  auto a = source.LogsShared(one);
+  auto b = source.LogsShared(two);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->get(), logs.shared().get());
+  EXPECT_EQ(b->get(), logs.shared().get());
+  auto copied = source.Logs(two);
+  ASSERT_TRUE(copied.ok());
+  EXPECT_EQ(*copied, **b);
+  auto none = source.LogsShared(empty);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE((*none)->empty());
+  EXPECT_EQ(source.LogsShared(BlockID{Hash{}, 1}).status().code(), Code::kNotFound);
 }
 
 TEST(World, SameSeedSameHashes) {

@@ -43,6 +43,39 @@ TEST_F(SupervisorTest, GenesisGroupHasEveryChainAtBlockZero) {
   }
 }
 
+// AllHeadsOf answers every chain's heads as HeadsOf does, with heads that differ between chains and
+// between levels (cross-safe of one chain only, at a later view than the other's).
+TEST_F(SupervisorTest, AllHeadsOfAnswersAsHeadsOfChainByChain) {
+  Start({kA, kB});
+  chain(0).Build({FakeChain::Init("m1")});
+  chain(1).Build();
+  chain(1).Build({chain(0).Exec(1, 0)});
+  SyncAll();
+  l1_.Mine();
+  (void)ReportAll(1, {0, 2});
+  l1_.Mine();
+  (void)ReportAll(2, {1, 2});
+  chain(0).Build();
+  SyncAll();
+  auto all = sup_->AllHeadsOf();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  for (size_t c = 0; c < 2; ++c) {
+    const supervisor::Heads one = HeadsOf(c);
+    const supervisor::Heads& h = (*all)[c];
+    EXPECT_EQ(h.unsafe, one.unsafe);
+    EXPECT_EQ(h.cross_unsafe, one.cross_unsafe);
+    EXPECT_EQ(h.local_safe, one.local_safe);
+    EXPECT_EQ(h.cross_safe, one.cross_safe);
+    EXPECT_EQ(h.finalized, one.finalized);
+    EXPECT_EQ(h.local_safe_source, one.local_safe_source);
+    EXPECT_EQ(h.cross_safe_source, one.cross_safe_source);
+    EXPECT_EQ(h.local_safe_invalid, one.local_safe_invalid);
+  }
+  EXPECT_EQ((*all)[0].unsafe.number, 2u);
+  EXPECT_NE((*all)[0].unsafe.hash, (*all)[1].unsafe.hash);  // in chain order, not one chain's twice
+}
+
 TEST_F(SupervisorTest, MessageBecomesCrossSafeOnceSourceIsLocalSafeInTheSameView) {
   Start({kA, kB});
   chain(0).Build({FakeChain::Init("m1")});
