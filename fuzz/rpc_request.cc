@@ -4,6 +4,8 @@
 // JSON-RPC answer (or none, for notifications only): for each call a result or an error object with
 // an integer code and a message; never a crash. Block hashes are simple to write in seeds:
 // byte 0 names the chain (0xa1 for L1, 0xb0 + chain index for L2), bytes 24..32 hold the number.
+// Where the fast path (Dispatcher::TryHeadRead) answers a body, a dispatcher without it must give
+// the same bytes: the fast reader may refuse any body, never answer one differently.
 #include <mutex>
 
 #include "core/fp.h"
@@ -89,10 +91,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!core.ok()) fuzz::Fail("the supervisor does not open: " + core.status().ToString());
   supervisor::CoreGate gate(**core);
   rpc::Dispatcher dispatcher(gate, rpc::Dispatcher::Options{8, "v0.0.0-fuzz"});
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  if (std::optional<std::string> fast = dispatcher.TryHeadRead(body)) {
+    rpc::Dispatcher::Options reference_options{8, "v0.0.0-fuzz"};
+    reference_options.fast_head_reads = false;
+    rpc::Dispatcher reference(gate, reference_options);
+    std::optional<std::string> slow = reference.Handle(body, rpc::CallContext{true, ""});
+    if (slow != fast) fuzz::Fail("the fast head read answers " + *fast + ", the parsed path " + slow.value_or("nothing"));
+  }
   // A body with a leading space comes without an admin token; any other with a valid one.
   const bool admin = !(size > 0 && data[0] == ' ');
-  auto out = dispatcher.Handle(std::string_view(reinterpret_cast<const char*>(data), size),
-                               rpc::CallContext{admin, admin ? "" : "no token"});
+  auto out = dispatcher.Handle(body, rpc::CallContext{admin, admin ? "" : "no token"});
   if (!out) return 0;
   Json answer = Json::parse(*out, nullptr, false);
   if (answer.is_discarded()) fuzz::Fail("an answer that is not JSON: " + *out);
