@@ -1,6 +1,6 @@
 // Head reads answered from HeadAnswers (rpc/head_answers.h), encoded once per snapshot: the bytes
 // equal what the dispatcher writes when each call builds its answer, for every head read, every
-// chain, unknown chains, params errors and odd ids; a write's new snapshot replaces the cached
+// chain, unknown chains, params errors and odd ids, and a dead core's error for every read; a write's new snapshot replaces the cached
 // answers; readers on many threads see heads that only move forward.
 #include <gtest/gtest.h>
 
@@ -206,6 +206,36 @@ TEST_F(HeadAnswersTest, ConcurrentReadersSeeHeadsMoveForwardWhileAWriterWrites) 
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(Json::parse(*fast_->Handle(Body("supervisor_localUnsafe", Json::array({Chain(0)})), ctx_))["result"],
             rpc::Encode(chain(0).head().ID()));
+}
+
+}  // namespace
+}  // namespace supersafe::testing
+
+namespace supersafe::testing {
+namespace {
+
+// Once the core is dead, every head read answers its liveness error, for every chain, known or
+// not, and for the reads that name none: the snapshot's heads are not to be trusted.
+TEST(HeadAnswersOfADeadCore, EveryReadAnswersTheLivenessError) {
+  auto snap = std::make_shared<supervisor::ReadSnapshot>();
+  snap->alive = IOError("events.db: fdatasync failed: the core must be reopened");
+  snap->heads[ChainID(uint64_t{900})] = supervisor::Heads{};
+  snap->finalized_l1 = BlockRef{};
+  const rpc::HeadAnswers answers(snap);
+  const auto [code, message] = rpc::RpcError(snap->alive);
+  const std::string expected = rpc::Json{{"code", code}, {"message", message}}.dump();
+  for (rpc::HeadRead read : {rpc::HeadRead::kLocalUnsafe, rpc::HeadRead::kLocalSafe, rpc::HeadRead::kCrossSafe,
+                             rpc::HeadRead::kFinalized, rpc::HeadRead::kFinalizedL1, rpc::HeadRead::kSyncStatus}) {
+    for (const ChainID& chain : {ChainID(uint64_t{900}), ChainID(uint64_t{901})}) {
+      const rpc::HeadAnswers::Answer* a = answers.Find(read, chain);
+      ASSERT_NE(a, nullptr);
+      EXPECT_EQ(a->code, code);
+      EXPECT_EQ(a->bytes, expected);
+      EXPECT_FALSE(rpc::AnswerFrom(*snap, read, chain).ok());
+    }
+  }
+  EXPECT_NE(code, 0);
+  EXPECT_NE(message.find("fdatasync failed"), std::string::npos);
 }
 
 }  // namespace
