@@ -1,7 +1,8 @@
 // Head reads answered from HeadAnswers (rpc/head_answers.h), encoded once per snapshot: the bytes
 // equal what the dispatcher writes when each call builds its answer, for every head read, every
-// chain, unknown chains, params errors and odd ids, and a dead core's error for every read; a write's new snapshot replaces the cached
-// answers; readers on many threads see heads that only move forward.
+// chain, unknown chains, params errors and odd ids, and a dead core's error for every read; a
+// write's new snapshot replaces the cached answers; readers on many threads see heads that only
+// move forward.
 #include <gtest/gtest.h>
 
 #include <atomic>
