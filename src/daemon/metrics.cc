@@ -65,10 +65,10 @@ Metrics::Slot& Metrics::SlotByName(std::string_view method) {
 
 void Metrics::RecordCall(const rpc::CallRecord& call) {
   Slot& slot = call.label < labels_.size() ? slots_[call.label] : SlotByName(call.method);
-  Record(slot, call.code, call.elapsed);
+  Record(slot, call.method, call.code, call.elapsed);
 }
 
-void Metrics::Record(Slot& slot, int code, std::chrono::nanoseconds elapsed) {
+void Metrics::Record(Slot& slot, std::string_view method, int code, std::chrono::nanoseconds elapsed) {
   const uint64_t key = kUsed | static_cast<uint32_t>(code);
   bool counted = false;
   for (size_t i = 0; i < kCodesPerLabel && !counted; ++i) {
@@ -85,14 +85,7 @@ void Metrics::Record(Slot& slot, int code, std::chrono::nanoseconds elapsed) {
   }
   if (!counted) {
     std::lock_guard<std::mutex> g(mu_);
-    std::string label;
-    if (&slot >= slots_.get() && &slot < slots_.get() + labels_.size()) {
-      label = labels_[static_cast<size_t>(&slot - slots_.get())];
-    } else {
-      for (const auto& [name, s] : other_slots_)
-        if (s.get() == &slot) label = name;
-    }
-    ++overflow_calls_[{label, std::to_string(code)}];
+    ++overflow_calls_[{std::string(method), std::to_string(code)}];
   }
   const double seconds = std::chrono::duration<double>(elapsed).count();
   slot.buckets[BucketOf(kBuckets, seconds)].fetch_add(1, std::memory_order_relaxed);

@@ -47,7 +47,8 @@ class Metrics {
     std::array<std::atomic<uint64_t>, kOpBuckets.size() + 1> op_buckets{};
     std::atomic<uint64_t> sum_ns{0};
   };
-  void Record(Slot& slot, int code, std::chrono::nanoseconds elapsed);
+  // `method`: the slot's name, for a code counted past kCodesPerLabel.
+  void Record(Slot& slot, std::string_view method, int code, std::chrono::nanoseconds elapsed);
   Slot& SlotByName(std::string_view method);
 
   const std::string version_;

@@ -253,7 +253,7 @@ Result<RpcReply> WsRpc::Call(const std::string& method, Json params) {
   }
   Json request{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}};
   if (!params.is_null()) request["params"] = std::move(params);
-  s.Send(request.dump(-1, ' ', false, Json::error_handler_t::replace));
+  s.Send(rpc::Dump(request));
   std::unique_lock<std::mutex> lock(s.mu);
   s.cv.wait_for(lock, s.options.timeout, [&] { return s.pending[id].has_value() || s.state == Impl::State::kClosed; });
   auto answer = std::move(s.pending[id]);

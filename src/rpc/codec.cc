@@ -215,4 +215,6 @@ Json EncodeDependencySet(const supervisor::DependencySet& deps) {
   return Json{{"dependencies", std::move(chains)}, {"overrideMessageExpiryWindow", deps.expiry_window}};
 }
 
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 }  // namespace supersafe::rpc

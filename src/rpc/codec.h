@@ -62,4 +62,8 @@ Json Encode(const std::map<ChainID, BlockID>& heads);
 // op-supervisor's dependency-set JSON: {"dependencies": {"<id>": {}}, "overrideMessageExpiryWindow": N}.
 Json EncodeDependencySet(const supervisor::DependencySet& deps);
 
+// The compact text every request and answer is written as. Strings from a request are valid UTF-8
+// (the parser checks), but a message may cut one short: invalid UTF-8 is replaced, never thrown on.
+std::string Dump(const Json& j);
+
 }  // namespace supersafe::rpc

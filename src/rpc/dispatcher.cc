@@ -28,9 +28,6 @@ Result<const Json*> ParamsOf(const Json& request, size_t arity) {
   return params;
 }
 
-// Strings from the request are valid UTF-8 (the parser checks), but a message may cut one short.
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 // op-service's supervisor client turns an error whose message contains "not found" into
 // ethereum.NotFound, which op-challenger takes as "no super root at this timestamp yet".
 template <typename T>
@@ -165,19 +162,14 @@ auto Checked(Env& e, F f) -> decltype(f(std::declval<Supervisor&>())) {
   return std::move(*out);
 }
 
-// A head read's table entry: answered from the snapshot, without a lock.
+// A head read's table entry: answered from the latest snapshot, without a lock; a per-chain read
+// takes the chain ID as its one param.
 template <HeadRead R>
-Result<Json> HeadOfChain(Env& e, ChainID chain) {
-  return AnswerFrom(*e.gate.snapshot(), R, chain);
-}
-
-template <HeadRead R>
-Result<Json> GlobalHead(Env& e) {
-  return AnswerFrom(*e.gate.snapshot(), R, ChainID());
-}
-
-Method Head(Method m, HeadRead read) {
-  m.head = read;
+Method HeadDef(std::string name) {
+  Method m = PerChain(R) ? Def(std::move(name), kNoWait,
+                               [](Env& e, ChainID chain) { return AnswerFrom(*e.gate.snapshot(), R, chain); }, DecodeChainID)
+                         : Def(std::move(name), kNoWait, [](Env& e) { return AnswerFrom(*e.gate.snapshot(), R, ChainID()); });
+  m.head = R;
   return m;
 }
 
@@ -237,11 +229,11 @@ const std::vector<Method>& Table() {
           },
           DecodeChainID, DecodeBlockID),
       // The head reads: the latest snapshot, no lock.
-      Head(Def("supervisor_localUnsafe", kNoWait, HeadOfChain<HeadRead::kLocalUnsafe>, DecodeChainID), HeadRead::kLocalUnsafe),
-      Head(Def("supervisor_localSafe", kNoWait, HeadOfChain<HeadRead::kLocalSafe>, DecodeChainID), HeadRead::kLocalSafe),
-      Head(Def("supervisor_crossSafe", kNoWait, HeadOfChain<HeadRead::kCrossSafe>, DecodeChainID), HeadRead::kCrossSafe),
-      Head(Def("supervisor_finalized", kNoWait, HeadOfChain<HeadRead::kFinalized>, DecodeChainID), HeadRead::kFinalized),
-      Head(Def("supervisor_finalizedL1", kNoWait, GlobalHead<HeadRead::kFinalizedL1>), HeadRead::kFinalizedL1),
+      HeadDef<HeadRead::kLocalUnsafe>("supervisor_localUnsafe"),
+      HeadDef<HeadRead::kLocalSafe>("supervisor_localSafe"),
+      HeadDef<HeadRead::kCrossSafe>("supervisor_crossSafe"),
+      HeadDef<HeadRead::kFinalized>("supervisor_finalized"),
+      HeadDef<HeadRead::kFinalizedL1>("supervisor_finalizedL1"),
       Def("supervisor_superRootAtTimestamp", kBatched,
           [](Env& e, uint64_t timestamp) {
             if (e.batch)
@@ -249,7 +241,7 @@ const std::vector<Method>& Table() {
             return Encoded(NotFoundIfFuture(Locked(e, {}, false, [&](Supervisor& c) { return c.SuperRootAtTimestamp(timestamp); })));
           },
           DecodeHexU64),
-      Head(Def("supervisor_syncStatus", kNoWait, GlobalHead<HeadRead::kSyncStatus>), HeadRead::kSyncStatus),
+      HeadDef<HeadRead::kSyncStatus>("supervisor_syncStatus"),
       Def("supervisor_allSafeDerivedAt", kBatched,
           [](Env& e, BlockID derived_from) {
             if (e.batch)

@@ -6,8 +6,6 @@ namespace {
 
 using supervisor::ReadSnapshot;
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 HeadAnswers::Answer Encoded(const Result<Json>& r) {
   if (r.ok()) return {0, Dump(*r)};
   auto [code, message] = RpcError(r.status());

@@ -26,13 +26,7 @@ class HeadAnswersTest : public SupervisorHarness {
   // and hands the same one to every reader until the next.
   void SetUp() override {
     Start({ChainID(uint64_t{900}), ChainID(uint64_t{901}), ChainID(uint64_t{902})});
-    sup_.reset();
-    std::vector<ChainID> ids;
-    for (auto& c : chains_) ids.push_back(c->config().id);
-    prefetched_ = std::make_unique<supervisor::PrefetchedSources>(ids);
-    auto s = Supervisor::Open(dir_, deps_, prefetched_->sources());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    sup_ = std::move(s).value();
+    ASSERT_NO_FATAL_FAILURE(ReopenPrefetched());
     supervisor::Sources upstream{&l1_, {}};
     for (auto& c : chains_) upstream.chains[c->config().id] = c.get();
     gate_ = std::make_unique<supervisor::CoreGate>(*sup_, *prefetched_, upstream);
@@ -79,7 +73,6 @@ class HeadAnswersTest : public SupervisorHarness {
   }
 
   rpc::CallContext ctx_{false, "no token"};
-  std::unique_ptr<supervisor::PrefetchedSources> prefetched_;
   std::unique_ptr<supervisor::CoreGate> gate_;
   std::unique_ptr<rpc::Dispatcher> fast_, reference_;
 };

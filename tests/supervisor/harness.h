@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "core/fp.h"
 #include "core/messages.h"
+#include "supervisor/prefetch.h"
 #include "supervisor/supervisor.h"
 
 namespace supersafe::testing {
@@ -167,6 +168,16 @@ class SupervisorHarness : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sup_ = std::move(s).value();
   }
+  // Reopens the core over prefetched sources, as the daemon runs it: `prefetched_` holds them.
+  void ReopenPrefetched() {
+    sup_.reset();
+    std::vector<ChainID> ids;
+    for (auto& c : chains_) ids.push_back(c->config().id);
+    prefetched_ = std::make_unique<supervisor::PrefetchedSources>(ids);
+    auto s = Supervisor::Open(dir_, deps_, prefetched_->sources());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    sup_ = std::move(s).value();
+  }
 
   FakeChain& chain(size_t i) { return *chains_.at(i); }
   const ChainID& id(size_t i) { return chains_.at(i)->config().id; }
@@ -196,6 +207,7 @@ class SupervisorHarness : public ::testing::Test {
   FakeL1 l1_;
   supervisor::DependencySet deps_;
   std::vector<std::unique_ptr<FakeChain>> chains_;
+  std::unique_ptr<supervisor::PrefetchedSources> prefetched_;  // declared before sup_: outlives it
   std::unique_ptr<Supervisor> sup_;
   std::filesystem::path dir_;
   static inline int counter_ = 0;

@@ -34,13 +34,7 @@ struct GuardedChain : supervisor::ChainSource {
 class PrefetchTest : public SupervisorHarness {
  protected:
   void OpenPrefetched() {
-    sup_.reset();
-    std::vector<ChainID> ids;
-    for (auto& c : chains_) ids.push_back(c->config().id);
-    prefetched_ = std::make_unique<supervisor::PrefetchedSources>(ids);
-    auto s = Supervisor::Open(dir_, deps_, prefetched_->sources());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    sup_ = std::move(s).value();
+    ASSERT_NO_FATAL_FAILURE(ReopenPrefetched());
     upstream_l1_.real = &l1_;
     upstream_l1_.guard = &guard_;
     supervisor::Sources upstream{&upstream_l1_, {}};
@@ -71,7 +65,6 @@ class PrefetchTest : public SupervisorHarness {
   Guard guard_;
   GuardedL1 upstream_l1_;
   std::vector<std::unique_ptr<GuardedChain>> upstream_chains_;
-  std::unique_ptr<supervisor::PrefetchedSources> prefetched_;
   std::unique_ptr<supervisor::CoreGate> gate_;
 };
 
